@@ -1,0 +1,104 @@
+import { invalid } from '../../core/errors.ts';
+import { copyImage } from '../../registry/copy.ts';
+import { Stores } from '../../registry/open.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+import { copyProgress, formatBytes } from '../progress.ts';
+
+export const command: Command = {
+  summary: 'Copy an image between registries and OCI layouts',
+  help: `Usage: vouch copy [OPTIONS] SOURCE DESTINATION
+
+Copies an image, with every platform of a multi-platform index, byte for byte:
+the digest at the destination is the digest at the source. Blobs stream without
+being held in memory, are mounted across repositories of one registry, and are
+skipped when the destination has them.
+
+The destination keeps the source's tag unless it names its own; a layout is
+created if it does not exist.
+
+Examples:
+  vouch copy registry.example.com/app:1.0 oci:./app-layout:1.0
+  vouch copy oci:./app-layout:1.0 127.0.0.1:5000/app:1.0
+  vouch copy registry.example.com/app@sha256:... mirror.example.com/app:1.0
+
+Options:
+  -o, --output text|json   output format (default text)
+      --concurrency N      blobs transferred at once (default 4)
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      concurrency: { type: 'string', default: '4' },
+    });
+    const format = outputFormat(values.output);
+    if (positionals.length !== 2)
+      throw invalid('USAGE', 'vouch copy takes a SOURCE and a DESTINATION');
+    const concurrency = Number(values.concurrency);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw invalid(
+        'USAGE',
+        `--concurrency must be an integer from 1 to 64, not "${values.concurrency}"`,
+      );
+    }
+    const [sourceImage, destinationImage] = positionals as [string, string];
+    const stores = new Stores(await storeOptions(io, values));
+    try {
+      const source = await stores.openImage(sourceImage);
+      const sourceTarget = requireTarget(sourceImage, source.target);
+      const destination = await stores.openImage(destinationImage, { create: true });
+      if (destination.target !== undefined && 'digest' in destination.target) {
+        throw invalid(
+          'USAGE',
+          `${destinationImage}: a destination takes a tag, not a digest (the digest is the source's)`,
+        );
+      }
+      const tag = destination.target?.tag ?? ('tag' in sourceTarget ? sourceTarget.tag : undefined);
+      const progress = copyProgress(io, `copying ${source.name}`);
+      let result: Awaited<ReturnType<typeof copyImage>>;
+      try {
+        result = await copyImage(source.store, sourceTarget, destination.store, {
+          concurrency,
+          onEvent: progress.onEvent,
+          ...(tag === undefined ? {} : { tag }),
+        });
+      } finally {
+        progress.finish();
+      }
+      const summary = {
+        source: source.name,
+        destination: destination.name,
+        digest: result.descriptor.digest,
+        mediaType: result.descriptor.mediaType,
+        manifests: result.manifests,
+        blobs: result.blobs,
+        bytes: result.bytes,
+      };
+      if (format === 'json') {
+        writeJson(io, summary);
+      } else {
+        const { copied, mounted, present } = result.blobs;
+        io.stdout.write(`${result.descriptor.digest}\n`);
+        io.stderr.write(
+          `copied ${source.name} to ${destination.name}: ${result.manifests} manifest(s), ${copied} blob(s) copied (${formatBytes(result.bytes)}), ${mounted} mounted, ${present} already present\n`,
+        );
+      }
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
+};

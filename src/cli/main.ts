@@ -1,0 +1,106 @@
+/**
+ * The vouch command line. Each command lives in its own module and is loaded
+ * only when it runs, so `vouch digest` never loads what `vouch copy` needs.
+ * Commands return an exit code; this file is the one place that exits.
+ */
+
+import { isVouchError } from '../core/errors.ts';
+import { EXIT_CODES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
+
+export interface Command {
+  readonly summary: string;
+  readonly help: string;
+  run(args: readonly string[], io: CliIO): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  digest: {
+    summary: 'Print the digest an image reference resolves to',
+    load: async () => (await import('./commands/digest.ts')).command,
+  },
+  manifest: {
+    summary: "Print an image's manifest, byte for byte",
+    load: async () => (await import('./commands/manifest.ts')).command,
+  },
+  copy: {
+    summary: 'Copy an image between registries and OCI layouts',
+    load: async () => (await import('./commands/copy.ts')).command,
+  },
+  login: {
+    summary: 'Store credentials for a registry',
+    load: async () => (await import('./commands/login.ts')).command,
+  },
+  logout: {
+    summary: 'Remove stored credentials for a registry',
+    load: async () => (await import('./commands/logout.ts')).command,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`,
+  );
+  return `vouch: sign container images, verify them, and let only trusted images run
+
+Usage: vouch COMMAND [OPTIONS] [ARGS]
+
+Commands:
+${lines.join('\n')}
+
+Images are registry references (registry.example.com/app:1.0, ubuntu@sha256:...)
+or OCI image layouts on disk (oci:PATH:TAG, oci:PATH@sha256:...).
+
+Run 'vouch COMMAND --help' for a command's options.
+Exit codes: 0 ok, 1 denied (verification failed), 2 invalid input, 3 could not check.
+`;
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const manifest = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return manifest.version;
+}
+
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(usage());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`vouch ${await version()}\n`);
+    return EXIT_OK;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.stderr.write(`vouch: unknown command "${name}"\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const command = await entry.load();
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(`${command.help}\n`);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIO): number {
+  if (isVouchError(error)) {
+    io.stderr.write(`vouch: ${error.message}\n`);
+    if (io.env.VOUCH_DEBUG !== undefined && error.cause !== undefined)
+      io.stderr.write(`  caused by: ${String(error.cause)}\n`);
+    return EXIT_CODES[error.category];
+  }
+  io.stderr.write(
+    `vouch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return EXIT_INTERNAL;
+}

@@ -1,0 +1,135 @@
+/**
+ * Flags shared by every command that talks to registries, and the parsing
+ * helpers on top of node:util parseArgs. The CLI is the only layer that reads
+ * the environment: it turns DOCKER_CONFIG and the flags into library options.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { invalid } from '../core/errors.ts';
+import { parseReference } from '../oci/reference.ts';
+import { createHelperRunner, findCredentials } from '../registry/credentials.ts';
+import type { StoreOptions } from '../registry/open.ts';
+import type { ManifestTarget } from '../registry/store.ts';
+import type { CliIO, OutputFormat } from './io.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const OUTPUT_OPTIONS = {
+  output: { type: 'string', short: 'o', default: 'text' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies Options;
+
+export const REGISTRY_OPTIONS = {
+  'allow-insecure-registry': { type: 'boolean', default: false },
+  'ca-file': { type: 'string' },
+  'max-manifest-bytes': { type: 'string' },
+  timeout: { type: 'string' },
+} as const satisfies Options;
+
+export const REGISTRY_HELP = `Registry options:
+      --allow-insecure-registry  allow plain HTTP to registries that are not on loopback
+      --ca-file FILE             PEM certificates to trust in addition to the system roots
+      --max-manifest-bytes N     refuse manifests larger than N bytes (default 4194304)
+      --timeout SECONDS          time to wait for a registry's response headers (default 30)
+Credentials come from the Docker configuration ($DOCKER_CONFIG or ~/.docker/config.json),
+including credential helpers; use \`vouch login\` to add them.`;
+
+/** parseArgs, with its usage errors turned into ours (exit code 2). */
+export function parseFlags<T extends Options>(
+  args: readonly string[],
+  options: T,
+  allowPositionals = true,
+) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true });
+  } catch (error) {
+    throw invalid('USAGE', error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function outputFormat(value: string | undefined): OutputFormat {
+  if (value === 'text' || value === 'json') return value;
+  throw invalid('USAGE', `--output must be text or json, not "${value}"`);
+}
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw invalid('USAGE', `--${name} must be a positive integer, not "${value}"`);
+  return parsed;
+}
+
+export function dockerConfigDir(io: CliIO): string {
+  return io.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
+}
+
+export function helperRunner(io: CliIO) {
+  return createHelperRunner(io.env.PATH === undefined ? {} : { searchPath: io.env.PATH });
+}
+
+export function credentialLookup(io: CliIO) {
+  const runHelper = helperRunner(io);
+  const configDir = dockerConfigDir(io);
+  return (registry: string) => findCredentials(registry, { configDir, runHelper });
+}
+
+export async function storeOptions(
+  io: CliIO,
+  values: {
+    'allow-insecure-registry'?: boolean;
+    'ca-file'?: string;
+    'max-manifest-bytes'?: string;
+    timeout?: string;
+  },
+): Promise<StoreOptions> {
+  const caFile = values['ca-file'];
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = await readFile(caFile, 'utf8');
+    } catch (error) {
+      throw invalid(
+        'CA_FILE_UNREADABLE',
+        `cannot read --ca-file ${caFile}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const timeout = positiveInteger('timeout', values.timeout);
+  const maxManifestBytes = positiveInteger('max-manifest-bytes', values['max-manifest-bytes']);
+  return {
+    http: {
+      userAgent: 'vouch/0.1.0',
+      ...(ca === undefined ? {} : { ca }),
+      ...(timeout === undefined ? {} : { headersTimeoutMs: timeout * 1000 }),
+    },
+    credentials: credentialLookup(io),
+    allowInsecure: values['allow-insecure-registry'] ?? false,
+    ...(maxManifestBytes === undefined ? {} : { maxManifestBytes }),
+  };
+}
+
+/** A layout named without a tag or digest points at no manifest; say so. */
+export function requireTarget(image: string, target: ManifestTarget | undefined): ManifestTarget {
+  if (target === undefined)
+    throw invalid(
+      'USAGE',
+      `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
+    );
+  return target;
+}
+
+/** A registry host as `vouch login` takes it: `host[:port]`, or a URL as docker accepts. */
+export function registryHost(text: string): string {
+  const host = text.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  if (host === '' || host === 'index.docker.io' || host === 'registry-1.docker.io')
+    return 'docker.io';
+  // Parsing host/x checks the host against the reference grammar.
+  const { registry } = parseReference(`${host}/x`);
+  if (registry !== host.toLowerCase() && registry !== host) {
+    throw invalid('USAGE', `"${text}" is not a registry host (expected host[:port])`);
+  }
+  return registry;
+}

@@ -1,0 +1,270 @@
+/**
+ * The HTTP layer under the registry client: one undici Agent (connection
+ * reuse, bounded connections per origin), timeouts on every request, retries
+ * with backoff only where a retry is safe and useful, and redirects followed
+ * by hand so credentials never leave the origin they were meant for.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import { messageOf, unavailable } from '../core/errors.ts';
+
+export interface HttpOptions {
+  /** PEM CA certificates trusted in addition to Node's bundled roots. */
+  readonly ca?: string;
+  /** Time to wait for response headers, per attempt. */
+  readonly headersTimeoutMs?: number;
+  /** Longest silence allowed while a body streams. */
+  readonly bodyTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Connections kept per origin; requests beyond it queue. */
+  readonly connectionsPerOrigin?: number;
+  /** Attempts after the first, for idempotent requests that failed with 429, 5xx or a network error. */
+  readonly retries?: number;
+  readonly retryBaseDelayMs?: number;
+  /** A `Retry-After` longer than this fails at once instead of stalling the caller. */
+  readonly maxRetryAfterMs?: number;
+  readonly maxRedirects?: number;
+  readonly userAgent?: string;
+}
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  readonly method: HttpMethod;
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A buffered body can be replayed, so such requests are retried and may
+   * follow 307/308 redirects; a streamed body is sent exactly once.
+   */
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Whether repeating the request is harmless (GET, HEAD, PUT of a manifest, DELETE). */
+  readonly idempotent?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  /** The URL that answered, after redirects. */
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+/** Headers that carry credentials: dropped when a redirect leaves the origin. */
+const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export class HttpClient {
+  readonly #agent: Agent;
+  readonly #retries: number;
+  readonly #retryBaseDelayMs: number;
+  readonly #maxRetryAfterMs: number;
+  readonly #maxRedirects: number;
+  readonly #userAgent: string;
+
+  constructor(options: HttpOptions = {}) {
+    this.#agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 16,
+      headersTimeout: options.headersTimeoutMs ?? 30_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+      keepAliveTimeout: 30_000,
+      connect: {
+        timeout: options.connectTimeoutMs ?? 10_000,
+        ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
+      },
+    });
+    this.#retries = options.retries ?? 3;
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+    this.#maxRedirects = options.maxRedirects ?? 5;
+    this.#userAgent = options.userAgent ?? 'vouch';
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  /**
+   * Sends a request, following redirects and retrying as allowed. The caller
+   * owns the returned body and must consume or destroy it.
+   */
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const replayable = request.body === undefined || request.body instanceof Uint8Array;
+    const retryable = (request.idempotent ?? false) && replayable;
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse;
+      try {
+        response = await this.#followRedirects(request, replayable);
+      } catch (error) {
+        if (retryable && attempt < this.#retries && isRetryableNetworkError(error)) {
+          await delay(this.#backoff(attempt), request.signal);
+          continue;
+        }
+        throw error;
+      }
+      if (
+        retryable &&
+        attempt < this.#retries &&
+        (response.status === 429 || response.status >= 500)
+      ) {
+        const wait = retryAfterMs(response.headers['retry-after']) ?? this.#backoff(attempt);
+        if (wait <= this.#maxRetryAfterMs) {
+          await discard(response);
+          await delay(wait, request.signal);
+          continue;
+        }
+      }
+      return response;
+    }
+  }
+
+  async #followRedirects(request: HttpRequest, replayable: boolean): Promise<HttpResponse> {
+    let url = request.url;
+    let method = request.method;
+    let body = request.body;
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...request.headers };
+    for (let redirects = 0; ; redirects++) {
+      const response = await this.#once(method, url, headers, body, request.signal);
+      const location = header(response.headers, 'location');
+      if (!REDIRECT_STATUSES.has(response.status) || location === undefined) return response;
+      await discard(response);
+      if (redirects >= this.#maxRedirects) {
+        throw unavailable(
+          'TOO_MANY_REDIRECTS',
+          `${request.url.host}: more than ${this.#maxRedirects} redirects for ${request.url.pathname}`,
+        );
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw unavailable(
+          'REDIRECT_REFUSED',
+          `${url.host} redirected to a ${next.protocol} URL, which vouch does not follow`,
+        );
+      }
+      if (url.protocol === 'https:' && next.protocol === 'http:') {
+        throw unavailable(
+          'REDIRECT_REFUSED',
+          `${url.host} redirected from HTTPS to plain HTTP (${next.host}); refusing the downgrade`,
+        );
+      }
+      if (next.origin !== url.origin) {
+        // Credentials are for the origin that asked for them (RFC 9110 §15.4 leaves
+        // this to the client; Docker and sigstore-js strip them the same way).
+        for (const name of SENSITIVE_HEADERS) delete headers[name];
+      }
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
+        method = 'GET';
+        body = undefined;
+        delete headers['content-type'];
+        delete headers['content-length'];
+      } else if (body !== undefined && !replayable) {
+        throw unavailable(
+          'REDIRECT_REFUSED',
+          `${url.host} redirected an upload to ${next.host}; a streamed body cannot be sent twice`,
+        );
+      }
+      url = next;
+    }
+  }
+
+  async #once(
+    method: HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    try {
+      const options: Dispatcher.RequestOptions = {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers,
+      };
+      if (body !== undefined) options.body = body as NonNullable<Dispatcher.RequestOptions['body']>;
+      if (signal !== undefined) options.signal = signal;
+      const response = await this.#agent.request(options);
+      return { status: response.statusCode, url, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw unavailable(
+        'NETWORK_ERROR',
+        `could not reach ${url.host}: ${describeNetworkError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const base = this.#retryBaseDelayMs * 2 ** attempt;
+    return base + Math.floor(Math.random() * base);
+  }
+}
+
+/**
+ * Drops a response body we do not need. Small bodies are drained so the
+ * connection can be reused; anything longer than `limit` closes the socket.
+ * (`destroy()` on an undici body would raise an abort error with no listener.)
+ */
+export async function discard(response: HttpResponse, limit = 64 * 1024): Promise<void> {
+  await response.body.dump({ limit }).catch(() => {});
+}
+
+/** A header's single value; repeated headers take the first. */
+export function header(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in milliseconds. */
+export function retryAfterMs(
+  value: string | string[] | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function isRetryableNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error) || !('code' in error) || error.code !== 'NETWORK_ERROR')
+    return false;
+  const cause = error.cause as { code?: string; name?: string } | undefined;
+  // An abort is the caller's decision, and TLS failures will not heal by retrying.
+  return (
+    cause?.name !== 'AbortError' &&
+    !String(cause?.code ?? '').startsWith('ERR_TLS') &&
+    !isTlsFailure(cause)
+  );
+}
+
+export function isTlsFailure(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
+  const message = messageOf(error);
+  return (
+    code.startsWith('ERR_SSL') ||
+    code.startsWith('ERR_TLS') ||
+    code === 'EPROTO' ||
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'CERT_HAS_EXPIRED' ||
+    /wrong version number|ssl|tls|certificate/i.test(message)
+  );
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = messageOf(error);
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+async function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await sleep(ms, undefined, signal === undefined ? {} : { signal });
+}
