@@ -9,7 +9,7 @@
 import { invalid, unavailable } from '../core/errors.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
 import type { Credentials } from './credentials.ts';
-import type { HttpClient } from './http.ts';
+import { bodyOf, type HttpClient } from './http.ts';
 import { collect } from './verified-content.ts';
 
 export interface Challenge {
@@ -191,7 +191,7 @@ export class RegistryAuth {
       response = await this.#options.http.send({ method: 'GET', url, headers, idempotent: true });
     }
     const limit = this.#options.maxTokenResponseBytes ?? 1024 * 1024;
-    const body = await collect(response.body, limit, () =>
+    const body = await collect(bodyOf(response), limit, () =>
       unavailable(
         'TOKEN_RESPONSE_INVALID',
         `token server ${url.host} sent more than ${limit} bytes`,

@@ -21,7 +21,14 @@ import { MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
 import { RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
-import { discard, type HttpClient, type HttpMethod, type HttpResponse, header } from './http.ts';
+import {
+  bodyOf,
+  discard,
+  type HttpClient,
+  type HttpMethod,
+  type HttpResponse,
+  header,
+} from './http.ts';
 import {
   addToReferrersTag,
   filterByArtifactType,
@@ -47,6 +54,8 @@ export interface RegistryClientOptions {
   readonly allowInsecure?: boolean;
   readonly maxManifestBytes?: number;
   readonly chunkSize?: number;
+  /** Tags asked for per page of a tag list (`?n=`). */
+  readonly tagPageSize?: number;
 }
 
 /** Docker Hub's name in references is not the host that serves its API. */
@@ -89,6 +98,10 @@ export class RegistryClient {
 
   get chunkSize(): number {
     return this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  get tagPageSize(): number {
+    return this.#options.tagPageSize ?? 1000;
   }
 
   repository(name: string): RegistryRepository {
@@ -266,7 +279,7 @@ export class RegistryRepository implements ImageStore {
       await discard(response);
       throw tooLarge();
     }
-    const bytes = await collect(response.body, limit, tooLarge);
+    const bytes = await collect(bodyOf(response), limit, tooLarge);
     const parsed = parseManifest(bytes, header(response.headers, 'content-type'), where);
     if ('digest' in target) {
       const actual =
@@ -338,7 +351,7 @@ export class RegistryRepository implements ImageStore {
 
   async listTags(): Promise<string[]> {
     const tags: string[] = [];
-    let next: string | URL | undefined = `/v2/${this.name}/tags/list?n=1000`;
+    let next: string | URL | undefined = `/v2/${this.name}/tags/list?n=${this.client.tagPageSize}`;
     for (let page = 0; next !== undefined; page++) {
       if (page >= MAX_LIST_PAGES) {
         throw denied(
@@ -403,7 +416,7 @@ export class RegistryRepository implements ImageStore {
         `${this.location}: blob ${descriptor.digest} is served with ${declared} bytes, its descriptor says ${descriptor.size}`,
       );
     }
-    return verifyContent(response.body, descriptor, this.location);
+    return verifyContent(bodyOf(response), descriptor, this.location);
   }
 
   async readBlob(descriptor: Descriptor, maxBytes: number): Promise<Uint8Array> {
@@ -632,7 +645,7 @@ export class RegistryRepository implements ImageStore {
   }
 
   async #readBody(response: HttpResponse, what: string): Promise<Uint8Array> {
-    return collect(response.body, MAX_LIST_PAGE_BYTES, () =>
+    return collect(bodyOf(response), MAX_LIST_PAGE_BYTES, () =>
       denied(
         'RESPONSE_TOO_LARGE',
         `${this.location}: ${what} exceeds ${MAX_LIST_PAGE_BYTES} bytes`,

@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
-import { messageOf, unavailable } from '../core/errors.ts';
+import type { Agent, Dispatcher } from 'undici';
+import { isVouchError, messageOf, unavailable } from '../core/errors.ts';
 
 export interface HttpOptions {
   /** PEM CA certificates trusted in addition to Node's bundled roots. */
@@ -57,7 +57,8 @@ const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class HttpClient {
-  readonly #agent: Agent;
+  readonly #options: HttpOptions;
+  #agent: Promise<Agent> | undefined;
   readonly #retries: number;
   readonly #retryBaseDelayMs: number;
   readonly #maxRetryAfterMs: number;
@@ -65,16 +66,7 @@ export class HttpClient {
   readonly #userAgent: string;
 
   constructor(options: HttpOptions = {}) {
-    this.#agent = new Agent({
-      connections: options.connectionsPerOrigin ?? 16,
-      headersTimeout: options.headersTimeoutMs ?? 30_000,
-      bodyTimeout: options.bodyTimeoutMs ?? 60_000,
-      keepAliveTimeout: 30_000,
-      connect: {
-        timeout: options.connectTimeoutMs ?? 10_000,
-        ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
-      },
-    });
+    this.#options = options;
     this.#retries = options.retries ?? 3;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
@@ -83,7 +75,25 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await (await this.#agent)?.close();
+  }
+
+  /** undici is loaded on the first request, so commands that never go online never load it. */
+  #dispatcher(): Promise<Agent> {
+    this.#agent ??= import('undici').then(({ Agent }) => {
+      const options = this.#options;
+      return new Agent({
+        connections: options.connectionsPerOrigin ?? 16,
+        headersTimeout: options.headersTimeoutMs ?? 30_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+        keepAliveTimeout: 30_000,
+        connect: {
+          timeout: options.connectTimeoutMs ?? 10_000,
+          ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
+        },
+      });
+    });
+    return this.#agent;
   }
 
   /**
@@ -188,9 +198,13 @@ export class HttpClient {
       };
       if (body !== undefined) options.body = body as NonNullable<Dispatcher.RequestOptions['body']>;
       if (signal !== undefined) options.signal = signal;
-      const response = await this.#agent.request(options);
+      const agent = await this.#dispatcher();
+      const response = await agent.request(options);
       return { status: response.statusCode, url, headers: response.headers, body: response.body };
     } catch (error) {
+      // A streamed body that fails its own verification (a blob not matching its
+      // digest) surfaces here; that is the content's fault, not the network's.
+      if (isVouchError(error)) throw error;
       throw unavailable(
         'NETWORK_ERROR',
         `could not reach ${url.host}: ${describeNetworkError(error)}`,
@@ -214,21 +228,52 @@ export async function discard(response: HttpResponse, limit = 64 * 1024): Promis
   await response.body.dump({ limit }).catch(() => {});
 }
 
+/**
+ * The response body as a stream whose failures (a body timeout, a connection
+ * reset mid-body) are `NETWORK_ERROR`s like any other transport failure, not
+ * raw undici errors without a category.
+ */
+export async function* bodyOf(response: HttpResponse): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of response.body) yield chunk as Uint8Array;
+  } catch (error) {
+    if (isVouchError(error)) throw error;
+    throw unavailable(
+      'NETWORK_ERROR',
+      `${response.url.host}: reading the response to ${response.url.pathname} failed: ${describeNetworkError(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** A header's single value; repeated headers take the first. */
 export function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The HTTP-date forms (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, and asctime
+ * (which is GMT but says so nowhere). Checked before `Date.parse`, which reads
+ * junk such as `1.5` or `foo 2099` as dates.
+ */
+const IMF_OR_RFC850_DATE =
+  /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4}|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2}) \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME_DATE = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
 /** `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in milliseconds. */
 export function retryAfterMs(
   value: string | string[] | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (text === undefined) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const date = Date.parse(text);
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = IMF_OR_RFC850_DATE.test(text)
+    ? Date.parse(text)
+    : ASCTIME_DATE.test(text)
+      ? Date.parse(`${text} GMT`)
+      : Number.NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 

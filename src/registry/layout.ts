@@ -44,13 +44,19 @@ import {
 import {
   type Annotations,
   type Descriptor,
+  describeManifest,
   type ImageIndex,
   type ParsedManifest,
   type Platform,
   parseManifest,
 } from '../oci/manifest.ts';
 import { isManifestType, OCI_INDEX } from '../oci/media-types.ts';
-import { filterByArtifactType, MANIFEST_UNKNOWN, readReferrersTag } from './referrers-tag.ts';
+import {
+  addToReferrersTag,
+  filterByArtifactType,
+  MANIFEST_UNKNOWN,
+  readReferrersTag,
+} from './referrers-tag.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
 import { collect, verifyContent } from './verified-content.ts';
 
@@ -180,8 +186,9 @@ export async function openLayout(
     }
     const layoutFile = join(root, 'oci-layout');
     const layoutJson = JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION });
-    if (!(await writeNewFile(layoutFile, layoutJson, where)))
+    if (!(await writeNewFile(layoutFile, layoutJson, where))) {
       await checkLayoutFile(layoutFile, where);
+    }
     const empty = serializeIndex({ schemaVersion: 2, manifests: [] });
     await writeNewFile(join(root, 'index.json'), empty, where);
   } else {
@@ -301,6 +308,11 @@ export class OCILayoutStore implements ImageStore {
       const entry: Descriptor = { ...descriptor, annotations: { [REF_NAME_ANNOTATION]: tag } };
       await this.#updateIndex((manifests) => replaceTag(manifests, tag, entry));
     }
+    // A layout has no referrers API: a manifest with a subject is always listed
+    // under the referrers tag, as a registry without the API would need.
+    const subject = parsed.manifest.subject;
+    if (subject !== undefined)
+      await addToReferrersTag(this, subject.digest, describeManifest(parsed));
     return descriptor;
   }
 
