@@ -1,7 +1,12 @@
 export type { BlobOutcome, CopyEvent, CopyOptions, CopyResult } from './copy.ts';
 export { copyImage } from './copy.ts';
 export type { Credentials, DockerConfigOptions, HelperRunner } from './credentials.ts';
-export { createHelperRunner, eraseCredentials, findCredentials, storeCredentials } from './credentials.ts';
+export {
+  createHelperRunner,
+  eraseCredentials,
+  findCredentials,
+  storeCredentials,
+} from './credentials.ts';
 export type { RegistryClientOptions } from './distribution.ts';
 export { RegistryClient, RegistryRepository } from './distribution.ts';
 export type { HttpOptions } from './http.ts';
