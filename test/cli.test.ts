@@ -1,0 +1,209 @@
+/**
+ * The CLI end to end on OCI layouts (no server): output formats, exit codes
+ * for each error category, and help text. Commands run in-process through
+ * `main`, plus one real process to check the bin entry point.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { CliIO } from '../src/cli/io.ts';
+import { main } from '../src/cli/main.ts';
+import { digestHex } from '../src/oci/digest.ts';
+import { openLayout } from '../src/registry/layout.ts';
+import { type BuiltImage, buildIndex } from './helpers/images.ts';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function vouch(...argv: string[]): Promise<Run> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const io: CliIO = {
+    env: { DOCKER_CONFIG: join(tmpdir(), 'vouch-no-docker-config') },
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+  };
+  const code = await main(argv, io);
+  return {
+    code,
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
+}
+
+describe('vouch CLI on OCI layouts', () => {
+  let dir: string;
+  let layout: string;
+  let image: BuiltImage;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-cli-'));
+    layout = join(dir, 'src');
+    image = await buildIndex(await openLayout(layout, { create: true }), {
+      tag: '1.0',
+      architectures: ['amd64', 'arm64', 's390x'],
+    });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('digest prints the digest of the tagged manifest', async () => {
+    const run = await vouch('digest', `oci:${layout}:1.0`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `${image.descriptor.digest}\n`);
+  });
+
+  test('digest --output json describes each image', async () => {
+    const run = await vouch(
+      'digest',
+      '--output',
+      'json',
+      `oci:${layout}:1.0`,
+      `oci:${layout}@${image.descriptor.digest}`,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const parsed = JSON.parse(run.stdout) as Array<Record<string, unknown>>;
+    assert.equal(parsed.length, 2);
+    for (const entry of parsed) {
+      assert.equal(entry.digest, image.descriptor.digest);
+      assert.equal(entry.mediaType, 'application/vnd.oci.image.index.v1+json');
+      assert.equal(entry.size, image.bytes.byteLength);
+    }
+  });
+
+  test('manifest writes the exact bytes, which hash to the digest', async () => {
+    const run = await vouch('manifest', `oci:${layout}:1.0`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, Buffer.from(image.bytes).toString('utf8'));
+    assert.equal(
+      `sha256:${createHash('sha256').update(run.stdout).digest('hex')}`,
+      image.descriptor.digest,
+    );
+  });
+
+  test('copy to a new layout keeps every digest and reports JSON', async () => {
+    const target = join(dir, 'copy');
+    const run = await vouch('copy', '--output', 'json', `oci:${layout}:1.0`, `oci:${target}:2.0`);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      digest: string;
+      manifests: number;
+      blobs: { copied: number };
+    };
+    assert.equal(report.digest, image.descriptor.digest);
+    assert.equal(report.manifests, 4);
+    assert.equal(report.blobs.copied, 9);
+    assert.equal(
+      (await vouch('digest', `oci:${target}:2.0`)).stdout,
+      `${image.descriptor.digest}\n`,
+    );
+    const again = await vouch('copy', '--output', 'json', `oci:${layout}:1.0`, `oci:${target}:2.0`);
+    assert.deepEqual((JSON.parse(again.stdout) as { blobs: unknown }).blobs, {
+      copied: 0,
+      mounted: 0,
+      present: 9,
+      'skipped-foreign': 0,
+    });
+  });
+
+  test('a tampered blob in the source stops the copy with exit 1 and leaves nothing under that digest', async () => {
+    const tampered = join(dir, 'tampered');
+    await vouch('copy', `oci:${layout}:1.0`, `oci:${tampered}:1.0`);
+    const layer = image.blobs[1];
+    assert.ok(layer);
+    const path = join(tampered, 'blobs', 'sha256', digestHex(layer.digest));
+    const bytes = await readFile(path);
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    await writeFile(path, bytes);
+    const target = join(dir, 'from-tampered');
+    const run = await vouch('copy', `oci:${tampered}:1.0`, `oci:${target}:1.0`);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /DIGEST|hash/i);
+    await assert.rejects(readFile(join(target, 'blobs', 'sha256', digestHex(layer.digest))), {
+      code: 'ENOENT',
+    });
+    assert.equal(
+      (await vouch('digest', `oci:${target}:1.0`)).code,
+      2,
+      'the tag must not exist at the destination',
+    );
+  });
+
+  test('an unknown tag is invalid input (exit 2) and says where it looked', async () => {
+    const run = await vouch('digest', `oci:${layout}:nope`);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /nope/);
+    assert.match(run.stderr, new RegExp(layout.replaceAll('/', '\\/')));
+  });
+
+  test('a missing layout is invalid input (exit 2)', async () => {
+    const run = await vouch('manifest', `oci:${join(dir, 'absent')}:1.0`);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /absent/);
+  });
+
+  test('a malformed reference is refused with the position of the fault', async () => {
+    const run = await vouch('digest', 'registry.example.com/Team/app:1.0');
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /lowercase/);
+    assert.match(run.stderr, /character 22/);
+  });
+
+  test('usage errors exit 2', async () => {
+    assert.equal((await vouch('digest')).code, 2);
+    assert.equal((await vouch('copy', `oci:${layout}:1.0`)).code, 2);
+    assert.equal((await vouch('digest', '--output', 'yaml', `oci:${layout}:1.0`)).code, 2);
+    assert.equal((await vouch('digest', '--no-such-flag', `oci:${layout}:1.0`)).code, 2);
+    assert.equal(
+      (await vouch('manifest', `oci:${layout}`)).code,
+      2,
+      'a layout without tag names no manifest',
+    );
+    assert.equal(
+      (await vouch('copy', `oci:${layout}:1.0`, `oci:${dir}/x@${image.descriptor.digest}`)).code,
+      2,
+    );
+    const unknown = await vouch('frobnicate');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+
+  test('help lists every command, and each command has its own help with an example', async () => {
+    const run = await vouch('--help');
+    assert.equal(run.code, 0);
+    for (const name of ['digest', 'manifest', 'copy', 'login', 'logout']) {
+      assert.match(run.stdout, new RegExp(`^  ${name} `, 'm'));
+      const help = await vouch(name, '--help');
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, new RegExp(`Usage: vouch ${name}`));
+      assert.match(help.stdout, /vouch \w+ .+/);
+    }
+  });
+
+  test('the bin entry point runs as a process and sets the exit code', () => {
+    const bin = join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts');
+    const ok = spawnSync(process.execPath, [bin, 'digest', `oci:${layout}:1.0`], {
+      encoding: 'utf8',
+    });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout, `${image.descriptor.digest}\n`);
+    const bad = spawnSync(process.execPath, [bin, 'digest', `oci:${layout}:missing`], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+  });
+});
