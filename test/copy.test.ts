@@ -17,12 +17,7 @@ import { promisify } from 'node:util';
 import { main } from '../src/cli/main.ts';
 import { digestHex, digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
-import {
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-  OCI_INDEX,
-  OCI_MANIFEST,
-} from '../src/oci/media-types.ts';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../src/oci/media-types.ts';
 import { copyImage } from '../src/registry/copy.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
@@ -380,8 +375,10 @@ describe('vouch copy', () => {
         `docker://${registry.host}/skopeo/source:v1`,
         `oci:${layoutDir}:v1`,
       ]);
+      // The layers are random bytes, which skopeo would otherwise compress (new digests).
       await skopeo([
         'copy',
+        '--preserve-digests',
         '--src-tls-verify=false',
         `docker://${registry.host}/skopeo/source:single`,
         `oci:${layoutDir}:single`,
@@ -440,14 +437,6 @@ describe('vouch copy', () => {
       const digest = await vouch(['digest', `${registry.host}/skopeo/pushed:v1`], env);
       assert.equal(digest.code, 0, digest.stderr);
       assert.equal(digest.stdout, `${index.descriptor.digest}\n`);
-      assert.equal(
-        (
-          await pushed.resolve({
-            digest: index.children[0]?.descriptor.digest ?? index.descriptor.digest,
-          })
-        ).mediaType,
-        OCI_MANIFEST,
-      );
     });
   });
 });
