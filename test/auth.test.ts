@@ -11,69 +11,18 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../src/cli/main.ts';
-import { VouchError } from '../src/core/errors.ts';
 import type { ParsedManifest } from '../src/oci/manifest.ts';
 import type { Credentials } from '../src/registry/credentials.ts';
 import { findCredentials } from '../src/registry/credentials.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import type { ImageStore } from '../src/registry/store.ts';
+import { rejectsWith } from './helpers/assertions.ts';
+import { runVouch } from './helpers/cli.ts';
 import { buildImage } from './helpers/images.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 import { startTokenIssuer, type TokenIssuer } from './helpers/token-issuer.ts';
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI in-process; `stdin` is what a pipe would deliver. */
-async function vouch(
-  argv: readonly string[],
-  env: Record<string, string | undefined>,
-  stdin: readonly string[] = [],
-): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const code = await main(argv, {
-    env,
-    stdin: Readable.from(stdin),
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-  });
-  return { code, stdout, stderr };
-}
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  code: string,
-  category: VouchError['category'],
-): Promise<VouchError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof VouchError, `expected a VouchError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.category, category, caught.message);
-  return caught;
-}
 
 /** Pulls an image completely: resolve, manifest, config and every layer. */
 async function pull(repo: ImageStore, tag: string): Promise<ParsedManifest> {
@@ -135,7 +84,9 @@ describe('basic auth (htpasswd registry)', () => {
     const pushError = await rejectsWith(buildImage(repo), 'UNAUTHORIZED', 'unavailable');
     assert.ok(pushError.message.includes(registry.host), pushError.message);
 
-    const run = await vouch(['digest', `${registry.host}/basic/app:v1`], envFor(newConfigDir()));
+    const run = await runVouch(['digest', `${registry.host}/basic/app:v1`], {
+      env: envFor(newConfigDir()),
+    });
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.stderr.includes(registry.host), run.stderr);
     assert.equal(run.stdout, '');
@@ -151,13 +102,15 @@ describe('basic auth (htpasswd registry)', () => {
     });
     assert.equal((await pull(client.repository('basic/app'), 'v1')).digest, digest);
 
-    const run = await vouch(['digest', `${registry.host}/basic/app:v1`], envFor(configDir));
+    const run = await runVouch(['digest', `${registry.host}/basic/app:v1`], {
+      env: envFor(configDir),
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `${digest}\n`);
     // Push with them too: copy into another repository of the same registry.
-    const copy = await vouch(
+    const copy = await runVouch(
       ['copy', `${registry.host}/basic/app:v1`, `${registry.host}/basic/copy:v1`],
-      envFor(configDir),
+      { env: envFor(configDir) },
     );
     assert.equal(copy.code, 0, copy.stderr);
     assert.equal(copy.stdout, `${digest}\n`);
@@ -170,7 +123,9 @@ describe('basic auth (htpasswd registry)', () => {
 
     const configDir = newConfigDir();
     await writeDockerConfig(configDir, registry.host, 'alice', 'wrong');
-    const run = await vouch(['digest', `${registry.host}/basic/app:v1`], envFor(configDir));
+    const run = await runVouch(['digest', `${registry.host}/basic/app:v1`], {
+      env: envFor(configDir),
+    });
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.stderr.includes(registry.host), run.stderr);
   });
@@ -180,9 +135,10 @@ describe('basic auth (htpasswd registry)', () => {
     const env = envFor(configDir);
     const file = join(configDir, 'config.json');
 
-    const login = await vouch(['login', registry.host, '-u', 'alice', '--password-stdin'], env, [
-      's3cret\n',
-    ]);
+    const login = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+      env,
+      stdin: ['s3cret\n'],
+    });
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stderr, /Login succeeded/);
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), {
@@ -190,39 +146,37 @@ describe('basic auth (htpasswd registry)', () => {
     });
     assert.equal((await stat(file)).mode & 0o777, 0o600);
 
-    const digestRun = await vouch(['digest', `${registry.host}/basic/app:v1`], env);
+    const digestRun = await runVouch(['digest', `${registry.host}/basic/app:v1`], { env });
     assert.equal(digestRun.code, 0, digestRun.stderr);
     assert.equal(digestRun.stdout, `${digest}\n`);
 
-    const logout = await vouch(['logout', registry.host], env);
+    const logout = await runVouch(['logout', registry.host], { env });
     assert.equal(logout.code, 0, logout.stderr);
     assert.match(logout.stderr, /Removed credentials/);
     const after = JSON.parse(await readFile(file, 'utf8')) as { auths: Record<string, unknown> };
     assert.equal(Object.hasOwn(after.auths, registry.host), false);
-    const anonymous = await vouch(['digest', `${registry.host}/basic/app:v1`], env);
+    const anonymous = await runVouch(['digest', `${registry.host}/basic/app:v1`], { env });
     assert.equal(anonymous.code, 3, 'logged out: anonymous again');
-    const again = await vouch(['logout', registry.host], env);
+    const again = await runVouch(['logout', registry.host], { env });
     assert.equal(again.code, 0);
     assert.match(again.stderr, /No credentials/);
   });
 
   it('vouch login with a wrong password exits 3 and writes nothing', async () => {
     const configDir = newConfigDir();
-    const run = await vouch(
-      ['login', registry.host, '-u', 'alice', '--password-stdin'],
-      envFor(configDir),
-      ['wrong\n'],
-    );
+    const run = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+      env: envFor(configDir),
+      stdin: ['wrong\n'],
+    });
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.stderr.includes(registry.host), run.stderr);
     assert.doesNotMatch(run.stderr, /wrong/, 'the password is not echoed');
     assert.equal(existsSync(join(configDir, 'config.json')), false);
 
-    const empty = await vouch(
-      ['login', registry.host, '-u', 'alice', '--password-stdin'],
-      envFor(configDir),
-      [''],
-    );
+    const empty = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+      env: envFor(configDir),
+      stdin: [''],
+    });
     assert.equal(empty.code, 2, 'an empty password is a usage error');
     assert.equal(existsSync(join(configDir, 'config.json')), false);
   });
@@ -328,9 +282,8 @@ describe('token auth (registry delegating to a token issuer)', () => {
 
     const configDir = join(tmp, 'wrong-password');
     await writeDockerConfig(configDir, registry.host, 'alice', 'nope');
-    const run = await vouch(['digest', `${registry.host}/token/guarded:v1`], {
-      DOCKER_CONFIG: configDir,
-      PATH: process.env.PATH,
+    const run = await runVouch(['digest', `${registry.host}/token/guarded:v1`], {
+      env: { DOCKER_CONFIG: configDir, PATH: process.env.PATH },
     });
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.stderr.includes(registry.host), run.stderr);
@@ -339,18 +292,20 @@ describe('token auth (registry delegating to a token issuer)', () => {
   it('vouch login checks the password with the token server before storing it', async () => {
     const configDir = join(tmp, 'login');
     const env = { DOCKER_CONFIG: configDir, PATH: process.env.PATH };
-    const wrong = await vouch(['login', registry.host, '-u', 'alice', '--password-stdin'], env, [
-      'nope',
-    ]);
+    const wrong = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+      env,
+      stdin: ['nope'],
+    });
     assert.equal(wrong.code, 3, wrong.stderr);
     assert.equal(existsSync(join(configDir, 'config.json')), false);
 
-    const ok = await vouch(['login', registry.host, '-u', 'alice', '--password-stdin'], env, [
-      'pa55word\n',
-    ]);
+    const ok = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+      env,
+      stdin: ['pa55word\n'],
+    });
     assert.equal(ok.code, 0, ok.stderr);
     const image = await buildImage(clientWith(alice).repository('token/login'), { tag: 'v1' });
-    const run = await vouch(['digest', `${registry.host}/token/login:v1`], env);
+    const run = await runVouch(['digest', `${registry.host}/token/login:v1`], { env });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `${image.descriptor.digest}\n`);
   });

@@ -9,40 +9,14 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { CliIO } from '../src/cli/io.ts';
-import { main } from '../src/cli/main.ts';
 import { digestHex } from '../src/oci/digest.ts';
 import { openLayout } from '../src/registry/layout.ts';
+import { runVouch } from './helpers/cli.ts';
 import { type BuiltImage, buildIndex } from './helpers/images.ts';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function vouch(...argv: string[]): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const io: CliIO = {
-    env: { DOCKER_CONFIG: join(tmpdir(), 'vouch-no-docker-config') },
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-  };
-  const code = await main(argv, io);
-  return {
-    code,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
-  };
-}
+/** Runs the CLI in-process with these arguments and no DOCKER_CONFIG. */
+const vouch = (...argv: string[]) => runVouch(argv);
 
 describe('vouch CLI on OCI layouts', () => {
   let dir: string;

@@ -11,10 +11,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { main } from '../src/cli/main.ts';
 import { digestHex, digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../src/oci/media-types.ts';
@@ -23,42 +21,13 @@ import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import type { ImageStore } from '../src/registry/store.ts';
+import { type CliRun, runVouch } from './helpers/cli.ts';
 import { type BuiltImage, buildImage, buildIndex } from './helpers/images.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const execFileP = promisify(execFile);
 const SKOPEO = '/usr/bin/skopeo';
 const skopeoMissing = existsSync(SKOPEO) ? false : `skopeo is not installed at ${SKOPEO}`;
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI in-process with collected output and the given environment. */
-async function vouch(argv: readonly string[], env: Record<string, string | undefined>) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const code = await main(argv, {
-    env,
-    stdin: Readable.from([]),
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-  });
-  return { code, stdout, stderr } satisfies CliRun;
-}
 
 interface CopySummary {
   readonly source: string;
@@ -140,9 +109,9 @@ describe('vouch copy', () => {
     const layoutDir = join(tmp, 'done-when');
 
     const toLayout = parseSummary(
-      await vouch(
+      await runVouch(
         ['copy', '--output', 'json', `${registry.host}/app/source:v1`, `oci:${layoutDir}:v1`],
-        env,
+        { env },
       ),
     );
     assert.deepEqual(toLayout, {
@@ -156,9 +125,9 @@ describe('vouch copy', () => {
     });
 
     const toRegistry = parseSummary(
-      await vouch(
+      await runVouch(
         ['copy', '-o', 'json', `oci:${layoutDir}:v1`, `${registry.host}/app/destination:v1`],
-        env,
+        { env },
       ),
     );
     assert.equal(toRegistry.digest, index.descriptor.digest);
@@ -172,14 +141,14 @@ describe('vouch copy', () => {
     await assertHoldsIndex(client.repository('app/destination'), index, 'v1');
 
     // And `vouch digest` agrees on all three.
-    const digests = await vouch(
+    const digests = await runVouch(
       [
         'digest',
         `${registry.host}/app/source:v1`,
         `oci:${layoutDir}:v1`,
         `${registry.host}/app/destination:v1`,
       ],
-      env,
+      { env },
     );
     assert.equal(digests.code, 0, digests.stderr);
     assert.equal(digests.stdout, `${index.descriptor.digest}\n`.repeat(3));
@@ -224,12 +193,12 @@ describe('vouch copy', () => {
     const args = (from: string, to: string) => ['copy', '-o', 'json', from, to];
 
     const first = parseSummary(
-      await vouch(args(`${registry.host}/again/source:v1`, `oci:${layoutDir}:v1`), env),
+      await runVouch(args(`${registry.host}/again/source:v1`, `oci:${layoutDir}:v1`), { env }),
     );
     assert.deepEqual(first.blobs, { copied: 4, mounted: 0, present: 0, 'skipped-foreign': 0 });
     assert.equal(first.bytes, totalSize(image.blobs));
     const second = parseSummary(
-      await vouch(args(`${registry.host}/again/source:v1`, `oci:${layoutDir}:v1`), env),
+      await runVouch(args(`${registry.host}/again/source:v1`, `oci:${layoutDir}:v1`), { env }),
     );
     assert.deepEqual(second.blobs, { copied: 0, mounted: 0, present: 4, 'skipped-foreign': 0 });
     assert.equal(second.bytes, 0);
@@ -237,7 +206,7 @@ describe('vouch copy', () => {
 
     // Back into the source repository itself: everything is already there.
     const back = parseSummary(
-      await vouch(args(`oci:${layoutDir}:v1`, `${registry.host}/again/source:v2`), env),
+      await runVouch(args(`oci:${layoutDir}:v1`, `${registry.host}/again/source:v2`), { env }),
     );
     assert.deepEqual(back.blobs, { copied: 0, mounted: 0, present: 4, 'skipped-foreign': 0 });
     assert.deepEqual(await source.resolve({ tag: 'v2' }), image.descriptor);
@@ -251,7 +220,7 @@ describe('vouch copy', () => {
     await buildImage(source, { tag: 'moving' });
 
     const pinned = parseSummary(
-      await vouch(
+      await runVouch(
         [
           'copy',
           '-o',
@@ -259,7 +228,7 @@ describe('vouch copy', () => {
           `${registry.host}/pin/source@${digest}`,
           `${registry.host}/pin/released:stable`,
         ],
-        env,
+        { env },
       ),
     );
     assert.equal(pinned.source, `${registry.host}/pin/source@${digest}`);
@@ -275,25 +244,25 @@ describe('vouch copy', () => {
     // Into a layout without a tag: stored by digest only, readable by digest.
     const layoutDir = join(tmp, 'by-digest');
     const untagged = parseSummary(
-      await vouch(
+      await runVouch(
         ['copy', '-o', 'json', `${registry.host}/pin/source@${digest}`, `oci:${layoutDir}`],
-        env,
+        { env },
       ),
     );
     assert.equal(untagged.digest, digest);
     const layout = await openLayout(layoutDir, { create: false });
     assert.deepEqual(await layout.listTags(), []);
     await assertHoldsIndex(layout, index);
-    const resolved = await vouch(['digest', `oci:${layoutDir}@${digest}`], env);
+    const resolved = await runVouch(['digest', `oci:${layoutDir}@${digest}`], { env });
     assert.equal(resolved.code, 0, resolved.stderr);
     assert.equal(resolved.stdout, `${digest}\n`);
   });
 
   it('prints the digest on stdout and a summary on stderr in text mode', async () => {
     const image = await buildImage(client.repository('text/source'), { tag: 'v1' });
-    const run = await vouch(
+    const run = await runVouch(
       ['copy', `${registry.host}/text/source:v1`, `oci:${join(tmp, 'text')}:v1`],
-      env,
+      { env },
     );
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `${image.descriptor.digest}\n`);
@@ -302,31 +271,31 @@ describe('vouch copy', () => {
 
   it('exits 2 for an unknown source tag or a bad destination, naming the registry and repository', async () => {
     await buildImage(client.repository('errors/source'), { tag: 'v1' });
-    const unknown = await vouch(
+    const unknown = await runVouch(
       ['copy', `${registry.host}/errors/source:nope`, `oci:${join(tmp, 'nope')}:x`],
-      env,
+      { env },
     );
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.ok(unknown.stderr.includes(`${registry.host}/errors/source`), unknown.stderr);
     assert.ok(unknown.stderr.includes('"nope"'), unknown.stderr);
     assert.equal(unknown.stdout, '');
 
-    const digestDestination = await vouch(
+    const digestDestination = await runVouch(
       [
         'copy',
         `${registry.host}/errors/source:v1`,
         `${registry.host}/errors/dest@sha256:${'a'.repeat(64)}`,
       ],
-      env,
+      { env },
     );
     assert.equal(digestDestination.code, 2, digestDestination.stderr);
     assert.match(digestDestination.stderr, /takes a tag, not a digest/);
 
-    const usage = await vouch(['copy', `${registry.host}/errors/source:v1`], env);
+    const usage = await runVouch(['copy', `${registry.host}/errors/source:v1`], { env });
     assert.equal(usage.code, 2);
-    const format = await vouch(
+    const format = await runVouch(
       ['copy', '-o', 'yaml', `${registry.host}/errors/source:v1`, `oci:${join(tmp, 'fmt')}:v1`],
-      env,
+      { env },
     );
     assert.equal(format.code, 2);
   });
@@ -342,9 +311,9 @@ describe('vouch copy', () => {
     bytes[0] = (bytes[0] ?? 0) ^ 0xff;
     await writeFile(file, bytes);
 
-    const run = await vouch(
+    const run = await runVouch(
       ['copy', `oci:${layout.root}:v1`, `${registry.host}/corrupt/destination:v1`],
-      env,
+      { env },
     );
     assert.equal(run.code, 1, run.stderr);
     assert.ok(run.stderr.includes(layer.digest), run.stderr);
@@ -388,14 +357,16 @@ describe('vouch copy', () => {
       assert.deepEqual(await layout.resolve({ tag: 'v1' }), index.descriptor);
       assert.deepEqual(await layout.resolve({ tag: 'single' }), single.descriptor);
       await assertHoldsIndex(layout, index, 'v1');
-      const digest = await vouch(['digest', `oci:${layoutDir}:v1`, `oci:${layoutDir}:single`], env);
+      const digest = await runVouch(['digest', `oci:${layoutDir}:v1`, `oci:${layoutDir}:single`], {
+        env,
+      });
       assert.equal(digest.code, 0, digest.stderr);
       assert.equal(digest.stdout, `${index.descriptor.digest}\n${single.descriptor.digest}\n`);
       // Every blob skopeo wrote reads back verified: vouch copies the whole layout on.
       const copied = parseSummary(
-        await vouch(
+        await runVouch(
           ['copy', '-o', 'json', `oci:${layoutDir}:v1`, `oci:${join(tmp, 'skopeo-wrote-copy')}:v1`],
-          env,
+          { env },
         ),
       );
       assert.equal(copied.digest, index.descriptor.digest);
@@ -409,9 +380,9 @@ describe('vouch copy', () => {
       const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
       const layoutDir = join(tmp, 'vouch-wrote');
       const written = parseSummary(
-        await vouch(
+        await runVouch(
           ['copy', '-o', 'json', `${registry.host}/skopeo/origin:v1`, `oci:${layoutDir}:v1`],
-          env,
+          { env },
         ),
       );
       assert.equal(written.digest, index.descriptor.digest);
@@ -434,7 +405,7 @@ describe('vouch copy', () => {
       const pushed = client.repository('skopeo/pushed');
       assert.deepEqual(await pushed.resolve({ tag: 'v1' }), index.descriptor);
       await assertHoldsIndex(pushed, index, 'v1');
-      const digest = await vouch(['digest', `${registry.host}/skopeo/pushed:v1`], env);
+      const digest = await runVouch(['digest', `${registry.host}/skopeo/pushed:v1`], { env });
       assert.equal(digest.code, 0, digest.stderr);
       assert.equal(digest.stdout, `${index.descriptor.digest}\n`);
     });

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../src/core/errors.ts';
 import { digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../src/oci/media-types.ts';
@@ -16,6 +15,7 @@ import type { Credentials } from '../src/registry/credentials.ts';
 import { RegistryClient, type RegistryRepository } from '../src/registry/distribution.ts';
 import { HttpClient, type HttpOptions } from '../src/registry/http.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
+import { expectError } from './helpers/assertions.ts';
 import {
   type HostileHandler,
   type HostileRegistry,
@@ -52,16 +52,6 @@ function blobDescriptor(bytes: Uint8Array): Descriptor {
     mediaType: 'application/octet-stream',
     digest: digestOf(bytes),
     size: bytes.byteLength,
-  };
-}
-
-function expectError(category: string, code: string, text?: string) {
-  return (error: unknown): boolean => {
-    assert.ok(isVouchError(error), `expected a VouchError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.category, category, error.message);
-    if (text !== undefined) assert.ok(error.message.includes(text), error.message);
-    return true;
   };
 }
 

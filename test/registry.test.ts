@@ -13,7 +13,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { VouchError } from '../src/core/errors.ts';
 import { type Digest, digestHex, digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import {
@@ -28,6 +27,7 @@ import { RegistryClient, type RegistryClientOptions } from '../src/registry/dist
 import { HttpClient, type HttpRequest, type HttpResponse } from '../src/registry/http.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
 import type { ImageStore } from '../src/registry/store.ts';
+import { rejectsWith } from './helpers/assertions.ts';
 import { buildImage, buildIndex, putBytes } from './helpers/images.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
@@ -57,23 +57,6 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-/** Asserts that `promise` rejects with a VouchError of this code and category; returns it. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  code: string,
-  category: VouchError['category'],
-): Promise<VouchError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof VouchError, `expected a VouchError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.category, category, caught.message);
-  return caught;
 }
 
 function blobFile(registry: RunningRegistry, digest: Digest): string {

@@ -5,34 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { CliIO } from '../src/cli/io.ts';
-import { main } from '../src/cli/main.ts';
 import { Stores } from '../src/registry/open.ts';
+import { runVouch } from './helpers/cli.ts';
 import { buildImage } from './helpers/images.ts';
 import { createTlsCertificate, type RunningRegistry, startRegistry } from './helpers/registry.ts';
-
-async function vouch(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const io: CliIO = {
-    env: { DOCKER_CONFIG: join(tmpdir(), 'vouch-no-docker-config') },
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-  };
-  const code = await main(argv, io);
-  return { code, stdout: out, stderr: err };
-}
 
 describe('registry over TLS', () => {
   let dir: string;
@@ -60,20 +37,20 @@ describe('registry over TLS', () => {
   });
 
   test('--ca-file makes a registry with a private CA trusted', async () => {
-    const run = await vouch(['digest', '--ca-file', certFile, `${registry.host}/tls/app:1.0`]);
+    const run = await runVouch(['digest', '--ca-file', certFile, `${registry.host}/tls/app:1.0`]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `${digest}\n`);
   });
 
   test('without the CA the certificate is refused: could not check (exit 3), naming the registry', async () => {
-    const run = await vouch(['digest', `${registry.host}/tls/app:1.0`]);
+    const run = await runVouch(['digest', `${registry.host}/tls/app:1.0`]);
     assert.equal(run.code, 3);
     assert.match(run.stderr, new RegExp(registry.host.replace('.', '\\.')));
     assert.match(run.stderr, /certificate|self.signed|TLS/i);
   });
 
   test('an unreadable --ca-file is invalid input', async () => {
-    const run = await vouch([
+    const run = await runVouch([
       'digest',
       '--ca-file',
       join(dir, 'missing.pem'),

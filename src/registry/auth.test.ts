@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../core/errors.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { parseChallenges, RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
 import type { HttpClient, HttpRequest, HttpResponse } from './http.ts';
-
-function expectError(category: string, code: string, text?: string) {
-  return (error: unknown): boolean => {
-    assert.ok(isVouchError(error), `expected a VouchError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.category, category, error.message);
-    if (text !== undefined) assert.ok(error.message.includes(text), error.message);
-    return true;
-  };
-}
 
 describe('parseChallenges', () => {
   test('a typical bearer challenge', () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { rejectsWith } from '../../test/helpers/assertions.ts';
 import { isVouchError } from '../core/errors.ts';
 import { type Digest, digestHex, digestOf } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
@@ -51,21 +52,6 @@ async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return collect(stream, Number.MAX_SAFE_INTEGER, () => new Error('unreachable'));
-}
-
-/** Asserts the promise rejects with a VouchError of `code` (and category, if given); returns it. */
-async function rejectsWith(promise: Promise<unknown>, code: string, category?: string) {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught !== undefined, `expected a ${code} error, nothing was thrown`);
-  assert.ok(isVouchError(caught), `expected a VouchError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (category !== undefined) assert.equal(caught.category, category, caught.message);
-  return caught;
 }
 
 /** Byte equality, whether either side is a Buffer or a plain Uint8Array. */

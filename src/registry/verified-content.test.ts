@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../core/errors.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { digestOf } from '../oci/digest.ts';
 import { collect, verifyContent } from './verified-content.ts';
-
-function expectError(category: string, code: string, text?: string) {
-  return (error: unknown): boolean => {
-    assert.ok(isVouchError(error), `expected a VouchError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.category, category, error.message);
-    if (text !== undefined) assert.ok(error.message.includes(text), error.message);
-    return true;
-  };
-}
 
 async function* from(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const chunk of chunks) yield chunk;

@@ -4,7 +4,7 @@
  * odd challenges). The handler owns the response; this only records requests.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 export type HostileHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -37,12 +37,7 @@ export async function startHostileRegistry(handler: HostileHandler): Promise<Hos
         }
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   let stopping: Promise<void> | undefined;
   return {
     host: `127.0.0.1:${port}`,

@@ -14,9 +14,9 @@
 import { createPrivateKey, type KeyObject, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOnLoopback } from './loopback.ts';
 import { createTlsCertificate } from './registry.ts';
 
 /** One parsed `scope` entry, e.g. `repository:foo/bar:pull,push`. */
@@ -251,12 +251,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   let stopping: Promise<void> | undefined;
   return {
