@@ -329,85 +329,102 @@ describe('vouch copy', () => {
         env: { ...process.env, HOME: tmp, REGISTRY_AUTH_FILE: join(tmp, 'skopeo-auth.json') },
       });
 
-    it('vouch reads a layout skopeo wrote from the registry, with the same digests', {
-      skip: skopeoMissing,
-    }, async () => {
-      const source = client.repository('skopeo/source');
-      const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
-      const single = await buildImage(source, { tag: 'single' });
-      const layoutDir = join(tmp, 'skopeo-wrote');
-      await skopeo([
-        'copy',
-        '--all',
-        '--preserve-digests',
-        '--src-tls-verify=false',
-        `docker://${registry.host}/skopeo/source:v1`,
-        `oci:${layoutDir}:v1`,
-      ]);
-      // The layers are random bytes, which skopeo would otherwise compress (new digests).
-      await skopeo([
-        'copy',
-        '--preserve-digests',
-        '--src-tls-verify=false',
-        `docker://${registry.host}/skopeo/source:single`,
-        `oci:${layoutDir}:single`,
-      ]);
+    it(
+      'vouch reads a layout skopeo wrote from the registry, with the same digests',
+      {
+        skip: skopeoMissing,
+      },
+      async () => {
+        const source = client.repository('skopeo/source');
+        const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
+        const single = await buildImage(source, { tag: 'single' });
+        const layoutDir = join(tmp, 'skopeo-wrote');
+        await skopeo([
+          'copy',
+          '--all',
+          '--preserve-digests',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/skopeo/source:v1`,
+          `oci:${layoutDir}:v1`,
+        ]);
+        // The layers are random bytes, which skopeo would otherwise compress (new digests).
+        await skopeo([
+          'copy',
+          '--preserve-digests',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/skopeo/source:single`,
+          `oci:${layoutDir}:single`,
+        ]);
 
-      const layout = await openLayout(layoutDir, { create: false });
-      assert.deepEqual(await layout.resolve({ tag: 'v1' }), index.descriptor);
-      assert.deepEqual(await layout.resolve({ tag: 'single' }), single.descriptor);
-      await assertHoldsIndex(layout, index, 'v1');
-      const digest = await runVouch(['digest', `oci:${layoutDir}:v1`, `oci:${layoutDir}:single`], {
-        env,
-      });
-      assert.equal(digest.code, 0, digest.stderr);
-      assert.equal(digest.stdout, `${index.descriptor.digest}\n${single.descriptor.digest}\n`);
-      // Every blob skopeo wrote reads back verified: vouch copies the whole layout on.
-      const copied = parseSummary(
-        await runVouch(
-          ['copy', '-o', 'json', `oci:${layoutDir}:v1`, `oci:${join(tmp, 'skopeo-wrote-copy')}:v1`],
-          { env },
-        ),
-      );
-      assert.equal(copied.digest, index.descriptor.digest);
-      assert.equal(copied.blobs.copied, index.blobs.length);
-    });
+        const layout = await openLayout(layoutDir, { create: false });
+        assert.deepEqual(await layout.resolve({ tag: 'v1' }), index.descriptor);
+        assert.deepEqual(await layout.resolve({ tag: 'single' }), single.descriptor);
+        await assertHoldsIndex(layout, index, 'v1');
+        const digest = await runVouch(
+          ['digest', `oci:${layoutDir}:v1`, `oci:${layoutDir}:single`],
+          {
+            env,
+          },
+        );
+        assert.equal(digest.code, 0, digest.stderr);
+        assert.equal(digest.stdout, `${index.descriptor.digest}\n${single.descriptor.digest}\n`);
+        // Every blob skopeo wrote reads back verified: vouch copies the whole layout on.
+        const copied = parseSummary(
+          await runVouch(
+            [
+              'copy',
+              '-o',
+              'json',
+              `oci:${layoutDir}:v1`,
+              `oci:${join(tmp, 'skopeo-wrote-copy')}:v1`,
+            ],
+            { env },
+          ),
+        );
+        assert.equal(copied.digest, index.descriptor.digest);
+        assert.equal(copied.blobs.copied, index.blobs.length);
+      },
+    );
 
-    it('skopeo pushes a layout vouch wrote, and vouch resolves the same digest', {
-      skip: skopeoMissing,
-    }, async () => {
-      const source = client.repository('skopeo/origin');
-      const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
-      const layoutDir = join(tmp, 'vouch-wrote');
-      const written = parseSummary(
-        await runVouch(
-          ['copy', '-o', 'json', `${registry.host}/skopeo/origin:v1`, `oci:${layoutDir}:v1`],
-          { env },
-        ),
-      );
-      assert.equal(written.digest, index.descriptor.digest);
+    it(
+      'skopeo pushes a layout vouch wrote, and vouch resolves the same digest',
+      {
+        skip: skopeoMissing,
+      },
+      async () => {
+        const source = client.repository('skopeo/origin');
+        const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
+        const layoutDir = join(tmp, 'vouch-wrote');
+        const written = parseSummary(
+          await runVouch(
+            ['copy', '-o', 'json', `${registry.host}/skopeo/origin:v1`, `oci:${layoutDir}:v1`],
+            { env },
+          ),
+        );
+        assert.equal(written.digest, index.descriptor.digest);
 
-      const { stdout } = await skopeo(['inspect', '--raw', `oci:${layoutDir}:v1`]);
-      assert.equal(
-        digestOf(Buffer.from(stdout)),
-        index.descriptor.digest,
-        'skopeo reads the same index bytes',
-      );
-      await skopeo([
-        'copy',
-        '--all',
-        '--preserve-digests',
-        '--dest-tls-verify=false',
-        `oci:${layoutDir}:v1`,
-        `docker://${registry.host}/skopeo/pushed:v1`,
-      ]);
+        const { stdout } = await skopeo(['inspect', '--raw', `oci:${layoutDir}:v1`]);
+        assert.equal(
+          digestOf(Buffer.from(stdout)),
+          index.descriptor.digest,
+          'skopeo reads the same index bytes',
+        );
+        await skopeo([
+          'copy',
+          '--all',
+          '--preserve-digests',
+          '--dest-tls-verify=false',
+          `oci:${layoutDir}:v1`,
+          `docker://${registry.host}/skopeo/pushed:v1`,
+        ]);
 
-      const pushed = client.repository('skopeo/pushed');
-      assert.deepEqual(await pushed.resolve({ tag: 'v1' }), index.descriptor);
-      await assertHoldsIndex(pushed, index, 'v1');
-      const digest = await runVouch(['digest', `${registry.host}/skopeo/pushed:v1`], { env });
-      assert.equal(digest.code, 0, digest.stderr);
-      assert.equal(digest.stdout, `${index.descriptor.digest}\n`);
-    });
+        const pushed = client.repository('skopeo/pushed');
+        assert.deepEqual(await pushed.resolve({ tag: 'v1' }), index.descriptor);
+        await assertHoldsIndex(pushed, index, 'v1');
+        const digest = await runVouch(['digest', `${registry.host}/skopeo/pushed:v1`], { env });
+        assert.equal(digest.code, 0, digest.stderr);
+        assert.equal(digest.stdout, `${index.descriptor.digest}\n`);
+      },
+    );
   });
 });

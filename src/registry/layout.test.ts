@@ -642,39 +642,57 @@ describe('skopeo interop', () => {
   const skopeo = '/usr/bin/skopeo';
   const skip = existsSync(skopeo) ? false : `skopeo is not installed at ${skopeo}`;
 
-  test('skopeo reads and copies what vouch writes, and vouch reads what skopeo writes', {
-    skip,
-  }, async () => {
-    const { path, store } = await freshLayout();
-    const bytes = await writeImage(store, 'interop');
-    const descriptor = await store.putManifest(bytes, OCI_MANIFEST, 'v1');
+  test(
+    'skopeo reads and copies what vouch writes, and vouch reads what skopeo writes',
+    {
+      skip,
+    },
+    async () => {
+      const { path, store } = await freshLayout();
+      const bytes = await writeImage(store, 'interop');
+      const descriptor = await store.putManifest(bytes, OCI_MANIFEST, 'v1');
 
-    const inspected = await run(skopeo, ['inspect', '--raw', `oci:${path}:v1`], {
-      encoding: 'buffer',
-    });
-    assertBytes(new Uint8Array(inspected.stdout), bytes);
+      const inspected = await run(skopeo, ['inspect', '--raw', `oci:${path}:v1`], {
+        encoding: 'buffer',
+      });
+      assertBytes(new Uint8Array(inspected.stdout), bytes);
 
-    const copy = freshPath();
-    await run(skopeo, ['--insecure-policy', 'copy', '--quiet', `oci:${path}:v1`, `oci:${copy}:v2`]);
-    const copied = await openLayout(copy, { create: false });
-    assert.deepEqual(await copied.listTags(), ['v2']);
-    const manifest = await copied.getManifest({ tag: 'v2' });
-    assert.equal(manifest.digest, descriptor.digest);
-    assertBytes(manifest.bytes, bytes);
-    assert.equal(manifest.kind, 'image');
-    if (manifest.kind === 'image') {
-      for (const blob of [manifest.manifest.config, ...manifest.manifest.layers]) {
-        assert.ok(await copied.hasBlob(blob));
-        await copied.readBlob(blob, 1024 * 1024);
+      const copy = freshPath();
+      await run(skopeo, [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        `oci:${path}:v1`,
+        `oci:${copy}:v2`,
+      ]);
+      const copied = await openLayout(copy, { create: false });
+      assert.deepEqual(await copied.listTags(), ['v2']);
+      const manifest = await copied.getManifest({ tag: 'v2' });
+      assert.equal(manifest.digest, descriptor.digest);
+      assertBytes(manifest.bytes, bytes);
+      assert.equal(manifest.kind, 'image');
+      if (manifest.kind === 'image') {
+        for (const blob of [manifest.manifest.config, ...manifest.manifest.layers]) {
+          assert.ok(await copied.hasBlob(blob));
+          await copied.readBlob(blob, 1024 * 1024);
+        }
       }
-    }
 
-    // skopeo writes into vouch's layout; vouch and skopeo then both see every tag.
-    await run(skopeo, ['--insecure-policy', 'copy', '--quiet', `oci:${copy}:v2`, `oci:${path}:v3`]);
-    await store.putManifest(bytes, OCI_MANIFEST, 'v4');
-    assert.deepEqual(await store.listTags(), ['v1', 'v3', 'v4']);
-    assert.equal((await store.resolve({ tag: 'v3' })).digest, descriptor.digest);
-    const again = await run(skopeo, ['inspect', '--raw', `oci:${path}:v4`], { encoding: 'buffer' });
-    assertBytes(new Uint8Array(again.stdout), bytes);
-  });
+      // skopeo writes into vouch's layout; vouch and skopeo then both see every tag.
+      await run(skopeo, [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        `oci:${copy}:v2`,
+        `oci:${path}:v3`,
+      ]);
+      await store.putManifest(bytes, OCI_MANIFEST, 'v4');
+      assert.deepEqual(await store.listTags(), ['v1', 'v3', 'v4']);
+      assert.equal((await store.resolve({ tag: 'v3' })).digest, descriptor.digest);
+      const again = await run(skopeo, ['inspect', '--raw', `oci:${path}:v4`], {
+        encoding: 'buffer',
+      });
+      assertBytes(new Uint8Array(again.stdout), bytes);
+    },
+  );
 });

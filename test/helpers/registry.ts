@@ -65,10 +65,10 @@ function track(child: ChildProcess, dir: string): void {
     for (const [proc, tempDir] of live) {
       try {
         proc.kill('SIGKILL');
-      } catch {}
-      try {
-        rmSync(tempDir, { recursive: true, force: true });
-      } catch {}
+      } catch {
+        // already gone
+      }
+      rmSync(tempDir, { recursive: true, force: true });
     }
   });
 }
