@@ -43,6 +43,8 @@ const MAX_QUOTED = 200;
 
 // regexp.go `identifier`: ParseNormalizedNamed refuses a bare image ID as a name.
 const IMAGE_ID = /^[a-f0-9]{64}$/;
+// regexp.go `tag`, for callers that only need a yes or no.
+const TAG = /^[\w][\w.-]{0,127}$/;
 
 const SLASH = 0x2f;
 const COLON = 0x3a;
@@ -97,6 +99,11 @@ export function formatReference(ref: ImageReference): string {
  */
 export function familiarReference(ref: ImageReference): string {
   return familiarName(ref) + suffix(ref);
+}
+
+/** Whether `text` is a tag (`[\w][\w.-]{0,127}`), the distribution-spec grammar for one. */
+export function isTag(text: string): boolean {
+  return TAG.test(text);
 }
 
 /** 'registry/repository', without tag or digest. */

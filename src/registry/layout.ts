@@ -17,51 +17,51 @@
  *   serialised by an in-process mutex per layout and a cross-process lock
  *   file (`index.json.lock`, created exclusively, holding the owner's pid),
  *   and re-read inside the lock, so concurrent writers never lose entries.
+ *
+ * The pieces live beside this file: `layout-location.ts` (the `oci:` grammar),
+ * `layout-index-json.ts`, `layout-lock.ts` and `layout-files.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, createReadStream, existsSync, type Stats } from 'node:fs';
-import {
-  type FileHandle,
-  link,
-  mkdir,
-  open,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { existsSync, type Stats } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { denied, invalid, isVouchError, messageOf, unavailable } from '../core/errors.ts';
+import { denied, invalid, isVouchError, messageOf } from '../core/errors.ts';
+import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from '../oci/digest.ts';
 import {
-  type Digest,
-  digestAlgorithm,
-  digestHex,
-  digestOf,
-  isDigest,
-  parseDigest,
-} from '../oci/digest.ts';
-import {
-  type Annotations,
   type Descriptor,
   describeManifest,
   type ImageIndex,
   type ParsedManifest,
-  type Platform,
   parseManifest,
 } from '../oci/manifest.ts';
-import { isManifestType, OCI_INDEX } from '../oci/media-types.ts';
+import { isManifestType } from '../oci/media-types.ts';
+import { isTag } from '../oci/reference.ts';
+import {
+  errorCode,
+  ioError,
+  readCapped,
+  readChunks,
+  replaceFile,
+  statFile,
+  writeAll,
+  writeNewFile,
+} from './layout-files.ts';
+import {
+  parseIndex,
+  REF_NAME_ANNOTATION,
+  replaceTag,
+  serializeIndex,
+} from './layout-index-json.ts';
+import { withLayoutLock } from './layout-lock.ts';
 import {
   addToReferrersTag,
   filterByArtifactType,
+  isReferrersTag,
   MANIFEST_UNKNOWN,
   readReferrersTag,
 } from './referrers-tag.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
 import { collect, verifyContent } from './verified-content.ts';
-
-/** The annotation that names a tag in index.json (image-spec annotations.md). */
-export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 /** The layout version vouch writes; any 1.x.y is read. */
 export const IMAGE_LAYOUT_VERSION = '1.0.0';
@@ -84,79 +84,10 @@ export interface OpenLayoutOptions extends LayoutOptions {
   readonly create: boolean;
 }
 
-/** A parsed `oci:` location: the layout directory and, if given, a tag or digest. */
-export interface LayoutLocation {
-  readonly path: string;
-  readonly target?: ManifestTarget;
-}
-
-/** Distribution-spec tag grammar; the only names vouch writes as ref.name. */
-const TAG_PATTERN = /^[\w][\w.-]{0,127}$/;
-/** Tags of the referrers tag schema (`<alg>-<hex>`): listings, not owners, of what they list. */
-const REFERRERS_TAG_PATTERN = /^sha(?:256|512)-[a-f0-9]{64}$/;
-/** image-spec descriptor.md digest grammar: what after the last '@' makes it a digest reference. */
-const DIGEST_GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const LAYOUT_VERSION_PATTERN = /^1\.\d+\.\d+$/;
 const MAX_LAYOUT_FILE_BYTES = 64 * 1024;
-/** A lock file without a readable pid is abandoned once it is this old. */
-const UNREADABLE_LOCK_STALE_MS = 2000;
 /** Bound on manifests visited when deciding whether a deleted manifest's blob is still used. */
 const MAX_WALK = 10_000;
-
-/**
- * Parses `oci:PATH`, `oci:PATH:TAG` and `oci:PATH@DIGEST`.
- *
- * As in containers/image's oci transport on non-Windows systems
- * (`oci/internal/oci_util.go`): the path ends at the FIRST ':' and may not
- * contain one (no drive-letter handling), and an empty name (`oci:PATH:`)
- * means no tag. The name must be a tag (`[\w][\w.-]{0,127}`); skopeo also
- * accepts names like `a/b:c`, which vouch refuses rather than reads
- * differently. `@DIGEST` is vouch's own: the text after the last '@' is a
- * digest when it contains a ':' (so a path may contain '@'). skopeo's
- * `oci:PATH:@N` source index is not supported.
- */
-export function parseLayoutLocation(spec: string): LayoutLocation {
-  const fail = (problem: string, cause?: unknown) =>
-    invalid(
-      'INVALID_LAYOUT_REFERENCE',
-      `invalid OCI layout reference "${spec}": ${problem}`,
-      cause === undefined ? undefined : { cause },
-    );
-  if (!spec.startsWith('oci:')) throw fail('expected oci:PATH, oci:PATH:TAG or oci:PATH@DIGEST');
-  const rest = spec.slice('oci:'.length);
-  const at = rest.lastIndexOf('@');
-  if (at !== -1 && DIGEST_GRAMMAR.test(rest.slice(at + 1))) {
-    const path = rest.slice(0, at);
-    let digest: Digest;
-    try {
-      digest = parseDigest(rest.slice(at + 1));
-    } catch (error) {
-      throw fail(messageOf(error), error);
-    }
-    if (path === '') throw fail('the layout path is empty');
-    if (path.includes(':')) {
-      throw fail(
-        path.endsWith(':')
-          ? 'expected oci:PATH@DIGEST without a ":" before the "@"'
-          : 'a manifest is addressed by a tag or a digest, not both (and a path may not contain ":")',
-      );
-    }
-    return { path, target: { digest } };
-  }
-  const colon = rest.indexOf(':');
-  const path = colon === -1 ? rest : rest.slice(0, colon);
-  const name = colon === -1 ? '' : rest.slice(colon + 1);
-  if (path === '') throw fail('the layout path is empty');
-  if (name === '') return { path };
-  if (/^@\d+$/.test(name))
-    throw fail(`skopeo's source index ${name} is not supported; use a tag or @DIGEST`);
-  if (!TAG_PATTERN.test(name)) {
-    throw fail(
-      `"${name}" is not a valid tag (expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; the path ends at the first ":")`,
-    );
-  }
-  return { path, target: { tag: name } };
-}
 
 /**
  * Opens the layout at `path`. With `create`, makes the directory, `blobs/`,
@@ -278,7 +209,7 @@ export class OCILayoutStore implements ImageStore {
         `${where}: cannot store a manifest of media type ${mediaType}`,
       );
     }
-    if (tag !== undefined && !TAG_PATTERN.test(tag)) {
+    if (tag !== undefined && !isTag(tag)) {
       throw invalid(
         'INVALID_TAG',
         `${where}: "${tag}" is not a valid tag (expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
@@ -324,7 +255,7 @@ export class OCILayoutStore implements ImageStore {
   async deleteManifest(digest: Digest): Promise<void> {
     const checked = checkedDigest(digest, this.location);
     const file = this.#blobFile(checked);
-    await this.#withIndexLock(async () => {
+    await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
       const index = await this.readIndex();
       const remaining = index.manifests.filter((d) => d.digest !== checked);
       const exists = (await statFile(file, this.location)) !== undefined;
@@ -413,14 +344,7 @@ export class OCILayoutStore implements ImageStore {
             ),
       where,
     );
-    const parsed = parseManifest(bytes, OCI_INDEX, where);
-    if (parsed.kind !== 'index') {
-      throw denied(
-        'MANIFEST_INVALID',
-        `invalid manifest from ${where}: index.json must be an image index`,
-      );
-    }
-    return parsed.manifest;
+    return parseIndex(bytes, where);
   }
 
   async #findTag(tag: string): Promise<Descriptor> {
@@ -545,7 +469,7 @@ export class OCILayoutStore implements ImageStore {
   async #updateIndex(
     change: (manifests: readonly Descriptor[]) => Descriptor[] | undefined,
   ): Promise<void> {
-    await this.#withIndexLock(async () => {
+    await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
       const index = await this.readIndex();
       const manifests = change(index.manifests);
       if (manifests !== undefined) await this.#writeIndex({ ...index, manifests });
@@ -553,37 +477,15 @@ export class OCILayoutStore implements ImageStore {
   }
 
   async #writeIndex(index: ImageIndex): Promise<void> {
-    const file = join(this.root, 'index.json');
-    const temp = join(this.root, `.index.json.${randomBytes(12).toString('hex')}.tmp`);
-    try {
-      await writeSynced(temp, serializeIndex(index));
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw ioError(`${this.location}: cannot write ${file}`, error);
-    }
-  }
-
-  async #withIndexLock<T>(task: () => Promise<T>): Promise<T> {
-    return withMutex(this.root, async () => {
-      const release = await acquireLockFile(
-        join(this.root, 'index.json.lock'),
-        this.#lockTimeoutMs,
-        this.location,
-      );
-      try {
-        return await task();
-      } finally {
-        await release();
-      }
-    });
+    await replaceFile(join(this.root, 'index.json'), serializeIndex(index), this.location);
   }
 
   /** Whether a manifest reachable from `roots` contains `target` (index child, config or layer). */
   async #isContained(target: Digest, roots: readonly Descriptor[]): Promise<boolean> {
+    // Referrers tags (`<alg>-<hex>`) are listings, not owners, of what they list.
     const queue: Array<{ descriptor: Descriptor; owning: boolean }> = roots.map((descriptor) => ({
       descriptor,
-      owning: !REFERRERS_TAG_PATTERN.test(descriptor.annotations?.[REF_NAME_ANNOTATION] ?? ''),
+      owning: !isReferrersTag(descriptor.annotations?.[REF_NAME_ANNOTATION] ?? ''),
     }));
     const visited = new Set<string>();
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
@@ -617,85 +519,7 @@ export class OCILayoutStore implements ImageStore {
   }
 }
 
-// --- index.json ------------------------------------------------------------
-
-/** One descriptor per tag: the entry already named `tag` is replaced in place, or `entry` is appended. */
-function replaceTag(
-  manifests: readonly Descriptor[],
-  tag: string,
-  entry: Descriptor,
-): Descriptor[] {
-  const result: Descriptor[] = [];
-  let placed = false;
-  for (const descriptor of manifests) {
-    if (descriptor.annotations?.[REF_NAME_ANNOTATION] !== tag) {
-      result.push(descriptor);
-    } else if (!placed) {
-      result.push(entry);
-      placed = true;
-    }
-  }
-  if (!placed) result.push(entry);
-  return result;
-}
-
-/**
- * index.json as containers/image writes it (Go's `json.Marshal` of an
- * image-spec `Index`): fields in struct order, empty optional fields left out,
- * annotation keys sorted. Unlike skopeo, `mediaType` is always written
- * (image-index.md: it SHOULD be used).
- */
-function serializeIndex(index: ImageIndex): Uint8Array {
-  const document = {
-    schemaVersion: 2,
-    mediaType: OCI_INDEX,
-    ...(index.artifactType === undefined ? {} : { artifactType: index.artifactType }),
-    manifests: index.manifests.map(orderDescriptor),
-    ...(index.subject === undefined ? {} : { subject: orderDescriptor(index.subject) }),
-    ...sortedAnnotations(index.annotations),
-  };
-  return new TextEncoder().encode(JSON.stringify(document));
-}
-
-function orderDescriptor(d: Descriptor): Record<string, unknown> {
-  return {
-    mediaType: d.mediaType,
-    digest: d.digest,
-    size: d.size,
-    ...(d.urls === undefined || d.urls.length === 0 ? {} : { urls: d.urls }),
-    ...sortedAnnotations(d.annotations),
-    ...(d.data === undefined || d.data === '' ? {} : { data: d.data }),
-    ...(d.platform === undefined ? {} : { platform: orderPlatform(d.platform) }),
-    ...(d.artifactType === undefined || d.artifactType === ''
-      ? {}
-      : { artifactType: d.artifactType }),
-  };
-}
-
-function orderPlatform(p: Platform): Record<string, unknown> {
-  return {
-    architecture: p.architecture,
-    os: p.os,
-    ...(p['os.version'] === undefined || p['os.version'] === ''
-      ? {}
-      : { 'os.version': p['os.version'] }),
-    ...(p['os.features'] === undefined || p['os.features'].length === 0
-      ? {}
-      : { 'os.features': p['os.features'] }),
-    ...(p.variant === undefined || p.variant === '' ? {} : { variant: p.variant }),
-  };
-}
-
-function sortedAnnotations(annotations: Annotations | undefined): {
-  annotations?: Record<string, string>;
-} {
-  if (annotations === undefined) return {};
-  const keys = Object.keys(annotations).sort();
-  if (keys.length === 0) return {};
-  const sorted: Record<string, string> = {};
-  for (const key of keys) sorted[key] = annotations[key] as string;
-  return { annotations: sorted };
-}
+// --- oci-layout ------------------------------------------------------------
 
 async function checkLayoutFile(file: string, where: string): Promise<void> {
   const bytes = await readCapped(
@@ -770,266 +594,10 @@ function manifestTooLarge(where: string, file: string, size: number, max: number
   );
 }
 
-// --- files -----------------------------------------------------------------
-
-/**
- * Reads a regular file whole, refusing (before reading) one larger than
- * `max`. O_NONBLOCK keeps a FIFO planted in the layout from blocking the open.
- */
-async function readCapped(
-  file: string,
-  max: number,
-  tooLarge: (size: number) => Error,
-  missing: () => Error,
-  where: string,
-): Promise<Uint8Array> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') throw missing();
-    throw ioError(`${where}: cannot open ${file}`, error);
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw denied('LAYOUT_INVALID', `${where}: ${file} is not a regular file`);
-    if (info.size > max) throw tooLarge(info.size);
-    const buffer = Buffer.alloc(info.size + 1);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.byteLength) throw tooLarge(length); // the file grew while being read
-      const { bytesRead } = await handle.read(buffer, length, buffer.byteLength - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > max) throw tooLarge(length);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
-  } catch (error) {
-    throw ioError(`${where}: cannot read ${file}`, error);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A regular file's stats, or undefined when there is no file. */
-async function statFile(file: string, where: string): Promise<Stats | undefined> {
-  let info: Stats;
-  try {
-    info = await stat(file);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
-    throw ioError(`${where}: cannot read ${file}`, error);
-  }
-  if (!info.isFile()) throw denied('LAYOUT_INVALID', `${where}: ${file} is not a regular file`);
-  return info;
-}
-
-/** The file's chunks; nothing is opened until the first chunk is asked for. */
-async function* readChunks(file: string): AsyncGenerator<Uint8Array> {
-  for await (const chunk of createReadStream(file)) yield chunk as Buffer;
-}
+// --- small helpers ---------------------------------------------------------
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
-}
-
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
-  }
-}
-
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(file, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Atomically creates `file` unless it exists; returns whether it was created. */
-async function writeNewFile(
-  file: string,
-  data: Uint8Array | string,
-  where: string,
-): Promise<boolean> {
-  const temp = `${file}.${randomBytes(12).toString('hex')}.tmp`;
-  try {
-    await writeSynced(temp, data);
-    try {
-      await link(temp, file);
-      return true;
-    } catch (error) {
-      if (errorCode(error) === 'EEXIST') return false;
-      // Filesystems without hard links: fall back to an exclusive create.
-      try {
-        await writeFile(file, data, { flag: 'wx', mode: 0o644 });
-        return true;
-      } catch (fallbackError) {
-        if (errorCode(fallbackError) === 'EEXIST') return false;
-        throw fallbackError;
-      }
-    }
-  } catch (error) {
-    throw ioError(`${where}: cannot create ${file}`, error);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-// --- locking ---------------------------------------------------------------
-
-const mutexTails = new Map<string, Promise<void>>();
-
-/** Runs `task` after every earlier task queued under `key` in this process has settled. */
-async function withMutex<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = mutexTails.get(key) ?? Promise.resolve();
-  let release = () => {};
-  const current = new Promise<void>((done) => {
-    release = done;
-  });
-  const tail = previous.then(() => current);
-  mutexTails.set(key, tail);
-  await previous;
-  try {
-    return await task();
-  } finally {
-    release();
-    if (mutexTails.get(key) === tail) mutexTails.delete(key);
-  }
-}
-
-/**
- * Takes `lockFile` by creating it exclusively with this process's pid,
- * retrying with backoff for up to `timeoutMs`. A lock whose pid is not alive
- * (or that never got a pid and is old) is stale and is broken, under a
- * short-lived `.steal` lock so two processes cannot both break it and one
- * then delete the other's fresh lock. Returns the release function.
- */
-async function acquireLockFile(
-  lockFile: string,
-  timeoutMs: number,
-  where: string,
-): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 2;
-  for (;;) {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(lockFile, 'wx', 0o644);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw invalid('LAYOUT_NOT_FOUND', `${where}: no OCI image layout at ${dirname(lockFile)}`);
-      }
-      if (code !== 'EEXIST') throw ioError(`${where}: cannot create ${lockFile}`, error);
-    }
-    if (handle !== undefined) {
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } catch (error) {
-        await handle.close().catch(() => {});
-        await rm(lockFile, { force: true });
-        throw ioError(`${where}: cannot write ${lockFile}`, error);
-      }
-      await handle.close();
-      return async () => {
-        await rm(lockFile, { force: true });
-      };
-    }
-    if (await breakStaleLock(lockFile)) continue;
-    if (Date.now() >= deadline) {
-      const holder = await readLockHolder(lockFile);
-      const by = holder?.pid === undefined ? '' : ` by process ${holder.pid}`;
-      throw unavailable(
-        'LAYOUT_LOCKED',
-        `${where}: index.json is locked${by} (${lockFile}); gave up after ${timeoutMs} ms`,
-      );
-    }
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 100);
-  }
-}
-
-interface LockHolder {
-  readonly pid: number | undefined;
-  readonly ageMs: number;
-}
-
-async function readLockHolder(lockFile: string): Promise<LockHolder | undefined> {
-  try {
-    const [text, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
-    const pid = /^\d{1,10}\n?$/.test(text) ? Number.parseInt(text, 10) : undefined;
-    return {
-      pid: pid !== undefined && pid > 0 ? pid : undefined,
-      ageMs: Date.now() - info.mtimeMs,
-    };
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-function isStale(holder: LockHolder): boolean {
-  return holder.pid === undefined ? holder.ageMs > UNREADABLE_LOCK_STALE_MS : !isAlive(holder.pid);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) !== 'ESRCH';
-  }
-}
-
-/** Removes the lock if it is stale; returns whether the caller should retry at once. */
-async function breakStaleLock(lockFile: string): Promise<boolean> {
-  const holder = await readLockHolder(lockFile);
-  if (holder === undefined) return true;
-  if (!isStale(holder)) return false;
-  const stealFile = `${lockFile}.steal`;
-  let handle: FileHandle;
-  try {
-    handle = await open(stealFile, 'wx', 0o644);
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
-    // A breaker that died mid-break leaves its steal lock behind; it is held for moments only.
-    const info = await stat(stealFile).catch(() => undefined);
-    if (info !== undefined && Date.now() - info.mtimeMs > UNREADABLE_LOCK_STALE_MS)
-      await rm(stealFile, { force: true });
-    return false;
-  }
-  try {
-    const again = await readLockHolder(lockFile);
-    if (again !== undefined && again.pid === holder.pid && isStale(again))
-      await rm(lockFile, { force: true });
-    return true;
-  } finally {
-    await handle.close();
-    await rm(stealFile, { force: true });
-  }
-}
-
-// --- small helpers ---------------------------------------------------------
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' &&
-    error !== null &&
-    'code' in error &&
-    typeof error.code === 'string'
-    ? error.code
-    : undefined;
-}
-
-/** Passes vouch's own errors through; wraps file-system failures as `unavailable`. */
-function ioError(message: string, error: unknown): Error {
-  if (isVouchError(error)) return error;
-  return unavailable('LAYOUT_IO_ERROR', `${message}: ${messageOf(error)}`, { cause: error });
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -1038,8 +606,4 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
     throw invalid('INVALID_OPTION', `${name} must be a positive integer, found ${value}`);
   }
   return value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
 }

@@ -15,7 +15,8 @@ import {
 import type { Credentials } from './credentials.ts';
 import { RegistryClient } from './distribution.ts';
 import { HttpClient, type HttpOptions } from './http.ts';
-import { openLayout, parseLayoutLocation } from './layout.ts';
+import { parseLayoutLocation } from './layout-location.ts';
+import { openLayout } from './layout.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
 
 export type ImageSpec =

@@ -13,8 +13,16 @@ import type { ImageStore } from './store.ts';
 
 export const MANIFEST_UNKNOWN = 'MANIFEST_UNKNOWN';
 
+/** Tags of this schema for vouch's digests (sha512 hex truncated to 64, as `referrersTag` writes it). */
+const REFERRERS_TAG_PATTERN = /^sha(?:256|512)-[a-f0-9]{64}$/;
+
 export function referrersTag(digest: Digest): string {
   return `${digestAlgorithm(digest).slice(0, 32)}-${digestHex(digest).slice(0, 64)}`;
+}
+
+/** Whether `tag` has the form `referrersTag` gives a sha256 or sha512 digest. */
+export function isReferrersTag(tag: string): boolean {
+  return REFERRERS_TAG_PATTERN.test(tag);
 }
 
 /** The descriptors listed under the fallback tag, or none if the tag does not exist. */
