@@ -1,0 +1,58 @@
+/**
+ * Pure codecs for what vouch stores and reads: cosign simple-signing
+ * payloads, `.sig` signature manifests and their configs, and
+ * containers/image signature files. No I/O: callers fetch, these decide
+ * what the bytes are and build the bytes to write.
+ */
+export type {
+  AnnotationMismatch,
+  SimpleSigningInput,
+  SimpleSigningPayload,
+} from './simple-signing.ts';
+export {
+  buildSimpleSigningPayload,
+  COSIGN_SIGNATURE_TYPE,
+  cosignDockerReference,
+  parseSimpleSigningPayload,
+  unmatchedAnnotations,
+} from './simple-signing.ts';
+export type {
+  AppendOptions,
+  AppendResult,
+  LayerProblem,
+  NewSignature,
+  ReadLimits,
+  RejectedLayer,
+  SignatureCandidate,
+  SignatureImage,
+  SignatureLayer,
+  SignatureManifestContents,
+  StoredSignatureImage,
+} from './cosign-signature.ts';
+export {
+  appendSignatureLayer,
+  BUNDLE_ANNOTATION,
+  CERTIFICATE_ANNOTATION,
+  CHAIN_ANNOTATION,
+  decodeSignatureBase64,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_SIGNATURE_LAYERS,
+  digestOfSignatureTag,
+  readSignatureManifest,
+  RFC3161_TIMESTAMP_ANNOTATION,
+  SIGNATURE_ANNOTATION,
+  signatureLayer,
+  signatureTag,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  ZERO_TIME,
+} from './cosign-signature.ts';
+export type { ContainersSigstoreSignature } from './containers-signature.ts';
+export {
+  layerOfContainersSignature,
+  parseContainersSignature,
+  SIGSTORE_FORMAT,
+} from './containers-signature.ts';
+export type { JsonObject, JsonValue, StrictJsonOptions } from './strict-json.ts';
+export { parseStrictJson, StrictJsonError } from './strict-json.ts';
+export type { GoStruct, GoValue } from './go-json.ts';
+export { goMarshal, goMarshalBytes, goString } from './go-json.ts';

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { isVouchError } from '../core/errors.ts';
+import { compareUtf8, goMarshal, goString } from './go-json.ts';
+import { parseStrictJson, parseStrictJsonText, StrictJsonError } from './strict-json.ts';
+
+describe('goString', () => {
+  test('escapes exactly what Go escapes', () => {
+    assert.equal(
+      goString('<a href="x">&amp;</a>'),
+      '"\\u003ca href=\\"x\\"\\u003e\\u0026amp;\\u003c/a\\u003e"',
+    );
+    assert.equal(goString('\u2028\u2029'), '"\\u2028\\u2029"');
+    assert.equal(goString('\b\f\n\r\t\u0000\u001f\u007f'), '"\\b\\f\\n\\r\\t\\u0000\\u001f\u007f"');
+    assert.equal(goString('é\u{1F600}/'), '"é\u{1F600}/"');
+  });
+
+  test('any well-formed string round-trips, with no raw HTML-sensitive characters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const encoded = goString(s);
+        assert.equal(JSON.parse(encoded), s);
+        assert.ok(!/[<>&\u2028\u2029]/.test(encoded));
+      }),
+    );
+  });
+
+  test('refuses lone surrogates', () => {
+    for (const s of ['\uD800', 'a\uDC00', '\uDC00\uD800']) {
+      assert.throws(
+        () => goString(s),
+        (e: unknown) => isVouchError(e) && e.category === 'invalid',
+      );
+    }
+    assert.equal(goString('\uD83D\uDE00'), '"\u{1F600}"');
+  });
+});
+
+describe('goMarshal', () => {
+  test('structs in field order, maps sorted by UTF-8 bytes, no whitespace', () => {
+    const value = {
+      z: 1,
+      a: [true, false, null],
+      m: new Map([
+        ['b', 'x'],
+        ['\u{1F600}', 'astral'],
+        ['\uFFFD', 'bmp'],
+        ['A', 'upper'],
+      ]),
+    };
+    assert.equal(
+      goMarshal(value),
+      '{"z":1,"a":[true,false,null],"m":{"A":"upper","b":"x","\uFFFD":"bmp","\u{1F600}":"astral"}}',
+    );
+  });
+
+  test('refuses numbers Go would format differently', () => {
+    for (const n of [0.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => goMarshal(n),
+        (e: unknown) => isVouchError(e) && e.category === 'invalid',
+      );
+    }
+  });
+
+  test('compareUtf8 orders as Go strings.Compare', () => {
+    assert.ok(compareUtf8('\uFFFD', '\u{1F600}') < 0);
+    assert.ok('\uFFFD' > '\u{1F600}'); // what a plain sort would do
+    assert.equal(compareUtf8('a', 'a'), 0);
+    assert.ok(compareUtf8('a', 'ab') < 0);
+  });
+});
+
+describe('parseStrictJson', () => {
+  test('reads what JSON.parse reads when there are no duplicate keys', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+        const text = JSON.stringify(value, null, 1);
+        assert.equal(JSON.stringify(parseStrictJsonText(text)), JSON.stringify(JSON.parse(text)));
+      }),
+    );
+  });
+
+  test('decodes escapes and surrogate pairs', () => {
+    assert.equal(
+      parseStrictJsonText('"\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\"\\\\"'),
+      'é\u{1F600}/\b\f\n\r\t"\\',
+    );
+    assert.deepEqual(parseStrictJsonText(' [ 0 , -0.5e+2 , 1E3 ] '), [0, -50, 1000]);
+  });
+
+  const refused = [
+    '01',
+    '1.',
+    '.5',
+    '+1',
+    '-',
+    '1e',
+    '[1,]',
+    '{"a":1,}',
+    "{'a':1}",
+    'NaN',
+    'Infinity',
+    '/* c */ 1',
+    '"\\x"',
+    '"\t"',
+    'tru',
+    'nul',
+    '[',
+    '{"a"}',
+    '{"a":1 "b":2}',
+    '1 2',
+    '"\\u12"',
+    '"\\udc00"',
+    '"\\ud800x"',
+    '"\\ud800\\u0041"',
+    '{"a":1,"a":2}',
+    '[1e999]',
+    '\u00a01',
+  ];
+  for (const text of refused) {
+    test(`refuses ${JSON.stringify(text)}`, () => {
+      assert.throws(() => parseStrictJsonText(text), StrictJsonError);
+    });
+  }
+
+  test('refuses a byte order mark and invalid UTF-8', () => {
+    assert.throws(() => parseStrictJson(new Uint8Array([0xef, 0xbb, 0xbf, 0x31])), StrictJsonError);
+    assert.throws(() => parseStrictJson(new Uint8Array([0x22, 0xc3, 0x22])), /not valid UTF-8/);
+  });
+
+  test('limits nesting', () => {
+    assert.deepEqual(parseStrictJsonText('[[1]]', { maxDepth: 2 }), [[1]]);
+    assert.throws(() => parseStrictJsonText('[[[1]]]', { maxDepth: 2 }), /nesting deeper than 2/);
+    assert.throws(() => parseStrictJsonText('['.repeat(100000)), /nesting deeper than 64/);
+  });
+
+  test('objects have a null prototype; __proto__ is a key like any other', () => {
+    const value = parseStrictJsonText('{"__proto__":{"x":1},"constructor":2}') as Record<
+      string,
+      unknown
+    >;
+    assert.equal(Object.getPrototypeOf(value), null);
+    assert.deepEqual(Object.keys(value), ['__proto__', 'constructor']);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+});

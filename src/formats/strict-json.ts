@@ -1,0 +1,247 @@
+/**
+ * A JSON parser for signed data, where two readers must never see two
+ * different documents in the same bytes. `JSON.parse` keeps the last of
+ * duplicate keys, Go's decoder keeps the last too but matches struct fields
+ * case-insensitively, containers/image refuses duplicates: a payload with
+ * `"docker-manifest-digest"` twice could mean one digest to one verifier and
+ * another to the next. So this parser refuses, anywhere in the document:
+ *
+ * - duplicate keys in an object;
+ * - a leading byte order mark, invalid UTF-8 (Go would substitute U+FFFD),
+ *   and `\uD800`-style escapes of lone surrogates (Go substitutes U+FFFD);
+ * - numbers that overflow a float64 (Go's decoder fails on them);
+ * - anything RFC 8259 does not allow (trailing commas, comments, leading
+ *   zeros, raw control characters in strings, text after the value);
+ * - nesting deeper than `maxDepth`.
+ *
+ * Case variants of a key are *not* refused here: in a Go map they are
+ * different keys. Schemas decoded into Go structs check their exact key sets
+ * (see simple-signing.ts).
+ *
+ * Objects come back with a null prototype, so `__proto__` is an ordinary key.
+ */
+
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
+
+export interface JsonObject {
+  readonly [key: string]: JsonValue;
+}
+
+export class StrictJsonError extends Error {
+  readonly offset: number;
+
+  constructor(message: string, offset: number) {
+    super(offset >= 0 ? `${message} at offset ${offset}` : message);
+    this.name = 'StrictJsonError';
+    this.offset = offset;
+  }
+}
+
+export interface StrictJsonOptions {
+  /** Deepest nesting of arrays and objects accepted; 64 unless given. */
+  readonly maxDepth?: number;
+}
+
+const DEFAULT_MAX_DEPTH = 64;
+
+export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = {}): JsonValue {
+  let text: string;
+  try {
+    // ignoreBOM keeps a leading U+FEFF in the text, where the parser refuses it as Go does.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new StrictJsonError('not valid UTF-8', -1);
+  }
+  return parseStrictJsonText(text, options);
+}
+
+export function parseStrictJsonText(text: string, options: StrictJsonOptions = {}): JsonValue {
+  const parser = new Parser(text, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  parser.skipWhitespace();
+  const value = parser.value(0);
+  parser.skipWhitespace();
+  if (parser.pos !== text.length) parser.fail('unexpected data after the JSON value');
+  return value;
+}
+
+export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
+class Parser {
+  pos = 0;
+  private readonly text: string;
+  private readonly maxDepth: number;
+
+  constructor(text: string, maxDepth: number) {
+    this.text = text;
+    this.maxDepth = maxDepth;
+  }
+
+  fail(message: string, at: number = this.pos): never {
+    throw new StrictJsonError(message, at);
+  }
+
+  skipWhitespace(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
+      this.pos++;
+    }
+  }
+
+  value(depth: number): JsonValue {
+    const c = this.text[this.pos];
+    switch (c) {
+      case '{':
+        return this.object(depth + 1);
+      case '[':
+        return this.array(depth + 1);
+      case '"':
+        return this.string();
+      case 't':
+        return this.literal('true', true);
+      case 'f':
+        return this.literal('false', false);
+      case 'n':
+        return this.literal('null', null);
+      case undefined:
+        return this.fail('unexpected end of input');
+      default:
+        if (c === '-' || (c >= '0' && c <= '9')) return this.number();
+        return this.fail(`unexpected character ${JSON.stringify(c)}`);
+    }
+  }
+
+  private literal<T extends JsonValue>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail(`invalid literal, expected ${word}`);
+    this.pos += word.length;
+    return value;
+  }
+
+  private number(): number {
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
+    if (match === null) return this.fail('invalid number');
+    const value = Number(match[0]);
+    if (!Number.isFinite(value)) this.fail(`number ${match[0]} is out of range`);
+    this.pos += match[0].length;
+    return value;
+  }
+
+  private string(): string {
+    const t = this.text;
+    const start = this.pos;
+    this.pos++; // opening quote
+    let out = '';
+    let runStart = this.pos;
+    for (;;) {
+      if (this.pos >= t.length) this.fail('unterminated string', start);
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x22) {
+        out += t.slice(runStart, this.pos);
+        this.pos++;
+        return out;
+      }
+      if (c < 0x20) this.fail('raw control character in string');
+      if (c !== 0x5c) {
+        this.pos++;
+        continue;
+      }
+      out += t.slice(runStart, this.pos);
+      const e = t[this.pos + 1];
+      if (e === 'u') {
+        const unit = this.hex4(this.pos + 2);
+        this.pos += 6;
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+          const low = t.startsWith('\\u', this.pos) ? this.hex4(this.pos + 2) : -1;
+          if (low < 0xdc00 || low > 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
+          out += String.fromCharCode(unit, low);
+          this.pos += 6;
+        } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+          this.fail('escaped lone surrogate', this.pos - 6);
+        } else {
+          out += String.fromCharCode(unit);
+        }
+      } else {
+        const replacement = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+        if (replacement === undefined) this.fail('invalid escape in string');
+        out += replacement;
+        this.pos += 2;
+      }
+      runStart = this.pos;
+    }
+  }
+
+  private hex4(at: number): number {
+    const digits = this.text.slice(at, at + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(digits)) this.fail('invalid \\u escape', at - 2);
+    return Number.parseInt(digits, 16);
+  }
+
+  private array(depth: number): JsonValue[] {
+    if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
+    this.pos++;
+    const out: JsonValue[] = [];
+    this.skipWhitespace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      out.push(this.value(depth));
+      this.skipWhitespace();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === ']') return out;
+      if (c !== ',') this.fail("expected ',' or ']'", this.pos - 1);
+    }
+  }
+
+  private object(depth: number): JsonObject {
+    if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
+    this.pos++;
+    const out = Object.create(null) as Record<string, JsonValue>;
+    this.skipWhitespace();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      const keyAt = this.pos;
+      if (this.text[this.pos] !== '"') this.fail('expected a string key');
+      const key = this.string();
+      if (Object.hasOwn(out, key)) this.fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+      this.skipWhitespace();
+      if (this.text[this.pos] !== ':') this.fail("expected ':'");
+      this.pos++;
+      this.skipWhitespace();
+      Object.defineProperty(out, key, {
+        value: this.value(depth),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      this.skipWhitespace();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === '}') return out;
+      if (c !== ',') this.fail("expected ',' or '}'", this.pos - 1);
+    }
+  }
+}
