@@ -9,3 +9,19 @@ export type { Digest, ImageReference } from './oci/index.ts';
 export { parseReference } from './oci/index.ts';
 export type { CopyOptions, CopyResult, ImageStore, ManifestTarget } from './registry/index.ts';
 export { copyImage, Stores } from './registry/index.ts';
+export type { Signer } from './keys/signer.ts';
+export { createKeySigner } from './keys/signer.ts';
+export type {
+  ManifestSignature,
+  SignEvent,
+  SignOptions,
+  SignOutcome,
+  SignRequest,
+  SignResult,
+} from './sign/index.ts';
+export {
+  defaultDockerReference,
+  parseSignedIdentity,
+  signImage,
+  signImages,
+} from './sign/index.ts';

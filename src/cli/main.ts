@@ -35,6 +35,34 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'Remove stored credentials for a registry',
     load: async () => (await import('./commands/logout.ts')).command,
   },
+  'generate-key-pair': {
+    summary: 'Generate a signing key pair (cosign format)',
+    load: async () => (await import('./commands/generate-key-pair.ts')).command,
+  },
+  'import-key-pair': {
+    summary: 'Import a PEM private key into cosign format',
+    load: async () => (await import('./commands/import-key-pair.ts')).command,
+  },
+  'public-key': {
+    summary: 'Print the public key of a private key',
+    load: async () => (await import('./commands/public-key.ts')).command,
+  },
+  sign: {
+    summary: 'Sign images by digest, stored beside them as cosign does',
+    load: async () => (await import('./commands/sign.ts')).command,
+  },
+  verify: {
+    summary: "Verify images' signatures with a public key",
+    load: async () => (await import('./commands/verify.ts')).command,
+  },
+  triangulate: {
+    summary: "Print where an image's signatures are stored",
+    load: async () => (await import('./commands/triangulate.ts')).command,
+  },
+  tree: {
+    summary: 'Show the signatures and other attachments of an image',
+    load: async () => (await import('./commands/tree.ts')).command,
+  },
 };
 
 function usage(): string {

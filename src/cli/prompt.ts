@@ -1,4 +1,5 @@
 /** Reads a secret from the terminal without echoing it, or a whole pipe from stdin. */
+import { invalid } from '../core/errors.ts';
 import type { CliIO } from './io.ts';
 
 export async function readAllStdin(io: CliIO): Promise<string> {
@@ -9,27 +10,70 @@ export async function readAllStdin(io: CliIO): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-export async function promptHidden(io: CliIO, question: string): Promise<string> {
+/** Keystrokes that arrived after the Enter that ended a prompt, kept for the next prompt. */
+const pending = new WeakMap<object, string>();
+
+/**
+ * Reads one line from the terminal without echoing it. Can be called again on
+ * the same stream (a password and its confirmation), and after `promptLine`:
+ * it listens for 'data' and pauses the stream when done, never destroying it,
+ * and keeps what was typed ahead for the next prompt.
+ */
+export function promptHidden(io: CliIO, question: string): Promise<string> {
   const stdin = io.stdin as NodeJS.ReadStream;
   io.stderr.write(question);
   stdin.setRawMode?.(true);
-  stdin.resume();
-  let answer = '';
-  try {
-    for await (const chunk of stdin) {
-      for (const char of String(chunk)) {
-        if (char === '\r' || char === '\n') return answer;
-        if (char === '\u0003') throw new Error('interrupted');
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    /** Takes keystrokes; true once Enter ends the answer. */
+    const take = (text: string): boolean => {
+      const chars = [...text];
+      for (const [index, char] of chars.entries()) {
+        if (char === '\r' || char === '\n') {
+          const rest = char === '\r' && chars[index + 1] === '\n' ? index + 2 : index + 1;
+          pending.set(stdin, chars.slice(rest).join(''));
+          return true;
+        }
+        if (char === '\u0003') throw invalid('INTERRUPTED', 'interrupted at the prompt');
         if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
         else answer += char;
       }
+      return false;
+    };
+    const finish = (error?: unknown): void => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', finish);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      io.stderr.write('\n');
+      if (error === undefined) resolve(answer);
+      else reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onData = (chunk: unknown): void => {
+      try {
+        if (take(String(chunk))) finish();
+      } catch (error) {
+        finish(error);
+      }
+    };
+    const onEnd = (): void => finish();
+    try {
+      const ahead = pending.get(stdin) ?? '';
+      pending.delete(stdin);
+      if (take(ahead) || stdin.readableEnded === true) {
+        finish();
+        return;
+      }
+    } catch (error) {
+      finish(error);
+      return;
     }
-    return answer;
-  } finally {
-    stdin.setRawMode?.(false);
-    stdin.pause();
-    io.stderr.write('\n');
-  }
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', finish);
+    stdin.resume();
+  });
 }
 
 export async function promptLine(io: CliIO, question: string): Promise<string> {

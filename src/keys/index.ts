@@ -14,6 +14,16 @@ export {
   SCRYPT_COSTS,
   SIGSTORE_KEY_PEM_TYPE,
 } from './cosign-key.ts';
+export type { KeyPairFiles, KeyPairPaths, WriteFileOptions, WriteKeyPairOptions } from './files.ts';
+export {
+  checkKeyPairTargets,
+  keyPairPaths,
+  PRIVATE_KEY_FILE_MODE,
+  PUBLIC_KEY_FILE_MODE,
+  readKeyFile,
+  writeFileSafely,
+  writeKeyPair,
+} from './files.ts';
 export type { GenerateAlgorithm, KeyPair } from './generate.ts';
 export {
   DEFAULT_ALGORITHM,
@@ -31,6 +41,7 @@ export {
   parsePrivateKeyPem,
   parsePublicKeyPem,
   privateKeyToPem,
+  publicKeyFingerprint,
   publicKeyToPem,
 } from './pem.ts';
 export type { SignatureOptions, Signer } from './signer.ts';

@@ -10,7 +10,7 @@
  * Public keys are written as SPKI `PUBLIC KEY`, the form of `cosign.pub`.
  * Every key is checked against the supported algorithms (`algorithms.ts`).
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { invalid } from '../core/errors.ts';
 import { keyAlgorithm, where } from './algorithms.ts';
 
@@ -193,6 +193,17 @@ export function publicKeyToPem(key: KeyObject): string {
   keyAlgorithm(key);
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   return encodePem(PUBLIC_KEY_PEM_TYPE, publicKey.export({ format: 'der', type: 'spki' }));
+}
+
+/**
+ * The fingerprint of a key's public half: the lowercase hex SHA-256 of its
+ * SPKI DER (the bytes inside the `cosign.pub` PEM).
+ */
+export function publicKeyFingerprint(key: KeyObject): string {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** A private key as an unencrypted PKCS#8 `PRIVATE KEY` PEM. */

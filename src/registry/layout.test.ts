@@ -484,6 +484,35 @@ describe('concurrent writers', () => {
     assert.equal(existsSync(join(path, 'index.json.lock')), false);
   });
 
+  test('compareAndSetTag moves a tag only from the digest it was read at', async () => {
+    const { store } = await freshLayout();
+    const first = await store.putManifest(manifestBytes('first'), OCI_MANIFEST);
+    const second = await store.putManifest(manifestBytes('second'), OCI_MANIFEST);
+    assert.deepEqual(await store.listTags(), [], 'putManifest without a tag tags nothing');
+    assert.equal(await store.compareAndSetTag('t', undefined, first), true);
+    assert.equal(await store.compareAndSetTag('t', undefined, second), false, 'no longer absent');
+    assert.equal(await store.compareAndSetTag('t', second.digest, second), false, 'not at second');
+    assert.equal((await store.resolve({ tag: 't' })).digest, first.digest);
+    assert.equal(await store.compareAndSetTag('t', first.digest, second), true);
+    assert.equal((await store.resolve({ tag: 't' })).digest, second.digest);
+    assert.equal((await readIndexJson(store.root)).manifests.length, 1);
+    // Of many racing swaps from one state, exactly one wins.
+    const racers = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((label) => store.putManifest(manifestBytes(label), OCI_MANIFEST)),
+    );
+    const won = await Promise.all(
+      racers.map((racer) => store.compareAndSetTag('t', second.digest, racer)),
+    );
+    assert.equal(won.filter(Boolean).length, 1);
+    const missing = describeBytes(manifestBytes('never stored'), OCI_MANIFEST);
+    await rejectsWith(store.compareAndSetTag('t', undefined, missing), MANIFEST_UNKNOWN, 'invalid');
+    await rejectsWith(
+      store.compareAndSetTag('bad tag', undefined, first),
+      'INVALID_TAG',
+      'invalid',
+    );
+  });
+
   test('writers in two processes keep every tag', async () => {
     const { path } = await freshLayout();
     const script = join(scratch, `writer-${counter}.mjs`);

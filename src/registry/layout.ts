@@ -248,6 +248,58 @@ export class OCILayoutStore implements ImageStore {
   }
 
   /**
+   * Points `tag` at `descriptor` only if it still names `expected` (or, when
+   * `expected` is undefined, names nothing yet), checked and written inside
+   * the index.json lock: a compare-and-swap that concurrent writers of this
+   * layout cannot interleave, unlike a registry tag. The manifest must already
+   * be stored (`putManifest` without a tag). Returns whether the tag moved.
+   * Read-modify-write of signature manifests uses it so that no writer can
+   * replace a manifest it never saw.
+   */
+  async compareAndSetTag(
+    tag: string,
+    expected: Digest | undefined,
+    descriptor: Descriptor,
+  ): Promise<boolean> {
+    const where = `${this.location}:${tag}`;
+    if (!isTag(tag)) {
+      throw invalid(
+        'INVALID_TAG',
+        `${where}: "${tag}" is not a valid tag (expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+      );
+    }
+    const checked = checkedDigest(descriptor.digest, this.location);
+    if (!isManifestType(descriptor.mediaType)) {
+      throw invalid(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${where}: cannot tag a manifest of media type ${descriptor.mediaType}`,
+      );
+    }
+    const stored = await statFile(this.#blobFile(checked), this.location);
+    if (stored === undefined || stored.size !== descriptor.size) {
+      throw invalid(MANIFEST_UNKNOWN, `${where}: manifest ${checked} is not stored in the layout`);
+    }
+    let swapped = false;
+    await this.#updateIndex((manifests) => {
+      const current = manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
+      const matches =
+        expected === undefined
+          ? current.length === 0
+          : current.length === 1 && current[0]?.digest === expected;
+      if (!matches) return undefined;
+      swapped = true;
+      const entry: Descriptor = {
+        mediaType: descriptor.mediaType,
+        digest: checked,
+        size: descriptor.size,
+        annotations: { [REF_NAME_ANNOTATION]: tag },
+      };
+      return replaceTag(manifests, tag, entry);
+    });
+    return swapped;
+  }
+
+  /**
    * Removes every index.json entry for `digest` (its tags), then the blob
    * itself unless another manifest still in the layout contains it (as an
    * index child, config or layer); a referrers-tag listing does not count.

@@ -1,0 +1,290 @@
+import { type ErrorCategory, invalid, isVouchError } from '../../core/errors.ts';
+import type { Platform } from '../../oci/manifest.ts';
+import { isIndexType } from '../../oci/media-types.ts';
+import { type ImageSpec, parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import type { ManifestTarget } from '../../registry/store.ts';
+import { defaultDockerReference, parseSignedIdentity } from '../../sign/identity.ts';
+import {
+  type ManifestSignature,
+  type SignEvent,
+  type SignRequest,
+  type SignResult,
+  signImages,
+} from '../../sign/sign.ts';
+import { EXIT_CODES, EXIT_INTERNAL, EXIT_OK } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadSigningKey } from '../password.ts';
+
+export const command: Command = {
+  summary: 'Sign images by digest, stored beside them as cosign does',
+  help: `Usage: vouch sign --key KEY [OPTIONS] IMAGE...
+
+Signs each image by digest: a tag is resolved to its digest once, and the
+digest is what is signed, never the tag. The signature is stored as cosign
+stores it, a layer of the sha256-<hex>.sig manifest in the same repository or
+layout, so cosign and containers/image verify it. Signatures of other keys
+are kept; signing again with the same key changes nothing. Concurrent signers
+do not lose each other's signatures: a write based on a signature manifest
+that changed meanwhile is retried.
+
+The signature records the repository without tag (cosign's docker-reference);
+an OCI layout records its path (oci:PATH) unless --signed-identity names the
+repository the image will be published to.
+
+Examples:
+  vouch sign --key cosign.key registry.example.com/app:1.0
+  vouch sign --key cosign.key -a build=1234 --recursive registry.example.com/app@sha256:...
+  VOUCH_PASSWORD=... vouch sign --key cosign.key --signed-identity registry.example.com/app \\
+    oci:./app-layout:1.0
+
+Options:
+      --key KEY               the private key: cosign's encrypted format, or a PEM key
+  -a, --annotations K=V       record this annotation in the signed payload; repeatable.
+                              Split at the first '='; one annotation per -a (cosign
+                              splits a value at commas and refuses a second '=')
+      --recursive             for a multi-platform index, also sign every platform's manifest
+      --signed-identity REF   the docker-reference to record instead: a repository,
+                              optionally with a tag
+  -o, --output text|json      output format (default text)
+      --concurrency N         manifests signed at once (default 8)
+
+Exit codes: 0 every image signed; 2 invalid input (a wrong password included,
+before anything is written); 3 could not sign (registry unreachable, refused,
+or a conflict with concurrent signers that retries did not resolve); 1 a
+signature manifest vouch refuses to extend. With several images, the first
+that applies of 1, 2, 3 is returned.
+
+${KEY_PASSWORD_HELP}
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      ...KEY_PASSWORD_OPTIONS,
+      key: { type: 'string' },
+      annotations: { type: 'string', short: 'a', multiple: true },
+      recursive: { type: 'boolean', default: false },
+      'signed-identity': { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+    });
+    const format = outputFormat(values.output);
+    const keyPath = values.key;
+    if (keyPath === undefined) throw invalid('USAGE', 'vouch sign needs --key KEY');
+    if (positionals.length === 0) throw invalid('USAGE', 'vouch sign needs at least one IMAGE');
+    const concurrency = Number(values.concurrency);
+    if (!/^[0-9]+$/.test(values.concurrency) || concurrency < 1 || concurrency > 64) {
+      throw invalid(
+        'USAGE',
+        `--concurrency must be an integer from 1 to 64, not "${values.concurrency}"`,
+      );
+    }
+    // Everything typed is checked before the key is decrypted or anything is fetched.
+    const annotations = parseAnnotations(values.annotations ?? [], io);
+    const identity = values['signed-identity'];
+    const signedIdentity = identity === undefined ? undefined : parseSignedIdentity(identity);
+    const images = positionals.map((image) => {
+      const spec = parseImageSpec(image);
+      return { image, spec, target: requireTarget(image, specTarget(spec)) };
+    });
+
+    // One decryption for every image; a wrong password stops here, before any write.
+    const signer = await loadSigningKey(io, keyPath, values);
+
+    const stores = new Stores(await storeOptions(io, values));
+    const progress = signProgress(io);
+    let results: SignResult[];
+    try {
+      const requests = await Promise.all(
+        images.map(async ({ image, spec, target }): Promise<SignRequest> =>
+          request(image, spec, target, await stores.open(spec), signedIdentity),
+        ),
+      );
+      results = await signImages(requests, {
+        signer,
+        recursive: values.recursive,
+        concurrency,
+        onEvent: progress.onEvent,
+        ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+      });
+    } finally {
+      progress.finish();
+      await stores.close();
+    }
+
+    if (format === 'json') {
+      writeJson(io, { ok: results.every((r) => r.ok), images: results.map(toJson) });
+    } else {
+      io.stdout.write(results.map(toText).join(''));
+      if (results.length > 1) io.stderr.write(summary(results));
+    }
+    for (const result of results) {
+      if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
+      else if (!values.recursive && result.mediaType !== undefined && isIndexType(result.mediaType))
+        io.stderr.write(
+          `vouch: note: ${result.image} is a multi-platform index; only the index was signed (add --recursive to sign each platform's manifest too)\n`,
+        );
+    }
+    return exitCode(results);
+  },
+};
+
+function request(
+  image: string,
+  spec: ImageSpec,
+  target: ManifestTarget,
+  store: SignRequest['store'],
+  signedIdentity: string | undefined,
+): SignRequest {
+  return {
+    store,
+    target,
+    name: image,
+    dockerReference: signedIdentity ?? defaultDockerReference(spec),
+  };
+}
+
+/**
+ * `-a key=value`, split at the first '=': the key must not be empty, the
+ * value may be. A key given twice is refused, even with the same value.
+ */
+function parseAnnotations(pairs: readonly string[], io: CliIO): Record<string, string> {
+  const annotations = Object.create(null) as Record<string, string>;
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw invalid('USAGE', `-a takes key=value, not ${JSON.stringify(pair)}`);
+    const key = pair.slice(0, equals);
+    const value = pair.slice(equals + 1);
+    if (Object.hasOwn(annotations, key)) {
+      throw invalid('USAGE', `-a ${key} is given more than once`);
+    }
+    annotations[key] = value;
+    // cosign's -a is a pflag string slice: it splits at commas, so a script's
+    // `-a a=1,b=2` meant two annotations there and means one here.
+    if (/,[^,=]+=/.test(value)) {
+      io.stderr.write(
+        `vouch: note: -a ${pair} records one annotation ${JSON.stringify(key)} with the value ${JSON.stringify(value)}; cosign would read several (split at ','): give each as its own -a\n`,
+      );
+    }
+  }
+  return { ...annotations };
+}
+
+/** The first of denied (1), invalid (2), unavailable (3) that some image failed with; 0 if all signed. */
+function exitCode(results: readonly SignResult[]): number {
+  const categories = results.flatMap((result) =>
+    result.ok ? [] : [isVouchError(result.error) ? result.error.category : undefined],
+  );
+  const order: readonly ErrorCategory[] = ['denied', 'invalid', 'unavailable'];
+  for (const category of order) {
+    if (categories.includes(category)) return EXIT_CODES[category];
+  }
+  return categories.length > 0 ? EXIT_INTERNAL : EXIT_OK;
+}
+
+function platformText(platform: Platform | undefined): string {
+  if (platform === undefined) return '';
+  const variant = platform.variant === undefined ? '' : `/${platform.variant}`;
+  return ` (${platform.os}/${platform.architecture}${variant})`;
+}
+
+function signatureText(signature: ManifestSignature): string {
+  const what =
+    signature.outcome === 'signed' ? 'signed, stored in' : 'already signed with this key in';
+  return `  ${signature.digest}${platformText(signature.platform)}: ${what} ${signature.location}`;
+}
+
+function toText(result: SignResult): string {
+  const lines = [`${result.image}: ${result.ok ? 'signed' : 'NOT SIGNED'}`];
+  lines.push(...result.signatures.map(signatureText));
+  if (!result.ok) {
+    const code = isVouchError(result.error) ? `${result.error.code}: ` : '';
+    lines.push(`  ${code}${result.error.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function toJson(result: SignResult) {
+  return {
+    image: result.image,
+    ok: result.ok,
+    ...(result.digest === undefined ? {} : { digest: result.digest }),
+    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
+    signatures: result.signatures,
+    ...(result.ok
+      ? {}
+      : {
+          error: {
+            category: isVouchError(result.error) ? result.error.category : 'internal',
+            code: isVouchError(result.error) ? result.error.code : 'INTERNAL',
+            message: result.error.message,
+          },
+        }),
+  };
+}
+
+function summary(results: readonly SignResult[]): string {
+  const signatures = results.flatMap((r) => r.signatures);
+  const signed = signatures.filter((s) => s.outcome === 'signed').length;
+  const unchanged = signatures.length - signed;
+  const failed = results.filter((r) => !r.ok).length;
+  return `vouch: ${results.length} image(s): ${signed} signature(s) stored, ${unchanged} already present, ${failed} image(s) failed\n`;
+}
+
+const REDRAW_MS = 100;
+
+/** One progress line on stderr when it is a terminal, redrawn at most every 100 ms. */
+function signProgress(io: CliIO): { onEvent: (event: SignEvent) => void; finish(): void } {
+  if (io.stderr.isTTY !== true) return { onEvent: () => {}, finish: () => {} };
+  let total = 0;
+  let done = 0;
+  let failed = 0;
+  let settling = false;
+  let last = 0;
+  let drawn = false;
+  const draw = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - last < REDRAW_MS) return;
+    last = now;
+    drawn = true;
+    const tail = settling ? ', checking for concurrent writes' : '';
+    const line = `signing: ${done}/${total} manifest(s)${failed > 0 ? `, ${failed} image(s) failed` : ''}${tail}`;
+    io.stderr.write(`\r\x1b[K${line.slice(0, (io.stderr.columns ?? 100) - 1)}`);
+  };
+  return {
+    onEvent(event) {
+      switch (event.type) {
+        case 'resolved':
+          total += event.manifests;
+          break;
+        case 'signed':
+          done++;
+          break;
+        case 'failed':
+          failed++;
+          break;
+        case 'settling':
+          settling = true;
+          break;
+        case 'conflict':
+          break;
+      }
+      draw(event.type === 'settling');
+    },
+    finish() {
+      if (drawn) io.stderr.write('\r\x1b[K');
+    },
+  };
+}

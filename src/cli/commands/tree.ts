@@ -1,0 +1,159 @@
+import { invalid, isVouchError } from '../../core/errors.ts';
+import type { Digest } from '../../oci/digest.ts';
+import type { Descriptor, ParsedManifest } from '../../oci/manifest.ts';
+import { Stores } from '../../registry/open.ts';
+import type { ImageStore } from '../../registry/store.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+import { attachmentTag } from './triangulate.ts';
+
+interface Entry {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType?: string;
+}
+
+interface Attachment {
+  /** Where it is looked for: `repo:sha256-<hex>.sig`. */
+  readonly location: string;
+  /** The attachment manifest's digest, or null when the tag does not exist. */
+  readonly manifest: Digest | null;
+  /** Its layers (for an index, the manifests it lists). */
+  readonly entries: readonly Entry[];
+}
+
+const SECTIONS = [
+  { key: 'signatures', title: 'signatures' },
+  { key: 'attestations', title: 'attestations' },
+  { key: 'sboms', title: 'SBOMs' },
+] as const;
+
+export const command: Command = {
+  summary: 'Show the signatures and other attachments of an image',
+  help: `Usage: vouch tree [OPTIONS] IMAGE
+
+Shows what is attached to an image, as cosign tree does: signatures in the
+sha256-<hex>.sig tag, attestations in .att, SBOMs in .sbom (one layer each),
+and the OCI referrers of the image's digest (through the referrers API, or
+the sha256-<hex> fallback tag where the registry has none). Nothing is
+verified: use vouch verify for that.
+
+Examples:
+  vouch tree registry.example.com/app:1.0
+  vouch tree oci:./layout:1.0 --output json
+
+Options:
+  -o, --output text|json   output format (default text)
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, { ...OUTPUT_OPTIONS, ...REGISTRY_OPTIONS });
+    const format = outputFormat(values.output);
+    if (positionals.length !== 1) throw invalid('USAGE', 'vouch tree takes one IMAGE');
+    const image = positionals[0] as string;
+    const stores = new Stores(await storeOptions(io, values));
+    try {
+      const { name, store, target } = await stores.openImage(image);
+      const checked = requireTarget(image, target);
+      const digest = 'digest' in checked ? checked.digest : (await store.resolve(checked)).digest;
+      const find = (type: 'signature' | 'attestation' | 'sbom') => {
+        const tag = attachmentTag(digest, type);
+        return attachment(store, `${store.location}:${tag}`, tag);
+      };
+      const [signatures, attestations, sboms, referrers] = await Promise.all([
+        find('signature'),
+        find('attestation'),
+        find('sbom'),
+        store.referrers(digest),
+      ]);
+      const tree = {
+        image: name,
+        digest,
+        signatures,
+        attestations,
+        sboms,
+        referrers: referrers.map(entry),
+      };
+      if (format === 'json') writeJson(io, tree);
+      else io.stdout.write(render(store, tree));
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
+};
+
+async function attachment(store: ImageStore, location: string, tag: string): Promise<Attachment> {
+  let manifest: ParsedManifest;
+  try {
+    manifest = await store.getManifest({ tag });
+  } catch (error) {
+    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+      return { location, manifest: null, entries: [] };
+    }
+    throw error;
+  }
+  const listed = manifest.kind === 'image' ? manifest.manifest.layers : manifest.manifest.manifests;
+  return { location, manifest: manifest.digest, entries: listed.map(entry) };
+}
+
+function entry(descriptor: Descriptor): Entry {
+  return {
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
+    ...(descriptor.artifactType === undefined ? {} : { artifactType: descriptor.artifactType }),
+  };
+}
+
+function render(
+  store: ImageStore,
+  tree: {
+    image: string;
+    digest: Digest;
+    signatures: Attachment;
+    attestations: Attachment;
+    sboms: Attachment;
+    referrers: readonly Entry[];
+  },
+): string {
+  const lines = [`${store.location}@${tree.digest}`];
+  const sections: Array<{ title: string; entries: readonly Entry[] }> = SECTIONS.map(
+    ({ key, title }) => {
+      const found = tree[key];
+      return {
+        title:
+          found.manifest === null
+            ? `${title}: none (${found.location})`
+            : `${title} (${found.location})`,
+        entries: found.entries,
+      };
+    },
+  );
+  sections.push({
+    title: tree.referrers.length === 0 ? 'referrers: none' : 'referrers',
+    entries: tree.referrers,
+  });
+  sections.forEach((section, i) => {
+    const last = i === sections.length - 1;
+    lines.push(`${last ? '└── ' : '├── '}${section.title}`);
+    section.entries.forEach((item, j) => {
+      const branch = j === section.entries.length - 1 ? '└── ' : '├── ';
+      const kind = item.artifactType ?? item.mediaType;
+      lines.push(`${last ? '    ' : '│   '}${branch}${item.digest} ${kind} (${item.size} bytes)`);
+    });
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,85 @@
+import { invalid } from '../../core/errors.ts';
+import { signatureTag } from '../../formats/cosign-signature.ts';
+import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.ts';
+import { referrersTag } from '../../registry/referrers-tag.ts';
+import { Stores } from '../../registry/open.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+
+/** cosign's attachment tag suffixes (pkg/oci/remote/options.go); `digest` is the referrers fallback tag. */
+const TYPES = ['signature', 'attestation', 'sbom', 'digest'] as const;
+type AttachmentType = (typeof TYPES)[number];
+
+const SUFFIXES: Readonly<Record<Exclude<AttachmentType, 'digest'>, string>> = {
+  signature: 'sig',
+  attestation: 'att',
+  sbom: 'sbom',
+};
+
+/** The tag cosign uses for an attachment of `digest`: `sha256-<hex>.sig` and so on. */
+export function attachmentTag(digest: Digest, type: AttachmentType): string {
+  if (type === 'digest') return referrersTag(digest);
+  if (type === 'signature') return signatureTag(digest);
+  return `${digestAlgorithm(digest)}-${digestHex(digest)}.${SUFFIXES[type]}`;
+}
+
+export const command: Command = {
+  summary: "Print where an image's signatures are stored",
+  help: `Usage: vouch triangulate [OPTIONS] IMAGE
+
+Prints the location of an image's signatures, as cosign triangulate does: the
+tag sha256-<hex>.sig beside the image, in the same repository. A tag is
+resolved to its digest first; nothing else is fetched, so the location is
+printed whether or not anything is stored there.
+
+Examples:
+  vouch triangulate registry.example.com/app:1.0
+      registry.example.com/app:sha256-<hex>.sig
+  vouch triangulate --type attestation oci:./layout:1.0
+      oci:./layout:sha256-<hex>.att
+  vouch triangulate registry.example.com/app@sha256:... --output json
+
+Options:
+      --type TYPE          signature (default), attestation, sbom, or digest
+                           (the referrers fallback tag sha256-<hex>)
+  -o, --output text|json   output format (default text)
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      type: { type: 'string', default: 'signature' },
+    });
+    const format = outputFormat(values.output);
+    const type = values.type as AttachmentType;
+    if (!TYPES.includes(type)) {
+      throw invalid('USAGE', `--type must be one of ${TYPES.join(', ')}, not "${values.type}"`);
+    }
+    if (positionals.length !== 1) throw invalid('USAGE', 'vouch triangulate takes one IMAGE');
+    const image = positionals[0] as string;
+    const stores = new Stores(await storeOptions(io, values));
+    try {
+      const { name, store, target } = await stores.openImage(image);
+      const checked = requireTarget(image, target);
+      const digest = 'digest' in checked ? checked.digest : (await store.resolve(checked)).digest;
+      const location = `${store.location}:${attachmentTag(digest, type)}`;
+      if (format === 'json') writeJson(io, { image: name, digest, type, location });
+      else io.stdout.write(`${location}\n`);
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
+};

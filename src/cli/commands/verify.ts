@@ -1,0 +1,234 @@
+import type { KeyObject } from 'node:crypto';
+import { invalid, type ErrorCategory } from '../../core/errors.ts';
+import { readKeyFile } from '../../keys/files.ts';
+import { parsePublicKeyPem } from '../../keys/pem.ts';
+import { type ImageReference, parseReference } from '../../oci/reference.ts';
+import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import type { Verdict } from '../../verify/evaluate.ts';
+import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
+import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+
+export const command: Command = {
+  summary: "Verify images' signatures with a public key",
+  help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
+
+Checks the cosign signatures stored beside each image (the sha256-<hex>.sig
+tag). A tag is resolved to its digest once; a digest is verified as given.
+A signature counts only if it verifies over the exact payload bytes with one
+of the keys, the payload is a well-formed simple-signing payload, it names the
+digest being verified, and it carries every required annotation. One valid
+signature is enough. The identity in the payload is reported, and checked only
+with --signed-identity, so signatures survive copying between registries.
+
+For each image, prints the digest, the signatures that verified, and why each
+other one did not count (SIGNATURE_INVALID, PAYLOAD_INVALID, DIGEST_MISMATCH,
+ANNOTATION_MISMATCH, IDENTITY_MISMATCH, LAYER_INVALID).
+
+Examples:
+  vouch verify --key cosign.pub registry.example.com/app:1.0
+  vouch verify --key release.pub --key backup.pub -a env=prod oci:./layout:1.0
+  vouch verify --key cosign.pub --signed-identity registry.example.com/app \\
+    registry.example.com/app@sha256:... --output json
+
+Options:
+      --key FILE              a trusted public key (PEM); repeat for several keys
+  -a, --annotations K=V       require this annotation in the signed payload; repeatable
+      --signed-identity REF   require the signed docker-reference to match REF: the same
+                              repository when REF has no tag, exactly REF when it has one
+  -o, --output text|json      output format (default text)
+      --max-signatures N      refuse images with more than N signature layers (default 1000)
+      --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
+      --concurrency N         images verified at once (default 8)
+
+Exit codes: 0 every image has a valid signature; 1 some image has none;
+2 invalid input; 3 could not check (registry unreachable, refused, timed out).
+With several images, the first that applies of 1, 2, 3 is returned.
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      key: { type: 'string', multiple: true },
+      annotations: { type: 'string', short: 'a', multiple: true },
+      'signed-identity': { type: 'string' },
+      'max-signatures': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+    });
+    const format = outputFormat(values.output);
+    const keyPaths = values.key ?? [];
+    if (keyPaths.length === 0) throw invalid('USAGE', 'vouch verify needs --key FILE');
+    if (positionals.length === 0) throw invalid('USAGE', 'vouch verify needs at least one IMAGE');
+    // Everything the user typed is checked before any network traffic.
+    for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
+    const annotations = parseAnnotations(values.annotations ?? []);
+    const identity = values['signed-identity'];
+    const signedIdentity: ImageReference | undefined =
+      identity === undefined ? undefined : parseReference(identity);
+    const maxLayers = integer('max-signatures', values['max-signatures'], 1, 100_000);
+    const maxPayloadBytes = integer('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30);
+    const concurrency = integer('concurrency', values.concurrency, 1, 64) ?? 8;
+    const keys: KeyObject[] = [];
+    for (const path of keyPaths) {
+      keys.push(parsePublicKeyPem(await readKeyFile(path, '--key'), { source: path }));
+    }
+
+    const stores = new Stores(await storeOptions(io, values));
+    let results: ImageVerification[];
+    try {
+      results = await verifyImages(stores, positionals, {
+        trust: { keys },
+        policy: {
+          annotations,
+          ...(signedIdentity === undefined ? {} : { signedIdentity }),
+        },
+        limits: {
+          ...(maxLayers === undefined ? {} : { maxLayers }),
+          ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
+        },
+        concurrency,
+      });
+    } finally {
+      await stores.close();
+    }
+
+    if (format === 'json') {
+      writeJson(io, {
+        ok: results.every((result) => result.status === 'verified'),
+        images: results.map((result) => toJson(result, keyPaths)),
+      });
+    } else {
+      io.stdout.write(results.map((result) => toText(result, keyPaths)).join(''));
+    }
+    for (const result of results) {
+      if (result.error !== undefined) io.stderr.write(`vouch: ${result.error.message}\n`);
+    }
+    return exitCode(results);
+  },
+};
+
+/** The first of denied (1), invalid (2), unavailable (3) that some image has; 0 if all verified. */
+function exitCode(results: readonly ImageVerification[]): number {
+  const order: readonly ErrorCategory[] = ['denied', 'invalid', 'unavailable'];
+  for (const category of order) {
+    if (results.some((result) => result.status === category)) return EXIT_CODES[category];
+  }
+  return EXIT_OK;
+}
+
+function parseAnnotations(pairs: readonly string[]): Record<string, string> {
+  const annotations = Object.create(null) as Record<string, string>;
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) {
+      throw invalid('USAGE', `-a takes key=value, not ${JSON.stringify(pair)}`);
+    }
+    const key = pair.slice(0, equals);
+    const value = pair.slice(equals + 1);
+    if (key in annotations && annotations[key] !== value) {
+      throw invalid(
+        'USAGE',
+        `-a ${key} is given twice with different values (${JSON.stringify(annotations[key])} and ${JSON.stringify(value)})`,
+      );
+    }
+    annotations[key] = value;
+  }
+  return annotations;
+}
+
+function integer(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!/^[0-9]+$/.test(value) || parsed < min || parsed > max) {
+    throw invalid('USAGE', `--${name} must be an integer from ${min} to ${max}, not "${value}"`);
+  }
+  return parsed;
+}
+
+const STATUS_TEXT: Readonly<Record<ImageVerification['status'], string>> = {
+  verified: 'verified',
+  denied: 'NOT VERIFIED',
+  invalid: 'invalid',
+  unavailable: 'could not check',
+};
+
+function toText(result: ImageVerification, keyPaths: readonly string[]): string {
+  const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
+  if (result.digest !== undefined) lines.push(`  digest: ${result.digest}`);
+  if (result.signatureLocation !== undefined)
+    lines.push(`  signatures: ${result.signatureLocation}`);
+  const verdict = result.verdict;
+  if (verdict !== undefined) {
+    for (const signature of verdict.verified) {
+      const annotations =
+        signature.annotations === null
+          ? ''
+          : `, annotations ${JSON.stringify(signature.annotations)}`;
+      lines.push(
+        `  valid: layer ${signature.index} (${signature.layer}) signed with ${keyName(keyPaths, signature.key)} for ${signature.dockerReference}${annotations}`,
+      );
+    }
+    for (const rejected of verdict.rejected) {
+      lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
+    }
+  }
+  if (result.error !== undefined) lines.push(`  ${result.error.code}: ${result.error.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function toJson(result: ImageVerification, keyPaths: readonly string[]) {
+  const verdict: Verdict | undefined = result.verdict;
+  return {
+    image: result.image,
+    status: result.status,
+    digest: result.digest ?? null,
+    mediaType: result.mediaType ?? null,
+    signatures: result.signatureLocation ?? null,
+    verified: (verdict?.verified ?? []).map((signature) => ({
+      index: signature.index,
+      layer: signature.layer,
+      key: keyName(keyPaths, signature.key),
+      dockerReference: signature.dockerReference,
+      annotations: signature.annotations,
+    })),
+    rejected: (verdict?.rejected ?? []).map((rejected) => ({
+      index: rejected.index,
+      layer: rejected.layer,
+      code: rejected.reason.code,
+      message: rejected.reason.message,
+      ...(rejected.key === undefined ? {} : { key: keyName(keyPaths, rejected.key) }),
+      ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
+    })),
+    error:
+      result.error === undefined
+        ? null
+        : {
+            code: result.error.code,
+            category: result.error.category,
+            message: result.error.message,
+          },
+  };
+}
+
+function keyName(keyPaths: readonly string[], index: number): string {
+  return keyPaths[index] ?? `key ${index}`;
+}

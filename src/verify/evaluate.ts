@@ -1,0 +1,246 @@
+/**
+ * Deciding which signatures of an image count (DESIGN.md principle 2): a pure,
+ * synchronous function of the evidence gathered by `evidence.ts`, the trusted
+ * keys and the policy. No I/O.
+ *
+ * A signature counts only if, in this order (research/cosign.md §4.1, §4.3):
+ *
+ * 1. its signature verifies over the exact payload bytes with one of the
+ *    trusted keys (SIGNATURE_INVALID otherwise) — checked first, so nothing an
+ *    unauthenticated payload claims is reported as if it meant anything;
+ * 2. the payload parses strictly as a simple-signing payload, with
+ *    containers/image's exact-fields rules (PAYLOAD_INVALID);
+ * 3. its `docker-manifest-digest` is the digest of the image being verified
+ *    (DIGEST_MISMATCH: a genuine signature for another image, replayed or
+ *    copied here) — this is what binds a signature to an image;
+ * 4. every required annotation (`-a key=value`) is in `optional` with exactly
+ *    that string value (ANNOTATION_MISMATCH), compared as cosign does;
+ * 5. if a signed identity is required, the payload's `docker-reference`
+ *    satisfies it (IDENTITY_MISMATCH), as containers/image's policy does:
+ *    `matchRepository` when the required reference has neither tag nor
+ *    digest, `matchExact` otherwise. Without one, as in cosign, the
+ *    `docker-reference` is reported but not required, so signatures survive
+ *    copying between registries.
+ *
+ * Layers that could not be signatures at all (wrong media type, no signature
+ * annotation, oversized, payload missing) are LAYER_INVALID. One counting
+ * signature is enough for the image, as in cosign and containers/image.
+ *
+ * A Rekor bundle or certificate annotation on a layer is not consulted here:
+ * with a key, the signature is verified by the key alone (cosign's
+ * `--insecure-ignore-tlog` behaviour; containers/image without
+ * `rekorPublicKey`).
+ */
+import type { KeyObject } from 'node:crypto';
+import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import {
+  type AnnotationMismatch,
+  parseSimpleSigningPayload,
+  type SimpleSigningPayload,
+  unmatchedAnnotations,
+} from '../formats/simple-signing.ts';
+import type { JsonObject } from '../formats/strict-json.ts';
+import type { Digest } from '../oci/digest.ts';
+import {
+  formatReference,
+  type ImageReference,
+  parseReference,
+  repositoryName,
+} from '../oci/reference.ts';
+import { verifySignature } from '../keys/signer.ts';
+import type { Evidence, LayerEvidenceProblem, SignatureEvidence } from './evidence.ts';
+
+export interface Trust {
+  /** Public keys; a signature counts if any of them verifies it. */
+  readonly keys: readonly KeyObject[];
+}
+
+export interface Policy {
+  /** Required `optional` entries of the payload, compared as exact strings. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Required `docker-reference`: a repository (matchRepository) or a
+   * reference with a tag or digest (matchExact). Absent: not checked.
+   */
+  readonly signedIdentity?: ImageReference;
+}
+
+export type RejectionCode =
+  | 'SIGNATURE_INVALID'
+  | 'PAYLOAD_INVALID'
+  | 'DIGEST_MISMATCH'
+  | 'ANNOTATION_MISMATCH'
+  | 'IDENTITY_MISMATCH'
+  | 'LAYER_INVALID';
+
+export interface VerifiedSignature {
+  /** Position of the layer in the signature manifest. */
+  readonly index: number;
+  /** The layer's digest: the digest of the payload. */
+  readonly layer: Digest;
+  /** Which of `trust.keys` verified it (its index). */
+  readonly key: number;
+  /** The identity the signer claimed (`critical.identity.docker-reference`). */
+  readonly dockerReference: string;
+  /** The payload's `optional` object as signed (cosign's `-a` annotations), or null. */
+  readonly annotations: JsonObject | null;
+}
+
+export interface Rejection {
+  readonly code: RejectionCode;
+  /** What was expected, what was found. */
+  readonly message: string;
+}
+
+export interface RejectedSignature {
+  readonly index: number;
+  readonly layer: Digest;
+  readonly reason: Rejection;
+  /**
+   * The trusted key that did verify the signature, when it was a claim of the
+   * payload that failed (digest, annotations, identity): a genuine signature,
+   * for something else.
+   */
+  readonly key?: number;
+  /** For LAYER_INVALID: what was wrong with the layer. */
+  readonly problem?: LayerEvidenceProblem;
+}
+
+export interface Verdict {
+  /** The image digest the signatures were checked against. */
+  readonly digest: Digest;
+  /** The signatures that count; the image is verified when there is at least one. */
+  readonly verified: readonly VerifiedSignature[];
+  /** Every other layer of the signature manifest, with why it did not count. */
+  readonly rejected: readonly RejectedSignature[];
+}
+
+/** Decides which signatures in `evidence` count under `trust` and `policy`. */
+export function evaluate(evidence: Evidence, trust: Trust, policy: Policy = {}): Verdict {
+  if (trust.keys.length === 0) {
+    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify signatures');
+  }
+  const digest = evidence.image.digest;
+  const verified: VerifiedSignature[] = [];
+  const rejected: RejectedSignature[] = evidence.rejectedLayers.map((layer) => ({
+    index: layer.index,
+    layer: layer.layer.digest,
+    reason: { code: 'LAYER_INVALID', message: layer.reason },
+    problem: layer.problem,
+  }));
+  for (const signature of evidence.signatures) {
+    const outcome = check(signature, digest, trust, policy);
+    if ('reason' in outcome) rejected.push(outcome);
+    else verified.push(outcome);
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  return { digest, verified, rejected };
+}
+
+function check(
+  evidence: SignatureEvidence,
+  digest: Digest,
+  trust: Trust,
+  policy: Policy,
+): VerifiedSignature | RejectedSignature {
+  const { index, payload, signature } = evidence;
+  const layer = evidence.layer.digest;
+  const where = `layer ${index} (${layer})`;
+  const reject = (code: RejectionCode, message: string, key?: number): RejectedSignature => ({
+    index,
+    layer,
+    reason: { code, message: `${where}: ${message}` },
+    ...(key === undefined ? {} : { key }),
+  });
+
+  const key = trust.keys.findIndex((candidate) => verifySignature(candidate, payload, signature));
+  if (key === -1) {
+    const keys =
+      trust.keys.length === 1 ? 'the trusted key' : `any of the ${trust.keys.length} trusted keys`;
+    return reject(
+      'SIGNATURE_INVALID',
+      `the signature does not verify over the payload with ${keys} (signed by another key, or altered)`,
+    );
+  }
+
+  let parsed: SimpleSigningPayload;
+  try {
+    parsed = parseSimpleSigningPayload(payload, where);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return {
+      index,
+      layer,
+      reason: { code: 'PAYLOAD_INVALID', message: messageOf(error) },
+      key,
+    };
+  }
+
+  if (parsed.dockerManifestDigest !== digest) {
+    return reject(
+      'DIGEST_MISMATCH',
+      `the payload is signed for image ${parsed.dockerManifestDigest}, not for this image ${digest} (a signature of another image, copied or replayed here)`,
+      key,
+    );
+  }
+
+  const mismatches = unmatchedAnnotations(parsed, policy.annotations ?? {});
+  if (mismatches.length > 0) {
+    return reject('ANNOTATION_MISMATCH', mismatches.map(describeMismatch).join('; '), key);
+  }
+
+  if (policy.signedIdentity !== undefined) {
+    const problem = identityProblem(parsed.dockerReference, policy.signedIdentity);
+    if (problem !== undefined) return reject('IDENTITY_MISMATCH', problem, key);
+  }
+
+  return {
+    index,
+    layer,
+    key,
+    dockerReference: parsed.dockerReference,
+    annotations: parsed.optional,
+  };
+}
+
+function describeMismatch(mismatch: AnnotationMismatch): string {
+  const { key, expected, found } = mismatch;
+  const required = `required annotation ${quote(key)}=${quote(expected)}`;
+  if (found === undefined) return `${required} is not signed`;
+  return `${required}: the signed value is ${truncate(JSON.stringify(found))}`;
+}
+
+/**
+ * containers/image's signedIdentity checks (signature/policy_reference_match.go):
+ * `matchRepository` compares the repositories (`Name()`) of both references;
+ * `matchExact` needs the signed reference to carry a tag or digest and both
+ * to be equal. Both sides are normalised as docker does (`ubuntu` is
+ * `docker.io/library/ubuntu`, `index.docker.io` is `docker.io`).
+ */
+export function identityProblem(signed: string, required: ImageReference): string | undefined {
+  let reference: ImageReference;
+  try {
+    reference = parseReference(signed);
+  } catch {
+    return `the signed docker-reference ${quote(signed)} is not a valid image reference`;
+  }
+  if (required.tag === undefined && required.digest === undefined) {
+    if (repositoryName(reference) === repositoryName(required)) return undefined;
+    return `signed for repository ${repositoryName(reference)}, but ${repositoryName(required)} is required`;
+  }
+  const wanted = formatReference(required);
+  if (reference.tag === undefined && reference.digest === undefined) {
+    return `signed for ${repositoryName(reference)} without a tag, but exactly ${wanted} is required`;
+  }
+  const found = formatReference(reference);
+  if (found === wanted) return undefined;
+  return `signed for ${found}, but exactly ${wanted} is required`;
+}
+
+function quote(text: string): string {
+  return truncate(JSON.stringify(text));
+}
+
+function truncate(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

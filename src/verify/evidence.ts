@@ -1,0 +1,288 @@
+/**
+ * Gathering the evidence for verifying an image by key (DESIGN.md principle
+ * 2: fetch first, then decide): resolve the image to its digest once, read
+ * the cosign signature manifest `sha256-<hex>.sig` beside it
+ * (research/cosign.md §1.1-1.4), and fetch each candidate payload. Nothing
+ * here decides whether a signature counts; `evaluate` does, without I/O.
+ *
+ * Caps are checked before anything is fetched (CVE-2023-46737,
+ * CVE-2024-29902/29903): a signature manifest with more than `maxLayers`
+ * layers is refused whole (`TOO_MANY_SIGNATURES`), and a layer declaring a
+ * payload larger than `maxPayloadBytes` is rejected without fetching it. Each
+ * payload is read through the store, which refuses content that exceeds its
+ * descriptor's size or does not hash to its digest.
+ *
+ * Errors: the stores throw `unavailable` for transport failures (the caller
+ * could not check), `invalid` for an image that does not exist. A missing
+ * `.sig` tag is not an error: the image simply has no signatures. A payload
+ * that is missing or corrupt in the registry rejects that one layer; a
+ * transport failure while fetching one aborts the whole image, since the
+ * evidence is then incomplete.
+ */
+import { isVouchError, messageOf } from '../core/errors.ts';
+import { createLimiter } from '../core/concurrency.ts';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_SIGNATURE_LAYERS,
+  type LayerProblem,
+  readSignatureManifest,
+  type SignatureCandidate,
+  type SignatureManifestContents,
+  signatureTag,
+} from '../formats/cosign-signature.ts';
+import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
+import type { Annotations, Descriptor, ImageManifest, ParsedManifest } from '../oci/manifest.ts';
+import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';
+import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+
+/** The image being verified. */
+export interface ImageEvidence {
+  /** The digest the signatures must name: resolved once, or the one the user gave. */
+  readonly digest: Digest;
+  /**
+   * The manifest's media type, when it was resolved through a tag. An image
+   * named by digest is not fetched (as cosign does), so it is absent then.
+   */
+  readonly mediaType?: string;
+  /** The image as named, for messages: `127.0.0.1:5000/app:1.0`, `oci:/path:tag`. */
+  readonly reference: string;
+}
+
+/** A layer of the signature manifest that can be checked: its payload and its signature. */
+export interface SignatureEvidence {
+  /** Position of the layer in the signature manifest. */
+  readonly index: number;
+  readonly layer: Descriptor;
+  /** The exact payload bytes (the layer blob), checked against `layer.digest`. */
+  readonly payload: Uint8Array;
+  /** The decoded `dev.cosignproject.cosign/signature` annotation. */
+  readonly signature: Uint8Array;
+  /** All annotations of the layer (certificate, chain, Rekor bundle, ...). */
+  readonly annotations: Annotations;
+}
+
+export type LayerEvidenceProblem =
+  | LayerProblem
+  /** The registry does not have the payload blob. */
+  | 'payload-missing'
+  /** The payload blob did not match its descriptor (digest or size). */
+  | 'payload-invalid';
+
+/** A layer that could not be a signature, with why; it never counts. */
+export interface RejectedLayerEvidence {
+  readonly index: number;
+  readonly layer: Descriptor;
+  readonly problem: LayerEvidenceProblem;
+  /** A sentence for people: what was expected and what was found. */
+  readonly reason: string;
+}
+
+export interface Evidence {
+  readonly image: ImageEvidence;
+  /** Where the signatures were looked for: `registry/repo:sha256-<hex>.sig`, `oci:PATH:sha256-<hex>.sig`. */
+  readonly signatureLocation: string;
+  /**
+   * The digest of the signature manifest that was read; absent when the
+   * `.sig` tag does not exist (the image is unsigned) or the layers came from
+   * elsewhere (`evidenceFromLayers`).
+   */
+  readonly signatureManifest?: Digest;
+  readonly signatures: readonly SignatureEvidence[];
+  readonly rejectedLayers: readonly RejectedLayerEvidence[];
+}
+
+export interface GatherLimits {
+  /** More layers than this and the signature manifest is refused; 1,000 (cosign's cap) unless given. */
+  readonly maxLayers?: number;
+  /** Payloads declared larger than this are not fetched; 4 MiB (containers/image's cap) unless given. */
+  readonly maxPayloadBytes?: number;
+  /** Payloads fetched at once for one image; 4 unless given. */
+  readonly concurrency?: number;
+}
+
+/** `location` (a store's) plus a tag, the way a user would type it. */
+export function tagLocation(location: string, tag: string): string {
+  return `${location}:${tag}`;
+}
+
+/**
+ * The image's digest: a digest target is taken as given (not fetched), a tag
+ * is resolved once. Throws what the store throws (`invalid` MANIFEST_UNKNOWN
+ * for a missing image, `unavailable` for transport failures).
+ */
+export async function resolveImage(
+  store: ImageStore,
+  target: ManifestTarget,
+  reference: string,
+): Promise<ImageEvidence> {
+  if ('digest' in target) return { digest: target.digest, reference };
+  const descriptor = await store.resolve(target);
+  return { digest: descriptor.digest, mediaType: descriptor.mediaType, reference };
+}
+
+/**
+ * Reads the signatures of `image` (resolved by `resolveImage`) from its
+ * `.sig` tag in `store`. Throws VouchError `denied` TOO_MANY_SIGNATURES or
+ * SIGNATURE_MANIFEST_INVALID for a signature manifest that cannot be examined,
+ * and `unavailable` when the store could not be reached.
+ */
+export async function fetchSignatures(
+  store: ImageStore,
+  image: ImageEvidence,
+  limits: GatherLimits = {},
+): Promise<Evidence> {
+  const tag = signatureTag(image.digest);
+  const signatureLocation = tagLocation(store.location, tag);
+  let manifest: ParsedManifest;
+  try {
+    manifest = await store.getManifest({ tag });
+  } catch (error) {
+    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+      return { image, signatureLocation, signatures: [], rejectedLayers: [] };
+    }
+    throw error;
+  }
+  const maxPayloadBytes = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const contents = readSignatureManifest(manifest, {
+    maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
+    maxPayloadBytes,
+  });
+  const limit = createLimiter(limits.concurrency ?? 4);
+  // Layers that share one blob (the same payload signed by several keys) fetch it once.
+  const blobs = new Map<Digest, Promise<Uint8Array>>();
+  const fetched = await Promise.all(
+    contents.candidates.map(async (candidate) => {
+      const { digest } = candidate.layer;
+      let blob = blobs.get(digest);
+      if (blob === undefined) {
+        blob = limit(() => store.readBlob(candidate.layer, maxPayloadBytes));
+        blobs.set(digest, blob);
+      }
+      try {
+        return { candidate, payload: await blob };
+      } catch (error) {
+        if (isVouchError(error) && error.category !== 'unavailable') {
+          return { candidate, problem: payloadProblem(candidate, error.code, messageOf(error)) };
+        }
+        throw error;
+      }
+    }),
+  );
+  return assemble(image, signatureLocation, manifest.digest, contents, fetched);
+}
+
+/** `resolveImage` then `fetchSignatures`: everything `evaluate` needs about one image. */
+export async function gatherSignatures(
+  store: ImageStore,
+  target: ManifestTarget,
+  limits: GatherLimits & { readonly reference?: string } = {},
+): Promise<Evidence> {
+  const reference =
+    limits.reference ??
+    ('tag' in target
+      ? tagLocation(store.location, target.tag)
+      : `${store.location}@${target.digest}`);
+  const image = await resolveImage(store, target, reference);
+  return fetchSignatures(store, image, limits);
+}
+
+/** One layer of a signature manifest with its payload, when both are already at hand. */
+export interface LayerWithPayload {
+  readonly layer: Descriptor;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Evidence from layers and payloads already in memory (a containers/image
+ * `dir:` layout, `cosign save` output, a test), with the same checks
+ * `fetchSignatures` applies: layer caps, media type, signature annotation, and
+ * each payload against its descriptor. Pure.
+ */
+export function evidenceFromLayers(
+  image: ImageEvidence,
+  layers: readonly LayerWithPayload[],
+  limits: Omit<GatherLimits, 'concurrency'> = {},
+): Evidence {
+  const maxPayloadBytes = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: digestOf(new Uint8Array()), size: 0 },
+    layers: layers.map(({ layer }) => layer),
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+  const parsed: ParsedManifest = {
+    kind: 'image',
+    mediaType: OCI_MANIFEST,
+    bytes,
+    digest: digestOf(bytes),
+    manifest,
+  };
+  const contents = readSignatureManifest(parsed, {
+    maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
+    maxPayloadBytes,
+  });
+  const fetched = contents.candidates.map((candidate) => {
+    const payload = (layers[candidate.index] as LayerWithPayload).payload;
+    const { digest, size } = candidate.layer;
+    const actual = digestOf(payload, digestAlgorithm(digest));
+    if (payload.byteLength !== size || actual !== digest) {
+      return {
+        candidate,
+        problem: payloadProblem(
+          candidate,
+          'DIGEST_MISMATCH',
+          `the payload has ${payload.byteLength} bytes hashing to ${actual}, expected ${size} bytes with digest ${digest}`,
+        ),
+      };
+    }
+    return { candidate, payload };
+  });
+  return assemble(image, 'the given signature layers', undefined, contents, fetched);
+}
+
+type Fetched =
+  | { readonly candidate: SignatureCandidate; readonly payload: Uint8Array }
+  | { readonly candidate: SignatureCandidate; readonly problem: RejectedLayerEvidence };
+
+function assemble(
+  image: ImageEvidence,
+  signatureLocation: string,
+  signatureManifest: Digest | undefined,
+  contents: SignatureManifestContents,
+  fetched: readonly Fetched[],
+): Evidence {
+  const signatures: SignatureEvidence[] = [];
+  const rejectedLayers: RejectedLayerEvidence[] = [...contents.rejected];
+  for (const entry of fetched) {
+    if ('problem' in entry) {
+      rejectedLayers.push(entry.problem);
+      continue;
+    }
+    const { index, layer, signature, annotations } = entry.candidate;
+    signatures.push({ index, layer, payload: entry.payload, signature, annotations });
+  }
+  rejectedLayers.sort((a, b) => a.index - b.index);
+  return {
+    image,
+    signatureLocation,
+    ...(signatureManifest === undefined ? {} : { signatureManifest }),
+    signatures,
+    rejectedLayers,
+  };
+}
+
+function payloadProblem(
+  candidate: SignatureCandidate,
+  code: string,
+  message: string,
+): RejectedLayerEvidence {
+  const { index, layer } = candidate;
+  const missing = code === 'BLOB_UNKNOWN' || code === 'MANIFEST_UNKNOWN';
+  return {
+    index,
+    layer,
+    problem: missing ? 'payload-missing' : 'payload-invalid',
+    reason: `layer ${index} (${layer.digest}): ${missing ? 'payload blob is missing' : 'payload could not be read'}: ${message}`,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The verification use-case: for each image, gather the evidence (I/O), then
+ * decide with `evaluate` (pure). Images are verified concurrently with a
+ * bound; one image's failure never stops the others. Every image ends in one
+ * of four statuses, which map to the error categories of DESIGN.md:
+ *
+ * - `verified`: at least one signature counts;
+ * - `denied`: none counts — unsigned (NO_SIGNATURES), every signature
+ *   rejected (NO_VALID_SIGNATURE), or a signature manifest that may not be
+ *   examined (TOO_MANY_SIGNATURES, SIGNATURE_MANIFEST_INVALID);
+ * - `invalid`: the image does not exist or cannot be named;
+ * - `unavailable`: the evidence could not be gathered (network, auth, 5xx).
+ */
+import { createLimiter } from '../core/concurrency.ts';
+import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { Stores } from '../registry/open.ts';
+import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import {
+  type Evidence,
+  fetchSignatures,
+  type GatherLimits,
+  type ImageEvidence,
+  resolveImage,
+} from './evidence.ts';
+
+export type ImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
+
+export interface ImageVerification {
+  /** The image as the caller named it. */
+  readonly image: string;
+  readonly status: ImageStatus;
+  /** The digest verified; absent when the image could not be resolved. */
+  readonly digest?: Digest;
+  /** The manifest's media type, when it was resolved through a tag. */
+  readonly mediaType?: string;
+  /** Where the signatures were looked for (`repo:sha256-<hex>.sig`). */
+  readonly signatureLocation?: string;
+  /** Which signatures counted and why the others did not; absent when no evidence was gathered. */
+  readonly verdict?: Verdict;
+  /** Why the image is not verified (any status but `verified`). */
+  readonly error?: VouchError;
+}
+
+export interface VerifyOptions {
+  readonly trust: Trust;
+  readonly policy?: Policy;
+  readonly limits?: GatherLimits;
+  /** Images verified at once; 8 unless given. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Verifies one image in `store`. Never throws for a problem with the image:
+ * it is reported in the result. Throws `invalid` only for unusable options
+ * (no keys).
+ */
+export async function verifyImage(
+  store: ImageStore,
+  target: ManifestTarget,
+  image: string,
+  options: VerifyOptions,
+): Promise<ImageVerification> {
+  checkOptions(options);
+  let resolved: ImageEvidence | undefined;
+  let signatureLocation: string | undefined;
+  try {
+    resolved = await resolveImage(store, target, image);
+    const evidence = await fetchSignatures(store, resolved, options.limits);
+    signatureLocation = evidence.signatureLocation;
+    return decide(evidence, options);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return {
+      image,
+      status: error.category,
+      ...(resolved === undefined ? {} : imageFields(resolved)),
+      ...(signatureLocation === undefined ? {} : { signatureLocation }),
+      error,
+    };
+  }
+}
+
+/**
+ * Verifies each image (as a user types it: `host/repo:tag`, `repo@sha256:...`,
+ * `oci:PATH:TAG`), opening stores through `stores`. Results come back in the
+ * order of `images`.
+ */
+export async function verifyImages(
+  stores: Stores,
+  images: readonly string[],
+  options: VerifyOptions,
+): Promise<ImageVerification[]> {
+  checkOptions(options);
+  const limit = createLimiter(options.concurrency ?? 8);
+  return Promise.all(
+    images.map((image) =>
+      limit(async (): Promise<ImageVerification> => {
+        let opened: Awaited<ReturnType<Stores['openImage']>>;
+        try {
+          opened = await stores.openImage(image);
+        } catch (error) {
+          if (!isVouchError(error)) throw error;
+          return { image, status: error.category, error };
+        }
+        if (opened.target === undefined) {
+          const error = invalid(
+            'USAGE',
+            `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
+          );
+          return { image, status: 'invalid', error };
+        }
+        return verifyImage(opened.store, opened.target, image, options);
+      }),
+    ),
+  );
+}
+
+/** The verdict on already gathered evidence, as a result. */
+export function decide(evidence: Evidence, options: VerifyOptions): ImageVerification {
+  const verdict = evaluate(evidence, options.trust, options.policy);
+  const { image, signatureLocation } = evidence;
+  const base = { image: image.reference, ...imageFields(image), signatureLocation, verdict };
+  if (verdict.verified.length > 0) return { ...base, status: 'verified' };
+  const total = verdict.rejected.length;
+  const error =
+    total === 0
+      ? denied(
+          'NO_SIGNATURES',
+          `${image.reference}: no signatures found for ${image.digest} (${evidence.signatureManifest === undefined ? 'nothing at' : 'an empty signature manifest at'} ${signatureLocation})`,
+        )
+      : denied(
+          'NO_VALID_SIGNATURE',
+          `${image.reference}: none of the ${total} signature${total === 1 ? '' : 's'} at ${signatureLocation} is valid for ${image.digest}`,
+        );
+  return { ...base, status: 'denied', error };
+}
+
+function imageFields(image: ImageEvidence): { digest: Digest; mediaType?: string } {
+  return {
+    digest: image.digest,
+    ...(image.mediaType === undefined ? {} : { mediaType: image.mediaType }),
+  };
+}
+
+function checkOptions(options: VerifyOptions): void {
+  if (options.trust.keys.length === 0) {
+    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify signatures');
+  }
+}
