@@ -76,6 +76,20 @@ export function credentialLookup(io: CliIO) {
   return (registry: string) => findCredentials(registry, { configDir, runHelper });
 }
 
+/**
+ * How many images a command works on decides its HTTP transport: a few
+ * requests from a process that then exits are cheapest on Node's built-in
+ * client; beyond this many images undici's load time pays for itself
+ * (registry/transport.ts, docs/benchmarks.md).
+ */
+export const SHORT_WORK_MAX_IMAGES = 8;
+
+export type Workload = 'short' | 'sustained';
+
+export function workloadFor(images: number): Workload {
+  return images > SHORT_WORK_MAX_IMAGES ? 'sustained' : 'short';
+}
+
 export async function storeOptions(
   io: CliIO,
   values: {
@@ -84,6 +98,7 @@ export async function storeOptions(
     'max-manifest-bytes'?: string;
     timeout?: string;
   },
+  workload: Workload,
 ): Promise<StoreOptions> {
   const caFile = values['ca-file'];
   let ca: string | undefined;
@@ -102,6 +117,7 @@ export async function storeOptions(
   return {
     http: {
       userAgent: 'vouch/0.1.0',
+      transport: workload === 'short' ? 'node' : 'undici',
       ...(ca === undefined ? {} : { ca }),
       ...(timeout === undefined ? {} : { headersTimeoutMs: timeout * 1000 }),
     },

@@ -141,20 +141,20 @@ export class RegistryClient {
   async #detectOrigin(): Promise<URL> {
     const host = apiHost(this.registry);
     const https = new URL(`https://${host}`);
+    const mayUseHttp = isLoopbackRegistry(this.registry) || (this.#options.allowInsecure ?? false);
     try {
-      await this.#ping(https);
+      // Where HTTP may follow, the HTTPS probe is not retried: HTTP gets the retries.
+      await this.#ping(https, !mayUseHttp);
       return https;
     } catch (error) {
-      const mayUseHttp =
-        isLoopbackRegistry(this.registry) || (this.#options.allowInsecure ?? false);
       if (!mayUseHttp || !isVouchError(error) || error.code !== 'NETWORK_ERROR') throw error;
       const http = new URL(`http://${host}`);
       try {
-        await this.#ping(http);
+        await this.#ping(http, true);
       } catch (httpError) {
         throw unavailable(
           'NETWORK_ERROR',
-          `could not reach ${this.registry} over HTTPS (${error.message}) or HTTP (${messageOf(httpError)})`,
+          `could not reach ${this.registry} over HTTPS (${networkDetail(error)}) or HTTP (${networkDetail(httpError)})`,
           { cause: httpError },
         );
       }
@@ -162,11 +162,11 @@ export class RegistryClient {
     }
   }
 
-  async #ping(origin: URL): Promise<void> {
+  async #ping(origin: URL, retry: boolean): Promise<void> {
     const response = await this.#options.http.send({
       method: 'GET',
       url: new URL('/v2/', origin),
-      idempotent: true,
+      idempotent: retry,
     });
     if (response.status !== 200 && response.status !== 401) {
       throw await responseError(response, {
@@ -674,6 +674,13 @@ export class RegistryRepository implements ImageStore {
       notFoundCode: 'BLOB_UNKNOWN',
     });
   }
+}
+
+/** The transport's own words for a network failure, without our "could not reach" wrapper. */
+function networkDetail(error: unknown): string {
+  return isVouchError(error) && error.cause !== undefined
+    ? messageOf(error.cause)
+    : messageOf(error);
 }
 
 /** Re-cuts a stream into chunks of exactly `size` bytes (the last may be shorter). */

@@ -1,13 +1,15 @@
 /**
- * The HTTP layer under the registry client: one undici Agent (connection
- * reuse, bounded connections per origin), timeouts on every request, retries
- * with backoff only where a retry is safe and useful, and redirects followed
- * by hand so credentials never leave the origin they were meant for.
+ * The HTTP layer under the registry client: keep-alive connections bounded
+ * per origin (node-transport.ts), timeouts on every request, retries with
+ * backoff only where a retry is safe and useful, and redirects followed by
+ * hand so credentials never leave the origin they were meant for.
  */
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rootCertificates } from 'node:tls';
-import type { Agent, Dispatcher } from 'undici';
 import { isVouchError, messageOf, unavailable } from '../core/errors.ts';
+import { NodeTransport } from './node-transport.ts';
+import type { Transport, TransportKind } from './transport.ts';
+import { UndiciTransport } from './undici-transport.ts';
 
 export interface HttpOptions {
   /** PEM CA certificates trusted in addition to Node's bundled roots. */
@@ -26,6 +28,12 @@ export interface HttpOptions {
   readonly maxRetryAfterMs?: number;
   readonly maxRedirects?: number;
   readonly userAgent?: string;
+  /**
+   * `undici` (default) for sustained traffic; `node` for a few requests from
+   * a short-lived process, where undici's load time would dominate
+   * (transport.ts).
+   */
+  readonly transport?: TransportKind;
 }
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -49,7 +57,7 @@ export interface HttpResponse {
   /** The URL that answered, after redirects. */
   readonly url: URL;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: Readable;
 }
 
 /** Headers that carry credentials: dropped when a redirect leaves the origin. */
@@ -57,8 +65,7 @@ const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class HttpClient {
-  readonly #options: HttpOptions;
-  #agent: Promise<Agent> | undefined;
+  readonly #transport: Transport;
   readonly #retries: number;
   readonly #retryBaseDelayMs: number;
   readonly #maxRetryAfterMs: number;
@@ -66,7 +73,17 @@ export class HttpClient {
   readonly #userAgent: string;
 
   constructor(options: HttpOptions = {}) {
-    this.#options = options;
+    const transportOptions = {
+      headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      connectionsPerOrigin: options.connectionsPerOrigin ?? 16,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+    };
+    this.#transport =
+      options.transport === 'node'
+        ? new NodeTransport(transportOptions)
+        : new UndiciTransport(transportOptions);
     this.#retries = options.retries ?? 3;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
@@ -75,25 +92,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await (await this.#agent)?.close();
-  }
-
-  /** undici is loaded on the first request, so commands that never go online never load it. */
-  #dispatcher(): Promise<Agent> {
-    this.#agent ??= import('undici').then(({ Agent }) => {
-      const options = this.#options;
-      return new Agent({
-        connections: options.connectionsPerOrigin ?? 16,
-        headersTimeout: options.headersTimeoutMs ?? 30_000,
-        bodyTimeout: options.bodyTimeoutMs ?? 60_000,
-        keepAliveTimeout: 30_000,
-        connect: {
-          timeout: options.connectTimeoutMs ?? 10_000,
-          ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
-        },
-      });
-    });
-    return this.#agent;
+    await this.#transport.close();
   }
 
   /**
@@ -190,17 +189,8 @@ export class HttpClient {
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse> {
     try {
-      const options: Dispatcher.RequestOptions = {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method,
-        headers,
-      };
-      if (body !== undefined) options.body = body as NonNullable<Dispatcher.RequestOptions['body']>;
-      if (signal !== undefined) options.signal = signal;
-      const agent = await this.#dispatcher();
-      const response = await agent.request(options);
-      return { status: response.statusCode, url, headers: response.headers, body: response.body };
+      const response = await this.#transport.send({ method, url, headers, body, signal });
+      return { status: response.status, url, headers: response.headers, body: response.body };
     } catch (error) {
       // A streamed body that fails its own verification (a blob not matching its
       // digest) surfaces here; that is the content's fault, not the network's.
@@ -220,12 +210,27 @@ export class HttpClient {
 }
 
 /**
- * Drops a response body we do not need. Small bodies are drained so the
- * connection can be reused; anything longer than `limit` closes the socket.
- * (`destroy()` on an undici body would raise an abort error with no listener.)
+ * Drops a response body we do not need. A body that announces a small length
+ * is drained so the connection can be reused; one that announces more than
+ * `limit`, or no length at all, closes the connection at once rather than
+ * waiting on a server that may never finish.
  */
 export async function discard(response: HttpResponse, limit = 64 * 1024): Promise<void> {
-  await response.body.dump({ limit }).catch(() => {});
+  const length = Number(header(response.headers, 'content-length'));
+  if (response.body.readableEnded) return;
+  if (!(length <= limit)) {
+    // undici's body raises an abort error when destroyed; nobody else is listening.
+    response.body.on('error', () => {});
+    response.body.destroy();
+    return;
+  }
+  try {
+    for await (const _chunk of response.body) {
+      // drained so the socket returns to the pool
+    }
+  } catch {
+    // a body that fails while being thrown away changes nothing
+  }
 }
 
 /**

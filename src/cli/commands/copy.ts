@@ -55,7 +55,7 @@ ${REGISTRY_HELP}`,
       );
     }
     const [sourceImage, destinationImage] = positionals as [string, string];
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, 'sustained'));
     try {
       const source = await stores.openImage(sourceImage);
       const sourceTarget = requireTarget(sourceImage, source.target);

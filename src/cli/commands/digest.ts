@@ -11,6 +11,7 @@ import {
   REGISTRY_OPTIONS,
   requireTarget,
   storeOptions,
+  workloadFor,
 } from '../options.ts';
 
 export const command: Command = {
@@ -34,7 +35,7 @@ ${REGISTRY_HELP}`,
     const { values, positionals } = parseFlags(args, { ...OUTPUT_OPTIONS, ...REGISTRY_OPTIONS });
     const format = outputFormat(values.output);
     if (positionals.length === 0) throw invalid('USAGE', 'vouch digest needs at least one IMAGE');
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     try {
       const results = [];
       for (const image of positionals) {

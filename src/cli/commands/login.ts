@@ -57,7 +57,7 @@ Options:
     if (password === '') throw invalid('USAGE', 'the password is empty');
     const credentials: Credentials = { username, password };
     const stores = new Stores({
-      ...(await storeOptions(io, values)),
+      ...(await storeOptions(io, values, 'short')),
       credentials: async () => credentials,
     });
     try {

@@ -30,7 +30,7 @@ ${REGISTRY_HELP}`,
     });
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch manifest takes exactly one IMAGE');
     const image = positionals[0] as string;
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, 'short'));
     try {
       const { store, target } = await stores.openImage(image);
       const manifest = await store.getManifest(requireTarget(image, target));

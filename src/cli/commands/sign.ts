@@ -23,6 +23,7 @@ import {
   REGISTRY_OPTIONS,
   requireTarget,
   storeOptions,
+  workloadFor,
 } from '../options.ts';
 import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadSigningKey } from '../password.ts';
 
@@ -103,7 +104,7 @@ ${REGISTRY_HELP}`,
     // One decryption for every image; a wrong password stops here, before any write.
     const signer = await loadSigningKey(io, keyPath, values);
 
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     const progress = signProgress(io);
     let results: SignResult[];
     try {

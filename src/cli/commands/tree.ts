@@ -63,7 +63,7 @@ ${REGISTRY_HELP}`,
     const format = outputFormat(values.output);
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch tree takes one IMAGE');
     const image = positionals[0] as string;
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, 'short'));
     try {
       const { name, store, target } = await stores.openImage(image);
       const checked = requireTarget(image, target);

@@ -69,7 +69,7 @@ ${REGISTRY_HELP}`,
     }
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch triangulate takes one IMAGE');
     const image = positionals[0] as string;
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, 'short'));
     try {
       const { name, store, target } = await stores.openImage(image);
       const checked = requireTarget(image, target);

@@ -18,6 +18,7 @@ import {
   REGISTRY_OPTIONS,
   requireTarget,
   storeOptions,
+  workloadFor,
 } from '../options.ts';
 
 export const command: Command = {
@@ -87,7 +88,7 @@ ${REGISTRY_HELP}`,
       keys.push(parsePublicKeyPem(await readKeyFile(path, '--key'), { source: path }));
     }
 
-    const stores = new Stores(await storeOptions(io, values));
+    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: ImageVerification[];
     try {
       results = await verifyImages(stores, positionals, {
