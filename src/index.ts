@@ -1,7 +1,8 @@
 /**
  * vouch: sign container images, verify them, and let only trusted images run.
  * The root exports the use-cases and the types they take; the layers are
- * available as subpaths (`vouch/oci`, `vouch/registry`, `vouch/core`).
+ * available as subpaths (`vouch/oci`, `vouch/registry`, `vouch/keys`,
+ * `vouch/formats`, `vouch/sign`, `vouch/verify`, `vouch/core`).
  */
 export type { ErrorCategory } from './core/errors.ts';
 export { isVouchError, VouchError } from './core/errors.ts';
@@ -9,8 +10,8 @@ export type { Digest, ImageReference } from './oci/index.ts';
 export { parseReference } from './oci/index.ts';
 export type { CopyOptions, CopyResult, ImageStore, ManifestTarget } from './registry/index.ts';
 export { copyImage, Stores } from './registry/index.ts';
-export type { Signer } from './keys/signer.ts';
-export { createKeySigner } from './keys/signer.ts';
+export type { KeyPair, Signer } from './keys/index.ts';
+export { generateKeyPair, loadPrivateKey, parsePublicKeyPem } from './keys/index.ts';
 export type {
   ManifestSignature,
   SignEvent,
@@ -19,9 +20,6 @@ export type {
   SignRequest,
   SignResult,
 } from './sign/index.ts';
-export {
-  defaultDockerReference,
-  parseSignedIdentity,
-  signImage,
-  signImages,
-} from './sign/index.ts';
+export { imageSigner, signImage, signImages } from './sign/index.ts';
+export type { ImageVerification, Policy, Trust, Verdict, VerifyOptions } from './verify/index.ts';
+export { evaluate, gatherSignatures, verifyImage, verifyImages } from './verify/index.ts';
