@@ -54,12 +54,39 @@ export function outputFormat(value: string | undefined): OutputFormat {
   throw invalid('USAGE', `--output must be text or json, not "${value}"`);
 }
 
-function positiveInteger(name: string, value: string | undefined): number | undefined {
+/** An integer flag within [min, max]; undefined when the flag is absent. */
+export function integerFlag(
+  name: string,
+  value: string | undefined,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw invalid('USAGE', `--${name} must be a positive integer, not "${value}"`);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    const range =
+      max === Number.MAX_SAFE_INTEGER
+        ? `a whole number of at least ${min}`
+        : `an integer from ${min} to ${max}`;
+    throw invalid('USAGE', `--${name} must be ${range}, not "${value}"`);
+  }
   return parsed;
+}
+
+/**
+ * `-a key=value` flags, split at the first '=': the key must not be empty,
+ * the value may be. A key given twice is refused, even with the same value.
+ */
+export function annotationFlags(pairs: readonly string[]): Record<string, string> {
+  const annotations = new Map<string, string>();
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw invalid('USAGE', `-a takes key=value, not ${JSON.stringify(pair)}`);
+    const key = pair.slice(0, equals);
+    if (annotations.has(key)) throw invalid('USAGE', `-a ${key} is given more than once`);
+    annotations.set(key, pair.slice(equals + 1));
+  }
+  return Object.fromEntries(annotations);
 }
 
 export function dockerConfigDir(io: CliIO): string {
@@ -112,8 +139,8 @@ export async function storeOptions(
       );
     }
   }
-  const timeout = positiveInteger('timeout', values.timeout);
-  const maxManifestBytes = positiveInteger('max-manifest-bytes', values['max-manifest-bytes']);
+  const timeout = integerFlag('timeout', values.timeout);
+  const maxManifestBytes = integerFlag('max-manifest-bytes', values['max-manifest-bytes']);
   return {
     http: {
       userAgent: 'vouch/0.1.0',

@@ -5,6 +5,7 @@ import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import {
+  integerFlag,
   OUTPUT_OPTIONS,
   outputFormat,
   parseFlags,
@@ -47,13 +48,7 @@ ${REGISTRY_HELP}`,
     const format = outputFormat(values.output);
     if (positionals.length !== 2)
       throw invalid('USAGE', 'vouch copy takes a SOURCE and a DESTINATION');
-    const concurrency = Number(values.concurrency);
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-      throw invalid(
-        'USAGE',
-        `--concurrency must be an integer from 1 to 64, not "${values.concurrency}"`,
-      );
-    }
+    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 4;
     const [sourceImage, destinationImage] = positionals as [string, string];
     const stores = new Stores(await storeOptions(io, values, 'sustained'));
     try {

@@ -1,4 +1,4 @@
-import { type ErrorCategory, invalid, isVouchError } from '../../core/errors.ts';
+import { invalid, isVouchError } from '../../core/errors.ts';
 import type { Platform } from '../../oci/manifest.ts';
 import { isIndexType } from '../../oci/media-types.ts';
 import { type ImageSpec, parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
@@ -11,11 +11,13 @@ import {
   type SignResult,
   signImages,
 } from '../../sign/sign.ts';
-import { EXIT_CODES, EXIT_INTERNAL, EXIT_OK } from '../exit-codes.ts';
+import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import {
+  annotationFlags,
+  integerFlag,
   OUTPUT_OPTIONS,
   outputFormat,
   parseFlags,
@@ -85,15 +87,10 @@ ${REGISTRY_HELP}`,
     const keyPath = values.key;
     if (keyPath === undefined) throw invalid('USAGE', 'vouch sign needs --key KEY');
     if (positionals.length === 0) throw invalid('USAGE', 'vouch sign needs at least one IMAGE');
-    const concurrency = Number(values.concurrency);
-    if (!/^[0-9]+$/.test(values.concurrency) || concurrency < 1 || concurrency > 64) {
-      throw invalid(
-        'USAGE',
-        `--concurrency must be an integer from 1 to 64, not "${values.concurrency}"`,
-      );
-    }
+    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
     // Everything typed is checked before the key is decrypted or anything is fetched.
-    const annotations = parseAnnotations(values.annotations ?? [], io);
+    const annotations = annotationFlags(values.annotations ?? []);
+    noteCosignCommaSplitting(annotations, io);
     const identity = values['signed-identity'];
     const signedIdentity = identity === undefined ? undefined : parseSignedIdentity(identity);
     const images = positionals.map((image) => {
@@ -138,7 +135,9 @@ ${REGISTRY_HELP}`,
           `vouch: note: ${result.image} is a multi-platform index; only the index was signed (add --recursive to sign each platform's manifest too)\n`,
         );
     }
-    return exitCode(results);
+    return exitCodeOf(
+      results.map((r) => (r.ok ? 'ok' : isVouchError(r.error) ? r.error.category : 'unavailable')),
+    );
   },
 };
 
@@ -158,41 +157,17 @@ function request(
 }
 
 /**
- * `-a key=value`, split at the first '=': the key must not be empty, the
- * value may be. A key given twice is refused, even with the same value.
+ * cosign's -a is a pflag string slice: it splits at commas, so a script's
+ * `-a a=1,b=2` meant two annotations there and means one here. Say so.
  */
-function parseAnnotations(pairs: readonly string[], io: CliIO): Record<string, string> {
-  const annotations = Object.create(null) as Record<string, string>;
-  for (const pair of pairs) {
-    const equals = pair.indexOf('=');
-    if (equals <= 0) throw invalid('USAGE', `-a takes key=value, not ${JSON.stringify(pair)}`);
-    const key = pair.slice(0, equals);
-    const value = pair.slice(equals + 1);
-    if (Object.hasOwn(annotations, key)) {
-      throw invalid('USAGE', `-a ${key} is given more than once`);
-    }
-    annotations[key] = value;
-    // cosign's -a is a pflag string slice: it splits at commas, so a script's
-    // `-a a=1,b=2` meant two annotations there and means one here.
+function noteCosignCommaSplitting(annotations: Record<string, string>, io: CliIO): void {
+  for (const [key, value] of Object.entries(annotations)) {
     if (/,[^,=]+=/.test(value)) {
       io.stderr.write(
-        `vouch: note: -a ${pair} records one annotation ${JSON.stringify(key)} with the value ${JSON.stringify(value)}; cosign would read several (split at ','): give each as its own -a\n`,
+        `vouch: note: -a ${key}=${value} records one annotation ${JSON.stringify(key)} with the value ${JSON.stringify(value)}; cosign would read several (split at ','): give each as its own -a\n`,
       );
     }
   }
-  return { ...annotations };
-}
-
-/** The first of denied (1), invalid (2), unavailable (3) that some image failed with; 0 if all signed. */
-function exitCode(results: readonly SignResult[]): number {
-  const categories = results.flatMap((result) =>
-    result.ok ? [] : [isVouchError(result.error) ? result.error.category : undefined],
-  );
-  const order: readonly ErrorCategory[] = ['denied', 'invalid', 'unavailable'];
-  for (const category of order) {
-    if (categories.includes(category)) return EXIT_CODES[category];
-  }
-  return categories.length > 0 ? EXIT_INTERNAL : EXIT_OK;
 }
 
 function platformText(platform: Platform | undefined): string {

@@ -1,16 +1,18 @@
 import type { KeyObject } from 'node:crypto';
-import { invalid, type ErrorCategory } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
-import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
+import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import {
+  annotationFlags,
+  integerFlag,
   OUTPUT_OPTIONS,
   outputFormat,
   parseFlags,
@@ -76,13 +78,18 @@ ${REGISTRY_HELP}`,
     if (positionals.length === 0) throw invalid('USAGE', 'vouch verify needs at least one IMAGE');
     // Everything the user typed is checked before any network traffic.
     for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
-    const annotations = parseAnnotations(values.annotations ?? []);
+    const annotations = annotationFlags(values.annotations ?? []);
     const identity = values['signed-identity'];
     const signedIdentity: ImageReference | undefined =
       identity === undefined ? undefined : parseReference(identity);
-    const maxLayers = integer('max-signatures', values['max-signatures'], 1, 100_000);
-    const maxPayloadBytes = integer('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30);
-    const concurrency = integer('concurrency', values.concurrency, 1, 64) ?? 8;
+    const maxLayers = integerFlag('max-signatures', values['max-signatures'], 1, 100_000);
+    const maxPayloadBytes = integerFlag(
+      'max-payload-bytes',
+      values['max-payload-bytes'],
+      1,
+      2 ** 30,
+    );
+    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
     const keys: KeyObject[] = [];
     for (const path of keyPaths) {
       keys.push(parsePublicKeyPem(await readKeyFile(path, '--key'), { source: path }));
@@ -118,53 +125,11 @@ ${REGISTRY_HELP}`,
     for (const result of results) {
       if (result.error !== undefined) io.stderr.write(`vouch: ${result.error.message}\n`);
     }
-    return exitCode(results);
+    return exitCodeOf(results.map((r) => (r.status === 'verified' ? 'ok' : r.status)));
   },
 };
 
 /** The first of denied (1), invalid (2), unavailable (3) that some image has; 0 if all verified. */
-function exitCode(results: readonly ImageVerification[]): number {
-  const order: readonly ErrorCategory[] = ['denied', 'invalid', 'unavailable'];
-  for (const category of order) {
-    if (results.some((result) => result.status === category)) return EXIT_CODES[category];
-  }
-  return EXIT_OK;
-}
-
-function parseAnnotations(pairs: readonly string[]): Record<string, string> {
-  const annotations = Object.create(null) as Record<string, string>;
-  for (const pair of pairs) {
-    const equals = pair.indexOf('=');
-    if (equals <= 0) {
-      throw invalid('USAGE', `-a takes key=value, not ${JSON.stringify(pair)}`);
-    }
-    const key = pair.slice(0, equals);
-    const value = pair.slice(equals + 1);
-    if (key in annotations && annotations[key] !== value) {
-      throw invalid(
-        'USAGE',
-        `-a ${key} is given twice with different values (${JSON.stringify(annotations[key])} and ${JSON.stringify(value)})`,
-      );
-    }
-    annotations[key] = value;
-  }
-  return annotations;
-}
-
-function integer(
-  name: string,
-  value: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!/^[0-9]+$/.test(value) || parsed < min || parsed > max) {
-    throw invalid('USAGE', `--${name} must be an integer from ${min} to ${max}, not "${value}"`);
-  }
-  return parsed;
-}
-
 const STATUS_TEXT: Readonly<Record<ImageVerification['status'], string>> = {
   verified: 'verified',
   denied: 'NOT VERIFIED',
