@@ -21,5 +21,26 @@ export type {
   SignResult,
 } from './sign/index.ts';
 export { imageSigner, signImage, signImages } from './sign/index.ts';
+export type {
+  AttestEvent,
+  AttestOptions,
+  AttestRequest,
+  AttestResult,
+  ManifestAttestation,
+} from './sign/index.ts';
+export { attestationSigner, attestImage, attestImages, readPredicateFile } from './sign/index.ts';
 export type { ImageVerification, Policy, Trust, Verdict, VerifyOptions } from './verify/index.ts';
 export { evaluate, gatherSignatures, verifyImage, verifyImages } from './verify/index.ts';
+export type {
+  AttestationPolicy,
+  AttestationVerdict,
+  AttestationVerification,
+  VerifyAttestationOptions,
+} from './verify/index.ts';
+export {
+  evaluateAttestations,
+  gatherAttestations,
+  verifyAttestationsOfImages,
+  verifyImageAttestations,
+} from './verify/index.ts';
+export { PREDICATE_TYPES, predicateTypeUri } from './formats/index.ts';

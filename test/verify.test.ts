@@ -229,12 +229,14 @@ describe('vouch verify', () => {
       'key',
       'dockerReference',
       'annotations',
+      'tlog',
     ]);
     assert.equal(signature.index, 0);
     assert.match(String(signature.layer), /^sha256:[a-f0-9]{64}$/);
     assert.equal(signature.key, firstPub);
     assert.equal(signature.dockerReference, `${registry.host}/round/trip`);
     assert.equal(signature.annotations, null);
+    assert.equal(signature.tlog, null, 'no Rekor bundle');
 
     // By digest: the digest given is the one verified, without fetching the image.
     const byDigest = await verify(

@@ -55,6 +55,18 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Verify images' signatures with a public key",
     load: async () => (await import('./commands/verify.ts')).command,
   },
+  attest: {
+    summary: 'Attach a signed in-toto attestation (SBOM, provenance) to images',
+    load: async () => (await import('./commands/attest.ts')).command,
+  },
+  'verify-attestation': {
+    summary: "Verify images' attestations and print the verified statements",
+    load: async () => (await import('./commands/verify-attestation.ts')).command,
+  },
+  download: {
+    summary: 'Download the attestations or SBOMs attached to an image',
+    load: async () => (await import('./commands/download.ts')).command,
+  },
   triangulate: {
     summary: "Print where an image's signatures are stored",
     load: async () => (await import('./commands/triangulate.ts')).command,

@@ -42,7 +42,12 @@
  */
 import { denied, invalid } from '../core/errors.ts';
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from '../oci/digest.ts';
-import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
+import {
+  type Annotations,
+  type Descriptor,
+  type ParsedManifest,
+  parseManifest,
+} from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';
 import { decodeStdBase64 } from './base64.ts';
 import { ggcrConfig, ggcrDescriptor, ggcrManifest, goTime, ZERO_TIME } from './ggcr.ts';
@@ -76,21 +81,36 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_TAG_LENGTH = 128;
 const SIGNATURE_TAG = /^(sha256|sha512)-([a-f0-9]+)\.sig$/;
 
+/** cosign's attachment tag suffixes (pkg/oci/remote/options.go). */
+export type AttachmentSuffix = 'sig' | 'att' | 'sbom';
+
+const ATTACHMENT_NOUNS: Readonly<Record<AttachmentSuffix, string>> = {
+  sig: 'signatures',
+  att: 'attestations',
+  sbom: 'an SBOM',
+};
+
 /**
- * The tag that holds the signatures of `digest`: `sha256-<hex>.sig`
- * (cosign pkg/oci/remote/remote.go SignatureTag; containers/image
- * docker_client.go sigstoreAttachmentTag). A sha512 digest would give a
- * 139-character tag, which no registry accepts, so it is refused.
+ * The tag that holds the attachments of `digest`: `sha256-<hex>.sig`,
+ * `.att` or `.sbom` (cosign pkg/oci/remote/remote.go normalize; containers/image
+ * docker_client.go sigstoreAttachmentTag for `.sig`). A sha512 digest would
+ * give a tag of more than 128 characters, which no registry accepts, so it is
+ * refused.
  */
-export function signatureTag(digest: Digest): string {
-  const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}.sig`;
+export function attachmentTag(digest: Digest, suffix: AttachmentSuffix): string {
+  const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}.${suffix}`;
   if (tag.length > MAX_TAG_LENGTH) {
     throw invalid(
       'UNSUPPORTED_DIGEST',
-      `cannot store signatures for ${digest}: its .sig tag would be ${tag.length} characters, more than the ${MAX_TAG_LENGTH} a tag may have`,
+      `cannot store ${ATTACHMENT_NOUNS[suffix]} for ${digest}: its .${suffix} tag would be ${tag.length} characters, more than the ${MAX_TAG_LENGTH} a tag may have`,
     );
   }
   return tag;
+}
+
+/** The tag that holds the signatures of `digest`: `sha256-<hex>.sig`. */
+export function signatureTag(digest: Digest): string {
+  return attachmentTag(digest, 'sig');
 }
 
 /** The signed digest a `.sig` tag stands for, or undefined if `tag` is not one. */
@@ -187,6 +207,8 @@ export interface AppendOptions {
    * it only an identical signature string counts.
    */
   readonly sameSigner?: (existingSignature: Uint8Array, existing: Descriptor) => boolean;
+  /** Append even if an equal layer is already there (rebuilding an image layer by layer). */
+  readonly allowDuplicates?: boolean;
 }
 
 export type AppendResult =
@@ -236,7 +258,10 @@ export function appendSignatureLayer(
     existing = [];
   } else {
     ({ manifest, config, existing } = readBase(base));
-    const duplicate = findDuplicate(existing, layer, options.sameSigner);
+    const duplicate =
+      options.allowDuplicates === true
+        ? undefined
+        : findDuplicate(existing, layer, options.sameSigner);
     if (duplicate !== undefined) {
       return { changed: false, duplicate, image: storedImage(base) };
     }
@@ -281,6 +306,39 @@ const EMPTY_CONFIG_DESCRIPTOR: JsonObject = {
   size: 0, // replaced once the config is marshalled
   digest: digestOf(new Uint8Array()),
 };
+
+/**
+ * A new signature image holding exactly `layers`, in order: what cosign's
+ * `--replace` writes (pkg/oci/mutate/signatures.go ReplaceSignatures appends
+ * the kept layers to a fresh `empty.Signatures()`). Existing layers keep
+ * their blobs and annotations.
+ */
+export function buildSignatureImage(
+  layers: readonly Descriptor[],
+  options: Pick<AppendOptions, 'maxLayers'> = {},
+): SignatureImage {
+  if (layers.length === 0) throw invalidInput('a signature image needs at least one layer');
+  const maxLayers = options.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS;
+  if (layers.length > maxLayers) {
+    throw denied(
+      'TOO_MANY_SIGNATURES',
+      `refusing to write a signature manifest of ${layers.length} layers, more than ${maxLayers}`,
+    );
+  }
+  let base: StoredSignatureImage | undefined;
+  let image: SignatureImage | undefined;
+  for (const layer of layers) {
+    // Each layer is kept as given, identical ones included, as ggcr's Append does.
+    const result = appendSignatureLayer(base, layer, { maxLayers, allowDuplicates: true });
+    if (!result.changed) throw new Error('unreachable: duplicates are allowed');
+    image = result.image;
+    base = {
+      manifest: parseManifest(image.manifest, image.mediaType, 'the signature image being built'),
+      config: image.config,
+    };
+  }
+  return image as SignatureImage;
+}
 
 function invalidInput(problem: string): Error {
   return invalid('INVALID_SIGNATURE_INPUT', problem);

@@ -56,3 +56,40 @@ export type { JsonObject, JsonValue, StrictJsonOptions } from './strict-json.ts'
 export { parseStrictJson, StrictJsonError } from './strict-json.ts';
 export type { GoStruct, GoValue } from './go-json.ts';
 export { goMarshal, goMarshalBytes, goString } from './go-json.ts';
+export type { AttachmentSuffix } from './cosign-signature.ts';
+export { attachmentTag, buildSignatureImage } from './cosign-signature.ts';
+export type {
+  AttestationCandidate,
+  AttestationLayerProblem,
+  AttestationManifestContents,
+  AttestationReadLimits,
+  NewAttestation,
+  RejectedAttestationLayer,
+} from './cosign-attestation.ts';
+export {
+  attestationLayer,
+  attestationTag,
+  DEFAULT_MAX_ATTESTATION_BYTES,
+  PREDICATE_TYPE_ANNOTATION,
+  readAttestationManifest,
+} from './cosign-attestation.ts';
+export type { Envelope, EnvelopeSignature } from './dsse.ts';
+export {
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  encodeEnvelope,
+  IN_TOTO_PAYLOAD_TYPE,
+  MAX_ENVELOPE_SIGNATURES,
+  parseEnvelope,
+  preAuthEncoding,
+} from './dsse.ts';
+export type { Statement, StatementInput, StatementSubject } from './in-toto.ts';
+export {
+  buildStatement,
+  MAX_STATEMENT_SUBJECTS,
+  parsePredicate,
+  parseStatement,
+  STATEMENT_TYPE_V01,
+  STATEMENT_TYPE_V1,
+  statementNames,
+} from './in-toto.ts';
+export { PREDICATE_TYPES, predicateTypeUri } from './predicate-types.ts';

@@ -43,8 +43,8 @@ import { denied, invalid } from '../core/errors.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import type { ImageReference } from '../oci/reference.ts';
 import { goMap, goMarshalBytes, type GoValue } from './go-json.ts';
+import { describe, exactFields, object, quote, string } from './json-fields.ts';
 import {
-  isJsonObject,
   type JsonObject,
   type JsonValue,
   parseStrictJson,
@@ -220,57 +220,4 @@ export function unmatchedAnnotations(
     if (found !== expected) mismatches.push({ key, expected, found });
   }
   return mismatches;
-}
-
-type Fail = (problem: string) => Error;
-
-function object(value: JsonValue | undefined, path: string, fail: Fail): JsonObject {
-  if (!isJsonObject(value)) throw fail(`${path} must be an object, found ${describe(value)}`);
-  return value;
-}
-
-function string(value: JsonValue | undefined, path: string, fail: Fail): string {
-  if (typeof value !== 'string') throw fail(`${path} must be a string, found ${describe(value)}`);
-  return value;
-}
-
-/** Go's decoder (encoding/json, bytes.EqualFold) matches struct fields ignoring case. */
-function exactFields(value: JsonObject, fields: readonly string[], path: string, fail: Fail): void {
-  for (const key of Object.keys(value)) {
-    if (fields.includes(key)) continue;
-    const variant = fields.find((field) => fold(field) === fold(key));
-    if (variant !== undefined) {
-      throw fail(
-        `${path} has key ${quote(key)}, a case variant of ${quote(variant)}: ` +
-          'Go decoders would read it as that field, containers/image refuses it',
-      );
-    }
-    throw fail(
-      `${path} has unknown key ${quote(key)}; expected exactly ${fields.map(quote).join(', ')}`,
-    );
-  }
-  for (const field of fields) {
-    if (!Object.hasOwn(value, field)) throw fail(`${path} is missing ${quote(field)}`);
-  }
-}
-
-/** Case folding close to Go's EqualFold: upper-then-lower maps ſ to s and K (Kelvin) to k. */
-function fold(text: string): string {
-  return text.toUpperCase().toLowerCase();
-}
-
-function describe(value: JsonValue | undefined): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${truncate(JSON.stringify(value))}`;
-}
-
-function quote(text: string): string {
-  return truncate(JSON.stringify(text));
-}
-
-function truncate(text: string): string {
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

@@ -13,3 +13,14 @@ export function imageSigner(privateKey: KeyObject): Signer {
     ? createKeySigner(privateKey)
     : createKeySigner(privateKey, { hash: 'sha256' });
 }
+
+/**
+ * The signer for attestations: the key's default hash, as `cosign attest`
+ * signs the DSSE PAE (sigstore/cosign@d6d86c22: internal/key/svkeypair.go
+ * uses `signature.GetDefaultAlgorithmDetails`: SHA-256 on P-256 and RSA,
+ * SHA-384 on P-384, SHA-512 on P-521, pure Ed25519). Verification accepts
+ * the curve's hash or SHA-256 either way (keys/signer.ts verifySignature).
+ */
+export function attestationSigner(privateKey: KeyObject): Signer {
+  return createKeySigner(privateKey);
+}

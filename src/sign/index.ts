@@ -1,7 +1,8 @@
 /**
- * Signing images as cosign does: resolve to a digest, sign the simple-signing
- * payload, and store the signature as a layer of the `sha256-<hex>.sig`
- * manifest beside the image, without losing concurrent signers' work.
+ * Signing and attesting images as cosign does: resolve to a digest, sign the
+ * simple-signing payload (or the DSSE envelope of an in-toto statement), and
+ * store it as a layer of the `sha256-<hex>.sig` (`.att`) manifest beside the
+ * image, without losing concurrent writers' work.
  */
 export type {
   ManifestSignature,
@@ -21,4 +22,14 @@ export {
   signImages,
 } from './sign.ts';
 export { defaultDockerReference, parseSignedIdentity } from './identity.ts';
-export { imageSigner } from './image-signer.ts';
+export { attestationSigner, imageSigner } from './image-signer.ts';
+export type {
+  AttestEvent,
+  AttestOptions,
+  AttestOutcome,
+  AttestRequest,
+  AttestResult,
+  ManifestAttestation,
+} from './attest.ts';
+export { attestImage, attestImages } from './attest.ts';
+export { readPredicateFile } from './predicate-file.ts';

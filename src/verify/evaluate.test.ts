@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { expectError } from '../../test/helpers/assertions.ts';
 import {
   layerOfContainersSignature,
@@ -20,6 +20,8 @@ import { buildSimpleSigningPayload } from '../formats/simple-signing.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
+import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
+import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import { evaluate, identityProblem, type Policy, type Verdict } from './evaluate.ts';
 import { type Evidence, evidenceFromLayers, type LayerWithPayload } from './evidence.ts';
 
@@ -72,6 +74,11 @@ function codes(verdict: Verdict): string[] {
 describe('evaluate: containers/image fixtures', { skip }, () => {
   const cosignPub = () => fixtureKey('cosign.pub');
   const cosign2Pub = () => fixtureKey('cosign2.pub');
+  // The key-rekor signature carries a bundle of rekor.sigstore.dev (tlog.test.ts checks it).
+  let tlogs: readonly TransparencyLog[] = [];
+  before(async () => {
+    tlogs = (await publicGoodTrustedRoot()).tlogs;
+  });
 
   test('dir-img-cosign-valid verifies with cosign.pub, identity reported', () => {
     const evidence = fixtureEvidence('dir-img-cosign-valid');
@@ -196,15 +203,17 @@ describe('evaluate: containers/image fixtures', { skip }, () => {
   test('dir-img-cosign-key-rekor-valid: the signature verifies by key with cosign2.pub', () => {
     const evidence = fixtureEvidence('dir-img-cosign-key-rekor-valid');
     assert.ok(evidence.signatures[0]?.annotations['dev.sigstore.cosign/bundle'] !== undefined);
-    const verdict = evaluate(evidence, { keys: [cosign2Pub()] });
+    const verdict = evaluate(evidence, { keys: [cosign2Pub()], tlogs });
     assert.equal(verdict.verified.length, 1);
     assert.equal(verdict.verified[0]?.dockerReference, '192.168.64.2:5000/cosign-signed/key-1');
-    assert.deepEqual(codes(evaluate(evidence, { keys: [cosignPub()] })), ['SIGNATURE_INVALID']);
+    assert.deepEqual(codes(evaluate(evidence, { keys: [cosignPub()], tlogs })), [
+      'SIGNATURE_INVALID',
+    ]);
   });
 
   test('several keys: any one verifying is enough, and the verdict says which', () => {
     const evidence = fixtureEvidence('dir-img-cosign-key-rekor-valid');
-    const verdict = evaluate(evidence, { keys: [cosignPub(), cosign2Pub()] });
+    const verdict = evaluate(evidence, { keys: [cosignPub(), cosign2Pub()], tlogs });
     assert.equal(verdict.verified[0]?.key, 1);
   });
 

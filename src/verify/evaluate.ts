@@ -8,6 +8,11 @@
  * 1. its signature verifies over the exact payload bytes with one of the
  *    trusted keys (SIGNATURE_INVALID otherwise) — checked first, so nothing an
  *    unauthenticated payload claims is reported as if it meant anything;
+ * 1a. if the layer carries a Rekor bundle (`dev.sigstore.cosign/bundle`), its
+ *    signed entry timestamp verifies with a trusted transparency log and the
+ *    log entry binds this signature, key and payload (TLOG_* codes, see
+ *    sigstore/rekor.ts); a layer without one counts by its key alone unless
+ *    the policy requires the log (TLOG_MISSING);
  * 2. the payload parses strictly as a simple-signing payload, with
  *    containers/image's exact-fields rules (PAYLOAD_INVALID);
  * 3. its `docker-manifest-digest` is the digest of the image being verified
@@ -26,10 +31,16 @@
  * annotation, oversized, payload missing) are LAYER_INVALID. One counting
  * signature is enough for the image, as in cosign and containers/image.
  *
- * A Rekor bundle or certificate annotation on a layer is not consulted here:
- * with a key, the signature is verified by the key alone (cosign's
- * `--insecure-ignore-tlog` behaviour; containers/image without
- * `rekorPublicKey`).
+ * A bundle is checked whenever it is present, as cosign does: a bundle that
+ * does not verify is evidence of tampering, not an absence of evidence. It
+ * is not required by default, because the log is optional for key-based
+ * signatures (vouch's own, containers/image's without `rekorPublicKey`) and
+ * an unsigned annotation can always be stripped: only `requireTlog` makes
+ * the log a condition. With no `trust.tlogs`, no log is trusted, so a
+ * signature carrying a bundle does not count (TLOG_LOG_UNKNOWN).
+ *
+ * A certificate annotation on a layer is not consulted here: with a key, the
+ * signature is verified by the key.
  */
 import type { KeyObject } from 'node:crypto';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
@@ -48,11 +59,19 @@ import {
   repositoryName,
 } from '../oci/reference.ts';
 import { verifySignature } from '../keys/signer.ts';
+import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
+import { checkRekorBundle, type TlogProblemCode } from '../sigstore/rekor.ts';
+import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Evidence, LayerEvidenceProblem, SignatureEvidence } from './evidence.ts';
 
 export interface Trust {
   /** Public keys; a signature counts if any of them verifies it. */
   readonly keys: readonly KeyObject[];
+  /**
+   * Transparency logs whose signed entry timestamps are trusted, for the
+   * signatures that carry a Rekor bundle. Absent: none.
+   */
+  readonly tlogs?: readonly TransparencyLog[];
 }
 
 export interface Policy {
@@ -63,6 +82,11 @@ export interface Policy {
    * reference with a tag or digest (matchExact). Absent: not checked.
    */
   readonly signedIdentity?: ImageReference;
+  /**
+   * Count only signatures logged in a trusted transparency log: a signature
+   * without a Rekor bundle is TLOG_MISSING. Off by default.
+   */
+  readonly requireTlog?: boolean;
 }
 
 export type RejectionCode =
@@ -71,7 +95,20 @@ export type RejectionCode =
   | 'DIGEST_MISMATCH'
   | 'ANNOTATION_MISMATCH'
   | 'IDENTITY_MISMATCH'
-  | 'LAYER_INVALID';
+  | 'LAYER_INVALID'
+  | 'TLOG_MISSING'
+  | TlogProblemCode;
+
+/** Where and when a transparency log recorded a signature (its verified Rekor bundle). */
+export interface LoggedSignature {
+  /** Hex log ID of the log that signed the entry timestamp. */
+  readonly logId: string;
+  /** The log's URL, when the trust material names one. */
+  readonly logUrl?: string;
+  readonly logIndex: number;
+  /** Seconds since the Unix epoch at which the log integrated the entry. */
+  readonly integratedTime: number;
+}
 
 export interface VerifiedSignature {
   /** Position of the layer in the signature manifest. */
@@ -84,6 +121,8 @@ export interface VerifiedSignature {
   readonly dockerReference: string;
   /** The payload's `optional` object as signed (cosign's `-a` annotations), or null. */
   readonly annotations: JsonObject | null;
+  /** The verified Rekor bundle, when the signature carries one. */
+  readonly tlog?: LoggedSignature;
 }
 
 export interface Rejection {
@@ -163,6 +202,27 @@ function check(
     );
   }
 
+  let tlog: LoggedSignature | undefined;
+  const bundle = evidence.annotations[BUNDLE_ANNOTATION];
+  if (bundle !== undefined) {
+    const publicKey = trust.keys[key] as KeyObject;
+    const entry = checkRekorBundle(bundle, { payload, signature, publicKey }, trust.tlogs ?? []);
+    if ('code' in entry) return reject(entry.code, entry.message, key);
+    const { log, logIndex, integratedTime } = entry;
+    tlog = {
+      logId: log.logId,
+      ...(log.baseUrl === '' ? {} : { logUrl: log.baseUrl }),
+      logIndex,
+      integratedTime,
+    };
+  } else if (policy.requireTlog === true) {
+    return reject(
+      'TLOG_MISSING',
+      'the signature carries no Rekor bundle, and signatures must be logged in a transparency log',
+      key,
+    );
+  }
+
   let parsed: SimpleSigningPayload;
   try {
     parsed = parseSimpleSigningPayload(payload, where);
@@ -200,6 +260,7 @@ function check(
     key,
     dockerReference: parsed.dockerReference,
     annotations: parsed.optional,
+    ...(tlog === undefined ? {} : { tlog }),
   };
 }
 

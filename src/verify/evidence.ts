@@ -147,26 +147,11 @@ export async function fetchSignatures(
     maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
     maxPayloadBytes,
   });
-  const limit = createLimiter(limits.concurrency ?? 4);
-  // Layers that share one blob (the same payload signed by several keys) fetch it once.
-  const blobs = new Map<Digest, Promise<Uint8Array>>();
-  const fetched = await Promise.all(
-    contents.candidates.map(async (candidate) => {
-      const { digest } = candidate.layer;
-      let blob = blobs.get(digest);
-      if (blob === undefined) {
-        blob = limit(() => store.readBlob(candidate.layer, maxPayloadBytes));
-        blobs.set(digest, blob);
-      }
-      try {
-        return { candidate, payload: await blob };
-      } catch (error) {
-        if (isVouchError(error) && error.category !== 'unavailable') {
-          return { candidate, problem: payloadProblem(candidate, error.code, messageOf(error)) };
-        }
-        throw error;
-      }
-    }),
+  const fetched = await fetchLayerPayloads(
+    store,
+    contents.candidates,
+    maxPayloadBytes,
+    limits.concurrency ?? 4,
   );
   return assemble(image, signatureLocation, manifest.digest, contents, fetched);
 }
@@ -184,6 +169,82 @@ export async function gatherSignatures(
       : `${store.location}@${target.digest}`);
   const image = await resolveImage(store, target, reference);
   return fetchSignatures(store, image, limits);
+}
+
+/** A layer to fetch: its position in the manifest and its descriptor. */
+export interface LayerToFetch {
+  readonly index: number;
+  readonly layer: Descriptor;
+}
+
+/** Why a layer's blob could not be used, in the shape of a rejected layer. */
+export interface PayloadProblem {
+  readonly index: number;
+  readonly layer: Descriptor;
+  readonly problem: 'payload-missing' | 'payload-invalid';
+  readonly reason: string;
+}
+
+export type FetchedPayload<C extends LayerToFetch> =
+  | { readonly candidate: C; readonly payload: Uint8Array }
+  | { readonly candidate: C; readonly problem: PayloadProblem };
+
+/**
+ * Fetches the blob of each layer (at most `maxBytes`, digest-checked by the
+ * store), `concurrency` at once, each digest once. A blob that is missing or
+ * does not match its descriptor rejects that layer; a transport failure
+ * throws, since the evidence would be incomplete.
+ */
+export async function fetchLayerPayloads<C extends LayerToFetch>(
+  store: ImageStore,
+  candidates: readonly C[],
+  maxBytes: number,
+  concurrency: number,
+): Promise<FetchedPayload<C>[]> {
+  const limit = createLimiter(concurrency);
+  // Layers that share one blob (the same payload signed by several keys) fetch it once.
+  const blobs = new Map<Digest, Promise<Uint8Array>>();
+  return Promise.all(
+    candidates.map(async (candidate) => {
+      const { digest } = candidate.layer;
+      let blob = blobs.get(digest);
+      if (blob === undefined) {
+        blob = limit(() => store.readBlob(candidate.layer, maxBytes));
+        blobs.set(digest, blob);
+      }
+      try {
+        return { candidate, payload: await blob };
+      } catch (error) {
+        if (isVouchError(error) && error.category !== 'unavailable') {
+          return { candidate, problem: payloadProblem(candidate, error.code, messageOf(error)) };
+        }
+        throw error;
+      }
+    }),
+  );
+}
+
+/**
+ * Checks a payload already in memory against its layer's descriptor (size
+ * and digest), as the stores check what they fetch.
+ */
+export function checkLayerPayload<C extends LayerToFetch>(
+  candidate: C,
+  payload: Uint8Array,
+): FetchedPayload<C> {
+  const { digest, size } = candidate.layer;
+  const actual = digestOf(payload, digestAlgorithm(digest));
+  if (payload.byteLength !== size || actual !== digest) {
+    return {
+      candidate,
+      problem: payloadProblem(
+        candidate,
+        'DIGEST_MISMATCH',
+        `the payload has ${payload.byteLength} bytes hashing to ${actual}, expected ${size} bytes with digest ${digest}`,
+      ),
+    };
+  }
+  return { candidate, payload };
 }
 
 /** One layer of a signature manifest with its payload, when both are already at hand. */
@@ -204,46 +265,30 @@ export function evidenceFromLayers(
   limits: Omit<GatherLimits, 'concurrency'> = {},
 ): Evidence {
   const maxPayloadBytes = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: digestOf(new Uint8Array()), size: 0 },
-    layers: layers.map(({ layer }) => layer),
-  };
-  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
-  const parsed: ParsedManifest = {
-    kind: 'image',
-    mediaType: OCI_MANIFEST,
-    bytes,
-    digest: digestOf(bytes),
-    manifest,
-  };
+  const parsed = manifestOfLayers(layers.map(({ layer }) => layer));
   const contents = readSignatureManifest(parsed, {
     maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
     maxPayloadBytes,
   });
-  const fetched = contents.candidates.map((candidate) => {
-    const payload = (layers[candidate.index] as LayerWithPayload).payload;
-    const { digest, size } = candidate.layer;
-    const actual = digestOf(payload, digestAlgorithm(digest));
-    if (payload.byteLength !== size || actual !== digest) {
-      return {
-        candidate,
-        problem: payloadProblem(
-          candidate,
-          'DIGEST_MISMATCH',
-          `the payload has ${payload.byteLength} bytes hashing to ${actual}, expected ${size} bytes with digest ${digest}`,
-        ),
-      };
-    }
-    return { candidate, payload };
-  });
+  const fetched = contents.candidates.map((candidate) =>
+    checkLayerPayload(candidate, (layers[candidate.index] as LayerWithPayload).payload),
+  );
   return assemble(image, 'the given signature layers', undefined, contents, fetched);
 }
 
-type Fetched =
-  | { readonly candidate: SignatureCandidate; readonly payload: Uint8Array }
-  | { readonly candidate: SignatureCandidate; readonly problem: RejectedLayerEvidence };
+/** An image manifest listing `layers`, for evidence built from layers already in memory. */
+export function manifestOfLayers(layers: readonly Descriptor[]): ParsedManifest {
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: digestOf(new Uint8Array()), size: 0 },
+    layers,
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+  return { kind: 'image', mediaType: OCI_MANIFEST, bytes, digest: digestOf(bytes), manifest };
+}
+
+type Fetched = FetchedPayload<SignatureCandidate>;
 
 function assemble(
   image: ImageEvidence,
@@ -272,11 +317,7 @@ function assemble(
   };
 }
 
-function payloadProblem(
-  candidate: SignatureCandidate,
-  code: string,
-  message: string,
-): RejectedLayerEvidence {
+function payloadProblem(candidate: LayerToFetch, code: string, message: string): PayloadProblem {
   const { index, layer } = candidate;
   const missing = code === 'BLOB_UNKNOWN' || code === 'MANIFEST_UNKNOWN';
   return {

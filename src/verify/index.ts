@@ -4,6 +4,7 @@
  * both for many images (`verify.ts`).
  */
 export type {
+  LoggedSignature,
   Policy,
   RejectedSignature,
   Rejection,
@@ -24,4 +25,32 @@ export type {
 } from './evidence.ts';
 export { evidenceFromLayers, fetchSignatures, gatherSignatures, resolveImage } from './evidence.ts';
 export type { ImageStatus, ImageVerification, VerifyOptions } from './verify.ts';
-export { decide, verifyImage, verifyImages } from './verify.ts';
+export { decide, verifyImage, verifyImages, withTlogs } from './verify.ts';
+// Attestations: the same split, for the `.att` DSSE layers.
+export type {
+  AttestationPolicy,
+  AttestationRejection,
+  AttestationRejectionCode,
+  AttestationVerdict,
+  RejectedAttestation,
+  VerifiedAttestation,
+} from './attestation-evaluate.ts';
+export { evaluateAttestations } from './attestation-evaluate.ts';
+export type {
+  AttestationEvidence,
+  AttestationGatherLimits,
+  AttestationLayerEvidence,
+  AttestationLayerEvidenceProblem,
+  RejectedAttestationLayerEvidence,
+} from './attestation-evidence.ts';
+export {
+  attestationEvidenceFromLayers,
+  fetchAttestations,
+  gatherAttestations,
+} from './attestation-evidence.ts';
+export type { AttestationVerification, VerifyAttestationOptions } from './verify-attestation.ts';
+export {
+  decideAttestations,
+  verifyAttestationsOfImages,
+  verifyImageAttestations,
+} from './verify-attestation.ts';

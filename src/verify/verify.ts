@@ -10,9 +10,17 @@
  *   examined (TOO_MANY_SIGNATURES, SIGNATURE_MANIFEST_INVALID);
  * - `invalid`: the image does not exist or cannot be named;
  * - `unavailable`: the evidence could not be gathered (network, auth, 5xx).
+ *
+ * Transparency-log keys are trust material that may cost a file read: when
+ * `trust.tlogs` is not given, they are loaded (`loadTlogs`, by default the
+ * Sigstore public-good trusted root shipped with vouch) only once some
+ * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
 import { createLimiter } from '../core/concurrency.ts';
 import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
+import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
+import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
+import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
@@ -45,6 +53,12 @@ export interface ImageVerification {
 
 export interface VerifyOptions {
   readonly trust: Trust;
+  /**
+   * Loads the trusted transparency logs when `trust.tlogs` is absent. Called
+   * only when a signature carries a Rekor bundle. Default: the logs of the
+   * Sigstore public-good trusted root shipped with vouch.
+   */
+  readonly loadTlogs?: () => Promise<readonly TransparencyLog[]>;
   readonly policy?: Policy;
   readonly limits?: GatherLimits;
   /** Images verified at once; 8 unless given. */
@@ -69,7 +83,7 @@ export async function verifyImage(
     resolved = await resolveImage(store, target, image);
     const evidence = await fetchSignatures(store, resolved, options.limits);
     signatureLocation = evidence.signatureLocation;
-    return decide(evidence, options);
+    return decide(evidence, await withTlogs(evidence, options));
   } catch (error) {
     if (!isVouchError(error)) throw error;
     return {
@@ -94,6 +108,10 @@ export async function verifyImages(
 ): Promise<ImageVerification[]> {
   checkOptions(options);
   const limit = createLimiter(options.concurrency ?? 8);
+  const shared: VerifyOptions = {
+    ...options,
+    loadTlogs: once(options.loadTlogs ?? publicGoodTlogs),
+  };
   return Promise.all(
     images.map((image) =>
       limit(async (): Promise<ImageVerification> => {
@@ -111,13 +129,46 @@ export async function verifyImages(
           );
           return { image, status: 'invalid', error };
         }
-        return verifyImage(opened.store, opened.target, image, options);
+        return verifyImage(opened.store, opened.target, image, shared);
       }),
     ),
   );
 }
 
-/** The verdict on already gathered evidence, as a result. */
+/**
+ * `options` with `trust.tlogs` filled in when the evidence needs them: some
+ * signature carries a Rekor bundle and no logs were given.
+ */
+export async function withTlogs(
+  evidence: Evidence,
+  options: VerifyOptions,
+): Promise<VerifyOptions> {
+  if (options.trust.tlogs !== undefined) return options;
+  const needed = evidence.signatures.some(
+    (signature) => signature.annotations[BUNDLE_ANNOTATION] !== undefined,
+  );
+  if (!needed) return options;
+  const tlogs = await (options.loadTlogs ?? publicGoodTlogs)();
+  return { ...options, trust: { ...options.trust, tlogs } };
+}
+
+async function publicGoodTlogs(): Promise<readonly TransparencyLog[]> {
+  return (await publicGoodTrustedRoot()).tlogs;
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => {
+    result ??= load();
+    return result;
+  };
+}
+
+/**
+ * The verdict on already gathered evidence, as a result. Signatures with a
+ * Rekor bundle are checked against `options.trust.tlogs` only (see
+ * `withTlogs` to load the default logs first).
+ */
 export function decide(evidence: Evidence, options: VerifyOptions): ImageVerification {
   const verdict = evaluate(evidence, options.trust, options.policy);
   const { image, signatureLocation } = evidence;

@@ -2,9 +2,14 @@ import type { KeyObject } from 'node:crypto';
 import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
+import {
+  parseTrustedRoot,
+  type TransparencyLog,
+  transparencyLogFromKey,
+} from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
-import type { Verdict } from '../../verify/evaluate.ts';
+import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
@@ -35,21 +40,41 @@ digest being verified, and it carries every required annotation. One valid
 signature is enough. The identity in the payload is reported, and checked only
 with --signed-identity, so signatures survive copying between registries.
 
-For each image, prints the digest, the signatures that verified, and why each
-other one did not count (SIGNATURE_INVALID, PAYLOAD_INVALID, DIGEST_MISMATCH,
-ANNOTATION_MISMATCH, IDENTITY_MISMATCH, LAYER_INVALID).
+A signature that carries a Rekor bundle (the dev.sigstore.cosign/bundle
+annotation cosign adds when it uploads to the transparency log) counts only if
+the bundle's signed entry timestamp verifies with a trusted log key and the
+log entry is for this very signature, key and payload. The trusted logs are
+those of --trusted-root and --rekor-public-key; with neither, those of the
+Sigstore public-good trusted root shipped with vouch (no network needed, read
+only when a signature has a bundle). A signature without a bundle counts by
+its key alone, unless --require-tlog is given.
+
+For each image, prints the digest, the signatures that verified (with when
+the log recorded them), and why each other one did not count
+(SIGNATURE_INVALID, PAYLOAD_INVALID, DIGEST_MISMATCH, ANNOTATION_MISMATCH,
+IDENTITY_MISMATCH, LAYER_INVALID, TLOG_MISSING, TLOG_BUNDLE_INVALID,
+TLOG_LOG_UNKNOWN, TLOG_LOG_INACTIVE, TLOG_SET_INVALID, TLOG_ENTRY_UNSUPPORTED,
+TLOG_BINDING_MISMATCH).
 
 Examples:
   vouch verify --key cosign.pub registry.example.com/app:1.0
   vouch verify --key release.pub --key backup.pub -a env=prod oci:./layout:1.0
   vouch verify --key cosign.pub --signed-identity registry.example.com/app \\
     registry.example.com/app@sha256:... --output json
+  vouch verify --key cosign.pub --require-tlog registry.example.com/app:1.0
+  vouch verify --key cosign.pub --trusted-root private-sigstore.json --require-tlog \\
+    registry.example.com/app:1.0
 
 Options:
       --key FILE              a trusted public key (PEM); repeat for several keys
   -a, --annotations K=V       require this annotation in the signed payload; repeatable
       --signed-identity REF   require the signed docker-reference to match REF: the same
                               repository when REF has no tag, exactly REF when it has one
+      --require-tlog          count only signatures with a Rekor bundle that verifies
+      --trusted-root FILE     a Sigstore trusted_root.json whose transparency logs are
+                              trusted (a private Sigstore deployment)
+      --rekor-public-key FILE
+                              a Rekor log's public key (PEM) to trust; repeatable
   -o, --output text|json      output format (default text)
       --max-signatures N      refuse images with more than N signature layers (default 1000)
       --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
@@ -68,6 +93,9 @@ ${REGISTRY_HELP}`,
       key: { type: 'string', multiple: true },
       annotations: { type: 'string', short: 'a', multiple: true },
       'signed-identity': { type: 'string' },
+      'require-tlog': { type: 'boolean', default: false },
+      'trusted-root': { type: 'string' },
+      'rekor-public-key': { type: 'string', multiple: true },
       'max-signatures': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       concurrency: { type: 'string', default: '8' },
@@ -94,15 +122,17 @@ ${REGISTRY_HELP}`,
     for (const path of keyPaths) {
       keys.push(parsePublicKeyPem(await readKeyFile(path, '--key'), { source: path }));
     }
+    const tlogs = await trustedLogs(values['trusted-root'], values['rekor-public-key'] ?? []);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: ImageVerification[];
     try {
       results = await verifyImages(stores, positionals, {
-        trust: { keys },
+        trust: { keys, ...(tlogs === undefined ? {} : { tlogs }) },
         policy: {
           annotations,
           ...(signedIdentity === undefined ? {} : { signedIdentity }),
+          ...(values['require-tlog'] ? { requireTlog: true } : {}),
         },
         limits: {
           ...(maxLayers === undefined ? {} : { maxLayers }),
@@ -129,6 +159,27 @@ ${REGISTRY_HELP}`,
   },
 };
 
+/**
+ * The logs of --trusted-root and --rekor-public-key, read now so a bad file is
+ * a usage error before any network traffic; undefined when neither is given
+ * (the library then loads the public-good root, only if a bundle needs it).
+ */
+async function trustedLogs(
+  rootPath: string | undefined,
+  keyPaths: readonly string[],
+): Promise<TransparencyLog[] | undefined> {
+  if (rootPath === undefined && keyPaths.length === 0) return undefined;
+  const logs: TransparencyLog[] = [];
+  if (rootPath !== undefined) {
+    logs.push(...parseTrustedRoot(await readKeyFile(rootPath, '--trusted-root'), rootPath).tlogs);
+  }
+  for (const path of keyPaths) {
+    const key = parsePublicKeyPem(await readKeyFile(path, '--rekor-public-key'), { source: path });
+    logs.push(transparencyLogFromKey(key));
+  }
+  return logs;
+}
+
 /** The first of denied (1), invalid (2), unavailable (3) that some image has; 0 if all verified. */
 const STATUS_TEXT: Readonly<Record<ImageVerification['status'], string>> = {
   verified: 'verified',
@@ -149,8 +200,9 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
         signature.annotations === null
           ? ''
           : `, annotations ${JSON.stringify(signature.annotations)}`;
+      const logged = signature.tlog === undefined ? '' : `, ${describeLogged(signature.tlog)}`;
       lines.push(
-        `  valid: layer ${signature.index} (${signature.layer}) signed with ${keyName(keyPaths, signature.key)} for ${signature.dockerReference}${annotations}`,
+        `  valid: layer ${signature.index} (${signature.layer}) signed with ${keyName(keyPaths, signature.key)} for ${signature.dockerReference}${annotations}${logged}`,
       );
     }
     for (const rejected of verdict.rejected) {
@@ -175,6 +227,16 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
       key: keyName(keyPaths, signature.key),
       dockerReference: signature.dockerReference,
       annotations: signature.annotations,
+      tlog:
+        signature.tlog === undefined
+          ? null
+          : {
+              logId: signature.tlog.logId,
+              logUrl: signature.tlog.logUrl ?? null,
+              logIndex: signature.tlog.logIndex,
+              integratedTime: signature.tlog.integratedTime,
+              integratedAt: isoTime(signature.tlog.integratedTime) ?? null,
+            },
     })),
     rejected: (verdict?.rejected ?? []).map((rejected) => ({
       index: rejected.index,
@@ -193,6 +255,18 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
             message: result.error.message,
           },
   };
+}
+
+function describeLogged(tlog: LoggedSignature): string {
+  const log = tlog.logUrl ?? `log ${tlog.logId}`;
+  const at = isoTime(tlog.integratedTime) ?? `${tlog.integratedTime} s after the epoch`;
+  return `logged in ${log} at ${at} (index ${tlog.logIndex})`;
+}
+
+/** Unix seconds as an ISO 8601 time, or undefined when out of the Date range. */
+function isoTime(seconds: number): string | undefined {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 function keyName(keyPaths: readonly string[], index: number): string {

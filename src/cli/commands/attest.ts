@@ -1,0 +1,219 @@
+import { invalid, isVouchError } from '../../core/errors.ts';
+import { predicateTypeUri } from '../../formats/predicate-types.ts';
+import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import {
+  type AttestEvent,
+  type AttestRequest,
+  type AttestResult,
+  attestImages,
+  type ManifestAttestation,
+} from '../../sign/attest.ts';
+import { defaultDockerReference } from '../../sign/identity.ts';
+import { attestationSigner } from '../../sign/image-signer.ts';
+import { readPredicateFile } from '../../sign/predicate-file.ts';
+import { exitCodeOf } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  integerFlag,
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+  workloadFor,
+} from '../options.ts';
+import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadPrivateKeyFile } from '../password.ts';
+
+export const command: Command = {
+  summary: 'Attach a signed in-toto attestation (SBOM, provenance) to images',
+  help: `Usage: vouch attest --key KEY --predicate FILE --type TYPE [OPTIONS] IMAGE...
+
+Wraps the predicate (a JSON document: an SBOM, SLSA provenance, a scan) in
+an in-toto Statement v1 whose only subject is the image's digest, signs it
+in a DSSE envelope (payload type application/vnd.in-toto+json), and stores
+the envelope as cosign stores attestations: a layer of the
+sha256-<hex>.att manifest in the same repository or layout, with the
+annotations dev.cosignproject.cosign/signature: "" and predicateType: <URI>.
+A tag is resolved to its digest once. Attestations accumulate: other types,
+other keys and other predicates add layers; attesting the same statement
+with the same key again changes nothing. Concurrent writers do not lose
+each other's attestations.
+
+cosign verifies these with
+  cosign verify-attestation --key cosign.pub --type TYPE --insecure-ignore-tlog IMAGE
+(vouch writes no Rekor entry). cosign 3 writes a Sigstore bundle as an OCI
+referrer by default (--new-bundle-format); vouch writes the classic .att form
+that cosign writes with --new-bundle-format=false and still reads. Keyless
+attestations (Fulcio certificates, Rekor) and the bundle-referrer form are
+not written by this version of vouch.
+
+Predicate types (--type): a cosign shorthand or a URI
+  slsaprovenance1    https://slsa.dev/provenance/v1
+  slsaprovenance     https://slsa.dev/provenance/v0.2 (also slsaprovenance02)
+  spdxjson           https://spdx.dev/Document (also spdx)
+  cyclonedx          https://cyclonedx.org/bom
+  vuln               https://cosign.sigstore.dev/attestation/vuln/v1
+  openvex            https://openvex.dev/ns
+  link               https://in-toto.io/Link/v1
+  URI                any absolute URI, e.g. https://example.com/attestation/v1
+The predicate is embedded as given (a JSON object; keys are written sorted,
+as cosign writes them). cosign's "custom" wrapper ({"Data": text,
+"Timestamp": ...}) and text SPDX are not written: give a URI and a JSON file.
+
+Examples:
+  vouch attest --key cosign.key --type spdxjson --predicate sbom.spdx.json \\
+    registry.example.com/app:1.0
+  vouch attest --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
+    --replace oci:./app-layout:1.0
+
+Options:
+      --key KEY               the private key: cosign's encrypted format, or a PEM key
+      --predicate FILE        the predicate: a JSON object (at most 16 MiB)
+      --type TYPE             the predicate type: a shorthand above, or a URI
+      --replace               first remove the attestations of the same predicate type
+                              (whoever signed them), as cosign attest --replace does
+  -o, --output text|json      output format (default text)
+      --concurrency N         images attested at once (default 8)
+
+Exit codes: 0 every image attested; 2 invalid input (a wrong password, an
+unreadable or non-JSON predicate; before anything is written); 3 could not
+attest (registry unreachable, refused, or concurrent writers that retries
+did not resolve); 1 an attestation manifest vouch refuses to extend.
+
+${KEY_PASSWORD_HELP}
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      ...KEY_PASSWORD_OPTIONS,
+      key: { type: 'string' },
+      predicate: { type: 'string' },
+      type: { type: 'string' },
+      replace: { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '8' },
+    });
+    const format = outputFormat(values.output);
+    const keyPath = values.key;
+    if (keyPath === undefined) throw invalid('USAGE', 'vouch attest needs --key KEY');
+    if (values.predicate === undefined) {
+      throw invalid('USAGE', 'vouch attest needs --predicate FILE');
+    }
+    if (values.type === undefined) {
+      throw invalid(
+        'USAGE',
+        'vouch attest needs --type TYPE (slsaprovenance1, spdxjson, cyclonedx, vuln, ... or a URI)',
+      );
+    }
+    if (positionals.length === 0) throw invalid('USAGE', 'vouch attest needs at least one IMAGE');
+    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
+    // Everything typed is checked before the key is decrypted or anything is fetched.
+    const predicateType = predicateTypeUri(values.type);
+    if (values.type === 'custom' || values.type === 'spdx') {
+      throw invalid(
+        'USAGE',
+        values.type === 'custom'
+          ? `--type custom is cosign's wrapper for text predicates ({"Data": ..., "Timestamp": ...}), which vouch does not write; give a predicate type URI for a JSON predicate`
+          : '--type spdx is for text SPDX documents, which vouch does not write; use --type spdxjson with an SPDX JSON document',
+      );
+    }
+    const images = positionals.map((image) => {
+      const spec = parseImageSpec(image);
+      return { image, spec, target: requireTarget(image, specTarget(spec)) };
+    });
+    const predicate = await readPredicateFile(values.predicate);
+
+    // One decryption for every image; a wrong password stops here, before any write.
+    const signer = attestationSigner(await loadPrivateKeyFile(io, keyPath, values));
+
+    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    let results: AttestResult[];
+    try {
+      const requests = await Promise.all(
+        images.map(async ({ image, spec, target }): Promise<AttestRequest> => ({
+          store: await stores.open(spec),
+          target,
+          name: image,
+          subjectName: defaultDockerReference(spec),
+        })),
+      );
+      results = await attestImages(requests, {
+        signer,
+        predicateType,
+        predicate,
+        replace: values.replace,
+        concurrency,
+        onEvent: progress(io),
+      });
+    } finally {
+      await stores.close();
+    }
+
+    if (format === 'json') {
+      writeJson(io, { ok: results.every((r) => r.ok), images: results.map(toJson) });
+    } else {
+      io.stdout.write(results.map(toText).join(''));
+    }
+    for (const result of results) {
+      if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
+    }
+    return exitCodeOf(
+      results.map((r) => (r.ok ? 'ok' : isVouchError(r.error) ? r.error.category : 'unavailable')),
+    );
+  },
+};
+
+/** On a terminal, say when concurrent writers made vouch retry; nothing on pipes. */
+function progress(io: CliIO): (event: AttestEvent) => void {
+  if (io.stderr.isTTY !== true) return () => {};
+  return (event) => {
+    if (event.type === 'conflict' && event.attempt === 1) {
+      io.stderr.write(
+        `vouch: ${event.image}: the attestation manifest changed meanwhile; retrying\n`,
+      );
+    }
+  };
+}
+
+function attestationText(attestation: ManifestAttestation): string {
+  const what =
+    attestation.outcome === 'attested'
+      ? 'attested, stored in'
+      : 'already attested with this key and statement in';
+  return `  ${attestation.digest}: ${what} ${attestation.location} (${attestation.predicateType})`;
+}
+
+function toText(result: AttestResult): string {
+  const lines = [`${result.image}: ${result.ok ? 'attested' : 'NOT ATTESTED'}`];
+  lines.push(...result.attestations.map(attestationText));
+  if (!result.ok) {
+    const code = isVouchError(result.error) ? `${result.error.code}: ` : '';
+    lines.push(`  ${code}${result.error.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function toJson(result: AttestResult) {
+  return {
+    image: result.image,
+    ok: result.ok,
+    ...(result.digest === undefined ? {} : { digest: result.digest }),
+    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
+    attestations: result.attestations,
+    ...(result.ok
+      ? {}
+      : {
+          error: {
+            category: isVouchError(result.error) ? result.error.category : 'internal',
+            code: isVouchError(result.error) ? result.error.code : 'INTERNAL',
+            message: result.error.message,
+          },
+        }),
+  };
+}

@@ -1,0 +1,349 @@
+import { writeFile } from 'node:fs/promises';
+import { denied, invalid, isVouchError, messageOf } from '../../core/errors.ts';
+import { DEFAULT_MAX_ATTESTATION_BYTES } from '../../formats/cosign-attestation.ts';
+import { attachmentTag } from '../../formats/cosign-signature.ts';
+import { parseEnvelope } from '../../formats/dsse.ts';
+import { parseStatement } from '../../formats/in-toto.ts';
+import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
+import { parseStrictJson } from '../../formats/strict-json.ts';
+import type { KeyObject } from 'node:crypto';
+import type { ParsedManifest } from '../../oci/manifest.ts';
+import { Stores } from '../../registry/open.ts';
+import type { ImageStore } from '../../registry/store.ts';
+import {
+  evaluateAttestations,
+  type VerifiedAttestation,
+} from '../../verify/attestation-evaluate.ts';
+import { type AttestationEvidence, fetchAttestations } from '../../verify/attestation-evidence.ts';
+import { type ImageEvidence, resolveImage, tagLocation } from '../../verify/evidence.ts';
+import { decideAttestations } from '../../verify/verify-attestation.ts';
+import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  integerFlag,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+} from '../options.ts';
+import { readPublicKeys } from '../public-keys.ts';
+
+/** The SBOM predicate types `download sbom --key` looks for unless --type names one. */
+const SBOM_PREDICATE_TYPES = [PREDICATE_TYPES.spdxjson, PREDICATE_TYPES.cyclonedx] as string[];
+
+export const command: Command = {
+  summary: 'Download the attestations or SBOMs attached to an image',
+  help: `Usage: vouch download attestation [--key PUB]... [--type TYPE] [OPTIONS] IMAGE
+       vouch download sbom [--key PUB]... [--type TYPE] [OPTIONS] IMAGE
+
+Writes documents attached to an image to stdout (or --output-file), and says
+on stderr whether they were verified. Nothing is written when nothing
+qualifies (exit 1).
+
+download attestation
+  The DSSE envelopes of the image's attestations (the layers of its
+  sha256-<hex>.att manifest), one JSON document per line, as stored.
+  Without --key they are UNVERIFIED: nobody checked who signed them or that
+  they are about this image; --type keeps those whose (unverified) statement
+  has that predicate type. With --key only the attestations that verify are
+  written, as vouch verify-attestation checks them (signature over the PAE,
+  in-toto payload, subject digest = the image, and --type if given), and
+  they are labelled VERIFIED.
+
+download sbom
+  Without --key: cosign's legacy SBOM attachment (cosign attach sbom: the one
+  layer of the sha256-<hex>.sbom manifest), written as stored, UNVERIFIED.
+  cosign deprecated these attachments (v2.2.1); nothing signed binds them to
+  the image. With --key: the SBOM from the image's verified SBOM attestations
+  instead — the predicate of each attestation of type spdxjson or cyclonedx
+  (or --type) that verifies with a key and names this digest, one per line,
+  labelled VERIFIED.
+
+Keys only: keyless attestations and Sigstore bundle referrers (cosign 3's
+default storage) are not read by this version of vouch.
+
+Examples:
+  vouch download attestation registry.example.com/app:1.0 | head -1 | jq -r .payload | base64 -d
+  vouch download attestation --key cosign.pub --type slsaprovenance1 registry.example.com/app:1.0
+  vouch download sbom --key cosign.pub --output-file sbom.spdx.json registry.example.com/app:1.0
+
+Options:
+      --key FILE              write only what verifies with this public key (PEM); repeatable
+      --type TYPE             a predicate type: cosign shorthand (spdxjson, cyclonedx,
+                              slsaprovenance1, ...) or URI
+      --output-file FILE      write to FILE instead of stdout
+      --max-payload-bytes N   skip documents larger than N bytes (default 16777216)
+
+Exit codes: 0 written; 1 nothing qualified (none attached, none verified);
+2 invalid input; 3 could not check.
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...REGISTRY_OPTIONS,
+      help: { type: 'boolean', short: 'h', default: false },
+      key: { type: 'string', multiple: true },
+      type: { type: 'string' },
+      'output-file': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
+    });
+    const [what, image, ...rest] = positionals;
+    if (what !== 'attestation' && what !== 'sbom') {
+      throw invalid('USAGE', 'vouch download needs what to download: attestation or sbom');
+    }
+    if (image === undefined || rest.length > 0) {
+      throw invalid('USAGE', `vouch download ${what} takes one IMAGE`);
+    }
+    const predicateType = values.type === undefined ? null : predicateTypeUri(values.type);
+    const maxBytes =
+      integerFlag('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30) ??
+      DEFAULT_MAX_ATTESTATION_BYTES;
+    const keyPaths = values.key ?? [];
+    if (what === 'sbom' && keyPaths.length === 0 && predicateType !== null) {
+      throw invalid(
+        'USAGE',
+        '--type applies to SBOM attestations, which need --key; the legacy .sbom attachment has no predicate type',
+      );
+    }
+    const keys = await readPublicKeys(keyPaths);
+
+    const stores = new Stores(await storeOptions(io, values, 'short'));
+    let download: Download;
+    try {
+      const opened = await stores.openImage(image);
+      const target = requireTarget(image, opened.target);
+      const resolved = await resolveImage(opened.store, target, image);
+      const request = {
+        store: opened.store,
+        image: resolved,
+        keys,
+        keyPaths,
+        predicateType,
+        maxBytes,
+      };
+      download =
+        what === 'attestation'
+          ? await downloadAttestations(request)
+          : keys.length > 0
+            ? await downloadSbomAttestations(request)
+            : await downloadSbomAttachment(request);
+    } catch (error) {
+      if (!isVouchError(error)) throw error;
+      io.stderr.write(`vouch: ${error.message}\n`);
+      return EXIT_CODES[error.category];
+    } finally {
+      await stores.close();
+    }
+
+    const output = values['output-file'];
+    if (output === undefined) {
+      io.stdout.write(download.data);
+    } else {
+      try {
+        await writeFile(output, download.data);
+      } catch (error) {
+        throw invalid(
+          'OUTPUT_UNWRITABLE',
+          `cannot write --output-file ${output}: ${messageOf(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    const destination = output === undefined ? '' : ` to ${output}`;
+    io.stderr.write(`vouch: wrote ${download.label}${destination}\n`);
+    for (const note of download.notes) io.stderr.write(`vouch: note: ${note}\n`);
+    return EXIT_OK;
+  },
+};
+
+interface DownloadRequest {
+  readonly store: ImageStore;
+  readonly image: ImageEvidence;
+  readonly keys: readonly KeyObject[];
+  readonly keyPaths: readonly string[];
+  readonly predicateType: string | null;
+  readonly maxBytes: number;
+}
+
+interface Download {
+  readonly data: Uint8Array;
+  /** What was written and whether it was verified, for stderr. */
+  readonly label: string;
+  readonly notes: readonly string[];
+}
+
+const encoder = new TextEncoder();
+
+async function downloadAttestations(request: DownloadRequest): Promise<Download> {
+  const { store, image, keys, predicateType } = request;
+  const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
+  const of = `of ${image.reference} (${image.digest}) from ${evidence.attestationLocation}`;
+  const typed = predicateType === null ? '' : ` of type ${predicateType}`;
+  if (keys.length > 0) {
+    const verified = verifiedAttestations(evidence, request);
+    const lines = verified
+      .map((attestation) => oneLine(attestation.envelope))
+      .filter((l) => l !== undefined);
+    return {
+      data: encoder.encode(lines.join('')),
+      label: `${lines.length} attestation${plural(lines.length)}${typed} ${of}, VERIFIED with ${keyNames(request, verified)}`,
+      notes: skipped(evidence, verified.length),
+    };
+  }
+  const notes: string[] = [];
+  const lines: string[] = [];
+  for (const attestation of evidence.attestations) {
+    const where = `layer ${attestation.index} (${attestation.layer.digest})`;
+    if (predicateType !== null) {
+      let type: string;
+      try {
+        type = parseStatement(
+          parseEnvelope(attestation.envelope, where).payload,
+          where,
+        ).predicateType;
+      } catch (error) {
+        if (!isVouchError(error)) throw error;
+        notes.push(`skipped ${where}: ${error.message}`);
+        continue;
+      }
+      if (type !== predicateType) continue;
+    }
+    const line = oneLine(attestation.envelope);
+    if (line === undefined) notes.push(`skipped ${where}: not a JSON document`);
+    else lines.push(line);
+  }
+  for (const layer of evidence.rejectedLayers) notes.push(`skipped ${layer.reason}`);
+  if (lines.length === 0) {
+    throw denied(
+      'NO_ATTESTATIONS',
+      `no attestations${typed} ${of}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+    );
+  }
+  return {
+    data: encoder.encode(lines.join('')),
+    label: `${lines.length} attestation${plural(lines.length)}${typed} ${of}, UNVERIFIED: nobody checked who signed them or what they are about (add --key to write only verified ones)`,
+    notes,
+  };
+}
+
+async function downloadSbomAttestations(request: DownloadRequest): Promise<Download> {
+  const { store, image, predicateType } = request;
+  const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
+  const wanted = predicateType === null ? SBOM_PREDICATE_TYPES : [predicateType];
+  const verified = verifiedAttestations(evidence, { ...request, predicateType: null }, wanted);
+  const lines = verified.map(({ statement }) => {
+    const predicate = statement.predicate;
+    // A text SBOM (cosign's legacy --type spdx) is written as its text.
+    return typeof predicate === 'string'
+      ? `${predicate}\n`
+      : `${JSON.stringify(predicate ?? null)}\n`;
+  });
+  return {
+    data: encoder.encode(lines.join('')),
+    label: `the SBOM${plural(lines.length)} (${[...new Set(verified.map((a) => a.predicateType))].join(', ')}) of ${image.reference} (${image.digest}) from ${lines.length} attestation${plural(lines.length)} at ${evidence.attestationLocation}, VERIFIED with ${keyNames(request, verified)}`,
+    notes: skipped(evidence, verified.length),
+  };
+}
+
+/** The attestations that verify, with the types wanted; throws `denied` when there are none. */
+function verifiedAttestations(
+  evidence: AttestationEvidence,
+  request: DownloadRequest,
+  types?: readonly string[],
+): VerifiedAttestation[] {
+  const options = {
+    trust: { keys: request.keys },
+    policy: { predicateType: request.predicateType },
+  };
+  const verdict = evaluateAttestations(evidence, options.trust, options.policy);
+  const verified = verdict.verified.filter(
+    (attestation) => types === undefined || types.includes(attestation.predicateType),
+  );
+  if (verified.length === 0) {
+    const decided = decideAttestations(evidence, options);
+    const reasons = verdict.rejected.map((r) => `${r.reason.code}: ${r.reason.message}`);
+    const other =
+      types === undefined
+        ? undefined
+        : `no verified attestation of type ${types.join(' or ')} for ${evidence.image.reference} (${evidence.image.digest})`;
+    throw denied(
+      types === undefined
+        ? (decided.error?.code ?? 'NO_VALID_ATTESTATION')
+        : 'NO_VALID_ATTESTATION',
+      `${other ?? decided.error?.message ?? 'no valid attestation'}${reasons.length > 0 ? `; ${reasons.join('; ')}` : ''}`,
+    );
+  }
+  return verified;
+}
+
+async function downloadSbomAttachment(request: DownloadRequest): Promise<Download> {
+  const { store, image, maxBytes } = request;
+  const tag = attachmentTag(image.digest, 'sbom');
+  const location = tagLocation(store.location, tag);
+  let manifest: ParsedManifest;
+  try {
+    manifest = await store.getManifest({ tag });
+  } catch (error) {
+    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+      throw denied(
+        'NO_SBOM',
+        `no SBOM attached to ${image.reference} (${image.digest}): nothing at ${location}. cosign's SBOM attachments are deprecated; SBOMs are published as attestations now: vouch download sbom --key KEY ${image.reference}`,
+      );
+    }
+    throw error;
+  }
+  // cosign's `attach sbom` pushes one static file: a manifest with exactly one layer.
+  if (manifest.kind !== 'image' || manifest.manifest.layers.length !== 1) {
+    throw denied(
+      'SBOM_ATTACHMENT_INVALID',
+      `${location} (${manifest.digest}) is not an SBOM attachment: expected an image manifest with exactly one layer`,
+    );
+  }
+  const layer = manifest.manifest.layers[0] as (typeof manifest.manifest.layers)[number];
+  if (layer.size > maxBytes) {
+    throw denied(
+      'SBOM_TOO_LARGE',
+      `the SBOM at ${location} declares ${layer.size} bytes, more than the ${maxBytes} allowed (--max-payload-bytes)`,
+    );
+  }
+  const data = await store.readBlob(layer, maxBytes);
+  return {
+    data,
+    label: `the SBOM attachment (${layer.mediaType}, ${data.byteLength} bytes) of ${image.reference} (${image.digest}) from ${location}, UNVERIFIED: cosign's SBOM attachments are not signed with the image; for a verified SBOM use --key (SBOM attestations)`,
+    notes: [],
+  };
+}
+
+/** One line of JSON Lines: the bytes as stored when they hold no line break, else re-encoded compactly. */
+function oneLine(bytes: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(bytes);
+  if (!/[\r\n]/.test(text)) return `${text}\n`;
+  try {
+    return `${JSON.stringify(parseStrictJson(bytes))}\n`;
+  } catch {
+    return undefined;
+  }
+}
+
+function skipped(evidence: AttestationEvidence, written: number): string[] {
+  const total = evidence.attestations.length + evidence.rejectedLayers.length;
+  const left = total - written;
+  return left > 0
+    ? [
+        `${left} other layer${plural(left)} at ${evidence.attestationLocation} not written (not verified, or not of the type asked for); vouch verify-attestation says why`,
+      ]
+    : [];
+}
+
+function keyNames(request: DownloadRequest, verified: readonly VerifiedAttestation[]): string {
+  return [...new Set(verified.map((a) => request.keyPaths[a.key] ?? `key ${a.key}`))].join(', ');
+}
+
+function plural(count: number): string {
+  return count === 1 ? '' : 's';
+}

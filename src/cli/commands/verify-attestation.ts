@@ -1,0 +1,212 @@
+import { invalid } from '../../core/errors.ts';
+import { predicateTypeUri } from '../../formats/predicate-types.ts';
+import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import {
+  type AttestationVerification,
+  verifyAttestationsOfImages,
+} from '../../verify/verify-attestation.ts';
+import { exitCodeOf } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  integerFlag,
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  requireTarget,
+  storeOptions,
+  workloadFor,
+} from '../options.ts';
+import { readPublicKeys } from '../public-keys.ts';
+
+export const command: Command = {
+  summary: "Verify images' attestations and print the verified statements",
+  help: `Usage: vouch verify-attestation --key PUB [--key PUB]... --type TYPE [OPTIONS] IMAGE...
+
+Checks the attestations stored beside each image as cosign stores them (the
+layers of the sha256-<hex>.att manifest). A tag is resolved to its digest
+once; a digest is verified as given. An attestation counts only if its DSSE
+envelope is well formed, one of its signatures verifies over the envelope's
+PAE bytes with one of the keys, its payload type is
+application/vnd.in-toto+json, its in-toto statement (v1 or v0.1) parses
+strictly, one of its subjects has the image's digest, and its predicate type
+is exactly the one asked for. A valid attestation of another type is listed
+as not counted and never satisfies --type. One attestation is enough.
+
+Output: the verified in-toto statements, as one JSON array on stdout (for
+jq and other tools; an empty array when none verified), and a report on
+stderr: for each image the digest, the attestations that verified, and why
+each other one did not count (ENVELOPE_INVALID, SIGNATURE_INVALID,
+PAYLOAD_TYPE_MISMATCH, STATEMENT_INVALID, DIGEST_MISMATCH,
+PREDICATE_TYPE_MISMATCH, LAYER_INVALID). With --output json, stdout carries
+one structured report instead, statements included.
+
+Keys only: keyless verification (certificate identity and issuer, Fulcio,
+Rekor) and attestations stored as Sigstore bundle referrers (cosign 3's
+default) are not checked by this version of vouch.
+
+Predicate types (--type, required): slsaprovenance1, slsaprovenance
+(v0.2), spdxjson, cyclonedx, vuln, openvex, link, custom, or a URI — the
+same shorthands as cosign, mapped to the same URIs (vouch attest --help).
+
+Examples:
+  vouch verify-attestation --key cosign.pub --type spdxjson registry.example.com/app:1.0 \\
+    | jq '.[0].predicate'
+  vouch verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 \\
+    oci:./layout:1.0 --output json
+
+Options:
+      --key FILE              a trusted public key (PEM); repeat for several keys
+      --type TYPE             the predicate type that must be attested
+  -o, --output text|json      text: statements on stdout, report on stderr (default);
+                              json: one structured report on stdout
+      --max-attestations N    refuse images with more than N attestation layers (default 1000)
+      --max-payload-bytes N   skip envelopes larger than N bytes (default 16777216)
+      --concurrency N         images verified at once (default 8)
+
+Exit codes: 0 every image has a valid attestation of the type; 1 some image
+has none; 2 invalid input; 3 could not check (registry unreachable, refused,
+timed out). With several images, the first that applies of 1, 2, 3 is returned.
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseFlags(args, {
+      ...OUTPUT_OPTIONS,
+      ...REGISTRY_OPTIONS,
+      key: { type: 'string', multiple: true },
+      type: { type: 'string' },
+      'max-attestations': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+    });
+    const format = outputFormat(values.output);
+    const keyPaths = values.key ?? [];
+    if (keyPaths.length === 0) throw invalid('USAGE', 'vouch verify-attestation needs --key FILE');
+    if (values.type === undefined) {
+      throw invalid(
+        'USAGE',
+        'vouch verify-attestation needs --type TYPE: the predicate type that must be attested (spdxjson, cyclonedx, slsaprovenance1, ... or a URI)',
+      );
+    }
+    if (positionals.length === 0) {
+      throw invalid('USAGE', 'vouch verify-attestation needs at least one IMAGE');
+    }
+    // Everything the user typed is checked before any network traffic.
+    const predicateType = predicateTypeUri(values.type);
+    for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
+    const maxLayers = integerFlag('max-attestations', values['max-attestations'], 1, 100_000);
+    const maxEnvelopeBytes = integerFlag(
+      'max-payload-bytes',
+      values['max-payload-bytes'],
+      1,
+      2 ** 30,
+    );
+    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
+    const keys = await readPublicKeys(keyPaths);
+
+    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    let results: AttestationVerification[];
+    try {
+      results = await verifyAttestationsOfImages(stores, positionals, {
+        trust: { keys },
+        policy: { predicateType },
+        limits: {
+          ...(maxLayers === undefined ? {} : { maxLayers }),
+          ...(maxEnvelopeBytes === undefined ? {} : { maxEnvelopeBytes }),
+        },
+        concurrency,
+      });
+    } finally {
+      await stores.close();
+    }
+
+    if (format === 'json') {
+      writeJson(io, {
+        ok: results.every((result) => result.status === 'verified'),
+        predicateType,
+        images: results.map((result) => toJson(result, keyPaths)),
+      });
+    } else {
+      writeJson(
+        io,
+        results.flatMap((result) => (result.verdict?.verified ?? []).map((a) => a.statement)),
+      );
+      io.stderr.write(results.map((result) => toText(result, keyPaths)).join(''));
+    }
+    for (const result of results) {
+      if (result.error !== undefined) io.stderr.write(`vouch: ${result.error.message}\n`);
+    }
+    return exitCodeOf(results.map((r) => (r.status === 'verified' ? 'ok' : r.status)));
+  },
+};
+
+const STATUS_TEXT: Readonly<Record<AttestationVerification['status'], string>> = {
+  verified: 'verified',
+  denied: 'NOT VERIFIED',
+  invalid: 'invalid',
+  unavailable: 'could not check',
+};
+
+function toText(result: AttestationVerification, keyPaths: readonly string[]): string {
+  const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
+  if (result.digest !== undefined) lines.push(`  digest: ${result.digest}`);
+  if (result.attestationLocation !== undefined)
+    lines.push(`  attestations: ${result.attestationLocation}`);
+  const verdict = result.verdict;
+  if (verdict !== undefined) {
+    if (verdict.predicateType !== null) lines.push(`  predicate type: ${verdict.predicateType}`);
+    for (const attestation of verdict.verified) {
+      lines.push(
+        `  valid: layer ${attestation.index} (${attestation.layer}) signed with ${keyName(keyPaths, attestation.key)}, ${attestation.predicateType}`,
+      );
+    }
+    for (const rejected of verdict.rejected) {
+      lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
+    }
+  }
+  // The error itself follows as `vouch: ...` on the same stream.
+  return `${lines.join('\n')}\n`;
+}
+
+function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
+  const verdict = result.verdict;
+  return {
+    image: result.image,
+    status: result.status,
+    digest: result.digest ?? null,
+    mediaType: result.mediaType ?? null,
+    attestations: result.attestationLocation ?? null,
+    verified: (verdict?.verified ?? []).map((attestation) => ({
+      index: attestation.index,
+      layer: attestation.layer,
+      key: keyName(keyPaths, attestation.key),
+      predicateType: attestation.predicateType,
+      statement: attestation.statement,
+    })),
+    rejected: (verdict?.rejected ?? []).map((rejected) => ({
+      index: rejected.index,
+      layer: rejected.layer,
+      code: rejected.reason.code,
+      message: rejected.reason.message,
+      ...(rejected.key === undefined ? {} : { key: keyName(keyPaths, rejected.key) }),
+      ...(rejected.predicateType === undefined ? {} : { predicateType: rejected.predicateType }),
+      ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
+    })),
+    error:
+      result.error === undefined
+        ? null
+        : {
+            code: result.error.code,
+            category: result.error.category,
+            message: result.error.message,
+          },
+  };
+}
+
+function keyName(keyPaths: readonly string[], index: number): string {
+  return keyPaths[index] ?? `key ${index}`;
+}

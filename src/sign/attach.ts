@@ -1,0 +1,750 @@
+/**
+ * Storing a signed layer beside an image the way cosign does, shared by
+ * `sign` (`.sig` simple-signing layers, sign.ts) and `attest` (`.att` DSSE
+ * layers, attest.ts). An `AttachmentKind` says what one layer is — how to
+ * make it for a manifest, and how to recognise it (or an equivalent) in a
+ * manifest already stored; this module does the rest for both:
+ *
+ * 1. Each image is resolved to its digest once; a target given by digest is
+ *    not fetched at all. With `recursive`, every manifest an index lists
+ *    (nested indexes included) gets its own layer.
+ * 2. The layer is made once per manifest (signing happens once) and reused
+ *    across retries.
+ * 3. It becomes a layer of the `sha256-<hex>.<suffix>` manifest in the same
+ *    store, read-modify-write: read the manifest and its config, append the
+ *    layer as go-containerregistry does (formats/cosign-signature.ts), upload
+ *    the layer blob and the new config, then the manifest under the tag. A
+ *    layer that already carries the same content signed by the same key
+ *    leaves everything as it is (`unchanged`). With `replace`, the layers the
+ *    kind says the new one supersedes are dropped and the new layer goes
+ *    first, as cosign's `--replace` does.
+ *
+ * cosign's read-modify-write is racy (SIGNATURE_SPEC.md: "works but is racy";
+ * sigstore/cosign#2432 lost attestations). vouch does not lose a concurrent
+ * writer's work:
+ *
+ * - On a layout, the tag is moved with a compare-and-swap under the layout's
+ *   index.json lock (`OCILayoutStore.compareAndSetTag`): a write based on a
+ *   manifest that is no longer current is refused and retried.
+ * - A registry has no conditional PUT, so the tag is re-resolved right before
+ *   the PUT and the write is retried if it moved since the read; after the
+ *   PUT the tag is read again and must hold our layer. The window between
+ *   that last check and the PUT cannot be closed from the client, so once
+ *   every image is done the layers written are checked again after a short
+ *   delay (`settleMs`) and any that another writer's late PUT replaced are
+ *   appended again.
+ *
+ * Retries back off with full jitter. After `maxAttempts` conflicts on one
+ * manifest the image fails with `unavailable` <KIND>_CONFLICT
+ * (SIGNATURE_CONFLICT, ATTESTATION_CONFLICT), which names it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLimiter } from '../core/concurrency.ts';
+import { denied, invalid, isVouchError, unavailable } from '../core/errors.ts';
+import {
+  type AttachmentSuffix,
+  appendSignatureLayer,
+  attachmentTag,
+  buildSignatureImage,
+  type SignatureImage,
+  type SignatureLayer,
+  type StoredSignatureImage,
+} from '../formats/cosign-signature.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { Descriptor, ParsedManifest, Platform } from '../oci/manifest.ts';
+import { isIndexType } from '../oci/media-types.ts';
+import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+
+/** A signature config holds one history entry and one diff ID per layer: ~110 bytes each. */
+export const MAX_SIGNATURE_CONFIG_BYTES = 1024 * 1024;
+/** `recursive` handles at most this many manifests below one index. */
+export const MAX_RECURSIVE_MANIFESTS = 1000;
+export const DEFAULT_SIGN_CONCURRENCY = 8;
+export const DEFAULT_MAX_ATTEMPTS = 8;
+export const DEFAULT_SETTLE_MS = 100;
+/** How many times the settle check may find a layer replaced and append it again. */
+const SETTLE_ROUNDS = 3;
+const BACKOFF_BASE_MS = 20;
+const BACKOFF_MAX_MS = 1000;
+/** Layout and registry errors for a manifest or tag that does not exist. */
+const MANIFEST_UNKNOWN = 'MANIFEST_UNKNOWN';
+
+/** What every request names: where the image is (the layer goes to the same store) and which manifest. */
+export interface AttachRequest {
+  readonly store: ImageStore;
+  /** A tag is resolved once, a digest is used as given. */
+  readonly target: ManifestTarget;
+  /** How to name the image in results, events and errors; `store.location` with the target by default. */
+  readonly name?: string;
+}
+
+/** One manifest to attach a layer to (the image, or a manifest its index lists). */
+export interface AttachUnit<Q extends AttachRequest> {
+  readonly request: Q;
+  readonly store: ImageStore;
+  readonly image: string;
+  readonly digest: Digest;
+  readonly mediaType?: string;
+  readonly platform?: Platform;
+}
+
+/** Reads a stored layer's blob, digest-checked; undefined if it is too large or unreadable. */
+export type BlobReader = (layer: Descriptor) => Promise<Uint8Array | undefined>;
+
+/** What a kind makes for one manifest: the layer, plus whatever it needs to recognise it later. */
+export interface PreparedLayer {
+  readonly layer: SignatureLayer;
+}
+
+export interface AttachmentKind<Q extends AttachRequest, P extends PreparedLayer> {
+  /** The tag suffix: `sig`, `att`. */
+  readonly suffix: AttachmentSuffix;
+  /** For messages and error codes: `signature`, `attestation`. */
+  readonly noun: string;
+  /** Makes (signs) the layer for one manifest; called once per manifest. */
+  prepare(unit: AttachUnit<Q>): Promise<P>;
+  /**
+   * Whether a stored layer already carries what `prepared` adds: the same
+   * content, signed by the same key (the signature itself may differ, ECDSA
+   * being randomised).
+   */
+  holds(existing: Descriptor, prepared: P, read: BlobReader): boolean | Promise<boolean>;
+  /** With `replace`: whether a stored layer is one the new layer supersedes. */
+  supersedes?(existing: Descriptor, prepared: P, read: BlobReader): Promise<boolean>;
+}
+
+export type AttachOutcome = 'stored' | 'unchanged';
+
+/** Where a layer ended up. */
+export interface StoredLayer {
+  readonly outcome: AttachOutcome;
+  /** `sha256-<hex>.<suffix>`. */
+  readonly tag: string;
+  /** `registry/repository:tag` or `oci:PATH:tag`. */
+  readonly location: string;
+  /** The attachment manifest the tag pointed to when the layer was confirmed there. */
+  readonly manifest: Digest;
+  /** Writes it took: 0 when unchanged, more than 1 after conflicts. */
+  readonly attempts: number;
+}
+
+export interface Attached<Q extends AttachRequest, P extends PreparedLayer> {
+  readonly unit: AttachUnit<Q>;
+  readonly prepared: P;
+  readonly stored: StoredLayer;
+}
+
+export type AttachEvent<R> =
+  | {
+      readonly type: 'resolved';
+      readonly image: string;
+      readonly digest: Digest;
+      readonly manifests: number;
+    }
+  | { readonly type: 'stored'; readonly image: string; readonly result: R }
+  | {
+      readonly type: 'conflict';
+      readonly image: string;
+      readonly digest: Digest;
+      readonly attempt: number;
+      readonly error?: Error;
+    }
+  | { readonly type: 'settling'; readonly count: number }
+  | { readonly type: 'failed'; readonly image: string; readonly error: Error };
+
+export interface AttachSettings<R> {
+  readonly recursive: boolean;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly settleMs: number;
+  readonly maxLayers: number;
+  /** Drop the layers the kind's `supersedes` picks and put the new one first. */
+  readonly replace: boolean;
+  /** The most bytes read of one stored layer when the kind looks inside it. */
+  readonly maxBlobBytes: number;
+  readonly emit: (event: AttachEvent<R>) => void;
+}
+
+export type AttachResult<R> =
+  | {
+      readonly image: string;
+      readonly ok: true;
+      readonly digest: Digest;
+      readonly mediaType?: string;
+      /** The image's own layer first, then any children's. */
+      readonly results: readonly R[];
+    }
+  | {
+      readonly image: string;
+      readonly ok: false;
+      readonly digest?: Digest;
+      readonly mediaType?: string;
+      /** Layers stored before the failure. */
+      readonly results: readonly R[];
+      readonly error: Error;
+    };
+
+/** Checks a count option: an integer of at least `min`, or the fallback when absent. */
+export function countOption(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalid(
+      'INVALID_OPTION',
+      `${name} must be an integer of at least ${min}, found ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Attaches one layer of `kind` to every image; one result per request, in
+ * order. Per-image failures (registry down, conflicts, a malformed
+ * attachment manifest) are reported in the results, not thrown.
+ */
+export async function attachToImages<Q extends AttachRequest, P extends PreparedLayer, R>(
+  requests: readonly Q[],
+  kind: AttachmentKind<Q, P>,
+  settings: AttachSettings<R>,
+  toResult: (attached: Attached<Q, P>) => R,
+): Promise<AttachResult<R>[]> {
+  const { emit } = settings;
+  const limit = createLimiter(settings.concurrency);
+  const engine = new AttachEngine(kind, settings);
+
+  const states: ImageState<Q, P>[] = requests.map((request) => ({
+    request,
+    image: requestName(request),
+    digest: undefined,
+    mediaType: undefined,
+    slots: [],
+    units: [],
+    error: undefined,
+  }));
+
+  await Promise.all(
+    states.map(async (state) => {
+      let units: AttachUnit<Q>[];
+      try {
+        units = await resolveUnits(state.request, state.image, settings.recursive, limit);
+      } catch (error) {
+        state.error = asError(error);
+        return;
+      }
+      const top = units[0] as AttachUnit<Q>;
+      state.digest = top.digest;
+      state.mediaType = top.mediaType;
+      state.units = units;
+      emit({ type: 'resolved', image: state.image, digest: top.digest, manifests: units.length });
+      await Promise.all(
+        units.map((unit, index) =>
+          limit(async () => {
+            if (state.error !== undefined) return; // a sibling failed: the image has failed
+            try {
+              const attached = await engine.attach(unit);
+              state.slots[index] = attached;
+              emit({ type: 'stored', image: state.image, result: toResult(attached) });
+            } catch (error) {
+              state.error ??= asError(error);
+            }
+          }),
+        ),
+      );
+    }),
+  );
+
+  // Registries only: check again that no late PUT replaced what was written.
+  if (settings.settleMs > 0) await settle(states, engine, settings, limit);
+
+  return states.map((state) => {
+    const common = {
+      image: state.image,
+      results: state.slots.filter((slot) => slot !== undefined).map(toResult),
+      ...(state.mediaType === undefined ? {} : { mediaType: state.mediaType }),
+    };
+    if (state.error === undefined && state.digest !== undefined) {
+      return { ...common, ok: true as const, digest: state.digest };
+    }
+    const error = state.error ?? new Error('unreachable: no digest and no error');
+    emit({ type: 'failed', image: state.image, error });
+    return {
+      ...common,
+      ok: false as const,
+      error,
+      ...(state.digest === undefined ? {} : { digest: state.digest }),
+    };
+  });
+}
+
+interface ImageState<Q extends AttachRequest, P extends PreparedLayer> {
+  readonly request: Q;
+  readonly image: string;
+  digest: Digest | undefined;
+  mediaType: string | undefined;
+  /** What was attached to each unit, by the unit's index; empty until stored. */
+  readonly slots: Array<Attached<Q, P> | undefined>;
+  units: AttachUnit<Q>[];
+  error: Error | undefined;
+}
+
+/**
+ * After `settleMs`, checks that every layer this call wrote to a store
+ * without compare-and-swap is still in its manifest; appends again those a
+ * concurrent writer's late PUT replaced, and checks those again, up to
+ * SETTLE_ROUNDS times.
+ */
+async function settle<Q extends AttachRequest, P extends PreparedLayer, R>(
+  states: readonly ImageState<Q, P>[],
+  engine: AttachEngine<Q, P, R>,
+  settings: AttachSettings<R>,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  let round = states.flatMap((state) =>
+    state.error !== undefined
+      ? []
+      : state.units
+          .map((unit, index) => ({ state, unit, index }))
+          .filter(
+            ({ state: s, unit, index }) =>
+              s.slots[index]?.stored.outcome === 'stored' && !canSwapTags(unit.store),
+          ),
+  );
+  for (let attempt = 1; round.length > 0; attempt++) {
+    settings.emit({ type: 'settling', count: round.length });
+    await sleep(settings.settleMs);
+    const lost: typeof round = [];
+    await Promise.all(
+      round.map(({ state, unit, index }) =>
+        limit(async () => {
+          const attached = state.slots[index];
+          if (state.error !== undefined || attached === undefined) return;
+          try {
+            const current = await engine.stillPresent(attached);
+            if (current === undefined) lost.push({ state, unit, index });
+            else
+              state.slots[index] = {
+                ...attached,
+                stored: { ...attached.stored, manifest: current },
+              };
+          } catch (error) {
+            // Could not tell: append again, which reads with retries.
+            if (isTransientError(error)) lost.push({ state, unit, index });
+            else state.error ??= asError(error);
+          }
+        }),
+      ),
+    );
+    if (lost.length > 0 && attempt >= SETTLE_ROUNDS) {
+      for (const { state, unit } of lost) {
+        state.error ??= engine.conflictError(
+          unit,
+          `concurrent writers replaced it each of the ${SETTLE_ROUNDS} times it was written`,
+        );
+      }
+      return;
+    }
+    await Promise.all(
+      lost.map(({ state, unit, index }) =>
+        limit(async () => {
+          const previous = state.slots[index];
+          if (state.error !== undefined || previous === undefined) return;
+          try {
+            const again = await engine.attach(unit, previous.prepared);
+            state.slots[index] = {
+              ...again,
+              stored: {
+                ...again.stored,
+                outcome: 'stored',
+                attempts: previous.stored.attempts + again.stored.attempts,
+              },
+            };
+          } catch (error) {
+            state.error ??= asError(error);
+          }
+        }),
+      ),
+    );
+    round = lost;
+  }
+}
+
+function requestName(request: AttachRequest): string {
+  if (request.name !== undefined) return request.name;
+  const { target } = request;
+  return 'tag' in target
+    ? `${request.store.location}:${target.tag}`
+    : `${request.store.location}@${target.digest}`;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The manifests to attach to for one request, the image itself first.
+ * Without `recursive` a tag costs one HEAD and a digest nothing; with it the
+ * top manifest is read for its children, and nested indexes for theirs.
+ */
+async function resolveUnits<Q extends AttachRequest>(
+  request: Q,
+  image: string,
+  recursive: boolean,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+): Promise<AttachUnit<Q>[]> {
+  const { store, target } = request;
+  const unit = (descriptor: Pick<Descriptor, 'digest'> & Partial<Descriptor>): AttachUnit<Q> => ({
+    request,
+    store,
+    image,
+    digest: descriptor.digest,
+    ...(descriptor.mediaType === undefined ? {} : { mediaType: descriptor.mediaType }),
+    ...(descriptor.platform === undefined ? {} : { platform: descriptor.platform }),
+  });
+  if (!recursive) {
+    if ('digest' in target) return [unit({ digest: target.digest })];
+    return [unit(await limit(() => store.resolve(target)))];
+  }
+  const top = await limit(() => store.getManifest(target));
+  const units = [unit({ digest: top.digest, mediaType: top.mediaType })];
+  const seen = new Set<Digest>([top.digest]);
+  let level: ParsedManifest[] = [top];
+  while (level.length > 0) {
+    const nested: Descriptor[] = [];
+    for (const manifest of level) {
+      if (manifest.kind !== 'index') continue;
+      for (const child of manifest.manifest.manifests) {
+        if (seen.has(child.digest)) continue;
+        seen.add(child.digest);
+        if (units.length >= MAX_RECURSIVE_MANIFESTS + 1) {
+          throw denied(
+            'TOO_MANY_MANIFESTS',
+            `${image}: the index lists more than ${MAX_RECURSIVE_MANIFESTS} manifests; refusing to handle them all`,
+          );
+        }
+        units.push(unit(child));
+        if (isIndexType(child.mediaType)) nested.push(child);
+      }
+    }
+    level = await Promise.all(
+      nested.map((child) => limit(() => store.getManifest({ digest: child.digest }))),
+    );
+  }
+  return units;
+}
+
+/** Store capability of layouts: move a tag only if it still names what was read. */
+interface TagSwapper {
+  compareAndSetTag(
+    tag: string,
+    expected: Digest | undefined,
+    descriptor: Descriptor,
+  ): Promise<boolean>;
+}
+
+function canSwapTags(store: ImageStore): store is ImageStore & TagSwapper {
+  return typeof (store as Partial<TagSwapper>).compareAndSetTag === 'function';
+}
+
+class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
+  readonly #kind: AttachmentKind<Q, P>;
+  readonly #settings: AttachSettings<R>;
+  /** One write at a time per attachment tag within this call (the same image named twice). */
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  constructor(kind: AttachmentKind<Q, P>, settings: AttachSettings<R>) {
+    this.#kind = kind;
+    this.#settings = settings;
+  }
+
+  conflictError(unit: AttachUnit<Q>, detail: string): Error {
+    const { noun, suffix } = this.#kind;
+    return unavailable(
+      `${noun.toUpperCase()}_CONFLICT`,
+      `${unit.image}: could not store the ${noun} of ${unit.digest} in ${unit.store.location}:${attachmentTag(unit.digest, suffix)}: ${detail}; the ${noun}s already there are intact, so trying again is safe`,
+    );
+  }
+
+  /** Stores the unit's layer (made now, or the one given); `unchanged` when it is already there. */
+  async attach(unit: AttachUnit<Q>, prepared?: P): Promise<Attached<Q, P>> {
+    const tag = attachmentTag(unit.digest, this.#kind.suffix);
+    const layer = prepared ?? (await this.#kind.prepare(unit));
+    const stored = await this.#serialised(`${unit.store.location}\n${tag}`, () =>
+      this.#store(unit, tag, layer),
+    );
+    return { unit, prepared: layer, stored };
+  }
+
+  /**
+   * The digest of the manifest the layer's tag names now if it still holds
+   * the layer (or, with `replace`, a layer that superseded it), else undefined.
+   */
+  async stillPresent(attached: Attached<Q, P>): Promise<Digest | undefined> {
+    const { unit, prepared, stored } = attached;
+    const current = await currentDigest(unit.store, stored.tag);
+    if (current === undefined) return undefined;
+    if (current === stored.manifest) return current;
+    const manifest = await unit.store.getManifest({ digest: current });
+    if (manifest.kind !== 'image') return undefined;
+    const read = this.#reader(unit.store);
+    for (const layer of manifest.manifest.layers) {
+      if (await this.#kind.holds(layer, prepared, read)) return current;
+      // A later replacement of the same kind is what --replace asks for, not a lost write.
+      if (this.#settings.replace && (await this.#kind.supersedes?.(layer, prepared, read)) === true)
+        return current;
+    }
+    return undefined;
+  }
+
+  async #serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => {});
+    this.#tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+
+  /** Reads stored layers, each at most once per call, within the configured size. */
+  #reader(store: ImageStore): BlobReader {
+    const cache = new Map<Digest, Promise<Uint8Array | undefined>>();
+    const max = this.#settings.maxBlobBytes;
+    return (layer) => {
+      if (layer.size > max) return Promise.resolve(undefined);
+      let blob = cache.get(layer.digest);
+      if (blob === undefined) {
+        blob = store.readBlob(layer, max).catch((error: unknown) => {
+          // Missing or corrupt in the store: it holds nothing we can use.
+          if (isVouchError(error) && error.category !== 'unavailable') return undefined;
+          throw error;
+        });
+        cache.set(layer.digest, blob);
+      }
+      return blob;
+    };
+  }
+
+  /** The layers of `base` that hold `prepared` already, and those it supersedes. */
+  async #inspect(
+    store: ImageStore,
+    base: StoredSignatureImage | undefined,
+    prepared: P,
+  ): Promise<{ duplicate: Descriptor | undefined; superseded: Set<number> }> {
+    const superseded = new Set<number>();
+    let duplicate: Descriptor | undefined;
+    if (base === undefined || base.manifest.kind !== 'image') return { duplicate, superseded };
+    const read = this.#reader(store);
+    const layers = base.manifest.manifest.layers;
+    for (const [index, layer] of layers.entries()) {
+      if (duplicate === undefined && (await this.#kind.holds(layer, prepared, read))) {
+        duplicate = layer;
+      }
+      if (
+        this.#settings.replace &&
+        (await this.#kind.supersedes?.(layer, prepared, read)) === true
+      ) {
+        superseded.add(index);
+      }
+    }
+    return { duplicate, superseded };
+  }
+
+  /** The read-modify-write loop (see the module comment). */
+  async #store(unit: AttachUnit<Q>, tag: string, prepared: P): Promise<StoredLayer> {
+    const { store } = unit;
+    const { layer } = prepared;
+    const { maxAttempts, maxLayers, replace } = this.#settings;
+    const location = `${store.location}:${tag}`;
+    let writes = 0;
+    let blobStored = false;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      let failure: Error | undefined;
+      try {
+        const base = await this.#read(store, tag);
+        const { duplicate, superseded } = await this.#inspect(store, base, prepared);
+        const layers = base?.manifest.kind === 'image' ? base.manifest.manifest.layers : [];
+        const done =
+          duplicate !== undefined &&
+          (!replace || [...superseded].every((i) => layers[i] === duplicate));
+        if (done) {
+          return {
+            outcome: writes > 0 ? 'stored' : 'unchanged',
+            tag,
+            location,
+            manifest: (base as StoredSignatureImage).manifest.digest,
+            attempts: writes,
+          };
+        }
+        let image: SignatureImage;
+        if (replace) {
+          // cosign's ReplaceOp: the new layer first, then every layer it does not supersede.
+          const kept = layers.filter((_, i) => !superseded.has(i));
+          image = buildSignatureImage([layer.descriptor, ...kept], { maxLayers });
+        } else {
+          const appended = appendSignatureLayer(base, layer.descriptor, { maxLayers });
+          if (!appended.changed) {
+            // An identical layer (same bytes and annotations) the kind did not recognise.
+            return {
+              outcome: writes > 0 ? 'stored' : 'unchanged',
+              tag,
+              location,
+              manifest: appended.image.manifestDigest,
+              attempts: writes,
+            };
+          }
+          image = appended.image;
+        }
+        const descriptor: Descriptor = {
+          mediaType: image.mediaType,
+          digest: image.manifestDigest,
+          size: image.manifest.byteLength,
+        };
+        if (!blobStored) {
+          await store.putBlob(layer.descriptor, once(layer.blob));
+          blobStored = true;
+        }
+        await store.putBlob(image.configDescriptor, once(image.config));
+        const expected = base?.manifest.digest;
+        let written: boolean;
+        if (canSwapTags(store)) {
+          await store.putManifest(image.manifest, image.mediaType);
+          written = await store.compareAndSetTag(tag, expected, descriptor);
+          if (written) writes++;
+        } else {
+          written = (await currentDigest(store, tag)) === expected;
+          if (written) {
+            // Counted before the PUT: one that fails may still have landed.
+            writes++;
+            await store.putManifest(image.manifest, image.mediaType, tag);
+          }
+        }
+        if (written) {
+          const confirmed = await this.#confirm(store, tag, descriptor.digest, prepared);
+          if (confirmed !== undefined) {
+            return { outcome: 'stored', tag, location, manifest: confirmed, attempts: writes };
+          }
+        }
+      } catch (error) {
+        // Concurrent writers upload identical blobs (one payload signed by
+        // several keys, configs listing the same diff IDs), and Distribution's
+        // storage can then fail a read or a manifest PUT for a moment (500,
+        // MANIFEST_BLOB_UNKNOWN): retried like a conflict, blobs included.
+        if (!isTransientError(error) || attempt === maxAttempts) throw error;
+        failure = error;
+        blobStored = false;
+      }
+      if (attempt === maxAttempts) break;
+      this.#settings.emit({
+        type: 'conflict',
+        image: unit.image,
+        digest: unit.digest,
+        attempt,
+        ...(failure === undefined ? {} : { error: failure }),
+      });
+      await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+    }
+    throw this.conflictError(
+      unit,
+      `the ${this.#kind.noun} manifest kept changing during ${maxAttempts} attempts (other writers at the same time)`,
+    );
+  }
+
+  /** After a write: the manifest the tag names, if it still has our layer (or an equivalent). */
+  async #confirm(
+    store: ImageStore,
+    tag: string,
+    written: Digest,
+    prepared: P,
+  ): Promise<Digest | undefined> {
+    const current = await currentDigest(store, tag);
+    if (current === undefined) return undefined;
+    if (current === written) return current;
+    const manifest = await store.getManifest({ digest: current });
+    if (manifest.kind !== 'image') return undefined;
+    const ours = prepared.layer.descriptor;
+    const read = this.#reader(store);
+    for (const candidate of manifest.manifest.layers) {
+      // Our blob under our annotations: a later writer appended to what we wrote.
+      if (
+        candidate.digest === ours.digest &&
+        candidate.mediaType === ours.mediaType &&
+        sameAnnotations(candidate, ours)
+      )
+        return current;
+      if (await this.#kind.holds(candidate, prepared, read)) return current;
+    }
+    return undefined;
+  }
+
+  /** The attachment manifest and its config, or undefined when the tag does not exist yet. */
+  async #read(store: ImageStore, tag: string): Promise<StoredSignatureImage | undefined> {
+    let manifest: ParsedManifest;
+    try {
+      manifest = await store.getManifest({ tag });
+    } catch (error) {
+      if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return undefined;
+      throw error;
+    }
+    const where = `${store.location}:${tag}`;
+    const { noun } = this.#kind;
+    const { maxLayers } = this.#settings;
+    if (manifest.kind !== 'image') {
+      throw denied(
+        `${noun.toUpperCase()}_MANIFEST_INVALID`,
+        `${where} is an index (${manifest.mediaType}), not a ${noun} manifest; refusing to replace it`,
+      );
+    }
+    if (manifest.manifest.layers.length > maxLayers) {
+      throw denied(
+        `TOO_MANY_${noun.toUpperCase()}S`,
+        `${where} has ${manifest.manifest.layers.length} layers, more than the ${maxLayers} vouch accepts`,
+      );
+    }
+    const config = await store.readBlob(manifest.manifest.config, MAX_SIGNATURE_CONFIG_BYTES);
+    return { manifest, config };
+  }
+}
+
+function sameAnnotations(a: Descriptor, b: Descriptor): boolean {
+  const left = a.annotations ?? {};
+  const right = b.annotations ?? {};
+  const keys = Object.keys(right);
+  return (
+    Object.keys(left).length === keys.length &&
+    keys.every((key) => Object.hasOwn(left, key) && left[key] === right[key])
+  );
+}
+
+/**
+ * Whether a failure may not recur on a second try: the store was
+ * unavailable (a 5xx, an unexpected 4xx such as MANIFEST_BLOB_UNKNOWN
+ * during concurrent uploads of one blob, a timeout), but not refused
+ * credentials or rate limiting, which a retry within seconds does not cure.
+ */
+function isTransientError(error: unknown): error is Error {
+  return (
+    isVouchError(error) &&
+    error.category === 'unavailable' &&
+    !['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'SIGNING_FAILED'].includes(error.code)
+  );
+}
+
+/** The digest `tag` names now, or undefined if it names nothing. */
+async function currentDigest(store: ImageStore, tag: string): Promise<Digest | undefined> {
+  try {
+    return (await store.resolve({ tag })).digest;
+  } catch (error) {
+    if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return undefined;
+    throw error;
+  }
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}

@@ -1,0 +1,246 @@
+/**
+ * Deciding which attestations of an image count: a pure, synchronous
+ * function of the evidence (attestation-evidence.ts), the trusted keys and
+ * the predicate type asked for. No I/O.
+ *
+ * An attestation counts only if, in this order (cosign
+ * pkg/cosign/verify.go verifyOCIAttestation, pkg/cosign/verifiers.go
+ * IntotoSubjectClaimVerifier, pkg/policy/attestation.go; research/sigstore.md
+ * §6):
+ *
+ * 1. its layer blob is a well-formed DSSE envelope (ENVELOPE_INVALID);
+ * 2. one of its signatures verifies over PAE(payloadType, payload) with one
+ *    of the trusted keys (SIGNATURE_INVALID) — before anything the envelope
+ *    claims is believed;
+ * 3. its payloadType is `application/vnd.in-toto+json` (PAYLOAD_TYPE_MISMATCH);
+ * 4. the payload parses strictly as an in-toto statement, v1 or v0.1
+ *    (STATEMENT_INVALID);
+ * 5. some subject's digest is the image's digest (DIGEST_MISMATCH: a genuine
+ *    attestation of another image, replayed here);
+ * 6. the statement's `predicateType` is exactly the one asked for
+ *    (PREDICATE_TYPE_MISMATCH). A valid attestation of another type is
+ *    reported as not counted, never as satisfying the request
+ *    (CVE-2022-35929). The layer's `predicateType` annotation is not
+ *    consulted: it is not signed.
+ *
+ * Layers that could not be attestations at all (wrong media type, oversized,
+ * envelope missing) are LAYER_INVALID. One counting attestation is enough.
+ * Certificates and Rekor bundles on a layer are not consulted: with a key,
+ * the key alone decides (keyless verification is not implemented here).
+ */
+import type { KeyObject } from 'node:crypto';
+import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import {
+  type Envelope,
+  IN_TOTO_PAYLOAD_TYPE,
+  parseEnvelope,
+  preAuthEncoding,
+} from '../formats/dsse.ts';
+import { parseStatement, type Statement, statementNames } from '../formats/in-toto.ts';
+import type { JsonObject } from '../formats/strict-json.ts';
+import { verifySignature } from '../keys/signer.ts';
+import type { Digest } from '../oci/digest.ts';
+import type {
+  AttestationEvidence,
+  AttestationLayerEvidence,
+  AttestationLayerEvidenceProblem,
+} from './attestation-evidence.ts';
+import type { Trust } from './evaluate.ts';
+
+export interface AttestationPolicy {
+  /**
+   * The predicate type URI a statement must have to count. `null` lets every
+   * type count: for listing what is attached (`vouch download`), never for a
+   * decision that something of a particular type was attested.
+   */
+  readonly predicateType: string | null;
+}
+
+export type AttestationRejectionCode =
+  | 'LAYER_INVALID'
+  | 'ENVELOPE_INVALID'
+  | 'SIGNATURE_INVALID'
+  | 'PAYLOAD_TYPE_MISMATCH'
+  | 'STATEMENT_INVALID'
+  | 'DIGEST_MISMATCH'
+  | 'PREDICATE_TYPE_MISMATCH';
+
+export interface VerifiedAttestation {
+  /** Position of the layer in the attestation manifest. */
+  readonly index: number;
+  /** The layer's digest: the digest of the envelope. */
+  readonly layer: Digest;
+  /** Which of `trust.keys` verified it (its index). */
+  readonly key: number;
+  readonly predicateType: string;
+  /** The statement as signed (parsed), for output. */
+  readonly statement: JsonObject;
+  /** The envelope bytes as stored. */
+  readonly envelope: Uint8Array;
+}
+
+export interface AttestationRejection {
+  readonly code: AttestationRejectionCode;
+  /** What was expected, what was found. */
+  readonly message: string;
+}
+
+export interface RejectedAttestation {
+  readonly index: number;
+  readonly layer: Digest;
+  readonly reason: AttestationRejection;
+  /**
+   * The trusted key that did verify the envelope, when a claim of the
+   * statement failed (payload type, statement, digest, predicate type): a
+   * genuine attestation, for something else.
+   */
+  readonly key?: number;
+  /** The statement's predicate type, when the statement could be read. */
+  readonly predicateType?: string;
+  /** For LAYER_INVALID: what was wrong with the layer. */
+  readonly problem?: AttestationLayerEvidenceProblem;
+}
+
+export interface AttestationVerdict {
+  /** The image digest the statements were checked against. */
+  readonly digest: Digest;
+  /** The predicate type asked for (null: any). */
+  readonly predicateType: string | null;
+  /** The attestations that count; the image is verified when there is at least one. */
+  readonly verified: readonly VerifiedAttestation[];
+  /** Every other layer of the attestation manifest, with why it did not count. */
+  readonly rejected: readonly RejectedAttestation[];
+}
+
+/** Decides which attestations in `evidence` count under `trust` and `policy`. */
+export function evaluateAttestations(
+  evidence: AttestationEvidence,
+  trust: Trust,
+  policy: AttestationPolicy,
+): AttestationVerdict {
+  if (trust.keys.length === 0) {
+    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify attestations');
+  }
+  if (
+    policy.predicateType !== null &&
+    (typeof policy.predicateType !== 'string' || policy.predicateType === '')
+  ) {
+    throw invalid('INVALID_PREDICATE_TYPE', 'the predicate type asked for must be a non-empty URI');
+  }
+  const digest = evidence.image.digest;
+  const verified: VerifiedAttestation[] = [];
+  const rejected: RejectedAttestation[] = evidence.rejectedLayers.map((layer) => ({
+    index: layer.index,
+    layer: layer.layer.digest,
+    reason: { code: 'LAYER_INVALID', message: layer.reason },
+    problem: layer.problem,
+  }));
+  for (const attestation of evidence.attestations) {
+    const outcome = check(attestation, digest, trust.keys, policy);
+    if ('reason' in outcome) rejected.push(outcome);
+    else verified.push(outcome);
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  return { digest, predicateType: policy.predicateType, verified, rejected };
+}
+
+function check(
+  evidence: AttestationLayerEvidence,
+  digest: Digest,
+  keys: readonly KeyObject[],
+  policy: AttestationPolicy,
+): VerifiedAttestation | RejectedAttestation {
+  const { index } = evidence;
+  const layer = evidence.layer.digest;
+  const where = `layer ${index} (${layer})`;
+  const reject = (
+    code: AttestationRejectionCode,
+    message: string,
+    extra: { key?: number; predicateType?: string } = {},
+  ): RejectedAttestation => ({
+    index,
+    layer,
+    reason: { code, message: `${where}: ${message}` },
+    ...extra,
+  });
+
+  let envelope: Envelope;
+  try {
+    envelope = parseEnvelope(evidence.envelope, where);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { index, layer, reason: { code: 'ENVELOPE_INVALID', message: messageOf(error) } };
+  }
+
+  const key = signingKey(envelope, keys);
+  if (key === -1) {
+    const which = keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`;
+    return reject(
+      'SIGNATURE_INVALID',
+      `no signature of the envelope verifies over its PAE with ${which} (signed by another key, or altered)`,
+    );
+  }
+
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    return reject(
+      'PAYLOAD_TYPE_MISMATCH',
+      `the envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`,
+      { key },
+    );
+  }
+
+  let statement: Statement;
+  try {
+    statement = parseStatement(envelope.payload, where);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { index, layer, reason: { code: 'STATEMENT_INVALID', message: messageOf(error) }, key };
+  }
+  const { predicateType } = statement;
+
+  if (!statementNames(statement, digest)) {
+    return reject(
+      'DIGEST_MISMATCH',
+      `the statement is about ${describeSubjects(statement)}, not this image ${digest} (an attestation of another image, copied or replayed here)`,
+      { key, predicateType },
+    );
+  }
+
+  if (policy.predicateType !== null && predicateType !== policy.predicateType) {
+    return reject(
+      'PREDICATE_TYPE_MISMATCH',
+      `a valid attestation of type ${predicateType}, not of the type asked for (${policy.predicateType}); not counted`,
+      { key, predicateType },
+    );
+  }
+
+  return {
+    index,
+    layer,
+    key,
+    predicateType,
+    statement: statement.document,
+    envelope: evidence.envelope,
+  };
+}
+
+/** The index of the first trusted key that verifies some signature of the envelope, or -1. */
+function signingKey(envelope: Envelope, keys: readonly KeyObject[]): number {
+  const pae = preAuthEncoding(envelope.payloadType, envelope.payload);
+  // The keyid is an unauthenticated hint (DSSE): every signature is tried with every key.
+  return keys.findIndex((candidate) =>
+    envelope.signatures.some((signature) => verifySignature(candidate, pae, signature.sig)),
+  );
+}
+
+function describeSubjects(statement: Statement): string {
+  const digests = statement.subjects.flatMap((subject) =>
+    Object.entries(subject.digest).map(([algorithm, hex]) => truncate(`${algorithm}:${hex}`)),
+  );
+  const shown = digests.slice(0, 3).join(', ');
+  return digests.length > 3 ? `${shown} and ${digests.length - 3} more` : shown;
+}
+
+function truncate(text: string): string {
+  return text.length > 140 ? `${text.slice(0, 137)}...` : text;
+}

@@ -1,0 +1,176 @@
+/**
+ * Gathering the evidence for verifying an image's attestations (DESIGN.md
+ * principle 2, as evidence.ts does for signatures): resolve the image to its
+ * digest once, read cosign's attestation manifest `sha256-<hex>.att` beside
+ * it (research/cosign.md §1.5), and fetch each candidate DSSE envelope.
+ * Nothing here decides whether an attestation counts;
+ * `evaluateAttestations` does, without I/O.
+ *
+ * Caps are checked before anything is fetched (CVE-2023-46737,
+ * CVE-2024-29902/29903): more than `maxLayers` layers and the manifest is
+ * refused whole (TOO_MANY_ATTESTATIONS); a layer declaring an envelope larger
+ * than `maxEnvelopeBytes` (16 MiB by default) is rejected without fetching
+ * it. Envelopes are read through the store, which refuses content that
+ * exceeds its descriptor's size or does not hash to its digest. A missing
+ * `.att` tag is not an error: the image has no attestations.
+ */
+import { isVouchError } from '../core/errors.ts';
+import {
+  type AttestationCandidate,
+  type AttestationLayerProblem,
+  type AttestationManifestContents,
+  attestationTag,
+  DEFAULT_MAX_ATTESTATION_BYTES,
+  readAttestationManifest,
+} from '../formats/cosign-attestation.ts';
+import { DEFAULT_MAX_SIGNATURE_LAYERS } from '../formats/cosign-signature.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
+import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import {
+  checkLayerPayload,
+  fetchLayerPayloads,
+  type FetchedPayload,
+  type ImageEvidence,
+  type LayerWithPayload,
+  manifestOfLayers,
+  resolveImage,
+  tagLocation,
+} from './evidence.ts';
+
+/** A layer of the attestation manifest that can be checked: its envelope bytes. */
+export interface AttestationLayerEvidence {
+  /** Position of the layer in the attestation manifest. */
+  readonly index: number;
+  readonly layer: Descriptor;
+  /** The exact envelope bytes (the layer blob), checked against `layer.digest`. */
+  readonly envelope: Uint8Array;
+  /** All annotations of the layer (`predicateType`, certificate, bundle, ...): unauthenticated. */
+  readonly annotations: Annotations;
+}
+
+export type AttestationLayerEvidenceProblem =
+  AttestationLayerProblem | 'payload-missing' | 'payload-invalid';
+
+/** A layer that could not be an attestation, with why; it never counts. */
+export interface RejectedAttestationLayerEvidence {
+  readonly index: number;
+  readonly layer: Descriptor;
+  readonly problem: AttestationLayerEvidenceProblem;
+  readonly reason: string;
+}
+
+export interface AttestationEvidence {
+  readonly image: ImageEvidence;
+  /** Where the attestations were looked for: `registry/repo:sha256-<hex>.att`, `oci:PATH:...`. */
+  readonly attestationLocation: string;
+  /** The digest of the attestation manifest read; absent when the `.att` tag does not exist. */
+  readonly attestationManifest?: Digest;
+  readonly attestations: readonly AttestationLayerEvidence[];
+  readonly rejectedLayers: readonly RejectedAttestationLayerEvidence[];
+}
+
+export interface AttestationGatherLimits {
+  /** More layers than this and the manifest is refused; 1,000 (cosign's cap) unless given. */
+  readonly maxLayers?: number;
+  /** Envelopes declared larger than this are not fetched; 16 MiB unless given. */
+  readonly maxEnvelopeBytes?: number;
+  /** Envelopes fetched at once for one image; 4 unless given. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Reads the attestations of `image` (resolved by `resolveImage`) from its
+ * `.att` tag in `store`. Throws VouchError `denied` TOO_MANY_ATTESTATIONS or
+ * ATTESTATION_MANIFEST_INVALID for a manifest that cannot be examined, and
+ * `unavailable` when the store could not be reached.
+ */
+export async function fetchAttestations(
+  store: ImageStore,
+  image: ImageEvidence,
+  limits: AttestationGatherLimits = {},
+): Promise<AttestationEvidence> {
+  const attestationLocation = tagLocation(store.location, attestationTag(image.digest));
+  let manifest: ParsedManifest;
+  try {
+    manifest = await store.getManifest({ tag: attestationTag(image.digest) });
+  } catch (error) {
+    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+      return { image, attestationLocation, attestations: [], rejectedLayers: [] };
+    }
+    throw error;
+  }
+  const maxEnvelopeBytes = limits.maxEnvelopeBytes ?? DEFAULT_MAX_ATTESTATION_BYTES;
+  const contents = readAttestationManifest(manifest, {
+    maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
+    maxEnvelopeBytes,
+  });
+  const fetched = await fetchLayerPayloads(
+    store,
+    contents.candidates,
+    maxEnvelopeBytes,
+    limits.concurrency ?? 4,
+  );
+  return assemble(image, attestationLocation, manifest.digest, contents, fetched);
+}
+
+/** `resolveImage` then `fetchAttestations`: everything `evaluateAttestations` needs. */
+export async function gatherAttestations(
+  store: ImageStore,
+  target: ManifestTarget,
+  limits: AttestationGatherLimits & { readonly reference?: string } = {},
+): Promise<AttestationEvidence> {
+  const reference =
+    limits.reference ??
+    ('tag' in target
+      ? tagLocation(store.location, target.tag)
+      : `${store.location}@${target.digest}`);
+  const image = await resolveImage(store, target, reference);
+  return fetchAttestations(store, image, limits);
+}
+
+/**
+ * Evidence from `.att` layers and envelopes already in memory (a test, a
+ * saved layout), with the same checks `fetchAttestations` applies. Pure.
+ */
+export function attestationEvidenceFromLayers(
+  image: ImageEvidence,
+  layers: readonly LayerWithPayload[],
+  limits: Omit<AttestationGatherLimits, 'concurrency'> = {},
+): AttestationEvidence {
+  const contents = readAttestationManifest(manifestOfLayers(layers.map(({ layer }) => layer)), {
+    maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
+    maxEnvelopeBytes: limits.maxEnvelopeBytes ?? DEFAULT_MAX_ATTESTATION_BYTES,
+  });
+  const fetched = contents.candidates.map((candidate) =>
+    checkLayerPayload(candidate, (layers[candidate.index] as LayerWithPayload).payload),
+  );
+  return assemble(image, 'the given attestation layers', undefined, contents, fetched);
+}
+
+function assemble(
+  image: ImageEvidence,
+  attestationLocation: string,
+  attestationManifest: Digest | undefined,
+  contents: AttestationManifestContents,
+  fetched: readonly FetchedPayload<AttestationCandidate>[],
+): AttestationEvidence {
+  const attestations: AttestationLayerEvidence[] = [];
+  const rejectedLayers: RejectedAttestationLayerEvidence[] = [...contents.rejected];
+  for (const entry of fetched) {
+    if ('problem' in entry) {
+      rejectedLayers.push(entry.problem);
+      continue;
+    }
+    const { index, layer, annotations } = entry.candidate;
+    attestations.push({ index, layer, envelope: entry.payload, annotations });
+  }
+  rejectedLayers.sort((a, b) => a.index - b.index);
+  return {
+    image,
+    attestationLocation,
+    ...(attestationManifest === undefined ? {} : { attestationManifest }),
+    attestations,
+    rejectedLayers,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The attestation verification use-case, as verify.ts is for signatures: for
+ * each image, gather the `.att` evidence (I/O), then decide with
+ * `evaluateAttestations` (pure). Images are verified concurrently with a
+ * bound; one image's failure never stops the others. Every image ends in one
+ * of four statuses:
+ *
+ * - `verified`: at least one attestation of the type asked for counts;
+ * - `denied`: none counts — no attestations (NO_ATTESTATIONS), or none valid
+ *   of that type (NO_VALID_ATTESTATION), or a manifest that may not be
+ *   examined (TOO_MANY_ATTESTATIONS, ATTESTATION_MANIFEST_INVALID);
+ * - `invalid`: the image does not exist or cannot be named;
+ * - `unavailable`: the evidence could not be gathered.
+ */
+import { createLimiter } from '../core/concurrency.ts';
+import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { Stores } from '../registry/open.ts';
+import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import {
+  type AttestationPolicy,
+  type AttestationVerdict,
+  evaluateAttestations,
+} from './attestation-evaluate.ts';
+import {
+  type AttestationEvidence,
+  type AttestationGatherLimits,
+  fetchAttestations,
+} from './attestation-evidence.ts';
+import type { Trust } from './evaluate.ts';
+import { type ImageEvidence, resolveImage } from './evidence.ts';
+import type { ImageStatus } from './verify.ts';
+
+export interface AttestationVerification {
+  /** The image as the caller named it. */
+  readonly image: string;
+  readonly status: ImageStatus;
+  /** The digest verified; absent when the image could not be resolved. */
+  readonly digest?: Digest;
+  /** The manifest's media type, when it was resolved through a tag. */
+  readonly mediaType?: string;
+  /** Where the attestations were looked for (`repo:sha256-<hex>.att`). */
+  readonly attestationLocation?: string;
+  /** Which attestations counted and why the others did not; absent when no evidence was gathered. */
+  readonly verdict?: AttestationVerdict;
+  /** Why the image is not verified (any status but `verified`). */
+  readonly error?: VouchError;
+}
+
+export interface VerifyAttestationOptions {
+  readonly trust: Trust;
+  readonly policy: AttestationPolicy;
+  readonly limits?: AttestationGatherLimits;
+  /** Images verified at once; 8 unless given. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Verifies the attestations of one image in `store`. Never throws for a
+ * problem with the image; throws `invalid` only for unusable options.
+ */
+export async function verifyImageAttestations(
+  store: ImageStore,
+  target: ManifestTarget,
+  image: string,
+  options: VerifyAttestationOptions,
+): Promise<AttestationVerification> {
+  checkOptions(options);
+  let resolved: ImageEvidence | undefined;
+  let attestationLocation: string | undefined;
+  try {
+    resolved = await resolveImage(store, target, image);
+    const evidence = await fetchAttestations(store, resolved, options.limits);
+    attestationLocation = evidence.attestationLocation;
+    return decideAttestations(evidence, options);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return {
+      image,
+      status: error.category,
+      ...(resolved === undefined ? {} : imageFields(resolved)),
+      ...(attestationLocation === undefined ? {} : { attestationLocation }),
+      error,
+    };
+  }
+}
+
+/**
+ * Verifies the attestations of each image (as a user types it), opening
+ * stores through `stores`. Results come back in the order of `images`.
+ */
+export async function verifyAttestationsOfImages(
+  stores: Stores,
+  images: readonly string[],
+  options: VerifyAttestationOptions,
+): Promise<AttestationVerification[]> {
+  checkOptions(options);
+  const limit = createLimiter(options.concurrency ?? 8);
+  return Promise.all(
+    images.map((image) =>
+      limit(async (): Promise<AttestationVerification> => {
+        let opened: Awaited<ReturnType<Stores['openImage']>>;
+        try {
+          opened = await stores.openImage(image);
+        } catch (error) {
+          if (!isVouchError(error)) throw error;
+          return { image, status: error.category, error };
+        }
+        if (opened.target === undefined) {
+          const error = invalid(
+            'USAGE',
+            `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
+          );
+          return { image, status: 'invalid', error };
+        }
+        return verifyImageAttestations(opened.store, opened.target, image, options);
+      }),
+    ),
+  );
+}
+
+/** The verdict on already gathered evidence, as a result. */
+export function decideAttestations(
+  evidence: AttestationEvidence,
+  options: Pick<VerifyAttestationOptions, 'trust' | 'policy'>,
+): AttestationVerification {
+  const verdict = evaluateAttestations(evidence, options.trust, options.policy);
+  const { image, attestationLocation } = evidence;
+  const base = { image: image.reference, ...imageFields(image), attestationLocation, verdict };
+  if (verdict.verified.length > 0) return { ...base, status: 'verified' };
+  const total = verdict.rejected.length;
+  const wanted = verdict.predicateType === null ? '' : ` of type ${verdict.predicateType}`;
+  if (total === 0) {
+    const where = `${evidence.attestationManifest === undefined ? 'nothing at' : 'an empty attestation manifest at'} ${attestationLocation}`;
+    return {
+      ...base,
+      status: 'denied',
+      error: denied(
+        'NO_ATTESTATIONS',
+        `${image.reference}: no attestations found for ${image.digest} (${where})`,
+      ),
+    };
+  }
+  // Valid attestations of other types are named, so a typo in --type is easy to spot.
+  const otherTypes = [
+    ...new Set(
+      verdict.rejected
+        .filter((r) => r.reason.code === 'PREDICATE_TYPE_MISMATCH')
+        .map((r) => r.predicateType as string),
+    ),
+  ];
+  const others =
+    otherTypes.length === 0 ? '' : `; valid attestations of other types: ${otherTypes.join(', ')}`;
+  return {
+    ...base,
+    status: 'denied',
+    error: denied(
+      'NO_VALID_ATTESTATION',
+      `${image.reference}: none of the ${total} attestation${total === 1 ? '' : 's'} at ${attestationLocation} is a valid attestation${wanted} for ${image.digest}${others}`,
+    ),
+  };
+}
+
+function imageFields(image: ImageEvidence): { digest: Digest; mediaType?: string } {
+  return {
+    digest: image.digest,
+    ...(image.mediaType === undefined ? {} : { mediaType: image.mediaType }),
+  };
+}
+
+function checkOptions(options: VerifyAttestationOptions): void {
+  if (options.trust.keys.length === 0) {
+    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify attestations');
+  }
+}
