@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { invalid } from '../core/errors.ts';
 import { parseReference } from '../oci/reference.ts';
-import { createHelperRunner, findCredentials } from '../registry/credentials.ts';
+import type { HelperRunner } from '../registry/credentials.ts';
 import type { StoreOptions } from '../registry/open.ts';
 import type { ManifestTarget } from '../registry/store.ts';
 import type { CliIO, OutputFormat } from './io.ts';
@@ -93,14 +93,22 @@ export function dockerConfigDir(io: CliIO): string {
   return io.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
 }
 
-export function helperRunner(io: CliIO) {
+export async function helperRunner(io: CliIO): Promise<HelperRunner> {
+  const { createHelperRunner } = await import('../registry/credentials.ts');
   return createHelperRunner(io.env.PATH === undefined ? {} : { searchPath: io.env.PATH });
 }
 
+/**
+ * Credentials from the Docker configuration, looked up only when a registry
+ * asks for them: an anonymous pull never loads the credential code (nor
+ * node:child_process for the helpers).
+ */
 export function credentialLookup(io: CliIO) {
-  const runHelper = helperRunner(io);
   const configDir = dockerConfigDir(io);
-  return (registry: string) => findCredentials(registry, { configDir, runHelper });
+  return async (registry: string) => {
+    const { findCredentials } = await import('../registry/credentials.ts');
+    return findCredentials(registry, { configDir, runHelper: await helperRunner(io) });
+  };
 }
 
 /**

@@ -16,7 +16,6 @@ import type { Credentials } from './credentials.ts';
 import { RegistryClient } from './distribution.ts';
 import { HttpClient, type HttpOptions } from './http.ts';
 import { parseLayoutLocation } from './layout-location.ts';
-import { openLayout } from './layout.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
 
 export type ImageSpec =
@@ -107,6 +106,8 @@ export class Stores {
   /** Opens the store an image spec points to; `create` makes a missing layout (for destinations). */
   async open(spec: ImageSpec, options: { readonly create?: boolean } = {}): Promise<ImageStore> {
     if (spec.kind === 'layout') {
+      // Loaded only for layouts: registry commands never read it.
+      const { openLayout } = await import('./layout.ts');
       return openLayout(spec.path, {
         create: options.create ?? false,
         ...(this.#options.maxManifestBytes === undefined

@@ -65,7 +65,7 @@ Options:
     } finally {
       await stores.close();
     }
-    const runHelper = helperRunner(io);
+    const runHelper = await helperRunner(io);
     await storeCredentials(registry, credentials, { configDir: dockerConfigDir(io), runHelper });
     io.stderr.write(`Login succeeded for ${registry}\n`);
     return 0;

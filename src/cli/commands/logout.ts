@@ -18,7 +18,7 @@ Example:
     const { positionals } = parseFlags(args, {});
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch logout takes exactly one REGISTRY');
     const registry = registryHost(positionals[0] as string);
-    const runHelper = helperRunner(io);
+    const runHelper = await helperRunner(io);
     const removed = await eraseCredentials(registry, { configDir: dockerConfigDir(io), runHelper });
     io.stderr.write(
       removed
