@@ -29,6 +29,12 @@ export type {
   ManifestAttestation,
 } from './sign/index.ts';
 export { attestationSigner, attestImage, attestImages, readPredicateFile } from './sign/index.ts';
+export type {
+  CopiedAttachment,
+  CopyWithAttachmentsOptions,
+  CopyWithAttachmentsResult,
+} from './sign/index.ts';
+export { copyWithAttachments } from './sign/index.ts';
 export type { ImageVerification, Policy, Trust, Verdict, VerifyOptions } from './verify/index.ts';
 export { evaluate, gatherSignatures, verifyImage, verifyImages } from './verify/index.ts';
 export type {

@@ -7,12 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { attachmentTag } from '../src/formats/cosign-signature.ts';
+import { publicKeyToPem } from '../src/keys/pem.ts';
 import { digestHex, digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../src/oci/media-types.ts';
@@ -37,6 +40,12 @@ interface CopySummary {
   readonly manifests: number;
   readonly blobs: Readonly<Record<'copied' | 'mounted' | 'present' | 'skipped-foreign', number>>;
   readonly bytes: number;
+  readonly attachments: ReadonlyArray<{
+    readonly subject: string;
+    readonly kind: 'sig' | 'att' | 'sbom';
+    readonly tag: string;
+    readonly digest: string;
+  }>;
 }
 
 function parseSummary(run: CliRun): CopySummary {
@@ -122,6 +131,7 @@ describe('vouch copy', () => {
       manifests: 4,
       blobs: { copied: 9, mounted: 0, present: 0, 'skipped-foreign': 0 },
       bytes: totalSize(index.blobs),
+      attachments: [],
     });
 
     const toRegistry = parseSummary(
@@ -320,6 +330,189 @@ describe('vouch copy', () => {
     const destination = client.repository('corrupt/destination');
     await assert.rejects(destination.resolve({ tag: 'v1' }), { code: 'MANIFEST_UNKNOWN' });
     assert.equal(await destination.hasBlob(layer), false);
+  });
+
+  describe('cosign attachments (.sig, .att, .sbom)', () => {
+    let key: string;
+    let pub: string;
+    let sbomFile: string;
+    const vouch = (...args: string[]) => runVouch(args, { env });
+
+    before(async () => {
+      const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      key = join(tmp, 'attachments-key.pem');
+      pub = join(tmp, 'attachments-key.pub');
+      sbomFile = join(tmp, 'attachments-sbom.json');
+      await writeFile(key, pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      await writeFile(pub, publicKeyToPem(pair.publicKey));
+      await writeFile(sbomFile, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'app' }));
+    });
+
+    const ok = (run: CliRun) => {
+      assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+      return run;
+    };
+
+    it('carries the signature, attestation and SBOM registry → layout → another repository, where verify passes', async () => {
+      const source = client.repository('attach/source');
+      const image = await buildImage(source, { tag: 'v1' });
+      const digest = image.descriptor.digest;
+      const ref = `${registry.host}/attach/source:v1`;
+      ok(await vouch('sign', '--key', key, ref));
+      ok(await vouch('attest', '--key', key, '--type', 'spdxjson', '--predicate', sbomFile, ref));
+      // vouch writes no .sbom; any manifest under the tag stands for cosign attach sbom's.
+      await buildImage(source, { tag: attachmentTag(digest, 'sbom'), architecture: 'sbom' });
+      const tags = (['sig', 'att', 'sbom'] as const).map((suffix) => attachmentTag(digest, suffix));
+      const atSource = await Promise.all(tags.map((tag) => source.resolve({ tag })));
+
+      const layoutDir = join(tmp, 'attachments-layout');
+      const toLayout = parseSummary(await vouch('copy', '-o', 'json', ref, `oci:${layoutDir}:v1`));
+      assert.equal(toLayout.digest, digest);
+      assert.deepEqual(
+        toLayout.attachments,
+        (['sig', 'att', 'sbom'] as const).map((kind, i) => ({
+          subject: digest,
+          kind,
+          tag: tags[i],
+          digest: atSource[i]?.digest,
+        })),
+      );
+      const destinationRef = `${registry.host}/attach/destination:v1`;
+      const text = ok(await vouch('copy', `oci:${layoutDir}:v1`, destinationRef));
+      assert.equal(text.stdout, `${digest}\n`);
+      assert.match(text.stderr, /3 attachment\(s\) copied:/);
+      assert.ok(text.stderr.includes(`${tags[0]} ${atSource[0]?.digest}`), text.stderr);
+
+      const layout = await openLayout(layoutDir, { create: false });
+      const destination = client.repository('attach/destination');
+      for (const [i, tag] of tags.entries()) {
+        assert.equal((await layout.resolve({ tag })).digest, atSource[i]?.digest, tag);
+        assert.equal((await destination.resolve({ tag })).digest, atSource[i]?.digest, tag);
+      }
+      ok(await vouch('verify', '--key', pub, destinationRef));
+      ok(await vouch('verify', '--key', pub, `oci:${layoutDir}:v1`));
+      ok(await vouch('verify-attestation', '--key', pub, '--type', 'spdxjson', destinationRef));
+    });
+
+    it('--no-attachments copies the image alone', async () => {
+      const source = client.repository('attach/bare-source');
+      const image = await buildImage(source, { tag: 'v1' });
+      ok(await vouch('sign', '--key', key, `${registry.host}/attach/bare-source:v1`));
+      const destinationRef = `${registry.host}/attach/bare:v1`;
+      const summary = parseSummary(
+        await vouch(
+          'copy',
+          '--no-attachments',
+          '-o',
+          'json',
+          `${registry.host}/attach/bare-source:v1`,
+          destinationRef,
+        ),
+      );
+      assert.equal(summary.digest, image.descriptor.digest);
+      assert.deepEqual(summary.attachments, []);
+      await assert.rejects(
+        client
+          .repository('attach/bare')
+          .resolve({ tag: attachmentTag(image.descriptor.digest, 'sig') }),
+        { code: 'MANIFEST_UNKNOWN' },
+      );
+      assert.equal((await vouch('verify', '--key', pub, destinationRef)).code, 1);
+    });
+
+    it("refuses to replace the destination's own signatures unless --force, writing no attachment", async () => {
+      const source = client.repository('attach/theirs-source');
+      const image = await buildImage(source, { tag: 'v1' });
+      const sourceRef = `${registry.host}/attach/theirs-source:v1`;
+      const destinationRef = `${registry.host}/attach/theirs:v1`;
+      ok(await vouch('sign', '--key', key, sourceRef));
+      // The destination already holds the image, signed there by someone else.
+      ok(await vouch('copy', '--no-attachments', sourceRef, destinationRef));
+      const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const otherKey = join(tmp, 'attachments-other.pem');
+      await writeFile(otherKey, other.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      ok(await vouch('sign', '--key', otherKey, destinationRef));
+      const sigTag = attachmentTag(image.descriptor.digest, 'sig');
+      const destination = client.repository('attach/theirs');
+      const before = await destination.resolve({ tag: sigTag });
+
+      const refused = await vouch('copy', sourceRef, destinationRef);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /already holds/);
+      assert.match(refused.stderr, /--force/);
+      assert.equal((await destination.resolve({ tag: sigTag })).digest, before.digest);
+
+      ok(await vouch('copy', '--force', sourceRef, destinationRef));
+      assert.equal(
+        (await destination.resolve({ tag: sigTag })).digest,
+        (await source.resolve({ tag: sigTag })).digest,
+      );
+      ok(await vouch('verify', '--key', pub, destinationRef));
+    });
+
+    it('carries the signatures of every platform of an index signed with --recursive', async () => {
+      const source = client.repository('attach/index');
+      const index = await buildIndex(source, { tag: 'v1', architectures: ['amd64', 'arm64'] });
+      const ref = `${registry.host}/attach/index:v1`;
+      ok(await vouch('sign', '--recursive', '--key', key, ref));
+      const layoutDir = join(tmp, 'attachments-index');
+      const summary = parseSummary(await vouch('copy', '-o', 'json', ref, `oci:${layoutDir}:v1`));
+      const subjects = [index, ...index.children].map((m) => m.descriptor.digest);
+      assert.deepEqual(
+        summary.attachments.map((a) => [a.subject, a.kind]).sort(),
+        subjects.map((subject) => [subject, 'sig']).sort(),
+      );
+      assert.equal(summary.attachments[0]?.subject, index.descriptor.digest);
+      const layout = await openLayout(layoutDir, { create: false });
+      for (const subject of subjects) {
+        const tag = attachmentTag(subject, 'sig');
+        assert.equal(
+          (await layout.resolve({ tag })).digest,
+          (await source.resolve({ tag })).digest,
+          tag,
+        );
+        ok(await vouch('verify', '--key', pub, `oci:${layoutDir}@${subject}`));
+      }
+    });
+
+    it('fails with the error category when an attachment cannot be copied (exit 1 for a tampered .sig layer)', async () => {
+      const source = client.repository('attach/tamper');
+      const image = await buildImage(source, { tag: 'v1' });
+      const ref = `${registry.host}/attach/tamper:v1`;
+      ok(await vouch('sign', '--key', key, ref));
+      const layoutDir = join(tmp, 'attachments-tamper');
+      ok(await vouch('copy', ref, `oci:${layoutDir}:v1`));
+      const layout = await openLayout(layoutDir, { create: false });
+      const sig = await layout.getManifest({ tag: attachmentTag(image.descriptor.digest, 'sig') });
+      assert.equal(sig.kind, 'image');
+      const layer = sig.kind === 'image' ? sig.manifest.layers[0] : undefined;
+      assert.ok(layer !== undefined);
+      const file = join(layoutDir, 'blobs', 'sha256', digestHex(layer.digest));
+      const bytes = await readFile(file);
+      bytes[0] = (bytes[0] ?? 0) ^ 1;
+      await writeFile(file, bytes);
+      const run = await vouch('copy', `oci:${layoutDir}:v1`, `${registry.host}/attach/tampered:v1`);
+      assert.equal(run.code, 1, run.stderr);
+    });
+
+    it('copies an unsigned image with no attachments', async () => {
+      const source = client.repository('attach/unsigned');
+      const image = await buildImage(source, { tag: 'v1' });
+      const layoutDir = join(tmp, 'attachments-unsigned');
+      const summary = parseSummary(
+        await vouch(
+          'copy',
+          '-o',
+          'json',
+          `${registry.host}/attach/unsigned:v1`,
+          `oci:${layoutDir}:v1`,
+        ),
+      );
+      assert.equal(summary.digest, image.descriptor.digest);
+      assert.deepEqual(summary.attachments, []);
+      const layout = await openLayout(layoutDir, { create: false });
+      assert.deepEqual(await layout.listTags(), ['v1']);
+    });
   });
 
   describe('skopeo interoperability', () => {

@@ -33,3 +33,9 @@ export type {
 } from './attest.ts';
 export { attestImage, attestImages } from './attest.ts';
 export { readPredicateFile } from './predicate-file.ts';
+export type {
+  CopiedAttachment,
+  CopyWithAttachmentsOptions,
+  CopyWithAttachmentsResult,
+} from './copy-attachments.ts';
+export { ATTACHMENT_SUFFIXES, copyWithAttachments } from './copy-attachments.ts';

@@ -1,6 +1,6 @@
 import { invalid } from '../../core/errors.ts';
-import { copyImage } from '../../registry/copy.ts';
 import { Stores } from '../../registry/open.ts';
+import { copyWithAttachments } from '../../sign/copy-attachments.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -17,13 +17,19 @@ import {
 import { copyProgress, formatBytes } from '../progress.ts';
 
 export const command: Command = {
-  summary: 'Copy an image between registries and OCI layouts',
+  summary: 'Copy an image and its signatures between registries and OCI layouts',
   help: `Usage: vouch copy [OPTIONS] SOURCE DESTINATION
 
 Copies an image, with every platform of a multi-platform index, byte for byte:
 the digest at the destination is the digest at the source. Blobs stream without
 being held in memory, are mounted across repositories of one registry, and are
 skipped when the destination has them.
+
+Its cosign attachments come with it, as cosign copy carries them: for the image
+and every manifest its index lists, the sha256-<hex>.sig (signatures), .att
+(attestations) and .sbom tags that exist at the source are copied unchanged to
+the same tags at the destination, so \`vouch verify\` passes there too. Tags that
+do not exist are skipped; --no-attachments copies the image alone.
 
 The destination keeps the source's tag unless it names its own; a layout is
 created if it does not exist.
@@ -36,6 +42,9 @@ Examples:
 Options:
   -o, --output text|json   output format (default text)
       --concurrency N      blobs transferred at once (default 4)
+      --no-attachments     copy the image only, not its .sig, .att and .sbom tags
+      --force              replace attachment tags the destination holds with other
+                           content (by default the copy refuses: they are someone's signatures)
 
 ${REGISTRY_HELP}`,
 
@@ -44,6 +53,9 @@ ${REGISTRY_HELP}`,
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
       concurrency: { type: 'string', default: '4' },
+      // A flag of its own, not parseArgs' allowNegative, which would negate every boolean.
+      'no-attachments': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     });
     const format = outputFormat(values.output);
     if (positionals.length !== 2)
@@ -63,10 +75,12 @@ ${REGISTRY_HELP}`,
       }
       const tag = destination.target?.tag ?? ('tag' in sourceTarget ? sourceTarget.tag : undefined);
       const progress = copyProgress(io, `copying ${source.name}`);
-      let result: Awaited<ReturnType<typeof copyImage>>;
+      let result: Awaited<ReturnType<typeof copyWithAttachments>>;
       try {
-        result = await copyImage(source.store, sourceTarget, destination.store, {
+        result = await copyWithAttachments(source.store, sourceTarget, destination.store, {
           concurrency,
+          ...(values['no-attachments'] ? { attachments: [] } : {}),
+          replaceAttachments: values.force,
           onEvent: progress.onEvent,
           ...(tag === undefined ? {} : { tag }),
         });
@@ -81,6 +95,12 @@ ${REGISTRY_HELP}`,
         manifests: result.manifests,
         blobs: result.blobs,
         bytes: result.bytes,
+        attachments: result.attachments.map((attachment) => ({
+          subject: attachment.subject,
+          kind: attachment.suffix,
+          tag: attachment.tag,
+          digest: attachment.descriptor.digest,
+        })),
       };
       if (format === 'json') {
         writeJson(io, summary);
@@ -88,8 +108,11 @@ ${REGISTRY_HELP}`,
         const { copied, mounted, present } = result.blobs;
         io.stdout.write(`${result.descriptor.digest}\n`);
         io.stderr.write(
-          `copied ${source.name} to ${destination.name}: ${result.manifests} manifest(s), ${copied} blob(s) copied (${formatBytes(result.bytes)}), ${mounted} mounted, ${present} already present\n`,
+          `copied ${source.name} to ${destination.name}: ${result.manifests} manifest(s), ${copied} blob(s) copied (${formatBytes(result.bytes)}), ${mounted} mounted, ${present} already present, ${attachmentSummary(result.attachments.length, values['no-attachments'])}\n`,
         );
+        for (const attachment of result.attachments) {
+          io.stderr.write(`  ${attachment.tag} ${attachment.descriptor.digest}\n`);
+        }
       }
       return 0;
     } finally {
@@ -97,3 +120,8 @@ ${REGISTRY_HELP}`,
     }
   },
 };
+
+function attachmentSummary(count: number, skipped: boolean): string {
+  if (skipped) return 'attachments not copied (--no-attachments)';
+  return `${count} attachment(s) copied${count > 0 ? ':' : ''}`;
+}
