@@ -14,7 +14,6 @@
  * exceeds its descriptor's size or does not hash to its digest. A missing
  * `.att` tag is not an error: the image has no attestations.
  */
-import { isVouchError } from '../core/errors.ts';
 import {
   type AttestationCandidate,
   type AttestationLayerProblem,
@@ -25,17 +24,20 @@ import {
 } from '../formats/cosign-attestation.ts';
 import { DEFAULT_MAX_SIGNATURE_LAYERS } from '../formats/cosign-signature.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
+import type { Annotations, Descriptor } from '../oci/manifest.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import {
   checkLayerPayload,
   fetchLayerPayloads,
   type FetchedPayload,
+  getTagManifest,
   type ImageEvidence,
   type LayerWithPayload,
   manifestOfLayers,
   resolveImage,
+  sortFetched,
   tagLocation,
+  targetReference,
 } from './evidence.ts';
 
 /** A layer of the attestation manifest that can be checked: its envelope bytes. */
@@ -90,15 +92,11 @@ export async function fetchAttestations(
   image: ImageEvidence,
   limits: AttestationGatherLimits = {},
 ): Promise<AttestationEvidence> {
-  const attestationLocation = tagLocation(store.location, attestationTag(image.digest));
-  let manifest: ParsedManifest;
-  try {
-    manifest = await store.getManifest({ tag: attestationTag(image.digest) });
-  } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
-      return { image, attestationLocation, attestations: [], rejectedLayers: [] };
-    }
-    throw error;
+  const tag = attestationTag(image.digest);
+  const attestationLocation = tagLocation(store.location, tag);
+  const manifest = await getTagManifest(store, tag);
+  if (manifest === undefined) {
+    return { image, attestationLocation, attestations: [], rejectedLayers: [] };
   }
   const maxEnvelopeBytes = limits.maxEnvelopeBytes ?? DEFAULT_MAX_ATTESTATION_BYTES;
   const contents = readAttestationManifest(manifest, {
@@ -120,12 +118,7 @@ export async function gatherAttestations(
   target: ManifestTarget,
   limits: AttestationGatherLimits & { readonly reference?: string } = {},
 ): Promise<AttestationEvidence> {
-  const reference =
-    limits.reference ??
-    ('tag' in target
-      ? tagLocation(store.location, target.tag)
-      : `${store.location}@${target.digest}`);
-  const image = await resolveImage(store, target, reference);
+  const image = await resolveImage(store, target, targetReference(store, target, limits.reference));
   return fetchAttestations(store, image, limits);
 }
 
@@ -155,17 +148,16 @@ function assemble(
   contents: AttestationManifestContents,
   fetched: readonly FetchedPayload<AttestationCandidate>[],
 ): AttestationEvidence {
-  const attestations: AttestationLayerEvidence[] = [];
-  const rejectedLayers: RejectedAttestationLayerEvidence[] = [...contents.rejected];
-  for (const entry of fetched) {
-    if ('problem' in entry) {
-      rejectedLayers.push(entry.problem);
-      continue;
-    }
-    const { index, layer, annotations } = entry.candidate;
-    attestations.push({ index, layer, envelope: entry.payload, annotations });
-  }
-  rejectedLayers.sort((a, b) => a.index - b.index);
+  const { accepted: attestations, rejectedLayers } = sortFetched<
+    AttestationCandidate,
+    AttestationLayerEvidence,
+    RejectedAttestationLayerEvidence
+  >(contents.rejected, fetched, ({ index, layer, annotations }, envelope) => ({
+    index,
+    layer,
+    envelope,
+    annotations,
+  }));
   return {
     image,
     attestationLocation,

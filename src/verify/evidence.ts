@@ -133,14 +133,9 @@ export async function fetchSignatures(
 ): Promise<Evidence> {
   const tag = signatureTag(image.digest);
   const signatureLocation = tagLocation(store.location, tag);
-  let manifest: ParsedManifest;
-  try {
-    manifest = await store.getManifest({ tag });
-  } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
-      return { image, signatureLocation, signatures: [], rejectedLayers: [] };
-    }
-    throw error;
+  const manifest = await getTagManifest(store, tag);
+  if (manifest === undefined) {
+    return { image, signatureLocation, signatures: [], rejectedLayers: [] };
   }
   const maxPayloadBytes = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const contents = readSignatureManifest(manifest, {
@@ -162,13 +157,38 @@ export async function gatherSignatures(
   target: ManifestTarget,
   limits: GatherLimits & { readonly reference?: string } = {},
 ): Promise<Evidence> {
-  const reference =
-    limits.reference ??
+  const image = await resolveImage(store, target, targetReference(store, target, limits.reference));
+  return fetchSignatures(store, image, limits);
+}
+
+/** The image as named for messages: `reference` when given, else the store's location with the target. */
+export function targetReference(
+  store: ImageStore,
+  target: ManifestTarget,
+  reference: string | undefined,
+): string {
+  return (
+    reference ??
     ('tag' in target
       ? tagLocation(store.location, target.tag)
-      : `${store.location}@${target.digest}`);
-  const image = await resolveImage(store, target, reference);
-  return fetchSignatures(store, image, limits);
+      : `${store.location}@${target.digest}`)
+  );
+}
+
+/**
+ * The manifest tagged `tag` in `store`, or undefined when the tag does not
+ * exist (MANIFEST_UNKNOWN); any other error is thrown.
+ */
+export async function getTagManifest(
+  store: ImageStore,
+  tag: string,
+): Promise<ParsedManifest | undefined> {
+  try {
+    return await store.getManifest({ tag });
+  } catch (error) {
+    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') return undefined;
+    throw error;
+  }
 }
 
 /** A layer to fetch: its position in the manifest and its descriptor. */
@@ -297,17 +317,17 @@ function assemble(
   contents: SignatureManifestContents,
   fetched: readonly Fetched[],
 ): Evidence {
-  const signatures: SignatureEvidence[] = [];
-  const rejectedLayers: RejectedLayerEvidence[] = [...contents.rejected];
-  for (const entry of fetched) {
-    if ('problem' in entry) {
-      rejectedLayers.push(entry.problem);
-      continue;
-    }
-    const { index, layer, signature, annotations } = entry.candidate;
-    signatures.push({ index, layer, payload: entry.payload, signature, annotations });
-  }
-  rejectedLayers.sort((a, b) => a.index - b.index);
+  const { accepted: signatures, rejectedLayers } = sortFetched<
+    SignatureCandidate,
+    SignatureEvidence,
+    RejectedLayerEvidence
+  >(contents.rejected, fetched, ({ index, layer, signature, annotations }, payload) => ({
+    index,
+    layer,
+    payload,
+    signature,
+    annotations,
+  }));
   return {
     image,
     signatureLocation,
@@ -315,6 +335,29 @@ function assemble(
     signatures,
     rejectedLayers,
   };
+}
+
+/**
+ * Splits fetched layers into evidence (`toEvidence` of each candidate with
+ * its payload) and rejected layers: `rejected` (found by reading the
+ * manifest) plus those whose payload could not be used, in layer order.
+ */
+export function sortFetched<C extends LayerToFetch, A, R extends { readonly index: number }>(
+  rejected: readonly R[],
+  fetched: readonly FetchedPayload<C>[],
+  toEvidence: (candidate: C, payload: Uint8Array) => A,
+): { accepted: A[]; rejectedLayers: (R | PayloadProblem)[] } {
+  const accepted: A[] = [];
+  const rejectedLayers: (R | PayloadProblem)[] = [...rejected];
+  for (const entry of fetched) {
+    if ('problem' in entry) {
+      rejectedLayers.push(entry.problem);
+      continue;
+    }
+    accepted.push(toEvidence(entry.candidate, entry.payload));
+  }
+  rejectedLayers.sort((a, b) => a.index - b.index);
+  return { accepted, rejectedLayers };
 }
 
 function payloadProblem(candidate: LayerToFetch, code: string, message: string): PayloadProblem {

@@ -12,8 +12,7 @@
  * - `invalid`: the image does not exist or cannot be named;
  * - `unavailable`: the evidence could not be gathered.
  */
-import { createLimiter } from '../core/concurrency.ts';
-import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
+import { denied, invalid, type VouchError } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
@@ -28,7 +27,7 @@ import {
   fetchAttestations,
 } from './attestation-evidence.ts';
 import type { Trust } from './evaluate.ts';
-import { type ImageEvidence, resolveImage } from './evidence.ts';
+import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 import type { ImageStatus } from './verify.ts';
 
 export interface AttestationVerification {
@@ -66,23 +65,14 @@ export async function verifyImageAttestations(
   options: VerifyAttestationOptions,
 ): Promise<AttestationVerification> {
   checkOptions(options);
-  let resolved: ImageEvidence | undefined;
-  let attestationLocation: string | undefined;
-  try {
-    resolved = await resolveImage(store, target, image);
-    const evidence = await fetchAttestations(store, resolved, options.limits);
-    attestationLocation = evidence.attestationLocation;
-    return decideAttestations(evidence, options);
-  } catch (error) {
-    if (!isVouchError(error)) throw error;
-    return {
-      image,
-      status: error.category,
-      ...(resolved === undefined ? {} : imageFields(resolved)),
-      ...(attestationLocation === undefined ? {} : { attestationLocation }),
-      error,
-    };
-  }
+  return verifyTarget(
+    store,
+    target,
+    image,
+    (resolved) => fetchAttestations(store, resolved, options.limits),
+    ({ attestationLocation }) => ({ attestationLocation }),
+    (evidence) => decideAttestations(evidence, options),
+  );
 }
 
 /**
@@ -95,27 +85,8 @@ export async function verifyAttestationsOfImages(
   options: VerifyAttestationOptions,
 ): Promise<AttestationVerification[]> {
   checkOptions(options);
-  const limit = createLimiter(options.concurrency ?? 8);
-  return Promise.all(
-    images.map((image) =>
-      limit(async (): Promise<AttestationVerification> => {
-        let opened: Awaited<ReturnType<Stores['openImage']>>;
-        try {
-          opened = await stores.openImage(image);
-        } catch (error) {
-          if (!isVouchError(error)) throw error;
-          return { image, status: error.category, error };
-        }
-        if (opened.target === undefined) {
-          const error = invalid(
-            'USAGE',
-            `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
-          );
-          return { image, status: 'invalid', error };
-        }
-        return verifyImageAttestations(opened.store, opened.target, image, options);
-      }),
-    ),
+  return verifyEachImage(stores, images, options.concurrency, (store, target, image) =>
+    verifyImageAttestations(store, target, image, options),
   );
 }
 
@@ -158,13 +129,6 @@ export function decideAttestations(
       'NO_VALID_ATTESTATION',
       `${image.reference}: none of the ${total} attestation${total === 1 ? '' : 's'} at ${attestationLocation} is a valid attestation${wanted} for ${image.digest}${others}`,
     ),
-  };
-}
-
-function imageFields(image: ImageEvidence): { digest: Digest; mediaType?: string } {
-  return {
-    digest: image.digest,
-    ...(image.mediaType === undefined ? {} : { mediaType: image.mediaType }),
   };
 }
 

@@ -16,8 +16,7 @@
  * Sigstore public-good trusted root shipped with vouch) only once some
  * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
-import { createLimiter } from '../core/concurrency.ts';
-import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
+import { denied, invalid, type VouchError } from '../core/errors.ts';
 import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
@@ -25,13 +24,8 @@ import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
-import {
-  type Evidence,
-  fetchSignatures,
-  type GatherLimits,
-  type ImageEvidence,
-  resolveImage,
-} from './evidence.ts';
+import { type Evidence, fetchSignatures, type GatherLimits } from './evidence.ts';
+import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 
 export type ImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
 
@@ -77,23 +71,14 @@ export async function verifyImage(
   options: VerifyOptions,
 ): Promise<ImageVerification> {
   checkOptions(options);
-  let resolved: ImageEvidence | undefined;
-  let signatureLocation: string | undefined;
-  try {
-    resolved = await resolveImage(store, target, image);
-    const evidence = await fetchSignatures(store, resolved, options.limits);
-    signatureLocation = evidence.signatureLocation;
-    return decide(evidence, await withTlogs(evidence, options));
-  } catch (error) {
-    if (!isVouchError(error)) throw error;
-    return {
-      image,
-      status: error.category,
-      ...(resolved === undefined ? {} : imageFields(resolved)),
-      ...(signatureLocation === undefined ? {} : { signatureLocation }),
-      error,
-    };
-  }
+  return verifyTarget(
+    store,
+    target,
+    image,
+    (resolved) => fetchSignatures(store, resolved, options.limits),
+    ({ signatureLocation }) => ({ signatureLocation }),
+    async (evidence) => decide(evidence, await withTlogs(evidence, options)),
+  );
 }
 
 /**
@@ -107,31 +92,12 @@ export async function verifyImages(
   options: VerifyOptions,
 ): Promise<ImageVerification[]> {
   checkOptions(options);
-  const limit = createLimiter(options.concurrency ?? 8);
   const shared: VerifyOptions = {
     ...options,
     loadTlogs: once(options.loadTlogs ?? publicGoodTlogs),
   };
-  return Promise.all(
-    images.map((image) =>
-      limit(async (): Promise<ImageVerification> => {
-        let opened: Awaited<ReturnType<Stores['openImage']>>;
-        try {
-          opened = await stores.openImage(image);
-        } catch (error) {
-          if (!isVouchError(error)) throw error;
-          return { image, status: error.category, error };
-        }
-        if (opened.target === undefined) {
-          const error = invalid(
-            'USAGE',
-            `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
-          );
-          return { image, status: 'invalid', error };
-        }
-        return verifyImage(opened.store, opened.target, image, shared);
-      }),
-    ),
+  return verifyEachImage(stores, images, options.concurrency, (store, target, image) =>
+    verifyImage(store, target, image, shared),
   );
 }
 
@@ -186,13 +152,6 @@ export function decide(evidence: Evidence, options: VerifyOptions): ImageVerific
           `${image.reference}: none of the ${total} signature${total === 1 ? '' : 's'} at ${signatureLocation} is valid for ${image.digest}`,
         );
   return { ...base, status: 'denied', error };
-}
-
-function imageFields(image: ImageEvidence): { digest: Digest; mediaType?: string } {
-  return {
-    digest: image.digest,
-    ...(image.mediaType === undefined ? {} : { mediaType: image.mediaType }),
-  };
 }
 
 function checkOptions(options: VerifyOptions): void {

@@ -5,7 +5,6 @@ import {
   type AttestationVerification,
   verifyAttestationsOfImages,
 } from '../../verify/verify-attestation.ts';
-import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -21,6 +20,7 @@ import {
   workloadFor,
 } from '../options.ts';
 import { readPublicKeys } from '../public-keys.ts';
+import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' attestations and print the verified statements",
@@ -137,18 +137,8 @@ ${REGISTRY_HELP}`,
       );
       io.stderr.write(results.map((result) => toText(result, keyPaths)).join(''));
     }
-    for (const result of results) {
-      if (result.error !== undefined) io.stderr.write(`vouch: ${result.error.message}\n`);
-    }
-    return exitCodeOf(results.map((r) => (r.status === 'verified' ? 'ok' : r.status)));
+    return finishVerification(io, results);
   },
-};
-
-const STATUS_TEXT: Readonly<Record<AttestationVerification['status'], string>> = {
-  verified: 'verified',
-  denied: 'NOT VERIFIED',
-  invalid: 'invalid',
-  unavailable: 'could not check',
 };
 
 function toText(result: AttestationVerification, keyPaths: readonly string[]): string {
@@ -196,17 +186,6 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
       ...(rejected.predicateType === undefined ? {} : { predicateType: rejected.predicateType }),
       ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
     })),
-    error:
-      result.error === undefined
-        ? null
-        : {
-            code: result.error.code,
-            category: result.error.category,
-            message: result.error.message,
-          },
+    error: errorJson(result.error),
   };
-}
-
-function keyName(keyPaths: readonly string[], index: number): string {
-  return keyPaths[index] ?? `key ${index}`;
 }

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
@@ -11,7 +10,6 @@ import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
-import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -27,6 +25,8 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import { readPublicKeys } from '../public-keys.ts';
+import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' signatures with a public key",
@@ -118,10 +118,7 @@ ${REGISTRY_HELP}`,
       2 ** 30,
     );
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
-    const keys: KeyObject[] = [];
-    for (const path of keyPaths) {
-      keys.push(parsePublicKeyPem(await readKeyFile(path, '--key'), { source: path }));
-    }
+    const keys = await readPublicKeys(keyPaths);
     const tlogs = await trustedLogs(values['trusted-root'], values['rekor-public-key'] ?? []);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
@@ -152,10 +149,7 @@ ${REGISTRY_HELP}`,
     } else {
       io.stdout.write(results.map((result) => toText(result, keyPaths)).join(''));
     }
-    for (const result of results) {
-      if (result.error !== undefined) io.stderr.write(`vouch: ${result.error.message}\n`);
-    }
-    return exitCodeOf(results.map((r) => (r.status === 'verified' ? 'ok' : r.status)));
+    return finishVerification(io, results);
   },
 };
 
@@ -179,14 +173,6 @@ async function trustedLogs(
   }
   return logs;
 }
-
-/** The first of denied (1), invalid (2), unavailable (3) that some image has; 0 if all verified. */
-const STATUS_TEXT: Readonly<Record<ImageVerification['status'], string>> = {
-  verified: 'verified',
-  denied: 'NOT VERIFIED',
-  invalid: 'invalid',
-  unavailable: 'could not check',
-};
 
 function toText(result: ImageVerification, keyPaths: readonly string[]): string {
   const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
@@ -246,14 +232,7 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
       ...(rejected.key === undefined ? {} : { key: keyName(keyPaths, rejected.key) }),
       ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
     })),
-    error:
-      result.error === undefined
-        ? null
-        : {
-            code: result.error.code,
-            category: result.error.category,
-            message: result.error.message,
-          },
+    error: errorJson(result.error),
   };
 }
 
@@ -267,8 +246,4 @@ function describeLogged(tlog: LoggedSignature): string {
 function isoTime(seconds: number): string | undefined {
   const date = new Date(seconds * 1000);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-function keyName(keyPaths: readonly string[], index: number): string {
-  return keyPaths[index] ?? `key ${index}`;
 }
