@@ -35,6 +35,12 @@ export class UndiciTransport implements Transport {
     };
     if (body !== undefined) options.body = body as NonNullable<Dispatcher.RequestOptions['body']>;
     if (request.signal !== undefined) options.signal = request.signal;
+    // undici closes a connection after every HEAD, in case a misbehaving server
+    // sends a body anyway (nodejs/undici#258); tag resolution is a HEAD, so
+    // verification would open a connection per image. Node's own client keeps
+    // them too. A body sent after a HEAD can only garble the registry's own
+    // next answer, whose bytes are checked like any other.
+    if (request.method === 'HEAD') options.reset = false;
     const response = await (await this.#dispatcher()).request(options);
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
