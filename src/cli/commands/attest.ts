@@ -1,4 +1,4 @@
-import { invalid, isVouchError } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
 import { predicateTypeUri } from '../../formats/predicate-types.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import {
@@ -11,7 +11,7 @@ import {
 import { defaultDockerReference } from '../../sign/identity.ts';
 import { attestationSigner } from '../../sign/image-signer.ts';
 import { readPredicateFile } from '../../sign/predicate-file.ts';
-import { exitCodeOf } from '../exit-codes.ts';
+import { attachExitCode, failureJson, failureLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -163,9 +163,7 @@ ${REGISTRY_HELP}`,
     for (const result of results) {
       if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
     }
-    return exitCodeOf(
-      results.map((r) => (r.ok ? 'ok' : isVouchError(r.error) ? r.error.category : 'unavailable')),
-    );
+    return attachExitCode(results);
   },
 };
 
@@ -192,10 +190,7 @@ function attestationText(attestation: ManifestAttestation): string {
 function toText(result: AttestResult): string {
   const lines = [`${result.image}: ${result.ok ? 'attested' : 'NOT ATTESTED'}`];
   lines.push(...result.attestations.map(attestationText));
-  if (!result.ok) {
-    const code = isVouchError(result.error) ? `${result.error.code}: ` : '';
-    lines.push(`  ${code}${result.error.message}`);
-  }
+  if (!result.ok) lines.push(failureLine(result.error));
   return `${lines.join('\n')}\n`;
 }
 
@@ -206,14 +201,6 @@ function toJson(result: AttestResult) {
     ...(result.digest === undefined ? {} : { digest: result.digest }),
     ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
     attestations: result.attestations,
-    ...(result.ok
-      ? {}
-      : {
-          error: {
-            category: isVouchError(result.error) ? result.error.category : 'internal',
-            code: isVouchError(result.error) ? result.error.code : 'INTERNAL',
-            message: result.error.message,
-          },
-        }),
+    ...(result.ok ? {} : { error: failureJson(result.error) }),
   };
 }

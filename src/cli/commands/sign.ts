@@ -1,4 +1,4 @@
-import { invalid, isVouchError } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
 import type { Platform } from '../../oci/manifest.ts';
 import { isIndexType } from '../../oci/media-types.ts';
 import { type ImageSpec, parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
@@ -11,7 +11,7 @@ import {
   type SignResult,
   signImages,
 } from '../../sign/sign.ts';
-import { exitCodeOf } from '../exit-codes.ts';
+import { attachExitCode, failureJson, failureLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -135,9 +135,7 @@ ${REGISTRY_HELP}`,
           `vouch: note: ${result.image} is a multi-platform index; only the index was signed (add --recursive to sign each platform's manifest too)\n`,
         );
     }
-    return exitCodeOf(
-      results.map((r) => (r.ok ? 'ok' : isVouchError(r.error) ? r.error.category : 'unavailable')),
-    );
+    return attachExitCode(results);
   },
 };
 
@@ -185,10 +183,7 @@ function signatureText(signature: ManifestSignature): string {
 function toText(result: SignResult): string {
   const lines = [`${result.image}: ${result.ok ? 'signed' : 'NOT SIGNED'}`];
   lines.push(...result.signatures.map(signatureText));
-  if (!result.ok) {
-    const code = isVouchError(result.error) ? `${result.error.code}: ` : '';
-    lines.push(`  ${code}${result.error.message}`);
-  }
+  if (!result.ok) lines.push(failureLine(result.error));
   return `${lines.join('\n')}\n`;
 }
 
@@ -199,15 +194,7 @@ function toJson(result: SignResult) {
     ...(result.digest === undefined ? {} : { digest: result.digest }),
     ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
     signatures: result.signatures,
-    ...(result.ok
-      ? {}
-      : {
-          error: {
-            category: isVouchError(result.error) ? result.error.category : 'internal',
-            code: isVouchError(result.error) ? result.error.code : 'INTERNAL',
-            message: result.error.message,
-          },
-        }),
+    ...(result.ok ? {} : { error: failureJson(result.error) }),
   };
 }
 
