@@ -110,7 +110,7 @@ try {
   ];
 
   // One manifest fetch from the command line, process start included, next to skopeo.
-  const vouchBin = ['dist/cli/bin.js', 'manifest', `${registry.host}/bench/app@${digest}`];
+  const vouchBin = ['dist/bin/vouch.js', 'manifest', `${registry.host}/bench/app@${digest}`];
   const cli: Array<[string, number]> = [
     ['vouch manifest', median(timeCommand(process.execPath, vouchBin))],
   ];

@@ -17,7 +17,7 @@
  *    rounds of a bare loop sending exactly the requests of a verification.
  *    Target: verification rate at least 0.8 x (GET rate / requests per
  *    verification).
- * 4. CLI: `node dist/cli/bin.js verify --key PUB IMAGE` (one image, so the
+ * 4. CLI: `node dist/bin/vouch.js verify --key PUB IMAGE` (one image, so the
  *    CLI picks the node:http transport) interleaved with `node -e 0` on the
  *    same Node; target median under 2.5x. Peak RSS of the same command,
  *    reported by the process itself at exit; target under 100 MiB.
@@ -351,7 +351,7 @@ try {
   await writeFile(pubFile, publicKeyToPem(signed.key.publicKey));
   const dockerConfig = join(work, 'docker');
   const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
-  const cliArgs = ['dist/cli/bin.js', 'verify', '--key', pubFile, images[0] as string];
+  const cliArgs = ['dist/bin/vouch.js', 'verify', '--key', pubFile, images[0] as string];
   const check = run(process.execPath, cliArgs, env);
   if (!check.stdout.includes(': verified')) throw new Error(`vouch verify said:\n${check.stdout}`);
   run(process.execPath, ['-e', '0'], env);
