@@ -7,7 +7,6 @@
  */
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
 import type {
   Transport,
   TransportOptions,
@@ -18,8 +17,11 @@ import type {
 // `import ... from 'node:http'` builds an ESM facade that reads every export,
 // and node:http's lazy WebSocket/MessageEvent getters then load Node's bundled
 // undici (~20 ms). Taking the CommonJS module object reads nothing.
+// node:https (and node:tls under it) is taken only when a request needs it: a
+// plain-HTTP loopback registry never does, and loading them costs a one-shot
+// command several milliseconds.
 const http = process.getBuiltinModule('node:http');
-const https = process.getBuiltinModule('node:https');
+const httpsModule = () => process.getBuiltinModule('node:https');
 
 /** An error of the transport itself, with a Node-style `code` for callers that classify failures. */
 export class TransportError extends Error {
@@ -34,7 +36,7 @@ export class TransportError extends Error {
 export class NodeTransport implements Transport {
   readonly #options: TransportOptions;
   readonly #http: HttpAgent;
-  readonly #https: HttpsAgent;
+  #https: HttpsAgent | undefined;
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -44,15 +46,26 @@ export class NodeTransport implements Transport {
       scheduling: 'lifo',
     } as const;
     this.#http = new http.Agent(pool);
-    this.#https = new https.Agent({
-      ...pool,
-      ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
-    });
   }
 
   async close(): Promise<void> {
     this.#http.destroy();
-    this.#https.destroy();
+    this.#https?.destroy();
+  }
+
+  #httpsAgent(): HttpsAgent {
+    if (this.#https === undefined) {
+      const https = httpsModule();
+      const { rootCertificates } = process.getBuiltinModule('node:tls');
+      const ca = this.#options.ca;
+      this.#https = new https.Agent({
+        keepAlive: true,
+        maxSockets: this.#options.connectionsPerOrigin,
+        scheduling: 'lifo',
+        ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }),
+      });
+    }
+    return this.#https;
   }
 
   send(request: TransportRequest): Promise<TransportResponse> {
@@ -61,10 +74,10 @@ export class NodeTransport implements Transport {
     const headers: Record<string, string> = { ...request.headers };
     if (body instanceof Uint8Array) headers['content-length'] ??= String(body.byteLength);
     return new Promise<TransportResponse>((resolve, reject) => {
-      const req = (secure ? https.request : http.request)(url, {
+      const req = (secure ? httpsModule().request : http.request)(url, {
         method: request.method,
         headers,
-        agent: secure ? this.#https : this.#http,
+        agent: secure ? this.#httpsAgent() : this.#http,
         timeout: this.#options.connectTimeoutMs,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       });
