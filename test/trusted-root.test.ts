@@ -11,7 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +25,6 @@ import {
 import { buildSimpleSigningPayload } from '../src/formats/simple-signing.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import { createKeySigner } from '../src/keys/signer.ts';
-import { parseManifest } from '../src/oci/manifest.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import { type CliRun, NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { buildImage, putBytes } from './helpers/images.ts';
@@ -91,38 +91,40 @@ describe('vouch trusted-root through TUF', () => {
     });
     server = await serveDirectory(repo.dir);
 
-    // An image in an OCI layout whose one signature carries a bundle by `log`.
     signerPub = join(tmp, 'signer.pub');
     await writeFile(signerPub, publicKeyToPem(signer.publicKey));
+    image = await signedImage('v1', true);
+  });
+
+  /** An image in an OCI layout whose one signature carries a bundle by `log`, or none. */
+  async function signedImage(tag: string, logged: boolean): Promise<string> {
     const store = await openLayout(join(tmp, 'layout'), { create: true });
-    const { descriptor } = await buildImage(store, { tag: 'v1', layers: 1, layerSize: 32 });
+    const { descriptor } = await buildImage(store, { tag, layers: 1, layerSize: 32 });
     const payload = buildSimpleSigningPayload({
       dockerReference: 'example.test/app',
       dockerManifestDigest: descriptor.digest,
     });
     const signature = await signer.sign(payload);
+    const bundle = bundleFor(
+      log,
+      { payload, signature, publicKey: signer.publicKey },
+      { integratedTime: 1_750_000_000 },
+    );
     const layer = signatureLayer({
       payload,
       signatureBase64: Buffer.from(signature).toString('base64'),
-      annotations: {
-        [BUNDLE_ANNOTATION]: bundleFor(
-          log,
-          { payload, signature, publicKey: signer.publicKey },
-          { integratedTime: 1_750_000_000 },
-        ),
-      },
+      ...(logged ? { annotations: { [BUNDLE_ANNOTATION]: bundle } } : {}),
     });
     const signed = appendSignatureLayer(undefined, layer.descriptor);
     await putBytes(store, layer.descriptor.mediaType, layer.blob);
-    parseManifest(signed.image.manifest, signed.image.mediaType, 'test');
     await putBytes(store, signed.image.configDescriptor.mediaType, signed.image.config);
     await store.putManifest(
       signed.image.manifest,
       signed.image.mediaType,
       signatureTag(descriptor.digest),
     );
-    image = `oci:${join(tmp, 'layout')}:v1`;
-  });
+    return `oci:${join(tmp, 'layout')}:${tag}`;
+  }
 
   after(async () => {
     await server?.close();
@@ -190,6 +192,50 @@ describe('vouch trusted-root through TUF', () => {
     assert.match(show.stdout, /https:\/\/rekor\.sigstore\.dev/);
   });
 
+  it('verify of a signature without a bundle loads neither tuf-js nor @sigstore/* nor the TUF cache code', async () => {
+    const plain = await signedImage('plain', false);
+    // A fresh process, recording every module it resolves (ESM and CommonJS).
+    const script = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r; } });
+      const { main } = await import(${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).href)});
+      const { Writable, Readable } = await import('node:stream');
+      const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+      const code = await main(${JSON.stringify(['verify', '--key', signerPub, plain])}, {
+        env: { VOUCH_CACHE_DIR: ${JSON.stringify(join(tmp, 'no-such-cache'))} },
+        stdin: Readable.from([]), stdout: sink, stderr: sink,
+      });
+      process.stdout.write(JSON.stringify({ code, loaded }));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const { code, loaded } = JSON.parse(child.stdout) as { code: number; loaded: string[] };
+    assert.equal(code, 0);
+    assert.ok(
+      loaded.some((url) => url.endsWith('/commands/verify.ts')),
+      'no module was recorded',
+    );
+    const heavy = loaded.filter((url) => /tuf-js|@tufjs|@sigstore|tuf-update|tuf-cache/.test(url));
+    assert.deepEqual(heavy, []);
+  });
+
+  it("a cache that is not vouch's is an error (exit 2), not a silent fallback to the shipped root", async () => {
+    const broken = join(tmp, 'broken-cache');
+    await mkdir(join(broken, 'tuf'), { recursive: true });
+    await writeFile(join(broken, 'tuf', 'current.json'), '{"mirror": "ftp://example.test"}');
+    const run = await runVouch(['verify', '--key', signerPub, image], {
+      env: { DOCKER_CONFIG: NO_DOCKER_CONFIG, VOUCH_CACHE_DIR: broken },
+    });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(
+      run.stdout + run.stderr,
+      /TUF_CACHE_INVALID|cached TUF trust material is unusable/,
+    );
+  });
+
   it('a newer version replaces the cache, trusting the cached root from then on', async () => {
     await repo.publish(trustedRootJson([log, otherLog]), {
       targetsVersion: 2,
@@ -205,6 +251,24 @@ describe('vouch trusted-root through TUF', () => {
       await readFile(join(repositoryDir(), 'trusted_root.json'), 'utf8'),
       trustedRootJson([log, otherLog]),
     );
+
+    // Nothing new: the same versions, said in text.
+    const text = await update();
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      new RegExp(`^Updated the Sigstore trusted root from ${server.url}\n`),
+    );
+    assert.match(text.stdout, /trust started from: the cached TUF root \(--tuf-root is used only/);
+    assert.match(
+      text.stdout,
+      /root v1, timestamp v2 \(expires 2099-01-01T00:00:00Z\), snapshot v2/,
+    );
+    assert.match(
+      text.stdout,
+      new RegExp(`Transparency logs:\n {2}${log.baseUrl} .*\n {2}${otherLog.baseUrl} `),
+    );
+    assert.match(text.stdout, /Certificate authorities:\n {2}\(none\)/);
   });
 
   /** Runs an update that must fail with `code` and `pattern`, and checks that the cache did not change. */

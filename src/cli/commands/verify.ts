@@ -1,7 +1,6 @@
 import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
-import { selectTrustedRoot } from '../../sigstore/trusted-root-source.ts';
 import { type TransparencyLog, transparencyLogFromKey } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
@@ -172,6 +171,7 @@ async function trustedLogs(
   if (rootPath === undefined && keyPaths.length === 0) return undefined;
   const logs: TransparencyLog[] = [];
   if (rootPath !== undefined) {
+    const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
     const selected = await selectTrustedRoot({
       file: rootPath,
       cacheDir: vouchCacheDir(io),
@@ -188,10 +188,13 @@ async function trustedLogs(
 
 /**
  * The logs of the cached TUF trusted root, else the shipped one; says on
- * stderr when the cache was refreshed or is used expired.
+ * stderr when the cache was refreshed or is used expired. Loaded only when
+ * a signature carries a bundle, so a plain key verification never reads
+ * trust material.
  */
 function defaultTlogs(io: CliIO, offline: boolean): () => Promise<readonly TransparencyLog[]> {
   return async () => {
+    const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
     const { trustedRoot, origin } = await selectTrustedRoot({
       cacheDir: vouchCacheDir(io),
       offline,
