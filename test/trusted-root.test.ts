@@ -131,6 +131,37 @@ describe('vouch trusted-root through TUF', () => {
     if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   });
 
+  it('usage errors (exit 2) come before any request', async () => {
+    const requests = server.requests.length;
+    const cases: Array<[string[], RegExp]> = [
+      [['trusted-root'], /needs an action: update or show/],
+      [['trusted-root', 'fetch'], /unknown action "fetch"/],
+      [
+        ['trusted-root', 'update', '--tuf-url', 'http://tuf.example.test'],
+        /must be an https:\/\/ URL/,
+      ],
+      [
+        ['trusted-root', 'update', '--tuf-url', server.url],
+        /no TUF root is known for .*--tuf-root FILE/,
+      ],
+      [
+        ['trusted-root', 'update', '--tuf-root', join(tmp, 'missing.json')],
+        /cannot read --tuf-root/,
+      ],
+      [
+        ['trusted-root', 'show', '--trusted-root', join(tmp, 'missing.json')],
+        /cannot read --trusted-root/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const run = await vouch(...args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, pattern);
+    }
+    assert.equal(server.requests.length, requests);
+    await assert.rejects(readdir(cacheDir), /ENOENT/);
+  });
+
   it('update verifies the repository and caches its trusted root; show reports it', async () => {
     const run = await update('-o', 'json');
     assert.equal(run.code, 0, run.stderr);
@@ -308,6 +339,21 @@ describe('vouch trusted-root through TUF', () => {
       timestampExpires: inSeconds(-60),
     });
     await failingUpdate(1, /failed verification: .*timestamp\.json is expired/);
+  });
+
+  it('a genuinely signed target that is not a usable trusted root is refused (exit 1)', async () => {
+    await repo.publish(
+      '{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.2"}',
+      {
+        targetsVersion: 5,
+        snapshotVersion: 5,
+        timestampVersion: 5,
+      },
+    );
+    await failingUpdate(
+      1,
+      /trusted_root\.json from .* is not a usable Sigstore trusted root: mediaType/,
+    );
   });
 
   it('a rotated root signed by the wrong key is refused (exit 1); a --tuf-root not signed by its own keys is invalid (exit 2)', async () => {

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { expectError, rejectsWith } from '../../test/helpers/assertions.ts';
 import { createTestLog, trustedRootJson } from '../../test/helpers/rekor.ts';
 import { unavailable } from '../core/errors.ts';
+import { publicGoodTufRoot } from './public-good.ts';
 import { selectTrustedRoot } from './trusted-root-source.ts';
 import { parseTrustedRoot } from './trusted-root.ts';
 import {
@@ -125,6 +126,20 @@ describe('selectTrustedRoot', () => {
 });
 
 describe('TUF cache paths and times', () => {
+  test('the public-good TUF root embedded in @sigstore/tuf is a root.json', async () => {
+    const root = JSON.parse(Buffer.from(await publicGoodTufRoot()).toString('utf8')) as {
+      signed: { _type: string; version: number; roles: Record<string, unknown> };
+    };
+    assert.equal(root.signed._type, 'root');
+    assert.ok(root.signed.version >= 1);
+    assert.deepEqual(Object.keys(root.signed.roles).sort(), [
+      'root',
+      'snapshot',
+      'targets',
+      'timestamp',
+    ]);
+  });
+
   test('mirror URLs: https, or http on loopback; no credentials; no trailing slash', () => {
     assert.equal(
       normalizeMirrorUrl('https://tuf.example.test/repo/'),

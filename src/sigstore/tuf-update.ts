@@ -33,7 +33,7 @@
  *   private mirror, or the URL is unusable;
  * - `unavailable` TUF_CACHE_WRITE_FAILED: the cache could not be written.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as TufJs from 'tuf-js';
@@ -78,6 +78,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export async function updateTrustedRoot(options: TufUpdateOptions): Promise<TufUpdateResult> {
   const mirrorUrl = normalizeMirrorUrl(options.mirrorUrl ?? PUBLIC_GOOD_TUF_URL);
   const repositoryDir = tufRepositoryDir(options.cacheDir, mirrorUrl);
+  const initial = await initialRootOf(repositoryDir, mirrorUrl, options.initialRoot);
   const tufDir = join(options.cacheDir, 'tuf');
   let staging: string;
   try {
@@ -87,7 +88,7 @@ export async function updateTrustedRoot(options: TufUpdateOptions): Promise<TufU
     throw cacheWriteFailed(tufDir, error);
   }
   try {
-    const initialRoot = await seed(staging, repositoryDir, mirrorUrl, options.initialRoot);
+    await seed(staging, repositoryDir, initial);
     const trustedRootBytes = await runUpdater(staging, mirrorUrl, options);
     let trustedRoot: TrustedRoot;
     try {
@@ -100,42 +101,58 @@ export async function updateTrustedRoot(options: TufUpdateOptions): Promise<TufU
     return {
       repository: await readTufRepository(options.cacheDir, mirrorUrl),
       trustedRoot,
-      initialRoot,
+      initialRoot: initial.source,
     };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
-/** Copies the cached state of the repository into `staging`, or writes the initial root there. */
-async function seed(
-  staging: string,
+/** Where trust starts: the cached root, else the given one, else the embedded public-good root. */
+async function initialRootOf(
   repositoryDir: string,
   mirrorUrl: string,
   given: Uint8Array | undefined,
-): Promise<InitialRootSource> {
-  const cached = await readFile(join(repositoryDir, 'root.json')).then(
-    () => true,
-    () => false,
-  );
-  if (cached) {
-    for (const file of [...TUF_ROLES.map((role) => `${role}.json`), TRUSTED_ROOT_TARGET]) {
-      await copyFile(join(repositoryDir, file), join(staging, file)).catch(() => undefined);
-    }
-    return 'cached';
-  }
-  if (given !== undefined) {
-    await writeFile(join(staging, 'root.json'), given);
-    return 'given';
-  }
+): Promise<InitialRoot> {
+  if (await exists(join(repositoryDir, 'root.json'))) return { source: 'cached' };
+  if (given !== undefined) return { source: 'given', bytes: given };
   if (mirrorUrl === PUBLIC_GOOD_TUF_URL) {
-    await writeFile(join(staging, 'root.json'), await publicGoodTufRoot());
-    return 'embedded';
+    return { source: 'embedded', bytes: await publicGoodTufRoot() };
   }
   throw invalid(
     'TUF_ROOT_REQUIRED',
     `no TUF root is known for ${mirrorUrl}: pass its initial root.json (--tuf-root FILE)`,
   );
+}
+
+type InitialRoot =
+  | { readonly source: 'cached' }
+  | { readonly source: 'given' | 'embedded'; readonly bytes: Uint8Array };
+
+/** Puts the initial root, or the whole cached state of the repository, in `staging`. */
+async function seed(staging: string, repositoryDir: string, initial: InitialRoot): Promise<void> {
+  try {
+    if (initial.source !== 'cached') {
+      await writeFile(join(staging, 'root.json'), initial.bytes);
+      return;
+    }
+    for (const file of [...TUF_ROLES.map((role) => `${role}.json`), TRUSTED_ROOT_TARGET]) {
+      // A file missing from the cache is fetched again; only the root is needed.
+      await copyFile(join(repositoryDir, file), join(staging, file)).catch(() => undefined);
+    }
+    await stat(join(staging, 'root.json'));
+  } catch (error) {
+    throw cacheWriteFailed(staging, error);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The updater's own modules, from the tuf-js that @sigstore/tuf depends on. */
