@@ -63,6 +63,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Verify images' attestations and print the verified statements",
     load: async () => (await import('./commands/verify-attestation.ts')).command,
   },
+  'trusted-root': {
+    summary: 'Update the Sigstore trusted root through TUF, or show the one in use',
+    load: async () => (await import('./commands/trusted-root.ts')).command,
+  },
   download: {
     summary: 'Download the attestations or SBOMs attached to an image',
     load: async () => (await import('./commands/download.ts')).command,

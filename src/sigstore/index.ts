@@ -1,7 +1,8 @@
 /**
  * Sigstore trust material and transparency-log checks: trusted roots (the
- * public-good one shipped with vouch, or a private deployment's), the
- * transparency logs they name, and Rekor bundles on cosign signatures.
+ * public-good one shipped with vouch, one refreshed through TUF, or a private
+ * deployment's), the transparency logs they name, and Rekor bundles on
+ * cosign signatures.
  */
 export type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 export {
@@ -16,6 +17,25 @@ export type { SignedPayload, TlogProblem, TlogProblemCode, VerifiedLogEntry } fr
 export { checkRekorBundle, setPayloadBytes, verifySignedEntryTimestamp } from './rekor.ts';
 export {
   PUBLIC_GOOD_TUF_URL,
+  publicGoodSeedsPath,
   publicGoodTrustedRoot,
   publicGoodTrustedRootLoaded,
+  publicGoodTufRoot,
 } from './public-good.ts';
+export type {
+  SelectedTrustedRoot,
+  SelectTrustedRootOptions,
+  TrustedRootOrigin,
+} from './trusted-root-source.ts';
+export { selectTrustedRoot } from './trusted-root-source.ts';
+export type {
+  TrustedAuthoritySummary,
+  TrustedLogSummary,
+  TrustedRootSummary,
+} from './trusted-root-summary.ts';
+export { summarizeTrustedRoot } from './trusted-root-summary.ts';
+export type { CachedTufRepository, TufMetadataInfo, TufRole } from './tuf-cache.ts';
+export { normalizeMirrorUrl, readCurrentTufRepository } from './tuf-cache.ts';
+// tuf-js itself is loaded only when an update runs.
+export type { InitialRootSource, TufUpdateOptions, TufUpdateResult } from './tuf-update.ts';
+export { updateTrustedRoot } from './tuf-update.ts';

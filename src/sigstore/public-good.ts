@@ -47,38 +47,76 @@ export function publicGoodTrustedRootLoaded(): boolean {
   return loading !== undefined;
 }
 
-async function load(): Promise<TrustedRoot> {
-  const fail = (problem: string, cause?: unknown) =>
-    unavailable(
-      'TRUSTED_ROOT_UNAVAILABLE',
-      `cannot read the Sigstore public-good trusted root shipped with vouch (${SEEDS}): ${problem}; reinstall vouch or pass --trusted-root FILE`,
-      { cause },
-    );
+/** Where the shipped public-good trusted root is read from (the package's `seeds.json`). */
+export function publicGoodSeedsPath(): string {
+  return createRequire(import.meta.url).resolve(SEEDS);
+}
+
+/**
+ * The public-good TUF repository's `root.json` that `@sigstore/tuf` embeds in
+ * its seeds: the trust anchor `vouch trusted-root update` starts from for
+ * that repository (as `@sigstore/tuf` `dist/client.js seedCache` does), before
+ * it has cached a newer root of its own.
+ */
+export async function publicGoodTufRoot(): Promise<Uint8Array> {
+  const root = (await readSeedRepository()).root;
+  if (root === undefined) {
+    throw seedsUnavailable(`it has no base64 "root.json" for ${PUBLIC_GOOD_TUF_URL}`);
+  }
+  return root;
+}
+
+function seedsUnavailable(problem: string, cause?: unknown) {
+  return unavailable(
+    'TRUSTED_ROOT_UNAVAILABLE',
+    `cannot read the Sigstore public-good trust material shipped with vouch (${SEEDS}): ${problem}; reinstall vouch or pass --trusted-root FILE`,
+    { cause },
+  );
+}
+
+interface SeedRepository {
+  readonly path: string;
+  readonly root: Uint8Array | undefined;
+  readonly trustedRoot: Uint8Array | undefined;
+}
+
+async function readSeedRepository(): Promise<SeedRepository> {
   let path: string;
   let bytes: Uint8Array;
   try {
-    path = createRequire(import.meta.url).resolve(SEEDS);
+    path = publicGoodSeedsPath();
     bytes = await readFile(path);
   } catch (error) {
-    throw fail('the file is missing or unreadable', error);
+    throw seedsUnavailable('the file is missing or unreadable', error);
   }
   let seeds;
   try {
     seeds = parseStrictJson(bytes);
   } catch (error) {
-    throw fail('it is not valid JSON', error);
+    throw seedsUnavailable('it is not valid JSON', error);
   }
   const repository = isJsonObject(seeds) ? seeds[PUBLIC_GOOD_TUF_URL] : undefined;
+  const root = isJsonObject(repository) ? repository['root.json'] : undefined;
   const targets = isJsonObject(repository) ? repository.targets : undefined;
-  const encoded = isJsonObject(targets) ? targets['trusted_root.json'] : undefined;
-  const document = typeof encoded === 'string' ? decodeStdBase64(encoded) : undefined;
+  const trustedRoot = isJsonObject(targets) ? targets['trusted_root.json'] : undefined;
+  return {
+    path,
+    root: typeof root === 'string' ? decodeStdBase64(root) : undefined,
+    trustedRoot: typeof trustedRoot === 'string' ? decodeStdBase64(trustedRoot) : undefined,
+  };
+}
+
+async function load(): Promise<TrustedRoot> {
+  const { path, trustedRoot: document } = await readSeedRepository();
   if (document === undefined) {
-    throw fail(`it has no base64 targets["trusted_root.json"] for ${PUBLIC_GOOD_TUF_URL}`);
+    throw seedsUnavailable(
+      `it has no base64 targets["trusted_root.json"] for ${PUBLIC_GOOD_TUF_URL}`,
+    );
   }
   try {
     return parseTrustedRoot(document, `the public-good trusted root in ${path}`);
   } catch (error) {
     if (!isVouchError(error)) throw error;
-    throw fail(error.message, error);
+    throw seedsUnavailable(error.message, error);
   }
 }

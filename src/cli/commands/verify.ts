@@ -1,15 +1,12 @@
 import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
-import {
-  parseTrustedRoot,
-  type TransparencyLog,
-  transparencyLogFromKey,
-} from '../../sigstore/trusted-root.ts';
+import { type TransparencyLog, transparencyLogFromKey } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
+import { vouchCacheDir } from '../cache-dir.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -45,9 +42,13 @@ annotation cosign adds when it uploads to the transparency log) counts only if
 the bundle's signed entry timestamp verifies with a trusted log key and the
 log entry is for this very signature, key and payload. The trusted logs are
 those of --trusted-root and --rekor-public-key; with neither, those of the
-Sigstore public-good trusted root shipped with vouch (no network needed, read
-only when a signature has a bundle). A signature without a bundle counts by
-its key alone, unless --require-tlog is given.
+Sigstore trusted root cached by \`vouch trusted-root update\` if it has run,
+else of the public-good trusted root shipped with vouch (no network needed).
+Either is read only when a signature has a bundle. Trust material is never
+fetched, except that a cached root whose TUF timestamp has expired is
+refreshed through TUF once first; with --offline it is used as it is and
+nothing but the registry is contacted. A signature without a bundle counts
+by its key alone, unless --require-tlog is given.
 
 For each image, prints the digest, the signatures that verified (with when
 the log recorded them), and why each other one did not count
@@ -75,6 +76,8 @@ Options:
                               trusted (a private Sigstore deployment)
       --rekor-public-key FILE
                               a Rekor log's public key (PEM) to trust; repeatable
+      --offline               never fetch trust material: use the cached trusted root
+                              even when its TUF timestamp has expired
   -o, --output text|json      output format (default text)
       --max-signatures N      refuse images with more than N signature layers (default 1000)
       --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
@@ -96,6 +99,7 @@ ${REGISTRY_HELP}`,
       'require-tlog': { type: 'boolean', default: false },
       'trusted-root': { type: 'string' },
       'rekor-public-key': { type: 'string', multiple: true },
+      offline: { type: 'boolean', default: false },
       'max-signatures': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       concurrency: { type: 'string', default: '8' },
@@ -119,13 +123,14 @@ ${REGISTRY_HELP}`,
     );
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
     const keys = await readPublicKeys(keyPaths);
-    const tlogs = await trustedLogs(values['trusted-root'], values['rekor-public-key'] ?? []);
+    const tlogs = await trustedLogs(io, values['trusted-root'], values['rekor-public-key'] ?? []);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: ImageVerification[];
     try {
       results = await verifyImages(stores, positionals, {
         trust: { keys, ...(tlogs === undefined ? {} : { tlogs }) },
+        loadTlogs: defaultTlogs(io, values.offline),
         policy: {
           annotations,
           ...(signedIdentity === undefined ? {} : { signedIdentity }),
@@ -156,22 +161,56 @@ ${REGISTRY_HELP}`,
 /**
  * The logs of --trusted-root and --rekor-public-key, read now so a bad file is
  * a usage error before any network traffic; undefined when neither is given
- * (the library then loads the public-good root, only if a bundle needs it).
+ * (then `defaultTlogs` loads them, only if a bundle needs them).
  */
 async function trustedLogs(
+  io: CliIO,
   rootPath: string | undefined,
   keyPaths: readonly string[],
 ): Promise<TransparencyLog[] | undefined> {
   if (rootPath === undefined && keyPaths.length === 0) return undefined;
   const logs: TransparencyLog[] = [];
   if (rootPath !== undefined) {
-    logs.push(...parseTrustedRoot(await readKeyFile(rootPath, '--trusted-root'), rootPath).tlogs);
+    const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
+    const selected = await selectTrustedRoot({
+      file: rootPath,
+      cacheDir: vouchCacheDir(io),
+      offline: true,
+    });
+    logs.push(...selected.trustedRoot.tlogs);
   }
   for (const path of keyPaths) {
     const key = parsePublicKeyPem(await readKeyFile(path, '--rekor-public-key'), { source: path });
     logs.push(transparencyLogFromKey(key));
   }
   return logs;
+}
+
+/**
+ * The logs of the cached TUF trusted root, else the shipped one; says on
+ * stderr when the cache was refreshed or is used expired. Loaded only when
+ * a signature carries a bundle, so a plain key verification never reads
+ * trust material.
+ */
+function defaultTlogs(io: CliIO, offline: boolean): () => Promise<readonly TransparencyLog[]> {
+  return async () => {
+    const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
+    const { trustedRoot, origin } = await selectTrustedRoot({
+      cacheDir: vouchCacheDir(io),
+      offline,
+      update: { userAgent: 'vouch/0.1.0' },
+    });
+    if (origin.kind === 'tuf-cache' && origin.refreshed) {
+      io.stderr.write(
+        `vouch: the cached trusted root's TUF timestamp had expired; refreshed it from ${origin.repository.mirrorUrl}\n`,
+      );
+    } else if (origin.kind === 'tuf-cache' && origin.expired) {
+      io.stderr.write(
+        `vouch: warning: using the cached trusted root although its TUF timestamp expired at ${origin.repository.metadata.timestamp.expires} (--offline)\n`,
+      );
+    }
+    return trustedRoot.tlogs;
+  };
 }
 
 function toText(result: ImageVerification, keyPaths: readonly string[]): string {

@@ -1,0 +1,217 @@
+import { invalid } from '../../core/errors.ts';
+import { readKeyFile } from '../../keys/files.ts';
+import { PUBLIC_GOOD_TUF_URL } from '../../sigstore/public-good.ts';
+import { type CachedTufRepository, normalizeMirrorUrl } from '../../sigstore/tuf-cache.ts';
+import {
+  type SelectedTrustedRoot,
+  selectTrustedRoot,
+  type TrustedRootOrigin,
+} from '../../sigstore/trusted-root-source.ts';
+import {
+  summarizeTrustedRoot,
+  type TrustedAuthoritySummary,
+  type TrustedLogSummary,
+  type TrustedRootSummary,
+} from '../../sigstore/trusted-root-summary.ts';
+import type { InitialRootSource } from '../../sigstore/tuf-update.ts';
+import { vouchCacheDir } from '../cache-dir.ts';
+import { EXIT_OK } from '../exit-codes.ts';
+import { type CliIO, writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import { integerFlag, OUTPUT_OPTIONS, outputFormat, parseFlags } from '../options.ts';
+
+export const command: Command = {
+  summary: 'Update the Sigstore trusted root through TUF, or show the one in use',
+  help: `Usage: vouch trusted-root update [--tuf-url URL] [--tuf-root FILE] [OPTIONS]
+       vouch trusted-root show [--trusted-root FILE] [OPTIONS]
+
+The Sigstore trusted root names the transparency logs (Rekor), certificate
+authorities (Fulcio), CT logs and timestamp authorities that verification
+trusts. Verification (vouch verify) uses, in this order:
+  1. --trusted-root FILE, when given (a private Sigstore deployment);
+  2. the root cached by \`vouch trusted-root update\`, when it has run;
+  3. the Sigstore public-good root shipped with vouch (no network needed).
+Verification never fetches trust material, except that when the cached
+root's TUF timestamp has expired it refreshes the cache once first; with
+--offline it never does, and uses the expired cached root.
+
+update  Refreshes the trusted root through TUF (The Update Framework): every
+        metadata file is checked for signatures, versions (no rollback) and
+        expiry, and the trusted_root.json target for its length and hashes.
+        The result is cached only if all of it verified; a failed update
+        leaves the cache as it was. Prints where the root was written, what
+        it trusts, and the TUF metadata versions.
+show    Prints which trusted root verification would use now and what it
+        trusts. Never touches the network.
+
+Cache: $VOUCH_CACHE_DIR, else $XDG_CACHE_HOME/vouch, else ~/.cache/vouch
+(the TUF cache is its tuf/ folder).
+
+Examples:
+  vouch trusted-root update
+  vouch trusted-root update --tuf-url https://tuf.sigstore.example.com --tuf-root root.json
+  vouch trusted-root show --output json
+
+Options:
+      --tuf-url URL           the TUF repository (default ${PUBLIC_GOOD_TUF_URL})
+      --tuf-root FILE         the repository's initial root.json, trusted only when
+                              nothing is cached for it yet (default for the public-good
+                              repository: the root embedded in @sigstore/tuf)
+      --timeout SECONDS       time to wait for each TUF file (default 30)
+      --trusted-root FILE     (show) show this file, as verification would use it
+  -o, --output text|json      output format (default text)
+
+Exit codes: 0 ok; 1 the TUF repository served metadata that failed
+verification; 2 invalid input; 3 the repository could not be reached.`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const [action, ...rest] = args;
+    if (action === 'update') return update(rest, io);
+    if (action === 'show') return show(rest, io);
+    throw invalid(
+      'USAGE',
+      action === undefined
+        ? 'vouch trusted-root needs an action: update or show'
+        : `unknown action "${action}" for vouch trusted-root: expected update or show`,
+    );
+  },
+};
+
+async function update(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    {
+      ...OUTPUT_OPTIONS,
+      'tuf-url': { type: 'string', default: PUBLIC_GOOD_TUF_URL },
+      'tuf-root': { type: 'string' },
+      timeout: { type: 'string' },
+    },
+    false,
+  );
+  const format = outputFormat(values.output);
+  const timeout = integerFlag('timeout', values.timeout, 1, 3600);
+  const rootPath = values['tuf-root'];
+  const initialRoot =
+    rootPath === undefined ? undefined : await readKeyFile(rootPath, '--tuf-root');
+  const mirrorUrl = normalizeMirrorUrl(values['tuf-url']);
+  const { updateTrustedRoot } = await import('../../sigstore/tuf-update.ts');
+  const result = await updateTrustedRoot({
+    cacheDir: vouchCacheDir(io),
+    mirrorUrl,
+    userAgent: 'vouch/0.1.0',
+    ...(initialRoot === undefined ? {} : { initialRoot }),
+    ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
+  });
+  const summary = summarizeTrustedRoot(result.trustedRoot);
+  const { repository } = result;
+  if (format === 'json') {
+    writeJson(io, {
+      path: repository.trustedRootPath,
+      mirror: repository.mirrorUrl,
+      initialRoot: result.initialRoot,
+      tuf: repository.metadata,
+      trustedRoot: summary,
+    });
+  } else {
+    const lines = [
+      `Updated the Sigstore trusted root from ${repository.mirrorUrl}`,
+      `  written to: ${repository.trustedRootPath}`,
+      `  trust started from: ${INITIAL_ROOT_TEXT[result.initialRoot]}${result.initialRoot === 'cached' && rootPath !== undefined ? ' (--tuf-root is used only for an empty cache)' : ''}`,
+      tufLine(repository),
+      ...summaryLines(summary),
+    ];
+    io.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return EXIT_OK;
+}
+
+const INITIAL_ROOT_TEXT: Readonly<Record<InitialRootSource, string>> = {
+  cached: 'the cached TUF root',
+  given: 'the --tuf-root file',
+  embedded: 'the TUF root embedded in @sigstore/tuf',
+};
+
+async function show(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    { ...OUTPUT_OPTIONS, 'trusted-root': { type: 'string' } },
+    false,
+  );
+  const format = outputFormat(values.output);
+  const file = values['trusted-root'];
+  const selected = await selectTrustedRoot({
+    cacheDir: vouchCacheDir(io),
+    offline: true,
+    ...(file === undefined ? {} : { file }),
+  });
+  const summary = summarizeTrustedRoot(selected.trustedRoot);
+  if (format === 'json') {
+    writeJson(io, { ...originJson(selected.origin), trustedRoot: summary });
+  } else {
+    io.stdout.write(`${[...originLines(selected), ...summaryLines(summary)].join('\n')}\n`);
+  }
+  return EXIT_OK;
+}
+
+function originJson(origin: TrustedRootOrigin) {
+  if (origin.kind !== 'tuf-cache') return { source: origin.kind, path: origin.path };
+  return {
+    source: origin.kind,
+    path: origin.path,
+    mirror: origin.repository.mirrorUrl,
+    expired: origin.expired,
+    tuf: origin.repository.metadata,
+  };
+}
+
+function originLines({ origin }: SelectedTrustedRoot): string[] {
+  switch (origin.kind) {
+    case 'file':
+      return [`Trusted root: ${origin.path} (--trusted-root)`];
+    case 'shipped':
+      return [
+        `Trusted root: the Sigstore public-good root shipped with vouch (${origin.path}); run \`vouch trusted-root update\` to refresh it through TUF`,
+      ];
+    case 'tuf-cache':
+      return [
+        `Trusted root: ${origin.path}, from ${origin.repository.mirrorUrl} through TUF`,
+        tufLine(origin.repository),
+        ...(origin.expired
+          ? [
+              '  the TUF timestamp has expired: verification refreshes it first (or, with --offline, uses it as it is)',
+            ]
+          : []),
+      ];
+  }
+}
+
+function tufLine({ metadata }: CachedTufRepository): string {
+  return `  TUF metadata: root v${metadata.root.version}, timestamp v${metadata.timestamp.version} (expires ${metadata.timestamp.expires}), snapshot v${metadata.snapshot.version}, targets v${metadata.targets.version}`;
+}
+
+function summaryLines(summary: TrustedRootSummary): string[] {
+  return [
+    ...section('Transparency logs', summary.tlogs.map(logLine)),
+    ...section('Certificate authorities', summary.certificateAuthorities.map(authorityLine)),
+    ...section('CT logs', summary.ctlogs.map(logLine)),
+    ...section('Timestamp authorities', summary.timestampAuthorities.map(authorityLine)),
+  ];
+}
+
+function section(title: string, lines: readonly string[]): string[] {
+  return [`${title}:`, ...(lines.length === 0 ? ['  (none)'] : lines)];
+}
+
+function validity(entry: { validFrom: string | null; validUntil: string | null }): string {
+  const from = `from ${entry.validFrom ?? '(unknown)'}`;
+  return entry.validUntil === null ? `${from}, no end` : `${from} until ${entry.validUntil}`;
+}
+
+function logLine(log: TrustedLogSummary): string {
+  return `  ${log.baseUrl ?? '(no URL)'}  log ID ${log.logId ?? '(none)'}  ${log.keyDetails ?? '(unknown key)'}  ${validity(log)}`;
+}
+
+function authorityLine(authority: TrustedAuthoritySummary): string {
+  const subject = authority.subject === null ? '' : `  ${authority.subject}`;
+  return `  ${authority.uri ?? '(no URI)'}${subject}  ${authority.certificates} certificate${authority.certificates === 1 ? '' : 's'}  ${validity(authority)}`;
+}
