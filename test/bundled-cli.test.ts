@@ -1,0 +1,87 @@
+/**
+ * The installed `vouch` command is an esbuild bundle (scripts/bundle-cli.ts),
+ * not the sources the other tests run in-process. This builds the bundle
+ * afresh into a temporary directory laid out like the installed package
+ * (dist/bin/ under package.json, node_modules beside it) and runs it as a process: the
+ * command table, the chunks loaded lazily (the OCI layout store, each
+ * command), the npm packages left external (undici for many images,
+ * @sigstore/tuf's seeds for the shipped trusted root) and `--version`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+
+describe('the bundled CLI', () => {
+  let dir: string;
+  let bin: string;
+  let registry: RunningRegistry;
+  const env = { ...process.env, VOUCH_PASSWORD: 'bundle-test', DOCKER_CONFIG: '/nonexistent' };
+  const vouch = (...args: string[]) => run(process.execPath, [bin, ...args], { env });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-bundle-'));
+    const pkg = join(dir, 'package');
+    await run(process.execPath, [join(ROOT, 'scripts/bundle-cli.ts'), join(pkg, 'dist/bin')], {
+      cwd: ROOT,
+    });
+    await cp(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    await symlink(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    bin = join(pkg, 'dist/bin/vouch.js');
+    registry = await startRegistry();
+  });
+
+  after(async () => {
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('--version reads the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const { stdout } = await vouch('--version');
+    assert.equal(stdout.trim(), `vouch ${version}`);
+  });
+
+  test('signs and verifies an OCI layout, and many registry images (the undici transport)', async () => {
+    const layout = join(dir, 'layout');
+    await run(process.execPath, [join(ROOT, 'scripts/demo-image.ts'), layout, '1.0']);
+    await vouch('generate-key-pair', '--output-key-prefix', join(dir, 'cosign'));
+    await vouch('sign', '--key', join(dir, 'cosign.key'), `oci:${layout}:1.0`);
+    const one = await vouch('verify', '--key', join(dir, 'cosign.pub'), `oci:${layout}:1.0`);
+    assert.match(one.stdout, /verified/);
+
+    // More than 8 images: the CLI loads undici, an external package, from a chunk.
+    const images = Array.from({ length: 9 }, (_, i) => `${registry.host}/bundle/app-${i}:1.0`);
+    for (const image of images) await vouch('copy', `oci:${layout}:1.0`, image);
+    await vouch('sign', '--key', join(dir, 'cosign.key'), ...images);
+    const many = await vouch('verify', '--key', join(dir, 'cosign.pub'), '-o', 'json', ...images);
+    const results = JSON.parse(many.stdout) as { ok: boolean; images: { status: string }[] };
+    assert.equal(results.ok, true);
+    assert.deepEqual(
+      results.images.map((image) => image.status),
+      images.map(() => 'verified'),
+    );
+  });
+
+  test('a verification failure keeps its exit code through the bundle', async () => {
+    const layout = join(dir, 'unsigned');
+    await run(process.execPath, [join(ROOT, 'scripts/demo-image.ts'), layout, '1.0']);
+    await assert.rejects(vouch('verify', '--key', join(dir, 'cosign.pub'), `oci:${layout}:1.0`), {
+      code: 1,
+    });
+  });
+
+  test('shows the shipped Sigstore trusted root (read from @sigstore/tuf beside the bundle)', async () => {
+    const { stdout } = await vouch('trusted-root', 'show', '-o', 'json');
+    assert.match(stdout, /rekor\.sigstore\.dev/);
+  });
+});
