@@ -30,9 +30,10 @@
  *   the PUT and the write is retried if it moved since the read; after the
  *   PUT the tag is read again and must hold our layer. The window between
  *   that last check and the PUT cannot be closed from the client, so once
- *   every image is done the layers written are checked again after a short
- *   delay (`settleMs`) and any that another writer's late PUT replaced are
- *   appended again.
+ *   every image is done the layers written are checked again after a delay
+ *   (`settleMs`, or twice the slowest check-then-PUT this call saw: about
+ *   how late another writer's PUT can land) and any that another writer's
+ *   late PUT replaced are appended again.
  *
  * Retries back off with full jitter. After `maxAttempts` conflicts on one
  * manifest the image fails with `unavailable` <KIND>_CONFLICT
@@ -62,6 +63,8 @@ export const MAX_RECURSIVE_MANIFESTS = 1000;
 export const DEFAULT_SIGN_CONCURRENCY = 8;
 export const DEFAULT_MAX_ATTEMPTS = 8;
 export const DEFAULT_SETTLE_MS = 100;
+/** The settle check never waits longer than this, however slow the registry was. */
+const MAX_SETTLE_MS = 5000;
 /** How many times the settle check may find a layer replaced and append it again. */
 const SETTLE_ROUNDS = 3;
 const BACKOFF_BASE_MS = 20;
@@ -315,7 +318,7 @@ async function settle<Q extends AttachRequest, P extends PreparedLayer, R>(
   );
   for (let attempt = 1; round.length > 0; attempt++) {
     settings.emit({ type: 'settling', count: round.length });
-    await sleep(settings.settleMs);
+    await sleep(engine.settleDelayMs());
     const lost: typeof round = [];
     await Promise.all(
       round.map(({ state, unit, index }) =>
@@ -454,10 +457,27 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
   readonly #settings: AttachSettings<R>;
   /** One write at a time per attachment tag within this call (the same image named twice). */
   readonly #tails = new Map<string, Promise<unknown>>();
+  /** The longest check-then-PUT this call has seen on a registry, in ms. */
+  #widestRaceWindowMs = 0;
 
   constructor(kind: AttachmentKind<Q, P>, settings: AttachSettings<R>) {
     this.#kind = kind;
     this.#settings = settings;
+  }
+
+  /**
+   * How long the settle check waits: `settleMs`, or longer on a slow
+   * registry. Another writer's late PUT lands at most about one
+   * check-then-PUT after its check, and a writer sharing this registry sees
+   * latencies like ours, so twice the widest window this call saw covers it;
+   * capped so a stalled registry cannot hold the command for long.
+   */
+  settleDelayMs(): number {
+    return Math.min(Math.max(this.#settings.settleMs, 2 * this.#widestRaceWindowMs), MAX_SETTLE_MS);
+  }
+
+  #noteRaceWindow(ms: number): void {
+    this.#widestRaceWindowMs = Math.max(this.#widestRaceWindowMs, ms);
   }
 
   conflictError(unit: AttachUnit<Q>, detail: string): Error {
@@ -617,11 +637,13 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
           written = await store.compareAndSetTag(tag, expected, descriptor);
           if (written) writes++;
         } else {
+          const checked = performance.now();
           written = (await currentDigest(store, tag)) === expected;
           if (written) {
             // Counted before the PUT: one that fails may still have landed.
             writes++;
             await store.putManifest(image.manifest, image.mediaType, tag);
+            this.#noteRaceWindow(performance.now() - checked);
           }
         }
         if (written) {
