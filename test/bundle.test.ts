@@ -19,6 +19,7 @@ import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION,
   BUNDLE_V03_MEDIA_TYPE,
   buildBundleReferrer,
+  COSIGN_SIGN_PREDICATE_TYPE,
   EMPTY_CONFIG_BYTES,
   parseBundle,
 } from '../src/formats/sigstore-bundle.ts';
@@ -290,6 +291,55 @@ describe('Sigstore bundle referrers: attest --bundle-format, verify-attestation,
           ['DIGEST_MISMATCH'],
         );
         assert.match(image?.rejected[0]?.message ?? '', new RegExp(digestHex(other.digest)));
+      });
+
+      it('sign --bundle-format writes cosign 3 signatures that verify --key counts', async () => {
+        const { store, digest, ref } = await where[kind]('sign');
+        const sign = await vouch('sign', '--bundle-format', '--key', key, '-a', 'env=prod', ref);
+        assert.equal(sign.code, 0, sign.stderr);
+        const [listed] = await fallbackIndex(store, digest);
+        assert.equal(
+          listed?.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION],
+          COSIGN_SIGN_PREDICATE_TYPE,
+        );
+        // No .sig tag was written: the bundle alone must count.
+        const verify = await vouch('verify', '--key', pub, ref);
+        assert.equal(verify.code, 0, verify.stderr);
+        assert.match(verify.stdout, /valid: Sigstore bundle referrer 0 /);
+
+        const json = await vouch('verify', '--key', pub, '-a', 'env=prod', '-o', 'json', ref);
+        assert.equal(json.code, 0, json.stderr);
+        const image = JSON.parse(json.stdout).images[0];
+        const statement = image.bundleSignatures.verified[0].statement;
+        assert.equal(statement.predicateType, COSIGN_SIGN_PREDICATE_TYPE);
+        assert.deepEqual(statement.subject, [
+          { digest: { sha256: digestHex(digest) }, annotations: { env: 'prod' } },
+        ]);
+
+        const annotation = await vouch('verify', '--key', pub, '-a', 'env=dev', ref);
+        assert.equal(annotation.code, 1, annotation.stdout);
+        assert.match(annotation.stdout, /not counted: ANNOTATION_MISMATCH: bundle referrer 0/);
+        const wrongKey = await vouch('verify', '--key', otherPub, ref);
+        assert.equal(wrongKey.code, 1, wrongKey.stdout);
+        assert.match(wrongKey.stdout, /not counted: SIGNATURE_INVALID: bundle referrer 0/);
+        const identity = await vouch(
+          'verify',
+          '--key',
+          pub,
+          '--signed-identity',
+          'example.com/app',
+          ref,
+        );
+        assert.equal(identity.code, 1, identity.stdout);
+        assert.match(identity.stdout, /IDENTITY_MISMATCH/);
+      });
+
+      it('an attestation bundle is never counted as a signature', async () => {
+        const { ref } = await where[kind]('att-not-sig');
+        assert.equal((await attestBundle(ref)).code, 0);
+        const verify = await vouch('verify', '--key', pub, ref);
+        assert.equal(verify.code, 1, verify.stdout);
+        assert.match(verify.stderr, /no signatures found/);
       });
 
       it('reads both storage forms and says which form each statement came from', async () => {

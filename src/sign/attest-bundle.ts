@@ -1,6 +1,6 @@
 /**
- * Attesting images with a key the way cosign 3 stores attestations by
- * default (`cosign attest --new-bundle-format`; sigstore/cosign@d6d86c22
+ * Attesting and signing images with a key the way cosign 3 stores
+ * attestations and signatures by default (`cosign attest --new-bundle-format`; sigstore/cosign@d6d86c22
  * pkg/oci/remote/write.go WriteAttestationNewBundleFormat, WriteReferrer):
  *
  * 1. The image is resolved to its descriptor once (cosign HEADs it): the
@@ -18,6 +18,9 @@
  *    the fallback index under the tag `sha256-<hex>` (distribution-spec
  *    "Pushing Manifests with Subject"; registry/referrers-tag.ts).
  *
+ * Signing (`signImagesAsBundles`) is the same with cosign 3's signature
+ * statement (predicate type `https://sigstore.dev/cosign/sign/v1`).
+ *
  * Like cosign, every run adds a new referrer: the manifest records the time
  * (`org.opencontainers.image.created`) and ECDSA signatures are randomised,
  * so no two runs write the same bytes, and cosign has no duplicate check for
@@ -28,11 +31,12 @@ import { createLimiter } from '../core/concurrency.ts';
 import { invalid } from '../core/errors.ts';
 import { DEFAULT_MAX_ATTESTATION_BYTES } from '../formats/cosign-attestation.ts';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../formats/dsse.ts';
-import { buildStatement } from '../formats/in-toto.ts';
+import { buildSignStatement, buildStatement } from '../formats/in-toto.ts';
 import {
   type BundleReferrer,
   buildBundleReferrer,
   buildDsseBundle,
+  COSIGN_SIGN_PREDICATE_TYPE,
   publicKeyHint,
 } from '../formats/sigstore-bundle.ts';
 import { isJsonObject, type JsonObject } from '../formats/strict-json.ts';
@@ -41,7 +45,7 @@ import type { Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
 import type { AttestRequest } from './attest.ts';
-import { countOption, DEFAULT_SIGN_CONCURRENCY } from './attach.ts';
+import { type AttachRequest, countOption, DEFAULT_SIGN_CONCURRENCY } from './attach.ts';
 
 export interface BundleAttestOptions {
   /** Signs the PAE of every statement; see `attestationSigner`. */
@@ -96,14 +100,7 @@ export async function attestImagesAsBundles(
   requests: readonly AttestRequest[],
   options: BundleAttestOptions,
 ): Promise<BundleAttestResult[]> {
-  const { signer, predicateType, predicate } = options;
-  if (
-    signer === undefined ||
-    typeof signer.sign !== 'function' ||
-    signer.publicKey?.type !== 'public'
-  ) {
-    throw invalid('INVALID_OPTION', 'attesting needs a signer with a public key');
-  }
+  const { predicateType, predicate } = options;
   if (typeof predicateType !== 'string' || predicateType === '') {
     throw invalid('INVALID_OPTION', 'the predicate type must be a non-empty string (a URI)');
   }
@@ -116,6 +113,59 @@ export async function attestImagesAsBundles(
         `${request.name ?? request.store.location}: the subject name must be a non-empty string`,
       );
     }
+  }
+  return writeBundles(requests, options, predicateType, (request, digest) =>
+    buildStatement({ subjectName: request.subjectName, digest, predicateType, predicate }),
+  );
+}
+
+export interface BundleSignOptions {
+  /** Signs the PAE of every statement; cosign 3 signs these as attestations (`attestationSigner`). */
+  readonly signer: Signer;
+  /** cosign's `-a key=value`: recorded on the statement's subject. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Images signed at once. Default 8. */
+  readonly concurrency?: number;
+  /** The time recorded in the referrer; now unless given. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Signs every image the way cosign 3 does by default (`cosign sign
+ * --new-bundle-format`, cmd/cosign/cli/sign/sign.go signDigestBundle): a
+ * statement of predicate type `https://sigstore.dev/cosign/sign/v1` about
+ * the image (formats/in-toto.ts buildSignStatement), in a bundle referrer
+ * like an attestation's. One result per request, in order.
+ */
+export async function signImagesAsBundles(
+  requests: readonly AttachRequest[],
+  options: BundleSignOptions,
+): Promise<BundleAttestResult[]> {
+  const annotations = options.annotations ?? {};
+  for (const [key, value] of Object.entries(annotations)) {
+    if (typeof value !== 'string') {
+      throw invalid('INVALID_OPTION', `annotation ${JSON.stringify(key)} must be a string`);
+    }
+  }
+  return writeBundles(requests, options, COSIGN_SIGN_PREDICATE_TYPE, (_request, digest) =>
+    buildSignStatement({ digest, predicateType: COSIGN_SIGN_PREDICATE_TYPE, annotations }),
+  );
+}
+
+/** Signs `statementFor` each image in a bundle and stores it as a referrer of the image. */
+async function writeBundles<Q extends AttachRequest>(
+  requests: readonly Q[],
+  options: Pick<BundleAttestOptions, 'signer' | 'concurrency' | 'maxBundleBytes' | 'now'>,
+  predicateType: string,
+  statementFor: (request: Q, digest: Digest) => Uint8Array,
+): Promise<BundleAttestResult[]> {
+  const { signer } = options;
+  if (
+    signer === undefined ||
+    typeof signer.sign !== 'function' ||
+    signer.publicKey?.type !== 'public'
+  ) {
+    throw invalid('INVALID_OPTION', 'signing a bundle needs a signer with a public key');
   }
   const maxBundleBytes = countOption(
     options.maxBundleBytes,
@@ -137,12 +187,7 @@ export async function attestImagesAsBundles(
         let subject: Descriptor | undefined;
         try {
           subject = await request.store.resolve(request.target);
-          const statement = buildStatement({
-            subjectName: request.subjectName,
-            digest: subject.digest,
-            predicateType,
-            predicate,
-          });
+          const statement = statementFor(request, subject.digest);
           const sig = await signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement));
           const bundle = buildDsseBundle({
             envelope: {
@@ -200,7 +245,7 @@ async function writeReferrer(store: ImageStore, referrer: BundleReferrer): Promi
   await store.putManifest(referrer.manifest, referrer.descriptor.mediaType);
 }
 
-function describeTarget(request: AttestRequest): string {
+function describeTarget(request: AttachRequest): string {
   const { target } = request;
   return 'tag' in target
     ? `${request.store.location}:${target.tag}`

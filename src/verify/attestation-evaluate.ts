@@ -54,7 +54,11 @@ import type {
   AttestationLayerEvidence,
   AttestationLayerEvidenceProblem,
 } from './attestation-evidence.ts';
-import type { BundleReferrerEvidence, BundleReferrerEvidenceProblem } from './bundle-evidence.ts';
+import type {
+  BundleEvidence,
+  BundleReferrerEvidence,
+  BundleReferrerEvidenceProblem,
+} from './bundle-evidence.ts';
 import type { Trust } from './evaluate.ts';
 
 export interface AttestationPolicy {
@@ -166,33 +170,50 @@ export function evaluateAttestations(
   const outcomes = evidence.attestations.map((attestation) =>
     check(attestation, ATT, digest, trust.keys, policy),
   );
-  const bundles = evidence.bundles;
-  if (bundles !== undefined) {
-    for (const referrer of bundles.rejectedReferrers) {
-      rejected.push({
-        source: { form: 'bundle', referrer: referrer.referrer },
-        index: referrer.index,
-        layer: referrer.referrer,
-        reason: { code: 'LAYER_INVALID', message: referrer.reason },
-        problem: referrer.problem,
-      });
-    }
-    outcomes.push(...bundles.bundles.map((b) => checkBundle(b, digest, trust.keys, policy)));
-  }
   for (const outcome of outcomes) {
     if ('reason' in outcome) rejected.push(outcome);
     else verified.push(outcome);
   }
+  rejected.sort((a, b) => a.index - b.index);
   // `.att` layers first, then bundle referrers, each in order.
-  rejected.sort((a, b) => formOrder(a) - formOrder(b) || a.index - b.index);
+  if (evidence.bundles !== undefined) {
+    const bundles = evaluateBundleStatements(evidence.bundles, digest, trust.keys, policy);
+    verified.push(...bundles.verified);
+    rejected.push(...bundles.rejected);
+  }
   return { digest, predicateType: policy.predicateType, verified, rejected };
 }
 
-const ATT: AttestationSource = { form: 'att' };
-
-function formOrder(result: { readonly source: AttestationSource }): number {
-  return result.source.form === 'att' ? 0 : 1;
+/**
+ * The statements in the Sigstore bundle referrers of `digest`, through the
+ * same checks as `.att` layers (see the module comment); in referrer order.
+ * `evaluateAttestations` uses it, and signature verification for cosign 3's
+ * bundle signatures (bundle-signatures.ts).
+ */
+export function evaluateBundleStatements(
+  bundles: BundleEvidence,
+  digest: Digest,
+  keys: readonly KeyObject[],
+  policy: AttestationPolicy,
+): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
+  const verified: VerifiedAttestation[] = [];
+  const rejected: RejectedAttestation[] = bundles.rejectedReferrers.map((referrer) => ({
+    source: { form: 'bundle', referrer: referrer.referrer },
+    index: referrer.index,
+    layer: referrer.referrer,
+    reason: { code: 'LAYER_INVALID', message: referrer.reason },
+    problem: referrer.problem,
+  }));
+  for (const bundle of bundles.bundles) {
+    const outcome = checkBundle(bundle, digest, keys, policy);
+    if ('reason' in outcome) rejected.push(outcome);
+    else verified.push(outcome);
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  return { verified, rejected };
 }
+
+const ATT: AttestationSource = { form: 'att' };
 
 /** A bundle referrer's DSSE envelope, through the same checks as an `.att` layer's. */
 function checkBundle(
