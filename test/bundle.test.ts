@@ -334,6 +334,26 @@ describe('Sigstore bundle referrers: attest --bundle-format, verify-attestation,
         assert.match(identity.stdout, /IDENTITY_MISMATCH/);
       });
 
+      it('tree shows both bundle referrers with what their listing claims', async () => {
+        const { ref } = await where[kind]('tree');
+        assert.equal((await attestBundle(ref)).code, 0);
+        assert.equal((await vouch('sign', '--bundle-format', '--key', key, ref)).code, 0);
+        const tree = await vouch('tree', ref);
+        assert.equal(tree.code, 0, tree.stderr);
+        assert.match(tree.stdout, /\(Sigstore bundle: a cosign 3 signature\)/);
+        assert.match(
+          tree.stdout,
+          /\(Sigstore bundle: an attestation of https:\/\/spdx\.dev\/Document\)/,
+        );
+        const json = JSON.parse((await vouch('tree', '-o', 'json', ref)).stdout) as {
+          referrers: Array<{ artifactType?: string; bundlePredicateType?: string }>;
+        };
+        assert.deepEqual(
+          json.referrers.map((r) => r.bundlePredicateType).sort(),
+          [COSIGN_SIGN_PREDICATE_TYPE, SPDX].sort(),
+        );
+      });
+
       it('an attestation bundle is never counted as a signature', async () => {
         const { ref } = await where[kind]('att-not-sig');
         assert.equal((await attestBundle(ref)).code, 0);
