@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -394,6 +394,30 @@ describe('Sigstore bundle referrers: attest --bundle-format, verify-attestation,
       });
     });
   }
+
+  it('reads referrers a layout keeps as untagged index.json entries, as oras writes them', async () => {
+    const { store, digest, ref } = await where.layout('oras');
+    assert.equal((await attestBundle(ref)).code, 0);
+    const [listed] = await fallbackIndex(store, digest);
+    assert.ok(listed !== undefined);
+    const path = ref.slice('oci:'.length, -':v1'.length);
+    const file = join(path, 'index.json');
+    const index = JSON.parse(await readFile(file, 'utf8')) as { manifests: Descriptor[] };
+    // No fallback tag; the referrer is a plain untagged entry instead.
+    const manifests = index.manifests.filter(
+      (d) => d.annotations?.['org.opencontainers.image.ref.name'] !== referrersTag(digest),
+    );
+    manifests.push({ mediaType: OCI_MANIFEST, digest: listed.digest, size: listed.size });
+    await writeFile(file, JSON.stringify({ ...index, manifests }));
+    await assert.rejects(store.getManifest({ tag: referrersTag(digest) }));
+
+    const run = await vouch('verify-attestation', '--key', pub, '--type', 'spdxjson', ref);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(`valid: Sigstore bundle referrer 0 \\(${listed.digest}\\)`),
+    );
+  });
 
   describe('gathering distrusts the fallback index (registry)', () => {
     it('a referrer the index calls a bundle but is not one is rejected after opening it', async () => {
