@@ -29,6 +29,8 @@ export type {
   ManifestAttestation,
 } from './sign/index.ts';
 export { attestationSigner, attestImage, attestImages, readPredicateFile } from './sign/index.ts';
+export type { BundleAttestOptions, BundleAttestResult, BundleSignOptions } from './sign/index.ts';
+export { attestImagesAsBundles, signImagesAsBundles } from './sign/index.ts';
 export type {
   CopiedAttachment,
   CopyWithAttachmentsOptions,
@@ -49,4 +51,6 @@ export {
   verifyAttestationsOfImages,
   verifyImageAttestations,
 } from './verify/index.ts';
+export type { BundleEvidence, BundleSignatureVerdict } from './verify/index.ts';
+export { evaluateBundleSignatures, fetchBundleReferrers } from './verify/index.ts';
 export { PREDICATE_TYPES, predicateTypeUri } from './formats/index.ts';

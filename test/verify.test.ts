@@ -212,6 +212,7 @@ describe('vouch verify', () => {
       'signatures',
       'verified',
       'rejected',
+      'bundleSignatures',
       'error',
     ]);
     assert.equal(image.image, ref);

@@ -105,6 +105,29 @@ export function buildStatement(input: StatementInput): Uint8Array {
 }
 
 /**
+ * The statement cosign 3 signs for an image signature (sigstore/cosign@d6d86c22
+ * cmd/cosign/cli/sign/sign.go signDigestBundle): the image digest as the only
+ * subject, with no name and cosign's `-a` annotations as the subject's
+ * `annotations` (a `google.protobuf.Struct`, written even when empty), the
+ * predicate type `https://sigstore.dev/cosign/sign/v1` and an empty predicate;
+ * protojson bytes as `buildStatement` writes them.
+ */
+export function buildSignStatement(input: {
+  readonly digest: Digest;
+  readonly predicateType: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}): Uint8Array {
+  const { digest, predicateType, annotations } = input;
+  const text =
+    `{"_type":${protoString(STATEMENT_TYPE_V1)}` +
+    `,"subject":[{"digest":{${protoString(digestAlgorithm(digest))}:${protoString(digestHex(digest))}}` +
+    `,"annotations":${protoJson(annotations)}}]` +
+    `,"predicateType":${protoString(predicateType)}` +
+    `,"predicate":{}}`;
+  return new TextEncoder().encode(text);
+}
+
+/**
  * A JSON value as protojson writes a `google.protobuf.Value`: object keys
  * sorted byte-wise on UTF-8, numbers as Go writes float64, no HTML escaping,
  * no whitespace.

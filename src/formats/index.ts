@@ -93,3 +93,34 @@ export {
   statementNames,
 } from './in-toto.ts';
 export { PREDICATE_TYPES, predicateTypeUri } from './predicate-types.ts';
+export type {
+  BundleContent,
+  BundleReferrer,
+  BundleReferrerContents,
+  BundleReferrerProblem,
+  BundleVersion,
+  NewBundleReferrer,
+  NewDsseBundle,
+  SigstoreBundle,
+  VerificationMaterial,
+} from './sigstore-bundle.ts';
+export {
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  BUNDLE_V01_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+  buildBundleReferrer,
+  buildDsseBundle,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  CREATED_ANNOTATION,
+  DEFAULT_MAX_BUNDLE_BYTES,
+  DSSE_ENVELOPE_CONTENT,
+  EMPTY_CONFIG_BYTES,
+  isBundleMediaType,
+  parseBundle,
+  publicKeyHint,
+  readBundleReferrer,
+} from './sigstore-bundle.ts';
+export { buildSignStatement } from './in-toto.ts';

@@ -34,7 +34,7 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../oci/manifest.ts';
-import { isManifestType } from '../oci/media-types.ts';
+import { IMAGE_MANIFEST_TYPES, isManifestType } from '../oci/media-types.ts';
 import { isTag } from '../oci/reference.ts';
 import {
   errorCode,
@@ -368,8 +368,37 @@ export class OCILayoutStore implements ImageStore {
     await this.#writeBlob(descriptor, content, `${this.location}@${descriptor.digest}`);
   }
 
+  /**
+   * The fallback tag's listing (what vouch and registries without the API
+   * write), plus the untagged image manifests of index.json whose `subject`
+   * is `digest`: oras and other layout writers keep referrers as plain
+   * untagged entries of index.json instead (oras-go content/oci). Those are
+   * opened (each digest-checked and capped like any manifest) and described
+   * from their own content.
+   */
   async referrers(digest: Digest, artifactType?: string): Promise<Descriptor[]> {
-    return filterByArtifactType(await readReferrersTag(this, digest), artifactType);
+    const listed = await readReferrersTag(this, digest);
+    const seen = new Set(listed.map((d) => d.digest));
+    const index = await this.readIndex();
+    for (const entry of index.manifests) {
+      if (
+        seen.has(entry.digest) ||
+        entry.annotations?.[REF_NAME_ANNOTATION] !== undefined ||
+        !IMAGE_MANIFEST_TYPES.includes(entry.mediaType)
+      )
+        continue;
+      seen.add(entry.digest);
+      let manifest: ParsedManifest;
+      try {
+        manifest = await this.getManifest({ digest: entry.digest });
+      } catch (error) {
+        // An entry whose blob is gone or unreadable refers to nothing.
+        if (isVouchError(error) && error.category !== 'unavailable') continue;
+        throw error;
+      }
+      if (manifest.manifest.subject?.digest === digest) listed.push(describeManifest(manifest));
+    }
+    return filterByArtifactType(listed, artifactType);
   }
 
   /** index.json, validated as an OCI image index. */

@@ -39,3 +39,11 @@ export type {
   CopyWithAttachmentsResult,
 } from './copy-attachments.ts';
 export { ATTACHMENT_SUFFIXES, copyWithAttachments } from './copy-attachments.ts';
+// cosign 3's default storage: Sigstore bundles attached as OCI referrers.
+export type {
+  BundleAttestation,
+  BundleAttestOptions,
+  BundleAttestResult,
+  BundleSignOptions,
+} from './attest-bundle.ts';
+export { attestImagesAsBundles, signImagesAsBundles } from './attest-bundle.ts';

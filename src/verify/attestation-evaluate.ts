@@ -27,6 +27,15 @@
  * envelope missing) are LAYER_INVALID. One counting attestation is enough.
  * Certificates and Rekor bundles on a layer are not consulted: with a key,
  * the key alone decides (keyless verification is not implemented here).
+ *
+ * Sigstore bundles stored as OCI referrers (cosign 3's form,
+ * bundle-evidence.ts) go through the same checks from step 2 on, with the
+ * bundle's DSSE envelope (the bundle reader already allowed exactly one
+ * signature); a bundle holding a message signature instead of an envelope is
+ * ENVELOPE_INVALID, a referrer that is not a readable bundle about this image
+ * is LAYER_INVALID. The bundle's verification material and transparency log
+ * entries are reported, not consulted: with a key the key decides, as for
+ * the `.att` form. Each result says which form it came from (`source`).
  */
 import type { KeyObject } from 'node:crypto';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
@@ -45,6 +54,11 @@ import type {
   AttestationLayerEvidence,
   AttestationLayerEvidenceProblem,
 } from './attestation-evidence.ts';
+import type {
+  BundleEvidence,
+  BundleReferrerEvidence,
+  BundleReferrerEvidenceProblem,
+} from './bundle-evidence.ts';
 import type { Trust } from './evaluate.ts';
 
 export interface AttestationPolicy {
@@ -65,10 +79,26 @@ export type AttestationRejectionCode =
   | 'DIGEST_MISMATCH'
   | 'PREDICATE_TYPE_MISMATCH';
 
+/**
+ * Where a statement was stored: a layer of cosign's `.att` manifest, or a
+ * Sigstore bundle in an OCI referrer of the image (with the referrer
+ * manifest's digest, the kind of verification material the bundle carries
+ * and how many transparency log entries it holds, unchecked with a key).
+ */
+export type AttestationSource =
+  | { readonly form: 'att' }
+  | {
+      readonly form: 'bundle';
+      readonly referrer: Digest;
+      readonly material?: 'public-key' | 'certificate' | 'x509-chain';
+      readonly tlogEntries?: number;
+    };
+
 export interface VerifiedAttestation {
-  /** Position of the layer in the attestation manifest. */
+  readonly source: AttestationSource;
+  /** Position of the layer in the attestation manifest, or of the referrer among the bundle referrers. */
   readonly index: number;
-  /** The layer's digest: the digest of the envelope. */
+  /** The layer's digest: the digest of the envelope (`.att`) or of the bundle. */
   readonly layer: Digest;
   /** Which of `trust.keys` verified it (its index). */
   readonly key: number;
@@ -86,6 +116,7 @@ export interface AttestationRejection {
 }
 
 export interface RejectedAttestation {
+  readonly source: AttestationSource;
   readonly index: number;
   readonly layer: Digest;
   readonly reason: AttestationRejection;
@@ -97,8 +128,8 @@ export interface RejectedAttestation {
   readonly key?: number;
   /** The statement's predicate type, when the statement could be read. */
   readonly predicateType?: string;
-  /** For LAYER_INVALID: what was wrong with the layer. */
-  readonly problem?: AttestationLayerEvidenceProblem;
+  /** For LAYER_INVALID: what was wrong with the layer or the bundle referrer. */
+  readonly problem?: AttestationLayerEvidenceProblem | BundleReferrerEvidenceProblem;
 }
 
 export interface AttestationVerdict {
@@ -130,34 +161,118 @@ export function evaluateAttestations(
   const digest = evidence.image.digest;
   const verified: VerifiedAttestation[] = [];
   const rejected: RejectedAttestation[] = evidence.rejectedLayers.map((layer) => ({
+    source: ATT,
     index: layer.index,
     layer: layer.layer.digest,
     reason: { code: 'LAYER_INVALID', message: layer.reason },
     problem: layer.problem,
   }));
-  for (const attestation of evidence.attestations) {
-    const outcome = check(attestation, digest, trust.keys, policy);
+  const outcomes = evidence.attestations.map((attestation) =>
+    check(attestation, ATT, digest, trust.keys, policy),
+  );
+  for (const outcome of outcomes) {
     if ('reason' in outcome) rejected.push(outcome);
     else verified.push(outcome);
   }
   rejected.sort((a, b) => a.index - b.index);
+  // `.att` layers first, then bundle referrers, each in order.
+  if (evidence.bundles !== undefined) {
+    const bundles = evaluateBundleStatements(evidence.bundles, digest, trust.keys, policy);
+    verified.push(...bundles.verified);
+    rejected.push(...bundles.rejected);
+  }
   return { digest, predicateType: policy.predicateType, verified, rejected };
+}
+
+/**
+ * The statements in the Sigstore bundle referrers of `digest`, through the
+ * same checks as `.att` layers (see the module comment); in referrer order.
+ * `evaluateAttestations` uses it, and signature verification for cosign 3's
+ * bundle signatures (bundle-signatures.ts).
+ */
+export function evaluateBundleStatements(
+  bundles: BundleEvidence,
+  digest: Digest,
+  keys: readonly KeyObject[],
+  policy: AttestationPolicy,
+): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
+  const verified: VerifiedAttestation[] = [];
+  const rejected: RejectedAttestation[] = bundles.rejectedReferrers.map((referrer) => ({
+    source: { form: 'bundle', referrer: referrer.referrer },
+    index: referrer.index,
+    layer: referrer.referrer,
+    reason: { code: 'LAYER_INVALID', message: referrer.reason },
+    problem: referrer.problem,
+  }));
+  for (const bundle of bundles.bundles) {
+    const outcome = checkBundle(bundle, digest, keys, policy);
+    if ('reason' in outcome) rejected.push(outcome);
+    else verified.push(outcome);
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  return { verified, rejected };
+}
+
+const ATT: AttestationSource = { form: 'att' };
+
+/** A bundle referrer's DSSE envelope, through the same checks as an `.att` layer's. */
+function checkBundle(
+  evidence: BundleReferrerEvidence,
+  digest: Digest,
+  keys: readonly KeyObject[],
+  policy: AttestationPolicy,
+): VerifiedAttestation | RejectedAttestation {
+  const { index, bundle } = evidence;
+  const source: AttestationSource = {
+    form: 'bundle',
+    referrer: evidence.referrer,
+    material: bundle.material.kind,
+    tlogEntries: bundle.tlogEntries.length,
+  };
+  if (bundle.content.kind !== 'dsse-envelope') {
+    return {
+      source,
+      index,
+      layer: evidence.layer.digest,
+      reason: {
+        code: 'ENVELOPE_INVALID',
+        message: `referrer ${index} (${evidence.referrer}): the bundle holds a message signature, not a DSSE envelope with an in-toto statement`,
+      },
+    };
+  }
+  return check(
+    {
+      index,
+      layer: evidence.layer,
+      envelope: bundle.content.envelopeJson,
+      annotations: evidence.annotations,
+    },
+    source,
+    digest,
+    keys,
+    policy,
+  );
 }
 
 function check(
   evidence: AttestationLayerEvidence,
+  source: AttestationSource,
   digest: Digest,
   keys: readonly KeyObject[],
   policy: AttestationPolicy,
 ): VerifiedAttestation | RejectedAttestation {
   const { index } = evidence;
   const layer = evidence.layer.digest;
-  const where = `layer ${index} (${layer})`;
+  const where =
+    source.form === 'att'
+      ? `layer ${index} (${layer})`
+      : `bundle referrer ${index} (${source.referrer})`;
   const reject = (
     code: AttestationRejectionCode,
     message: string,
     extra: { key?: number; predicateType?: string } = {},
   ): RejectedAttestation => ({
+    source,
     index,
     layer,
     reason: { code, message: `${where}: ${message}` },
@@ -169,7 +284,12 @@ function check(
     envelope = parseEnvelope(evidence.envelope, where);
   } catch (error) {
     if (!isVouchError(error)) throw error;
-    return { index, layer, reason: { code: 'ENVELOPE_INVALID', message: messageOf(error) } };
+    return {
+      source,
+      index,
+      layer,
+      reason: { code: 'ENVELOPE_INVALID', message: messageOf(error) },
+    };
   }
 
   const key = signingKey(envelope, keys);
@@ -194,7 +314,13 @@ function check(
     statement = parseStatement(envelope.payload, where);
   } catch (error) {
     if (!isVouchError(error)) throw error;
-    return { index, layer, reason: { code: 'STATEMENT_INVALID', message: messageOf(error) }, key };
+    return {
+      source,
+      index,
+      layer,
+      reason: { code: 'STATEMENT_INVALID', message: messageOf(error) },
+      key,
+    };
   }
   const { predicateType } = statement;
 
@@ -215,6 +341,7 @@ function check(
   }
 
   return {
+    source,
     index,
     layer,
     key,

@@ -27,6 +27,11 @@ import type { Digest } from '../oci/digest.ts';
 import type { Annotations, Descriptor } from '../oci/manifest.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import {
+  type BundleEvidence,
+  type BundleGatherLimits,
+  fetchBundleReferrers,
+} from './bundle-evidence.ts';
+import {
   checkLayerPayload,
   fetchLayerPayloads,
   type FetchedPayload,
@@ -70,9 +75,14 @@ export interface AttestationEvidence {
   readonly attestationManifest?: Digest;
   readonly attestations: readonly AttestationLayerEvidence[];
   readonly rejectedLayers: readonly RejectedAttestationLayerEvidence[];
+  /**
+   * The Sigstore bundles stored as OCI referrers of the image (cosign 3's
+   * form); absent when they were not looked for (evidence built from layers).
+   */
+  readonly bundles?: BundleEvidence;
 }
 
-export interface AttestationGatherLimits {
+export interface AttestationGatherLimits extends BundleGatherLimits {
   /** More layers than this and the manifest is refused; 1,000 (cosign's cap) unless given. */
   readonly maxLayers?: number;
   /** Envelopes declared larger than this are not fetched; 16 MiB unless given. */
@@ -82,15 +92,30 @@ export interface AttestationGatherLimits {
 }
 
 /**
- * Reads the attestations of `image` (resolved by `resolveImage`) from its
- * `.att` tag in `store`. Throws VouchError `denied` TOO_MANY_ATTESTATIONS or
- * ATTESTATION_MANIFEST_INVALID for a manifest that cannot be examined, and
- * `unavailable` when the store could not be reached.
+ * Reads the attestations of `image` (resolved by `resolveImage`) in both of
+ * cosign's storage forms: the layers of its `.att` tag in `store`, and the
+ * Sigstore bundles among its OCI referrers (bundle-evidence.ts). Throws
+ * VouchError `denied` TOO_MANY_ATTESTATIONS, ATTESTATION_MANIFEST_INVALID or
+ * TOO_MANY_REFERRERS for what cannot be examined, and `unavailable` when the
+ * store could not be reached.
  */
 export async function fetchAttestations(
   store: ImageStore,
   image: ImageEvidence,
   limits: AttestationGatherLimits = {},
+): Promise<AttestationEvidence> {
+  const [classic, bundles] = await Promise.all([
+    fetchAttestationLayers(store, image, limits),
+    fetchBundleReferrers(store, image, limits),
+  ]);
+  return { ...classic, bundles };
+}
+
+/** The `.att` half of `fetchAttestations`. */
+async function fetchAttestationLayers(
+  store: ImageStore,
+  image: ImageEvidence,
+  limits: AttestationGatherLimits,
 ): Promise<AttestationEvidence> {
   const tag = attestationTag(image.digest);
   const attestationLocation = tagLocation(store.location, tag);

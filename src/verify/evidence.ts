@@ -34,6 +34,7 @@ import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
 import type { Annotations, Descriptor, ImageManifest, ParsedManifest } from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import type { BundleEvidence, BundleGatherLimits } from './bundle-evidence.ts';
 
 /** The image being verified. */
 export interface ImageEvidence {
@@ -89,9 +90,15 @@ export interface Evidence {
   readonly signatureManifest?: Digest;
   readonly signatures: readonly SignatureEvidence[];
   readonly rejectedLayers: readonly RejectedLayerEvidence[];
+  /**
+   * The Sigstore bundles among the image's OCI referrers, where cosign 3
+   * stores its signatures (bundle-evidence.ts); absent when they were not
+   * looked for.
+   */
+  readonly bundles?: BundleEvidence;
 }
 
-export interface GatherLimits {
+export interface GatherLimits extends BundleGatherLimits {
   /** More layers than this and the signature manifest is refused; 1,000 (cosign's cap) unless given. */
   readonly maxLayers?: number;
   /** Payloads declared larger than this are not fetched; 4 MiB (containers/image's cap) unless given. */

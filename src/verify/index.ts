@@ -54,3 +54,25 @@ export {
   verifyAttestationsOfImages,
   verifyImageAttestations,
 } from './verify-attestation.ts';
+// Sigstore bundles stored as OCI referrers (cosign 3): gathered here, decided
+// by `evaluateAttestations` (attestations) and `evaluateBundleSignatures`.
+export type { AttestationSource } from './attestation-evaluate.ts';
+export { evaluateBundleStatements } from './attestation-evaluate.ts';
+export type {
+  BundleEvidence,
+  BundleGatherLimits,
+  BundleReferrerEvidence,
+  BundleReferrerEvidenceProblem,
+  RejectedBundleReferrer,
+} from './bundle-evidence.ts';
+export {
+  DEFAULT_MAX_BUNDLE_REFERRERS,
+  fetchBundleReferrers,
+  referrersLocation,
+} from './bundle-evidence.ts';
+export type {
+  BundleSignatureRejectionCode,
+  BundleSignatureVerdict,
+  RejectedBundleSignature,
+} from './bundle-signatures.ts';
+export { evaluateBundleSignatures } from './bundle-signatures.ts';

@@ -1,6 +1,7 @@
 /**
  * The attestation verification use-case, as verify.ts is for signatures: for
- * each image, gather the `.att` evidence (I/O), then decide with
+ * each image, gather the `.att` layers and the Sigstore bundle referrers
+ * (I/O), then decide with
  * `evaluateAttestations` (pure). Images are verified concurrently with a
  * bound; one image's failure never stops the others. Every image ends in one
  * of four statuses:
@@ -40,6 +41,8 @@ export interface AttestationVerification {
   readonly mediaType?: string;
   /** Where the attestations were looked for (`repo:sha256-<hex>.att`). */
   readonly attestationLocation?: string;
+  /** Where the bundle referrers were listed (`repo@sha256:<hex> (referrers)`). */
+  readonly referrersLocation?: string;
   /** Which attestations counted and why the others did not; absent when no evidence was gathered. */
   readonly verdict?: AttestationVerdict;
   /** Why the image is not verified (any status but `verified`). */
@@ -70,7 +73,10 @@ export async function verifyImageAttestations(
     target,
     image,
     (resolved) => fetchAttestations(store, resolved, options.limits),
-    ({ attestationLocation }) => ({ attestationLocation }),
+    ({ attestationLocation, bundles }) => ({
+      attestationLocation,
+      ...(bundles === undefined ? {} : { referrersLocation: bundles.referrersLocation }),
+    }),
     (evidence) => decideAttestations(evidence, options),
   );
 }
@@ -96,13 +102,26 @@ export function decideAttestations(
   options: Pick<VerifyAttestationOptions, 'trust' | 'policy'>,
 ): AttestationVerification {
   const verdict = evaluateAttestations(evidence, options.trust, options.policy);
-  const { image, attestationLocation } = evidence;
-  const base = { image: image.reference, ...imageFields(image), attestationLocation, verdict };
+  const { image, attestationLocation, bundles } = evidence;
+  const referrersLocation = bundles?.referrersLocation;
+  const base = {
+    image: image.reference,
+    ...imageFields(image),
+    attestationLocation,
+    ...(referrersLocation === undefined ? {} : { referrersLocation }),
+    verdict,
+  };
+  const places =
+    referrersLocation === undefined
+      ? attestationLocation
+      : `${attestationLocation} and the bundle referrers at ${referrersLocation}`;
   if (verdict.verified.length > 0) return { ...base, status: 'verified' };
   const total = verdict.rejected.length;
   const wanted = verdict.predicateType === null ? '' : ` of type ${verdict.predicateType}`;
   if (total === 0) {
-    const where = `${evidence.attestationManifest === undefined ? 'nothing at' : 'an empty attestation manifest at'} ${attestationLocation}`;
+    const att = `${evidence.attestationManifest === undefined ? 'nothing at' : 'an empty attestation manifest at'} ${attestationLocation}`;
+    const where =
+      referrersLocation === undefined ? att : `${att}, no bundle referrers at ${referrersLocation}`;
     return {
       ...base,
       status: 'denied',
@@ -127,7 +146,7 @@ export function decideAttestations(
     status: 'denied',
     error: denied(
       'NO_VALID_ATTESTATION',
-      `${image.reference}: none of the ${total} attestation${total === 1 ? '' : 's'} at ${attestationLocation} is a valid attestation${wanted} for ${image.digest}${others}`,
+      `${image.reference}: none of the ${total} attestation${total === 1 ? '' : 's'} at ${places} is a valid attestation${wanted} for ${image.digest}${others}`,
     ),
   };
 }

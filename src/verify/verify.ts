@@ -24,6 +24,8 @@ import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import { fetchBundleReferrers } from './bundle-evidence.ts';
+import { type BundleSignatureVerdict, evaluateBundleSignatures } from './bundle-signatures.ts';
 import { type Evidence, fetchSignatures, type GatherLimits } from './evidence.ts';
 import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 
@@ -41,6 +43,8 @@ export interface ImageVerification {
   readonly signatureLocation?: string;
   /** Which signatures counted and why the others did not; absent when no evidence was gathered. */
   readonly verdict?: Verdict;
+  /** cosign 3's signatures: Sigstore bundle referrers (absent when they were not looked for). */
+  readonly bundleSignatures?: BundleSignatureVerdict;
   /** Why the image is not verified (any status but `verified`). */
   readonly error?: VouchError;
 }
@@ -75,7 +79,13 @@ export async function verifyImage(
     store,
     target,
     image,
-    (resolved) => fetchSignatures(store, resolved, options.limits),
+    async (resolved) => {
+      const [evidence, bundles] = await Promise.all([
+        fetchSignatures(store, resolved, options.limits),
+        fetchBundleReferrers(store, resolved, options.limits),
+      ]);
+      return { ...evidence, bundles };
+    },
     ({ signatureLocation }) => ({ signatureLocation }),
     async (evidence) => decide(evidence, await withTlogs(evidence, options)),
   );
@@ -137,19 +147,35 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
  */
 export function decide(evidence: Evidence, options: VerifyOptions): ImageVerification {
   const verdict = evaluate(evidence, options.trust, options.policy);
-  const { image, signatureLocation } = evidence;
-  const base = { image: image.reference, ...imageFields(image), signatureLocation, verdict };
-  if (verdict.verified.length > 0) return { ...base, status: 'verified' };
-  const total = verdict.rejected.length;
+  const { image, signatureLocation, bundles } = evidence;
+  const bundleSignatures =
+    bundles === undefined
+      ? undefined
+      : evaluateBundleSignatures(bundles, options.trust, options.policy);
+  const base = {
+    image: image.reference,
+    ...imageFields(image),
+    signatureLocation,
+    verdict,
+    ...(bundleSignatures === undefined ? {} : { bundleSignatures }),
+  };
+  if (verdict.verified.length > 0 || (bundleSignatures?.verified.length ?? 0) > 0) {
+    return { ...base, status: 'verified' };
+  }
+  const total = verdict.rejected.length + (bundleSignatures?.rejected.length ?? 0);
+  const places =
+    bundleSignatures === undefined
+      ? signatureLocation
+      : `${signatureLocation} and the bundle referrers at ${bundleSignatures.referrersLocation}`;
   const error =
     total === 0
       ? denied(
           'NO_SIGNATURES',
-          `${image.reference}: no signatures found for ${image.digest} (${evidence.signatureManifest === undefined ? 'nothing at' : 'an empty signature manifest at'} ${signatureLocation})`,
+          `${image.reference}: no signatures found for ${image.digest} (${evidence.signatureManifest === undefined ? 'nothing at' : 'an empty signature manifest at'} ${signatureLocation}${bundleSignatures === undefined ? '' : `, no cosign 3 bundle signatures at ${bundleSignatures.referrersLocation}`})`,
         )
       : denied(
           'NO_VALID_SIGNATURE',
-          `${image.reference}: none of the ${total} signature${total === 1 ? '' : 's'} at ${signatureLocation} is valid for ${image.digest}`,
+          `${image.reference}: none of the ${total} signature${total === 1 ? '' : 's'} at ${places} is valid for ${image.digest}`,
         );
   return { ...base, status: 'denied', error };
 }

@@ -8,6 +8,7 @@ import {
   attestImages,
   type ManifestAttestation,
 } from '../../sign/attest.ts';
+import { attestImagesAsBundles, type BundleAttestResult } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference } from '../../sign/identity.ts';
 import { attestationSigner } from '../../sign/image-signer.ts';
 import { readPredicateFile } from '../../sign/predicate-file.ts';
@@ -43,13 +44,18 @@ other keys and other predicates add layers; attesting the same statement
 with the same key again changes nothing. Concurrent writers do not lose
 each other's attestations.
 
+With --bundle-format the attestation is stored as cosign 3 stores it by
+default (--new-bundle-format): the envelope in a Sigstore bundle (v0.3,
+the key's hint, no transparency log entry), attached as an OCI referrer of
+the image (artifact type application/vnd.dev.sigstore.bundle.v0.3+json,
+subject = the image). Registries without the referrers API and layouts list
+it under the fallback tag sha256-<hex>. Each run adds a new referrer, as
+cosign does.
+
 cosign verifies these with
   cosign verify-attestation --key cosign.pub --type TYPE --insecure-ignore-tlog IMAGE
-(vouch writes no Rekor entry). cosign 3 writes a Sigstore bundle as an OCI
-referrer by default (--new-bundle-format); vouch writes the classic .att form
-that cosign writes with --new-bundle-format=false and still reads. Keyless
-attestations (Fulcio certificates, Rekor) and the bundle-referrer form are
-not written by this version of vouch.
+(vouch writes no Rekor entry). Keyless attestations (Fulcio certificates,
+Rekor) are not written by this version of vouch.
 
 Predicate types (--type): a cosign shorthand or a URI
   slsaprovenance1    https://slsa.dev/provenance/v1
@@ -76,6 +82,8 @@ Options:
       --type TYPE             the predicate type: a shorthand above, or a URI
       --replace               first remove the attestations of the same predicate type
                               (whoever signed them), as cosign attest --replace does
+      --bundle-format         store a Sigstore bundle as an OCI referrer (cosign 3's form)
+                              instead of a layer of the .att manifest
   -o, --output text|json      output format (default text)
       --concurrency N         images attested at once (default 8)
 
@@ -97,6 +105,7 @@ ${REGISTRY_HELP}`,
       predicate: { type: 'string' },
       type: { type: 'string' },
       replace: { type: 'boolean', default: false },
+      'bundle-format': { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '8' },
     });
     const format = outputFormat(values.output);
@@ -123,6 +132,13 @@ ${REGISTRY_HELP}`,
           : '--type spdx is for text SPDX documents, which vouch does not write; use --type spdxjson with an SPDX JSON document',
       );
     }
+    const bundleFormat = values['bundle-format'];
+    if (bundleFormat && values.replace) {
+      throw invalid(
+        'USAGE',
+        '--replace applies to the .att manifest; --bundle-format adds a referrer and replaces nothing',
+      );
+    }
     const images = positionals.map((image) => {
       const spec = parseImageSpec(image);
       return { image, spec, target: requireTarget(image, specTarget(spec)) };
@@ -133,7 +149,7 @@ ${REGISTRY_HELP}`,
     const signer = attestationSigner(await loadPrivateKeyFile(io, keyPath, values));
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
-    let results: AttestResult[];
+    let results: AttestResult[] | BundleAttestResult[];
     try {
       const requests = await Promise.all(
         images.map(async ({ image, spec, target }): Promise<AttestRequest> => ({
@@ -143,22 +159,29 @@ ${REGISTRY_HELP}`,
           subjectName: defaultDockerReference(spec),
         })),
       );
-      results = await attestImages(requests, {
-        signer,
-        predicateType,
-        predicate,
-        replace: values.replace,
-        concurrency,
-        onEvent: progress(io),
-      });
+      results = bundleFormat
+        ? await attestImagesAsBundles(requests, { signer, predicateType, predicate, concurrency })
+        : await attestImages(requests, {
+            signer,
+            predicateType,
+            predicate,
+            replace: values.replace,
+            concurrency,
+            onEvent: progress(io),
+          });
     } finally {
       await stores.close();
     }
 
     if (format === 'json') {
-      writeJson(io, { ok: results.every((r) => r.ok), images: results.map(toJson) });
+      writeJson(io, {
+        ok: results.every((r) => r.ok),
+        images: results.map((r) => ('attestations' in r ? toJson(r) : bundleToJson(r))),
+      });
     } else {
-      io.stdout.write(results.map(toText).join(''));
+      io.stdout.write(
+        results.map((r) => ('attestations' in r ? toText(r) : bundleToText(r))).join(''),
+      );
     }
     for (const result of results) {
       if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
@@ -192,6 +215,30 @@ function toText(result: AttestResult): string {
   lines.push(...result.attestations.map(attestationText));
   if (!result.ok) lines.push(failureLine(result.error));
   return `${lines.join('\n')}\n`;
+}
+
+function bundleToText(result: BundleAttestResult): string {
+  const lines = [`${result.image}: ${result.ok ? 'attested' : 'NOT ATTESTED'}`];
+  if (result.ok) {
+    const { attestation } = result;
+    lines.push(
+      `  ${attestation.digest}: attested, stored as a Sigstore bundle referrer ${attestation.location} (${attestation.predicateType})`,
+    );
+  } else lines.push(failureLine(result.error));
+  return `${lines.join('\n')}\n`;
+}
+
+function bundleToJson(result: BundleAttestResult) {
+  return {
+    image: result.image,
+    ok: result.ok,
+    ...(result.digest === undefined ? {} : { digest: result.digest }),
+    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
+    ...(result.ok
+      ? { form: 'bundle', attestations: [result.attestation] }
+      : { form: 'bundle', attestations: [] }),
+    ...(result.ok ? {} : { error: failureJson(result.error) }),
+  };
 }
 
 function toJson(result: AttestResult) {

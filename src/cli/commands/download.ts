@@ -44,7 +44,9 @@ qualifies (exit 1).
 
 download attestation
   The DSSE envelopes of the image's attestations (the layers of its
-  sha256-<hex>.att manifest), one JSON document per line, as stored.
+  sha256-<hex>.att manifest, and the envelopes inside the Sigstore bundles
+  stored as OCI referrers of the image, cosign 3's form), one JSON document
+  per line, as stored.
   Without --key they are UNVERIFIED: nobody checked who signed them or that
   they are about this image; --type keeps those whose (unverified) statement
   has that predicate type. With --key only the attestations that verify are
@@ -61,8 +63,7 @@ download sbom
   (or --type) that verifies with a key and names this digest, one per line,
   labelled VERIFIED.
 
-Keys only: keyless attestations and Sigstore bundle referrers (cosign 3's
-default storage) are not read by this version of vouch.
+Keys only: keyless attestations are not verified by this version of vouch.
 
 Examples:
   vouch download attestation registry.example.com/app:1.0 | head -1 | jq -r .payload | base64 -d
@@ -182,7 +183,7 @@ const encoder = new TextEncoder();
 async function downloadAttestations(request: DownloadRequest): Promise<Download> {
   const { store, image, keys, predicateType } = request;
   const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
-  const of = `of ${image.reference} (${image.digest}) from ${evidence.attestationLocation}`;
+  const of = `of ${image.reference} (${image.digest}) from ${places(evidence)}`;
   const typed = predicateType === null ? '' : ` of type ${predicateType}`;
   if (keys.length > 0) {
     const verified = verifiedAttestations(evidence, request);
@@ -197,8 +198,8 @@ async function downloadAttestations(request: DownloadRequest): Promise<Download>
   }
   const notes: string[] = [];
   const lines: string[] = [];
-  for (const attestation of evidence.attestations) {
-    const where = `layer ${attestation.index} (${attestation.layer.digest})`;
+  for (const attestation of storedEnvelopes(evidence, notes)) {
+    const { where } = attestation;
     if (predicateType !== null) {
       let type: string;
       try {
@@ -218,6 +219,9 @@ async function downloadAttestations(request: DownloadRequest): Promise<Download>
     else lines.push(line);
   }
   for (const layer of evidence.rejectedLayers) notes.push(`skipped ${layer.reason}`);
+  for (const referrer of evidence.bundles?.rejectedReferrers ?? []) {
+    notes.push(`skipped ${referrer.reason}`);
+  }
   if (lines.length === 0) {
     throw denied(
       'NO_ATTESTATIONS',
@@ -245,7 +249,7 @@ async function downloadSbomAttestations(request: DownloadRequest): Promise<Downl
   });
   return {
     data: encoder.encode(lines.join('')),
-    label: `the SBOM${plural(lines.length)} (${[...new Set(verified.map((a) => a.predicateType))].join(', ')}) of ${image.reference} (${image.digest}) from ${lines.length} attestation${plural(lines.length)} at ${evidence.attestationLocation}, VERIFIED with ${keyNames(request, verified)}`,
+    label: `the SBOM${plural(lines.length)} (${[...new Set(verified.map((a) => a.predicateType))].join(', ')}) of ${image.reference} (${image.digest}) from ${lines.length} attestation${plural(lines.length)} at ${places(evidence)}, VERIFIED with ${keyNames(request, verified)}`,
     notes: skipped(evidence, verified.length),
   };
 }
@@ -330,12 +334,46 @@ function oneLine(bytes: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * The DSSE envelopes of both storage forms, as stored: each `.att` layer, and
+ * the envelope inside each Sigstore bundle referrer (a bundle holding a
+ * message signature has none, and is noted in `notes`).
+ */
+function storedEnvelopes(
+  evidence: AttestationEvidence,
+  notes: string[],
+): { readonly where: string; readonly envelope: Uint8Array }[] {
+  const envelopes = evidence.attestations.map((attestation) => ({
+    where: `.att layer ${attestation.index} (${attestation.layer.digest})`,
+    envelope: attestation.envelope,
+  }));
+  for (const referrer of evidence.bundles?.bundles ?? []) {
+    const where = `Sigstore bundle referrer ${referrer.index} (${referrer.referrer})`;
+    const { content } = referrer.bundle;
+    if (content.kind === 'dsse-envelope') envelopes.push({ where, envelope: content.envelopeJson });
+    else notes.push(`skipped ${where}: it holds a message signature, not a DSSE envelope`);
+  }
+  return envelopes;
+}
+
+/** Where the attestations were looked for, in both storage forms. */
+function places(evidence: AttestationEvidence): string {
+  const referrers = evidence.bundles?.referrersLocation;
+  return referrers === undefined
+    ? evidence.attestationLocation
+    : `${evidence.attestationLocation} and the bundle referrers at ${referrers}`;
+}
+
 function skipped(evidence: AttestationEvidence, written: number): string[] {
-  const total = evidence.attestations.length + evidence.rejectedLayers.length;
+  const bundles = evidence.bundles;
+  const total =
+    evidence.attestations.length +
+    evidence.rejectedLayers.length +
+    (bundles === undefined ? 0 : bundles.bundles.length + bundles.rejectedReferrers.length);
   const left = total - written;
   return left > 0
     ? [
-        `${left} other layer${plural(left)} at ${evidence.attestationLocation} not written (not verified, or not of the type asked for); vouch verify-attestation says why`,
+        `${left} other attestation${plural(left)} at ${places(evidence)} not written (not verified, or not of the type asked for); vouch verify-attestation says why`,
       ]
     : [];
 }

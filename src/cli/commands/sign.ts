@@ -3,6 +3,7 @@ import type { Platform } from '../../oci/manifest.ts';
 import { isIndexType } from '../../oci/media-types.ts';
 import { type ImageSpec, parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { ManifestTarget } from '../../registry/store.ts';
+import { type BundleAttestResult, signImagesAsBundles } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference, parseSignedIdentity } from '../../sign/identity.ts';
 import {
   type ManifestSignature,
@@ -57,6 +58,11 @@ Options:
                               Split at the first '='; one annotation per -a (cosign
                               splits a value at commas and refuses a second '=')
       --recursive             for a multi-platform index, also sign every platform's manifest
+      --bundle-format         store the signature as cosign 3 does by default: a DSSE
+                              statement (https://sigstore.dev/cosign/sign/v1) in a Sigstore
+                              bundle attached as an OCI referrer of the image (-a annotations
+                              go on the statement's subject; not with --recursive or
+                              --signed-identity)
       --signed-identity REF   the docker-reference to record instead: a repository,
                               optionally with a tag
   -o, --output text|json      output format (default text)
@@ -81,6 +87,7 @@ ${REGISTRY_HELP}`,
       annotations: { type: 'string', short: 'a', multiple: true },
       recursive: { type: 'boolean', default: false },
       'signed-identity': { type: 'string' },
+      'bundle-format': { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '8' },
     });
     const format = outputFormat(values.output);
@@ -97,9 +104,41 @@ ${REGISTRY_HELP}`,
       const spec = parseImageSpec(image);
       return { image, spec, target: requireTarget(image, specTarget(spec)) };
     });
+    if (values['bundle-format'] && (values.recursive || identity !== undefined)) {
+      throw invalid(
+        'USAGE',
+        `--bundle-format signs the image named only and records no docker-reference: ${values.recursive ? '--recursive' : '--signed-identity'} does not apply`,
+      );
+    }
 
     // One decryption for every image; a wrong password stops here, before any write.
     const signer = await loadSigningKey(io, keyPath, values);
+
+    if (values['bundle-format']) {
+      const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+      let bundles: BundleAttestResult[];
+      try {
+        const requests = await Promise.all(
+          images.map(async ({ image, spec, target }) => ({
+            store: await stores.open(spec),
+            target,
+            name: image,
+          })),
+        );
+        bundles = await signImagesAsBundles(requests, { signer, annotations, concurrency });
+      } finally {
+        await stores.close();
+      }
+      if (format === 'json') {
+        writeJson(io, { ok: bundles.every((r) => r.ok), images: bundles.map(bundleToJson) });
+      } else {
+        io.stdout.write(bundles.map(bundleToText).join(''));
+      }
+      for (const result of bundles) {
+        if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
+      }
+      return attachExitCode(bundles);
+    }
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     const progress = signProgress(io);
@@ -194,6 +233,28 @@ function toJson(result: SignResult) {
     ...(result.digest === undefined ? {} : { digest: result.digest }),
     ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
     signatures: result.signatures,
+    ...(result.ok ? {} : { error: failureJson(result.error) }),
+  };
+}
+
+function bundleToText(result: BundleAttestResult): string {
+  const lines = [`${result.image}: ${result.ok ? 'signed' : 'NOT SIGNED'}`];
+  if (result.ok) {
+    lines.push(
+      `  ${result.digest}: signed, stored as a Sigstore bundle referrer ${result.attestation.location}`,
+    );
+  } else lines.push(failureLine(result.error));
+  return `${lines.join('\n')}\n`;
+}
+
+function bundleToJson(result: BundleAttestResult) {
+  return {
+    image: result.image,
+    ok: result.ok,
+    form: 'bundle',
+    ...(result.digest === undefined ? {} : { digest: result.digest }),
+    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
+    signatures: result.ok ? [result.attestation] : [],
     ...(result.ok ? {} : { error: failureJson(result.error) }),
   };
 }

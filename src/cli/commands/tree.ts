@@ -1,4 +1,9 @@
 import { invalid, isVouchError } from '../../core/errors.ts';
+import {
+  BUNDLE_PREDICATE_TYPE_ANNOTATION,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  isBundleMediaType,
+} from '../../formats/sigstore-bundle.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { Descriptor, ParsedManifest } from '../../oci/manifest.ts';
 import { Stores } from '../../registry/open.ts';
@@ -22,6 +27,8 @@ interface Entry {
   readonly mediaType: string;
   readonly size: number;
   readonly artifactType?: string;
+  /** For a Sigstore bundle referrer: the predicate type its listing claims (unverified). */
+  readonly bundlePredicateType?: string;
 }
 
 interface Attachment {
@@ -46,8 +53,10 @@ export const command: Command = {
 Shows what is attached to an image, as cosign tree does: signatures in the
 sha256-<hex>.sig tag, attestations in .att, SBOMs in .sbom (one layer each),
 and the OCI referrers of the image's digest (through the referrers API, or
-the sha256-<hex> fallback tag where the registry has none). Nothing is
-verified: use vouch verify for that.
+the sha256-<hex> fallback tag where the registry has none), where cosign 3
+stores its signatures and attestations as Sigstore bundles; a bundle
+referrer is shown with the predicate type its listing claims. Nothing is
+verified: use vouch verify and vouch verify-attestation for that.
 
 Examples:
   vouch tree registry.example.com/app:1.0
@@ -110,12 +119,29 @@ async function attachment(store: ImageStore, location: string, tag: string): Pro
 }
 
 function entry(descriptor: Descriptor): Entry {
+  const predicateType = isBundleMediaType(descriptor.artifactType)
+    ? descriptor.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION]
+    : undefined;
   return {
     digest: descriptor.digest,
     mediaType: descriptor.mediaType,
     size: descriptor.size,
     ...(descriptor.artifactType === undefined ? {} : { artifactType: descriptor.artifactType }),
+    ...(predicateType === undefined ? {} : { bundlePredicateType: predicateType }),
   };
+}
+
+/** How a referrer is shown: a Sigstore bundle is named as such, with what it claims to hold. */
+function describeEntry(item: Entry): string {
+  const kind = item.artifactType ?? item.mediaType;
+  if (!isBundleMediaType(item.artifactType)) return kind;
+  const what =
+    item.bundlePredicateType === undefined
+      ? ''
+      : item.bundlePredicateType === COSIGN_SIGN_PREDICATE_TYPE
+        ? ': a cosign 3 signature'
+        : `: an attestation of ${item.bundlePredicateType}`;
+  return `${kind} (Sigstore bundle${what})`;
 }
 
 function render(
@@ -151,8 +177,9 @@ function render(
     lines.push(`${last ? '└── ' : '├── '}${section.title}`);
     section.entries.forEach((item, j) => {
       const branch = j === section.entries.length - 1 ? '└── ' : '├── ';
-      const kind = item.artifactType ?? item.mediaType;
-      lines.push(`${last ? '    ' : '│   '}${branch}${item.digest} ${kind} (${item.size} bytes)`);
+      lines.push(
+        `${last ? '    ' : '│   '}${branch}${item.digest} ${describeEntry(item)} (${item.size} bytes)`,
+      );
     });
   });
   return `${lines.join('\n')}\n`;

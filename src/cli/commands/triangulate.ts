@@ -42,6 +42,11 @@ tag sha256-<hex>.sig beside the image, in the same repository. A tag is
 resolved to its digest first; nothing else is fetched, so the location is
 printed whether or not anything is stored there.
 
+cosign 3 stores signatures and attestations as Sigstore bundles in OCI
+referrers of the image instead: --type digest prints the referrers fallback
+tag that lists them where the registry has no referrers API (and in
+layouts); vouch tree lists them either way.
+
 Examples:
   vouch triangulate registry.example.com/app:1.0
       registry.example.com/app:sha256-<hex>.sig

@@ -4,6 +4,7 @@ import { parsePublicKeyPem } from '../../keys/pem.ts';
 import { type TransparencyLog, transparencyLogFromKey } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
 import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import { vouchCacheDir } from '../cache-dir.ts';
@@ -29,8 +30,12 @@ export const command: Command = {
   summary: "Verify images' signatures with a public key",
   help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
 
-Checks the cosign signatures stored beside each image (the sha256-<hex>.sig
-tag). A tag is resolved to its digest once; a digest is verified as given.
+Checks the cosign signatures stored beside each image: the layers of the
+sha256-<hex>.sig tag, and cosign 3's signatures, Sigstore bundles stored as
+OCI referrers of the image (a DSSE in-toto statement of predicate type
+https://sigstore.dev/cosign/sign/v1 whose subject is the image digest,
+signed with one of the keys; -a annotations are looked for on that subject;
+such a signature cannot satisfy --signed-identity or --require-tlog). A tag is resolved to its digest once; a digest is verified as given.
 A signature counts only if it verifies over the exact payload bytes with one
 of the keys, the payload is a well-formed simple-signing payload, it names the
 digest being verified, and it carries every required annotation. One valid
@@ -234,6 +239,18 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
       lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
     }
   }
+  const bundles = result.bundleSignatures;
+  if (bundles !== undefined && (bundles.verified.length > 0 || bundles.rejected.length > 0)) {
+    lines.push(`  bundle signatures (cosign 3): ${bundles.referrersLocation}`);
+    for (const signature of bundles.verified) {
+      lines.push(
+        `  valid: Sigstore bundle referrer ${signature.index} (${referrerOf(signature.source, signature.layer)}) signed with ${keyName(keyPaths, signature.key)}`,
+      );
+    }
+    for (const rejected of bundles.rejected) {
+      lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
+    }
+  }
   if (result.error !== undefined) lines.push(`  ${result.error.code}: ${result.error.message}`);
   return `${lines.join('\n')}\n`;
 }
@@ -271,8 +288,34 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
       ...(rejected.key === undefined ? {} : { key: keyName(keyPaths, rejected.key) }),
       ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
     })),
+    bundleSignatures:
+      result.bundleSignatures === undefined
+        ? null
+        : {
+            referrers: result.bundleSignatures.referrersLocation,
+            verified: result.bundleSignatures.verified.map((signature) => ({
+              index: signature.index,
+              referrer: referrerOf(signature.source, signature.layer),
+              bundle: signature.layer,
+              key: keyName(keyPaths, signature.key),
+              statement: signature.statement,
+            })),
+            rejected: result.bundleSignatures.rejected.map((rejected) => ({
+              index: rejected.index,
+              referrer: referrerOf(rejected.source, rejected.layer),
+              code: rejected.reason.code,
+              message: rejected.reason.message,
+              ...(rejected.key === undefined ? {} : { key: keyName(keyPaths, rejected.key) }),
+              ...(rejected.problem === undefined ? {} : { problem: rejected.problem }),
+            })),
+          },
     error: errorJson(result.error),
   };
+}
+
+/** The referrer manifest a bundle result came from. */
+function referrerOf(source: AttestationSource, layer: string): string {
+  return source.form === 'bundle' ? source.referrer : layer;
 }
 
 function describeLogged(tlog: LoggedSignature): string {

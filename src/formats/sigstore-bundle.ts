@@ -1,0 +1,431 @@
+/**
+ * Sigstore bundles (sigstore/protobuf-specs protos/sigstore_bundle.proto;
+ * research/sigstore.md §2.7, §6.4) and cosign 3's way of storing one beside
+ * an image: an OCI referrer manifest (sigstore/cosign@d6d86c22
+ * pkg/oci/remote/write.go WriteAttestationNewBundleFormat, WriteReferrer).
+ *
+ * Reading (`parseBundle`) is strict and never throws anything but a VouchError
+ * `denied` BUNDLE_INVALID:
+ * - the bytes are strict JSON (duplicate keys refused, strict-json.ts) and
+ *   the top-level `mediaType` is one of the v0.1, v0.2, v0.3 media types;
+ * - @sigstore/bundle's `bundleFromJSON` reads it (it validates with
+ *   `assertBundle`: content and verification material present, a DSSE
+ *   envelope with exactly one signature — Sigstore bundles allow one,
+ *   in-toto/attestation spec/v1/envelope.md), then the version's own rules:
+ *   v0.1 entries need an inclusion promise, v0.2+ an inclusion proof with a
+ *   checkpoint, v0.3 a single certificate instead of a chain
+ *   (`assertBundleV01`, `assertBundleV02`, `assertBundleLatest`);
+ * - a DSSE envelope is read again by formats/dsse.ts from the JSON as
+ *   stored, so the envelope a verifier checks is exactly what the DSSE
+ *   reader of the `.att` form checks (strict base64, field names);
+ * - @sigstore/bundle's reader is lenient about JSON types and throws raw
+ *   TypeErrors on some; every throw is caught and reported as BUNDLE_INVALID.
+ *
+ * The parsed bundle keeps the exact bytes and @sigstore/bundle's object so a
+ * keyless verifier (@sigstore/verify) can be given the bundle as stored.
+ *
+ * Writing (`buildDsseBundle`) makes the bundle cosign 3 makes when signing
+ * with a key (cmd/cosign/cli/signcommon/common.go NewAttestationBundle →
+ * sigstore-go sign.Bundle, serialized by protojson): v0.3, verification
+ * material `publicKey.hint` = base64(sha256(DER SubjectPublicKeyInfo))
+ * (internal/key/svkeypair.go NewSignerVerifierKeypair), no `tlogEntries`
+ * when nothing was logged (protojson leaves empty repeated fields out), the
+ * DSSE envelope with one signature and no keyid.
+ *
+ * The referrer (`buildBundleReferrer`) is WriteReferrer's manifest: an OCI
+ * image manifest whose config is the empty descriptor
+ * (`application/vnd.oci.empty.v1+json`, the 2-byte blob `{}`, with the
+ * artifact type repeated on it, as cosign writes it), one layer holding the
+ * bundle (media type = the bundle's), annotations
+ * `dev.sigstore.bundle.content: dsse-envelope`,
+ * `dev.sigstore.bundle.predicateType` and `org.opencontainers.image.created`,
+ * `subject` = the image descriptor and `artifactType` = the bundle media
+ * type; keys in go-containerregistry's struct order.
+ *
+ * Reading a referrer (`readBundleReferrer`) trusts nothing a referrers
+ * listing said: the manifest itself must name the image as its subject, carry
+ * a bundle artifact type, and have exactly one layer of a bundle media type
+ * no larger than the cap; the manifest annotations are unauthenticated and
+ * only reported.
+ */
+import {
+  assertBundleLatest,
+  assertBundleV01,
+  assertBundleV02,
+  type Bundle,
+  bundleFromJSON,
+  type TransparencyLogEntry,
+} from '@sigstore/bundle';
+import { denied, invalid, messageOf } from '../core/errors.ts';
+import { type Digest, digestOf } from '../oci/digest.ts';
+import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
+import { OCI_EMPTY, OCI_MANIFEST } from '../oci/media-types.ts';
+import { encodeStdBase64 } from './base64.ts';
+import { type Envelope, encodeEnvelope, parseEnvelope } from './dsse.ts';
+import { goMap, goMarshalBytes, type GoStruct, type GoValue } from './go-json.ts';
+import { object, string } from './json-fields.ts';
+import {
+  type JsonObject,
+  type JsonValue,
+  parseStrictJson,
+  StrictJsonError,
+} from './strict-json.ts';
+
+export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+export const BUNDLE_V02_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
+export const BUNDLE_V03_LEGACY_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
+/** What cosign 3 writes, as the bundle's, the layer's and the referrer's artifact type. */
+export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+export type BundleVersion = '0.1' | '0.2' | '0.3';
+
+const BUNDLE_VERSIONS: ReadonlyMap<string, BundleVersion> = new Map([
+  [BUNDLE_V01_MEDIA_TYPE, '0.1'],
+  [BUNDLE_V02_MEDIA_TYPE, '0.2'],
+  [BUNDLE_V03_LEGACY_MEDIA_TYPE, '0.3'],
+  [BUNDLE_V03_MEDIA_TYPE, '0.3'],
+]);
+
+/** Whether `mediaType` is one of the bundle media types vouch reads (v0.1 to v0.3). */
+export function isBundleMediaType(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && BUNDLE_VERSIONS.has(mediaType);
+}
+
+/** Referrer manifest annotations cosign writes (pkg/oci/remote/write.go). */
+export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+/** The `dev.sigstore.bundle.content` value of a bundle holding a DSSE envelope. */
+export const DSSE_ENVELOPE_CONTENT = 'dsse-envelope';
+
+/**
+ * The predicate type of cosign 3's image signatures: a DSSE in-toto statement
+ * about the image with an empty predicate (sigstore/cosign pkg/types/predicate.go
+ * CosignSignPredicateType; cmd/cosign/cli/sign/sign.go signDigestBundle).
+ */
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+
+/** Bundles declared larger than this are not fetched unless the caller allows more. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/** The OCI empty JSON blob `{}` (image-spec manifest.md "Guidance for an Empty Descriptor"). */
+export const EMPTY_CONFIG_BYTES: Uint8Array = new TextEncoder().encode('{}');
+
+export type BundleContent =
+  | {
+      readonly kind: 'dsse-envelope';
+      readonly envelope: Envelope;
+      /** The `dsseEnvelope` object as stored, re-encoded on its own: what a DSSE reader checks. */
+      readonly envelopeJson: Uint8Array;
+    }
+  | {
+      readonly kind: 'message-signature';
+      /** e.g. `SHA2_256`. */
+      readonly digestAlgorithm: string;
+      readonly digest: Uint8Array;
+      readonly signature: Uint8Array;
+    };
+
+export type VerificationMaterial =
+  | { readonly kind: 'public-key'; readonly hint: string }
+  /** The leaf certificate (DER). */
+  | { readonly kind: 'certificate'; readonly certificate: Uint8Array }
+  /** The leaf first, then intermediates (DER); v0.1 and v0.2 only. */
+  | { readonly kind: 'x509-chain'; readonly certificates: readonly Uint8Array[] };
+
+export interface SigstoreBundle {
+  readonly version: BundleVersion;
+  readonly mediaType: string;
+  readonly content: BundleContent;
+  readonly material: VerificationMaterial;
+  /** The transparency log entries, as @sigstore/bundle reads them (none when nothing was logged). */
+  readonly tlogEntries: readonly TransparencyLogEntry[];
+  /** Whether RFC 3161 timestamps are present (not checked with a key). */
+  readonly timestamps: number;
+  /** The bundle as @sigstore/bundle reads it: what @sigstore/verify takes. */
+  readonly bundle: Bundle;
+  /** The exact bytes read. */
+  readonly json: Uint8Array;
+}
+
+/** Parses bundle bytes (see the module comment). Throws VouchError `denied` BUNDLE_INVALID. */
+export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBundle {
+  const fail = (problem: string, cause?: unknown) =>
+    denied('BUNDLE_INVALID', `invalid Sigstore bundle in ${where}: ${problem}`, { cause });
+  let document: JsonValue;
+  try {
+    document = parseStrictJson(bytes);
+  } catch (error) {
+    if (error instanceof StrictJsonError) throw fail(error.message, error);
+    throw error;
+  }
+  const top = object(document, 'the bundle', fail);
+  const mediaType = string(top.mediaType, 'mediaType', fail);
+  const version = BUNDLE_VERSIONS.get(mediaType);
+  if (version === undefined) {
+    throw fail(
+      `mediaType ${JSON.stringify(mediaType)} is not a bundle media type vouch reads (v0.1 to v0.3)`,
+    );
+  }
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(top);
+    if (version === '0.1') assertBundleV01(bundle);
+    else if (version === '0.2') assertBundleV02(bundle);
+    else assertBundleLatest(bundle);
+  } catch (error) {
+    const fields = (error as { fields?: unknown }).fields;
+    const detail = Array.isArray(fields) && fields.length > 0 ? `: ${fields.join(', ')}` : '';
+    throw fail(`${error instanceof Error ? error.message : String(error)}${detail}`, error);
+  }
+  const content = readContent(top, bundle, where, fail);
+  const material = readMaterial(top, bundle, fail);
+  return {
+    version,
+    mediaType,
+    content,
+    material,
+    tlogEntries: bundle.verificationMaterial.tlogEntries,
+    timestamps:
+      bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0,
+    bundle,
+    json: bytes,
+  };
+}
+
+function readContent(
+  top: JsonObject,
+  bundle: Bundle,
+  where: string,
+  fail: (problem: string) => Error,
+): BundleContent {
+  if (bundle.content.$case === 'dsseEnvelope') {
+    const raw = object(top.dsseEnvelope, 'dsseEnvelope', fail);
+    const envelopeJson = new TextEncoder().encode(JSON.stringify(raw));
+    // dsse.ts's reader, so both storage forms are held to one set of envelope rules.
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(envelopeJson, `the DSSE envelope of ${where}`);
+    } catch (error) {
+      throw fail(messageOf(error));
+    }
+    if (envelope.signatures.length !== 1) {
+      throw fail(
+        `the DSSE envelope has ${envelope.signatures.length} signatures, exactly 1 allowed`,
+      );
+    }
+    return { kind: 'dsse-envelope', envelope, envelopeJson };
+  }
+  const message = bundle.content.messageSignature;
+  return {
+    kind: 'message-signature',
+    digestAlgorithm: String(message.messageDigest.algorithm),
+    digest: new Uint8Array(message.messageDigest.digest),
+    signature: new Uint8Array(message.signature),
+  };
+}
+
+function readMaterial(
+  top: JsonObject,
+  bundle: Bundle,
+  fail: (problem: string) => Error,
+): VerificationMaterial {
+  const content = bundle.verificationMaterial.content;
+  switch (content.$case) {
+    case 'publicKey': {
+      // protobuf-specs' reader turns any value into a string; the hint must be one.
+      const raw = object(top.verificationMaterial, 'verificationMaterial', fail);
+      const key = object(raw.publicKey, 'verificationMaterial.publicKey', fail);
+      if (Object.hasOwn(key, 'hint')) string(key.hint, 'verificationMaterial.publicKey.hint', fail);
+      return { kind: 'public-key', hint: content.publicKey.hint };
+    }
+    case 'certificate':
+      return { kind: 'certificate', certificate: new Uint8Array(content.certificate.rawBytes) };
+    case 'x509CertificateChain':
+      return {
+        kind: 'x509-chain',
+        certificates: content.x509CertificateChain.certificates.map(
+          (c) => new Uint8Array(c.rawBytes),
+        ),
+      };
+    default:
+      throw fail('verificationMaterial has no public key, certificate or certificate chain');
+  }
+}
+
+/**
+ * cosign's public key hint: standard base64 of sha256 over the DER
+ * SubjectPublicKeyInfo (internal/key/svkeypair.go).
+ */
+export function publicKeyHint(spkiDer: Uint8Array): string {
+  const hex = digestOf(spkiDer).slice('sha256:'.length);
+  return encodeStdBase64(new Uint8Array(Buffer.from(hex, 'hex')));
+}
+
+export interface NewDsseBundle {
+  /** The signed envelope: exactly one signature. */
+  readonly envelope: Envelope;
+  /** `publicKeyHint` of the signing key; '' leaves the hint out. */
+  readonly publicKeyHint: string;
+}
+
+/** The v0.3 bundle cosign 3 writes for an envelope signed with a key, not logged. */
+export function buildDsseBundle(input: NewDsseBundle): Uint8Array {
+  if (input.envelope.signatures.length !== 1) {
+    throw invalid(
+      'INVALID_BUNDLE_INPUT',
+      `a Sigstore bundle holds exactly one DSSE signature, given ${input.envelope.signatures.length}`,
+    );
+  }
+  const envelope = JSON.parse(new TextDecoder().decode(encodeEnvelope(input.envelope))) as GoStruct;
+  // protobuf JSON: `hint` is a string field, left out when empty.
+  const publicKey: GoStruct = input.publicKeyHint === '' ? {} : { hint: input.publicKeyHint };
+  return goMarshalBytes({
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: { publicKey },
+    dsseEnvelope: envelope,
+  });
+}
+
+export interface NewBundleReferrer {
+  /** The image the bundle is about: its descriptor as the registry serves it. */
+  readonly subject: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>;
+  /** The bundle bytes (the layer blob). */
+  readonly bundle: Uint8Array;
+  /** The bundle's media type; v0.3 unless given. */
+  readonly bundleMediaType?: string;
+  /** Recorded in `dev.sigstore.bundle.predicateType`. */
+  readonly predicateType: string;
+  /** Recorded in `org.opencontainers.image.created`, RFC 3339 to the second (Go time.RFC3339, UTC). */
+  readonly created: Date;
+}
+
+export interface BundleReferrer {
+  /** The manifest bytes, its media type and digest. */
+  readonly manifest: Uint8Array;
+  readonly descriptor: Descriptor;
+  /** The blobs the manifest names: the empty config, then the bundle. */
+  readonly config: { readonly descriptor: Descriptor; readonly bytes: Uint8Array };
+  readonly layer: { readonly descriptor: Descriptor; readonly bytes: Uint8Array };
+}
+
+/** WriteAttestationNewBundleFormat's referrer manifest (see the module comment). */
+export function buildBundleReferrer(input: NewBundleReferrer): BundleReferrer {
+  const artifactType = input.bundleMediaType ?? BUNDLE_V03_MEDIA_TYPE;
+  if (!isBundleMediaType(artifactType)) {
+    throw invalid('INVALID_BUNDLE_INPUT', `${artifactType} is not a Sigstore bundle media type`);
+  }
+  if (typeof input.predicateType !== 'string' || input.predicateType === '') {
+    throw invalid('INVALID_BUNDLE_INPUT', 'the predicate type must be a non-empty string');
+  }
+  const config: Descriptor = {
+    mediaType: OCI_EMPTY,
+    digest: digestOf(EMPTY_CONFIG_BYTES),
+    size: EMPTY_CONFIG_BYTES.byteLength,
+  };
+  const layer: Descriptor = {
+    mediaType: artifactType,
+    digest: digestOf(input.bundle),
+    size: input.bundle.byteLength,
+  };
+  const created = input.created.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const descriptor = (d: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>): GoStruct => ({
+    mediaType: d.mediaType,
+    size: d.size,
+    digest: d.digest,
+  });
+  const annotations: Record<string, string> = {
+    [CREATED_ANNOTATION]: created,
+    [BUNDLE_CONTENT_ANNOTATION]: DSSE_ENVELOPE_CONTENT,
+    [BUNDLE_PREDICATE_TYPE_ANNOTATION]: input.predicateType,
+  };
+  // go-containerregistry v1.Manifest field order, then referrerManifest.ArtifactType.
+  const manifest = goMarshalBytes({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { ...descriptor(config), artifactType } as GoValue,
+    layers: [descriptor(layer)],
+    annotations: goMap(annotations),
+    subject: descriptor(input.subject),
+    artifactType,
+  });
+  return {
+    manifest,
+    descriptor: {
+      mediaType: OCI_MANIFEST,
+      digest: digestOf(manifest),
+      size: manifest.byteLength,
+      artifactType,
+      annotations,
+    },
+    config: { descriptor: config, bytes: EMPTY_CONFIG_BYTES },
+    layer: { descriptor: layer, bytes: input.bundle },
+  };
+}
+
+export type BundleReferrerProblem =
+  'not-bundle-referrer' | 'subject-mismatch' | 'layer-invalid' | 'bundle-too-large';
+
+export type BundleReferrerContents =
+  | {
+      readonly ok: true;
+      /** The bundle layer to fetch. */
+      readonly layer: Descriptor;
+      /** The manifest's annotations (predicate type, created): unauthenticated. */
+      readonly annotations: Annotations;
+    }
+  | { readonly ok: false; readonly problem: BundleReferrerProblem; readonly reason: string };
+
+/**
+ * What a referrer manifest says, checked before its bundle is fetched: the
+ * subject is `subject`, the artifact type a bundle's, exactly one layer of a
+ * bundle media type declaring at most `maxBundleBytes`. Pure.
+ */
+export function readBundleReferrer(
+  parsed: ParsedManifest,
+  subject: Digest,
+  maxBundleBytes: number,
+): BundleReferrerContents {
+  const reject = (problem: BundleReferrerProblem, reason: string): BundleReferrerContents => ({
+    ok: false,
+    problem,
+    reason,
+  });
+  if (parsed.kind !== 'image') {
+    return reject('not-bundle-referrer', `it is an ${parsed.mediaType}, not an image manifest`);
+  }
+  const manifest = parsed.manifest;
+  const artifactType = manifest.artifactType ?? manifest.config.mediaType;
+  if (!isBundleMediaType(artifactType)) {
+    return reject(
+      'not-bundle-referrer',
+      `its artifact type is ${artifactType}, not a Sigstore bundle`,
+    );
+  }
+  if (manifest.subject?.digest !== subject) {
+    return reject(
+      'subject-mismatch',
+      `its subject is ${manifest.subject?.digest ?? 'missing'}, not this image ${subject}`,
+    );
+  }
+  const [layer, ...more] = manifest.layers;
+  if (layer === undefined || more.length > 0) {
+    return reject(
+      'layer-invalid',
+      `it has ${manifest.layers.length} layers, a bundle referrer has exactly 1`,
+    );
+  }
+  if (!isBundleMediaType(layer.mediaType)) {
+    return reject(
+      'layer-invalid',
+      `its layer has media type ${layer.mediaType}, not a Sigstore bundle's`,
+    );
+  }
+  if (layer.size > maxBundleBytes) {
+    return reject(
+      'bundle-too-large',
+      `its bundle declares ${layer.size} bytes, more than the ${maxBundleBytes} allowed; not fetched`,
+    );
+  }
+  return { ok: true, layer, annotations: manifest.annotations ?? {} };
+}
