@@ -25,11 +25,26 @@
  *
  * Layers that could not be attestations at all (wrong media type, oversized,
  * envelope missing) are LAYER_INVALID. One counting attestation is enough.
- * Certificates and Rekor bundles on a layer are not consulted: with a key,
- * the key alone decides (keyless verification is not implemented here).
+ * With keys, certificates and Rekor bundles on a layer are not consulted:
+ * the key alone decides.
+ *
+ * Keyless (`trust.identity`), step 2 is instead the keyless checks of
+ * `sigstore/keyless.ts` on the layer turned into a DSSE Sigstore bundle
+ * (`formats/classic-bundle.ts`): certificate chain, validity at signing
+ * time, SCT, Rekor SET, a `dsse` 0.0.1 or `intoto` 0.0.1 log entry binding
+ * this envelope, payload and certificate, the signature over the PAE, and
+ * the certificate's identity and issuer (CERT_*, SCT_INVALID, TLOG_*,
+ * SIGNATURE_INVALID). A layer without a certificate never counts keylessly
+ * (CERT_MISSING). Steps 3-6 apply unchanged.
  */
 import type { KeyObject } from 'node:crypto';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import {
+  bundleOfClassicAttestation,
+  type ClassicBundleProblemCode,
+  hasCertificate,
+} from '../formats/classic-bundle.ts';
+import { type KeylessProblemCode, verifyBundle } from '../sigstore/keyless.ts';
 import {
   type Envelope,
   IN_TOTO_PAYLOAD_TYPE,
@@ -45,7 +60,13 @@ import type {
   AttestationLayerEvidence,
   AttestationLayerEvidenceProblem,
 } from './attestation-evidence.ts';
-import type { Trust } from './evaluate.ts';
+import {
+  type CertificateTrust,
+  checkTrust,
+  isKeyTrust,
+  type SignedBy,
+  type Trust,
+} from './evaluate.ts';
 
 export interface AttestationPolicy {
   /**
@@ -63,15 +84,17 @@ export type AttestationRejectionCode =
   | 'PAYLOAD_TYPE_MISMATCH'
   | 'STATEMENT_INVALID'
   | 'DIGEST_MISMATCH'
-  | 'PREDICATE_TYPE_MISMATCH';
+  | 'PREDICATE_TYPE_MISMATCH'
+  | KeylessProblemCode
+  | ClassicBundleProblemCode;
 
-export interface VerifiedAttestation {
+export type VerifiedAttestation = SignedBy & VerifiedAttestationFields;
+
+export interface VerifiedAttestationFields {
   /** Position of the layer in the attestation manifest. */
   readonly index: number;
   /** The layer's digest: the digest of the envelope. */
   readonly layer: Digest;
-  /** Which of `trust.keys` verified it (its index). */
-  readonly key: number;
   readonly predicateType: string;
   /** The statement as signed (parsed), for output. */
   readonly statement: JsonObject;
@@ -118,9 +141,7 @@ export function evaluateAttestations(
   trust: Trust,
   policy: AttestationPolicy,
 ): AttestationVerdict {
-  if (trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify attestations');
-  }
+  checkTrust(trust, 'attestations');
   if (
     policy.predicateType !== null &&
     (typeof policy.predicateType !== 'string' || policy.predicateType === '')
@@ -136,7 +157,7 @@ export function evaluateAttestations(
     problem: layer.problem,
   }));
   for (const attestation of evidence.attestations) {
-    const outcome = check(attestation, digest, trust.keys, policy);
+    const outcome = check(attestation, digest, trust, policy);
     if ('reason' in outcome) rejected.push(outcome);
     else verified.push(outcome);
   }
@@ -147,7 +168,7 @@ export function evaluateAttestations(
 function check(
   evidence: AttestationLayerEvidence,
   digest: Digest,
-  keys: readonly KeyObject[],
+  trust: Trust,
   policy: AttestationPolicy,
 ): VerifiedAttestation | RejectedAttestation {
   const { index } = evidence;
@@ -172,20 +193,21 @@ function check(
     return { index, layer, reason: { code: 'ENVELOPE_INVALID', message: messageOf(error) } };
   }
 
-  const key = signingKey(envelope, keys);
-  if (key === -1) {
-    const which = keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`;
-    return reject(
-      'SIGNATURE_INVALID',
-      `no signature of the envelope verifies over its PAE with ${which} (signed by another key, or altered)`,
-    );
-  }
+  const signedBy = isKeyTrust(trust)
+    ? checkByKey(envelope, trust.keys)
+    : checkByCertificate(evidence, trust);
+  if ('code' in signedBy) return reject(signedBy.code, signedBy.message);
+  const key = signedBy.key;
+  const claimed = (predicateType?: string) => ({
+    ...(key === undefined ? {} : { key }),
+    ...(predicateType === undefined ? {} : { predicateType }),
+  });
 
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     return reject(
       'PAYLOAD_TYPE_MISMATCH',
       `the envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`,
-      { key },
+      claimed(),
     );
   }
 
@@ -194,7 +216,12 @@ function check(
     statement = parseStatement(envelope.payload, where);
   } catch (error) {
     if (!isVouchError(error)) throw error;
-    return { index, layer, reason: { code: 'STATEMENT_INVALID', message: messageOf(error) }, key };
+    return {
+      index,
+      layer,
+      reason: { code: 'STATEMENT_INVALID', message: messageOf(error) },
+      ...claimed(),
+    };
   }
   const { predicateType } = statement;
 
@@ -202,7 +229,7 @@ function check(
     return reject(
       'DIGEST_MISMATCH',
       `the statement is about ${describeSubjects(statement)}, not this image ${digest} (an attestation of another image, copied or replayed here)`,
-      { key, predicateType },
+      claimed(predicateType),
     );
   }
 
@@ -210,27 +237,61 @@ function check(
     return reject(
       'PREDICATE_TYPE_MISMATCH',
       `a valid attestation of type ${predicateType}, not of the type asked for (${policy.predicateType}); not counted`,
-      { key, predicateType },
+      claimed(predicateType),
     );
   }
 
   return {
     index,
     layer,
-    key,
+    ...signedBy,
     predicateType,
     statement: statement.document,
     envelope: evidence.envelope,
   };
 }
 
-/** The index of the first trusted key that verifies some signature of the envelope, or -1. */
-function signingKey(envelope: Envelope, keys: readonly KeyObject[]): number {
+/** Step 2 with keys: the first trusted key that verifies some signature of the envelope. */
+function checkByKey(
+  envelope: Envelope,
+  keys: readonly KeyObject[],
+): SignedBy | AttestationRejection {
   const pae = preAuthEncoding(envelope.payloadType, envelope.payload);
   // The keyid is an unauthenticated hint (DSSE): every signature is tried with every key.
-  return keys.findIndex((candidate) =>
+  const key = keys.findIndex((candidate) =>
     envelope.signatures.some((signature) => verifySignature(candidate, pae, signature.sig)),
   );
+  if (key !== -1) return { key };
+  const which = keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`;
+  return {
+    code: 'SIGNATURE_INVALID',
+    message: `no signature of the envelope verifies over its PAE with ${which} (signed by another key, or altered)`,
+  };
+}
+
+/** Step 2 keylessly: the layer as a DSSE bundle, verified for the identity. */
+function checkByCertificate(
+  evidence: AttestationLayerEvidence,
+  trust: CertificateTrust,
+): SignedBy | AttestationRejection {
+  const layer = { blob: evidence.envelope, annotations: evidence.annotations };
+  if (!hasCertificate(layer)) {
+    return {
+      code: 'CERT_MISSING',
+      message:
+        'the attestation carries no certificate (signed with a key): it cannot count for a certificate identity',
+    };
+  }
+  let bundle;
+  try {
+    bundle = bundleOfClassicAttestation(layer);
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { code: error.code as ClassicBundleProblemCode, message: error.message };
+  }
+  const result = verifyBundle(bundle, evidence.envelope, trust.keyless, trust.identity);
+  if (!result.ok) return { code: result.code, message: result.message };
+  return { certificate: result };
 }
 
 function describeSubjects(statement: Statement): string {

@@ -16,14 +16,21 @@
  * Sigstore public-good trusted root shipped with vouch) only once some
  * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
-import { denied, invalid, type VouchError } from '../core/errors.ts';
+import { denied, type VouchError } from '../core/errors.ts';
 import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
-import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import {
+  checkTrust,
+  evaluate,
+  isKeyTrust,
+  type Policy,
+  type Trust,
+  type Verdict,
+} from './evaluate.ts';
 import { type Evidence, fetchSignatures, type GatherLimits } from './evidence.ts';
 import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 
@@ -109,7 +116,8 @@ export async function withTlogs(
   evidence: Evidence,
   options: VerifyOptions,
 ): Promise<VerifyOptions> {
-  if (options.trust.tlogs !== undefined) return options;
+  // Keyless trust carries its trust root; key trust may name its logs.
+  if (!isKeyTrust(options.trust) || options.trust.tlogs !== undefined) return options;
   const needed = evidence.signatures.some(
     (signature) => signature.annotations[BUNDLE_ANNOTATION] !== undefined,
   );
@@ -155,7 +163,5 @@ export function decide(evidence: Evidence, options: VerifyOptions): ImageVerific
 }
 
 function checkOptions(options: VerifyOptions): void {
-  if (options.trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify signatures');
-  }
+  checkTrust(options.trust, 'signatures');
 }

@@ -19,12 +19,25 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import {
+  certificateIdentityOf,
+  certificateJson,
+  certificateTrust,
+  KEYLESS_HELP,
+  KEYLESS_OPTIONS,
+  requireOneMode,
+  signerName,
+} from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
+import type { KeylessSigner } from '../../sigstore/keyless.ts';
+import type { Trust } from '../../verify/evaluate.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' attestations and print the verified statements",
   help: `Usage: vouch verify-attestation --key PUB [--key PUB]... --type TYPE [OPTIONS] IMAGE...
+       vouch verify-attestation --certificate-identity ID --certificate-oidc-issuer URL
+                                --type TYPE [OPTIONS] IMAGE...
 
 Checks the attestations stored beside each image as cosign stores them (the
 layers of the sha256-<hex>.att manifest). A tag is resolved to its digest
@@ -44,9 +57,16 @@ PAYLOAD_TYPE_MISMATCH, STATEMENT_INVALID, DIGEST_MISMATCH,
 PREDICATE_TYPE_MISMATCH, LAYER_INVALID). With --output json, stdout carries
 one structured report instead, statements included.
 
-Keys only: keyless verification (certificate identity and issuer, Fulcio,
-Rekor) and attestations stored as Sigstore bundle referrers (cosign 3's
-default) are not checked by this version of vouch.
+Keyless (instead of --key): the attestation's Fulcio certificate must chain
+to a certificate authority of the trust root and be valid when it was
+logged, carry an SCT of a trusted CT log, the Rekor bundle's signed entry
+timestamp must verify and its entry (dsse 0.0.1, or intoto 0.0.1 from cosign
+before 2.2) record this very envelope, payload and certificate, the envelope
+signature must verify with the certificate's key, and the certificate's
+identity and issuer must be the ones asked for; then the statement checks
+above apply. The codes of the keyless checks are those of vouch verify
+--help. Attestations stored as Sigstore bundle referrers (cosign 3's
+default) are not read by this version of vouch.
 
 Predicate types (--type, required): slsaprovenance1, slsaprovenance
 (v0.2), spdxjson, cyclonedx, vuln, openvex, link, custom, or a URI — the
@@ -57,15 +77,22 @@ Examples:
     | jq '.[0].predicate'
   vouch verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 \\
     oci:./layout:1.0 --output json
+  vouch verify-attestation --type spdxjson \\
+    --certificate-identity https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \\
+    cgr.dev/chainguard/static:latest | jq '.[0].predicate.packages | length'
 
 Options:
       --key FILE              a trusted public key (PEM); repeat for several keys
       --type TYPE             the predicate type that must be attested
+      --trusted-root FILE     keylessly: a Sigstore trusted_root.json (a private deployment)
   -o, --output text|json      text: statements on stdout, report on stderr (default);
                               json: one structured report on stdout
       --max-attestations N    refuse images with more than N attestation layers (default 1000)
       --max-payload-bytes N   skip envelopes larger than N bytes (default 16777216)
       --concurrency N         images verified at once (default 8)
+
+${KEYLESS_HELP}
 
 Exit codes: 0 every image has a valid attestation of the type; 1 some image
 has none; 2 invalid input; 3 could not check (registry unreachable, refused,
@@ -77,6 +104,7 @@ ${REGISTRY_HELP}`,
     const { values, positionals } = parseFlags(args, {
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
+      ...KEYLESS_OPTIONS,
       key: { type: 'string', multiple: true },
       type: { type: 'string' },
       'max-attestations': { type: 'string' },
@@ -85,7 +113,14 @@ ${REGISTRY_HELP}`,
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
-    if (keyPaths.length === 0) throw invalid('USAGE', 'vouch verify-attestation needs --key FILE');
+    const identity = certificateIdentityOf(values, 'vouch verify-attestation');
+    requireOneMode(keyPaths, identity, 'vouch verify-attestation');
+    if (identity === undefined && values['trusted-root'] !== undefined) {
+      throw invalid(
+        'USAGE',
+        '--trusted-root is for keyless verification (--certificate-identity ...); attestations verified with --key do not consult a log',
+      );
+    }
     if (values.type === undefined) {
       throw invalid(
         'USAGE',
@@ -106,13 +141,16 @@ ${REGISTRY_HELP}`,
       2 ** 30,
     );
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
-    const keys = await readPublicKeys(keyPaths);
+    const trust: Trust =
+      identity === undefined
+        ? { keys: await readPublicKeys(keyPaths) }
+        : await certificateTrust(identity, values['trusted-root']);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: AttestationVerification[];
     try {
       results = await verifyAttestationsOfImages(stores, positionals, {
-        trust: { keys },
+        trust,
         policy: { predicateType },
         limits: {
           ...(maxLayers === undefined ? {} : { maxLayers }),
@@ -151,7 +189,7 @@ function toText(result: AttestationVerification, keyPaths: readonly string[]): s
     if (verdict.predicateType !== null) lines.push(`  predicate type: ${verdict.predicateType}`);
     for (const attestation of verdict.verified) {
       lines.push(
-        `  valid: layer ${attestation.index} (${attestation.layer}) signed with ${keyName(keyPaths, attestation.key)}, ${attestation.predicateType}`,
+        `  valid: layer ${attestation.index} (${attestation.layer}) signed with ${signerName(keyPaths, attestation)}, ${attestation.predicateType}${loggedText(attestation.certificate)}`,
       );
     }
     for (const rejected of verdict.rejected) {
@@ -173,7 +211,9 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
     verified: (verdict?.verified ?? []).map((attestation) => ({
       index: attestation.index,
       layer: attestation.layer,
-      key: keyName(keyPaths, attestation.key),
+      key: attestation.key === undefined ? null : keyName(keyPaths, attestation.key),
+      certificate:
+        attestation.certificate === undefined ? null : certificateJson(attestation.certificate),
       predicateType: attestation.predicateType,
       statement: attestation.statement,
     })),
@@ -188,4 +228,12 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
     })),
     error: errorJson(result.error),
   };
+}
+
+/** `, logged in <log> at <time> (index N)` for a keyless signer; '' for a key. */
+function loggedText(signer: KeylessSigner | undefined): string {
+  const entry = signer?.tlog[0];
+  if (signer === undefined || entry === undefined) return '';
+  const at = new Date(signer.signingTime * 1000).toISOString();
+  return `, logged in ${entry.logUrl ?? `log ${entry.logId}`} at ${at} (index ${entry.logIndex})`;
 }
