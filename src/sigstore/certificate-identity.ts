@@ -24,7 +24,7 @@
  * the deprecated OIDs .1.2-.1.6, compared exactly, as cosign's
  * `CertExtensions` getters read them.
  */
-import type { X509Certificate } from '@sigstore/core';
+import { ASN1Obj, type X509Certificate } from '@sigstore/core';
 import { invalid } from '../core/errors.ts';
 
 /** A value to match: exactly, or by an anchored regular expression. */
@@ -125,7 +125,8 @@ export function certificateClaims(certificate: X509Certificate): CertificateClai
   if (v2 !== undefined) {
     // A malformed value is no issuer, never a parse error out of a verification.
     try {
-      const value = v2.valueObj;
+      // `value` is the extnValue OCTET STRING's content: the DER of the UTF8String.
+      const value = ASN1Obj.parseBuffer(Buffer.from(v2.value));
       const tag = value.tag;
       if (tag.isUniversal() && !tag.constructed && tag.number === UTF8_STRING_TAG) {
         issuer = value.value.toString('utf8');
