@@ -16,7 +16,6 @@ import {
   matchingRegexp,
   type ValueMatcher,
 } from '../sigstore/certificate-identity.ts';
-import { keylessTrustOf } from '../sigstore/keyless-trust.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import type { CertificateTrust } from '../verify/evaluate.ts';
@@ -146,14 +145,17 @@ export async function certificateTrust(
   identity: CertificateIdentity,
   rootPath: string | undefined,
 ): Promise<CertificateTrust> {
-  if (rootPath === undefined) {
-    return {
-      identity,
-      keyless: keylessTrustOf(await publicGoodTrustedRoot(), 'the public-good trusted root'),
-    };
-  }
-  const root = parseTrustedRoot(await readKeyFile(rootPath, '--trusted-root'), rootPath);
-  return { identity, keyless: keylessTrustOf(root, rootPath) };
+  const root =
+    rootPath === undefined
+      ? await publicGoodTrustedRoot()
+      : parseTrustedRoot(await readKeyFile(rootPath, '--trusted-root'), rootPath);
+  // Loaded here, not at startup: verifying with --key never needs @sigstore/*.
+  const [{ keylessTrustOf }, keyless] = await Promise.all([
+    import('../sigstore/keyless-trust.ts'),
+    import('../verify/certificate-trust.ts'),
+  ]);
+  const material = keylessTrustOf(root, rootPath ?? 'the public-good trusted root');
+  return keyless.certificateTrust(identity, material);
 }
 
 /** Who signed, for a report: the --key file, or the certificate's identity and issuer. */

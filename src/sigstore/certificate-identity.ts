@@ -24,7 +24,8 @@
  * the deprecated OIDs .1.2-.1.6, compared exactly, as cosign's
  * `CertExtensions` getters read them.
  */
-import { ASN1Obj, type X509Certificate } from '@sigstore/core';
+// Types only: the CLI loads this module for every verification, @sigstore/* only keylessly.
+import type { X509Certificate } from '@sigstore/core';
 import { invalid } from '../core/errors.ts';
 
 /** A value to match: exactly, or by an anchored regular expression. */
@@ -120,23 +121,12 @@ const UTF8_STRING_TAG = 0x0c;
 
 /** The claims of a (verified) Fulcio certificate. */
 export function certificateClaims(certificate: X509Certificate): CertificateClaims {
-  let issuer = '';
   const v2 = certificate.extension(OID_ISSUER_V2);
-  if (v2 !== undefined) {
-    // A malformed value is no issuer, never a parse error out of a verification.
-    try {
-      // `value` is the extnValue OCTET STRING's content: the DER of the UTF8String.
-      const value = ASN1Obj.parseBuffer(Buffer.from(v2.value));
-      const tag = value.tag;
-      if (tag.isUniversal() && !tag.constructed && tag.number === UTF8_STRING_TAG) {
-        issuer = value.value.toString('utf8');
-      }
-    } catch {
-      issuer = '';
-    }
-  } else {
-    issuer = certificate.extension(OID_ISSUER_V1)?.value.toString('utf8') ?? '';
-  }
+  // A malformed value is no issuer, never a parse error out of a verification.
+  const issuer =
+    v2 !== undefined
+      ? (derUtf8String(v2.value) ?? '')
+      : (certificate.extension(OID_ISSUER_V1)?.value.toString('utf8') ?? '');
   const github: Partial<Record<keyof GithubWorkflowClaims, string>> = {};
   for (const [claim, oid] of Object.entries(GITHUB_OIDS) as [
     keyof GithubWorkflowClaims,
@@ -146,6 +136,32 @@ export function certificateClaims(certificate: X509Certificate): CertificateClai
     if (extension !== undefined) github[claim] = extension.value.toString('utf8');
   }
   return { subject: certificate.subjectAltName ?? '', issuer, github };
+}
+
+/**
+ * The text of a DER UTF8String (tag 0x0c, definite minimal length, nothing
+ * after it); undefined for anything else.
+ */
+function derUtf8String(der: Uint8Array): string | undefined {
+  if (der[0] !== UTF8_STRING_TAG || der.length < 2) return undefined;
+  const first = der[1] as number;
+  let length: number;
+  let start: number;
+  if (first < 0x80) {
+    [length, start] = [first, 2];
+  } else if (first === 0x81 && (der[2] ?? 0) >= 0x80) {
+    [length, start] = [der[2] as number, 3];
+  } else if (first === 0x82 && (der[2] ?? 0) > 0) {
+    [length, start] = [((der[2] as number) << 8) | (der[3] ?? 0), 4];
+  } else {
+    return undefined;
+  }
+  if (der.length !== start + length) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(der.subarray(start));
+  } catch {
+    return undefined;
+  }
 }
 
 export type IdentityProblemCode =

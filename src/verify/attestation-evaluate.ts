@@ -39,12 +39,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
-import {
-  bundleOfClassicAttestation,
-  type ClassicBundleProblemCode,
-  hasCertificate,
-} from '../formats/classic-bundle.ts';
-import { type KeylessProblemCode, verifyBundle } from '../sigstore/keyless.ts';
+import type { ClassicBundleProblemCode } from '../formats/classic-bundle.ts';
+import type { KeylessProblemCode } from '../sigstore/keyless.ts';
 import {
   type Envelope,
   IN_TOTO_PAYLOAD_TYPE,
@@ -274,22 +270,10 @@ function checkByCertificate(
   evidence: AttestationLayerEvidence,
   trust: CertificateTrust,
 ): SignedBy | AttestationRejection {
-  const layer = { blob: evidence.envelope, annotations: evidence.annotations };
-  if (!hasCertificate(layer)) {
-    return {
-      code: 'CERT_MISSING',
-      message:
-        'the attestation carries no certificate (signed with a key): it cannot count for a certificate identity',
-    };
-  }
-  let bundle;
-  try {
-    bundle = bundleOfClassicAttestation(layer);
-  } catch (error) {
-    if (!isVouchError(error)) throw error;
-    return { code: error.code as ClassicBundleProblemCode, message: error.message };
-  }
-  const result = verifyBundle(bundle, evidence.envelope, trust.keyless, trust.identity);
+  const result = trust.verifyLayer('attestation', {
+    blob: evidence.envelope,
+    annotations: evidence.annotations,
+  });
   if (!result.ok) return { code: result.code, message: result.message };
   return { certificate: result };
 }

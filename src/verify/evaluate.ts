@@ -71,14 +71,11 @@ import {
 } from '../oci/reference.ts';
 import { verifySignature } from '../keys/signer.ts';
 import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
-import {
-  bundleOfClassicSignature,
-  type ClassicBundleProblemCode,
-  hasCertificate,
-} from '../formats/classic-bundle.ts';
+// Types only: the keyless code is reached through `CertificateTrust.verifyLayer`.
+import type { ClassicBundleProblemCode, ClassicLayer } from '../formats/classic-bundle.ts';
 import type { CertificateIdentity } from '../sigstore/certificate-identity.ts';
-import { type KeylessProblemCode, type KeylessSigner, verifyBundle } from '../sigstore/keyless.ts';
-import type { KeylessTrust } from '../sigstore/keyless-trust.ts';
+import type { KeylessProblemCode, KeylessSigner } from '../sigstore/keyless.ts';
+import type { ClassicLayerKind, LayerVerification } from './certificate-trust.ts';
 import { checkRekorBundle, type TlogProblemCode } from '../sigstore/rekor.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Evidence, LayerEvidenceProblem, SignatureEvidence } from './evidence.ts';
@@ -96,11 +93,15 @@ export interface KeyTrust {
   readonly tlogs?: readonly TransparencyLog[];
 }
 
-/** Keyless: a Fulcio certificate with this identity, checked against this trust root. */
+/**
+ * Keyless: a Fulcio certificate with this identity, checked against a trust
+ * root. Built by `certificateTrust` (verify/certificate-trust.ts), the module
+ * that loads @sigstore/*, so that key verification never does.
+ */
 export interface CertificateTrust {
   readonly identity: CertificateIdentity;
-  /** The trust root's CAs, CT logs, transparency logs and TSAs (`keylessTrustOf`). */
-  readonly keyless: KeylessTrust;
+  /** The keyless checks of one classic layer, for `identity`. */
+  readonly verifyLayer: (kind: ClassicLayerKind, layer: ClassicLayer) => LayerVerification;
 }
 
 /** Whether `trust` is by keys (rather than a certificate identity). */
@@ -344,22 +345,10 @@ function checkByCertificate(
   evidence: SignatureEvidence,
   trust: CertificateTrust,
 ): Signer | SignerProblem {
-  const layer = { blob: evidence.payload, annotations: evidence.annotations };
-  if (!hasCertificate(layer)) {
-    return {
-      code: 'CERT_MISSING',
-      message:
-        'the signature carries no certificate (signed with a key): it cannot count for a certificate identity',
-    };
-  }
-  let bundle;
-  try {
-    bundle = bundleOfClassicSignature(layer);
-  } catch (error) {
-    if (!isVouchError(error)) throw error;
-    return { code: error.code as ClassicBundleProblemCode, message: error.message };
-  }
-  const result = verifyBundle(bundle, evidence.payload, trust.keyless, trust.identity);
+  const result = trust.verifyLayer('signature', {
+    blob: evidence.payload,
+    annotations: evidence.annotations,
+  });
   if (!result.ok) return { code: result.code, message: result.message };
   return { signedBy: { certificate: result }, tlog: loggedSignatureOf(result) };
 }

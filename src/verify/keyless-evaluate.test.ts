@@ -47,10 +47,11 @@ import {
   exactly,
   matchingRegexp,
 } from '../sigstore/certificate-identity.ts';
-import { keylessTrustOf } from '../sigstore/keyless-trust.ts';
+import { type KeylessTrust, keylessTrustOf } from '../sigstore/keyless-trust.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import { parseTrustedRoot } from '../sigstore/trusted-root.ts';
 import { evaluateAttestations } from './attestation-evaluate.ts';
+import { certificateTrust } from './certificate-trust.ts';
 import { attestationEvidenceFromLayers } from './attestation-evidence.ts';
 import { type CertificateTrust, evaluate, type Verdict } from './evaluate.ts';
 import { evidenceFromLayers, type LayerWithPayload } from './evidence.ts';
@@ -87,7 +88,7 @@ function only(verdict: Verdict | ReturnType<typeof evaluateAttestations>) {
 }
 
 describe('keyless evaluate: the public-good fixture', { skip }, () => {
-  let publicGood: CertificateTrust['keyless'];
+  let publicGood: KeylessTrust;
   let digest: Digest;
 
   /** The fixture's layer, with `change` applied to its annotations and payload. */
@@ -103,10 +104,10 @@ describe('keyless evaluate: the public-good fixture', { skip }, () => {
     return { layer, payload: bytes };
   }
   const check = (layer: LayerWithPayload, identity: CertificateIdentity = MITR) =>
-    evaluate(evidenceFromLayers({ digest, reference: 'test' }, [layer]), {
-      identity,
-      keyless: publicGood,
-    });
+    evaluate(
+      evidenceFromLayers({ digest, reference: 'test' }, [layer]),
+      certificateTrust(identity, publicGood),
+    );
 
   before(async () => {
     publicGood = keylessTrustOf(await publicGoodTrustedRoot());
@@ -249,10 +250,11 @@ describe('keyless evaluate: an ephemeral Sigstore', () => {
   let sigstore: KeylessSigstore;
   let other: KeylessSigstore;
 
-  const trustOf = (parts: KeylessSigstore | TrustedParts, identity = CHAINGUARD) => ({
-    identity,
-    keyless: keylessTrustOf(parseTrustedRoot(Buffer.from(keylessTrustedRootJson(parts)))),
-  });
+  const trustOf = (parts: KeylessSigstore | TrustedParts, identity = CHAINGUARD) =>
+    certificateTrust(
+      identity,
+      keylessTrustOf(parseTrustedRoot(Buffer.from(keylessTrustedRootJson(parts)))),
+    );
   const signatureVerdict = (
     minted: Awaited<ReturnType<typeof mintKeylessSignature>>,
     trust: CertificateTrust,
