@@ -58,12 +58,6 @@ export interface ClassicLayer {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-/** Whether the layer carries a signing certificate (only then can it count keylessly). */
-export function hasCertificate(layer: ClassicLayer): boolean {
-  const certificate = layer.annotations[CERTIFICATE_ANNOTATION];
-  return certificate !== undefined && certificate.trim() !== '';
-}
-
 /** The v0.1 bundle of a classic `.sig` layer. Throws `denied` (see the module comment). */
 export function bundleOfClassicSignature(layer: ClassicLayer): Bundle {
   const signature = layer.annotations[SIGNATURE_ANNOTATION] ?? '';

@@ -93,3 +93,9 @@ export {
   statementNames,
 } from './in-toto.ts';
 export { PREDICATE_TYPES, predicateTypeUri } from './predicate-types.ts';
+export type { ClassicBundleProblemCode, ClassicLayer } from './classic-bundle.ts';
+export {
+  BUNDLE_V01_MEDIA_TYPE,
+  bundleOfClassicAttestation,
+  bundleOfClassicSignature,
+} from './classic-bundle.ts';
