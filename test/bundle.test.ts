@@ -21,8 +21,8 @@ import {
   buildBundleReferrer,
   COSIGN_SIGN_PREDICATE_TYPE,
   EMPTY_CONFIG_BYTES,
-  parseBundle,
 } from '../src/formats/sigstore-bundle.ts';
+import { parseBundle } from '../src/formats/sigstore-bundle-reader.ts';
 import { parseStatement } from '../src/formats/in-toto.ts';
 import { PREDICATE_TYPES } from '../src/formats/predicate-types.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';

@@ -228,6 +228,7 @@ describe('vouch verify', () => {
       'index',
       'layer',
       'key',
+      'certificate',
       'dockerReference',
       'annotations',
       'tlog',
@@ -235,6 +236,7 @@ describe('vouch verify', () => {
     assert.equal(signature.index, 0);
     assert.match(String(signature.layer), /^sha256:[a-f0-9]{64}$/);
     assert.equal(signature.key, firstPub);
+    assert.equal(signature.certificate, null, 'signed with a key');
     assert.equal(signature.dockerReference, `${registry.host}/round/trip`);
     assert.equal(signature.annotations, null);
     assert.equal(signature.tlog, null, 'no Rekor bundle');

@@ -119,8 +119,10 @@ export {
   DSSE_ENVELOPE_CONTENT,
   EMPTY_CONFIG_BYTES,
   isBundleMediaType,
-  parseBundle,
   publicKeyHint,
   readBundleReferrer,
 } from './sigstore-bundle.ts';
 export { buildSignStatement } from './in-toto.ts';
+export { parseBundle } from './sigstore-bundle-reader.ts';
+export type { ClassicBundleProblemCode, ClassicLayer } from './classic-bundle.ts';
+export { bundleOfClassicAttestation, bundleOfClassicSignature } from './classic-bundle.ts';

@@ -14,10 +14,10 @@ import {
   BUNDLE_V03_MEDIA_TYPE,
   buildBundleReferrer,
   buildDsseBundle,
-  parseBundle,
   publicKeyHint,
   readBundleReferrer,
 } from './sigstore-bundle.ts';
+import { parseBundle } from './sigstore-bundle-reader.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signer = createKeySigner(privateKey);

@@ -4,7 +4,9 @@
  * an image: an OCI referrer manifest (sigstore/cosign@d6d86c22
  * pkg/oci/remote/write.go WriteAttestationNewBundleFormat, WriteReferrer).
  *
- * Reading (`parseBundle`) is strict and never throws anything but a VouchError
+ * Reading (`parseBundle`, in sigstore-bundle-reader.ts so that only a
+ * command that reads a bundle loads @sigstore/bundle and the protobuf specs
+ * under it) is strict and never throws anything but a VouchError
  * `denied` BUNDLE_INVALID:
  * - the bytes are strict JSON (duplicate keys refused, strict-json.ts) and
  *   the top-level `mediaType` is one of the v0.1, v0.2, v0.3 media types;
@@ -48,28 +50,14 @@
  * no larger than the cap; the manifest annotations are unauthenticated and
  * only reported.
  */
-import {
-  assertBundleLatest,
-  assertBundleV01,
-  assertBundleV02,
-  type Bundle,
-  bundleFromJSON,
-  type TransparencyLogEntry,
-} from '@sigstore/bundle';
-import { denied, invalid, messageOf } from '../core/errors.ts';
+import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
+import { invalid } from '../core/errors.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
 import { OCI_EMPTY, OCI_MANIFEST } from '../oci/media-types.ts';
 import { encodeStdBase64 } from './base64.ts';
-import { type Envelope, encodeEnvelope, parseEnvelope } from './dsse.ts';
+import { type Envelope, encodeEnvelope } from './dsse.ts';
 import { goMap, goMarshalBytes, type GoStruct, type GoValue } from './go-json.ts';
-import { object, string } from './json-fields.ts';
-import {
-  type JsonObject,
-  type JsonValue,
-  parseStrictJson,
-  StrictJsonError,
-} from './strict-json.ts';
 
 export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 export const BUNDLE_V02_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
@@ -79,7 +67,7 @@ export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+j
 
 export type BundleVersion = '0.1' | '0.2' | '0.3';
 
-const BUNDLE_VERSIONS: ReadonlyMap<string, BundleVersion> = new Map([
+export const BUNDLE_VERSIONS: ReadonlyMap<string, BundleVersion> = new Map([
   [BUNDLE_V01_MEDIA_TYPE, '0.1'],
   [BUNDLE_V02_MEDIA_TYPE, '0.2'],
   [BUNDLE_V03_LEGACY_MEDIA_TYPE, '0.3'],
@@ -146,111 +134,6 @@ export interface SigstoreBundle {
   readonly bundle: Bundle;
   /** The exact bytes read. */
   readonly json: Uint8Array;
-}
-
-/** Parses bundle bytes (see the module comment). Throws VouchError `denied` BUNDLE_INVALID. */
-export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBundle {
-  const fail = (problem: string, cause?: unknown) =>
-    denied('BUNDLE_INVALID', `invalid Sigstore bundle in ${where}: ${problem}`, { cause });
-  let document: JsonValue;
-  try {
-    document = parseStrictJson(bytes);
-  } catch (error) {
-    if (error instanceof StrictJsonError) throw fail(error.message, error);
-    throw error;
-  }
-  const top = object(document, 'the bundle', fail);
-  const mediaType = string(top.mediaType, 'mediaType', fail);
-  const version = BUNDLE_VERSIONS.get(mediaType);
-  if (version === undefined) {
-    throw fail(
-      `mediaType ${JSON.stringify(mediaType)} is not a bundle media type vouch reads (v0.1 to v0.3)`,
-    );
-  }
-  let bundle: Bundle;
-  try {
-    bundle = bundleFromJSON(top);
-    if (version === '0.1') assertBundleV01(bundle);
-    else if (version === '0.2') assertBundleV02(bundle);
-    else assertBundleLatest(bundle);
-  } catch (error) {
-    const fields = (error as { fields?: unknown }).fields;
-    const detail = Array.isArray(fields) && fields.length > 0 ? `: ${fields.join(', ')}` : '';
-    throw fail(`${error instanceof Error ? error.message : String(error)}${detail}`, error);
-  }
-  const content = readContent(top, bundle, where, fail);
-  const material = readMaterial(top, bundle, fail);
-  return {
-    version,
-    mediaType,
-    content,
-    material,
-    tlogEntries: bundle.verificationMaterial.tlogEntries,
-    timestamps:
-      bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0,
-    bundle,
-    json: bytes,
-  };
-}
-
-function readContent(
-  top: JsonObject,
-  bundle: Bundle,
-  where: string,
-  fail: (problem: string) => Error,
-): BundleContent {
-  if (bundle.content.$case === 'dsseEnvelope') {
-    const raw = object(top.dsseEnvelope, 'dsseEnvelope', fail);
-    const envelopeJson = new TextEncoder().encode(JSON.stringify(raw));
-    // dsse.ts's reader, so both storage forms are held to one set of envelope rules.
-    let envelope: Envelope;
-    try {
-      envelope = parseEnvelope(envelopeJson, `the DSSE envelope of ${where}`);
-    } catch (error) {
-      throw fail(messageOf(error));
-    }
-    if (envelope.signatures.length !== 1) {
-      throw fail(
-        `the DSSE envelope has ${envelope.signatures.length} signatures, exactly 1 allowed`,
-      );
-    }
-    return { kind: 'dsse-envelope', envelope, envelopeJson };
-  }
-  const message = bundle.content.messageSignature;
-  return {
-    kind: 'message-signature',
-    digestAlgorithm: String(message.messageDigest.algorithm),
-    digest: new Uint8Array(message.messageDigest.digest),
-    signature: new Uint8Array(message.signature),
-  };
-}
-
-function readMaterial(
-  top: JsonObject,
-  bundle: Bundle,
-  fail: (problem: string) => Error,
-): VerificationMaterial {
-  const content = bundle.verificationMaterial.content;
-  switch (content.$case) {
-    case 'publicKey': {
-      // protobuf-specs' reader turns any value into a string; the hint must be one.
-      const raw = object(top.verificationMaterial, 'verificationMaterial', fail);
-      const key = object(raw.publicKey, 'verificationMaterial.publicKey', fail);
-      if (Object.hasOwn(key, 'hint')) string(key.hint, 'verificationMaterial.publicKey.hint', fail);
-      return { kind: 'public-key', hint: content.publicKey.hint };
-    }
-    case 'certificate':
-      return { kind: 'certificate', certificate: new Uint8Array(content.certificate.rawBytes) };
-    case 'x509CertificateChain':
-      return {
-        kind: 'x509-chain',
-        certificates: content.x509CertificateChain.certificates.map(
-          (c) => new Uint8Array(c.rawBytes),
-        ),
-      };
-    default:
-      throw fail('verificationMaterial has no public key, certificate or certificate chain');
-  }
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Sigstore trust material and transparency-log checks: trusted roots (the
  * public-good one shipped with vouch, one refreshed through TUF, or a private
- * deployment's), the transparency logs they name, and Rekor bundles on
- * cosign signatures.
+ * deployment's), the transparency logs they name, Rekor bundles on cosign
+ * signatures, and keyless verification of Sigstore bundles for a certificate
+ * identity.
  */
 export type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 export {
@@ -39,3 +40,28 @@ export { normalizeMirrorUrl, readCurrentTufRepository } from './tuf-cache.ts';
 // tuf-js itself is loaded only when an update runs.
 export type { InitialRootSource, TufUpdateOptions, TufUpdateResult } from './tuf-update.ts';
 export { updateTrustedRoot } from './tuf-update.ts';
+export type {
+  CertificateClaims,
+  CertificateIdentity,
+  GithubWorkflowClaims,
+  IdentityProblem,
+  IdentityProblemCode,
+  ValueMatcher,
+} from './certificate-identity.ts';
+export {
+  certificateClaims,
+  describeMatcher,
+  exactly,
+  identityProblem,
+  matches,
+  matchingRegexp,
+} from './certificate-identity.ts';
+export type { KeylessTrust } from './keyless-trust.ts';
+export { keylessTrustOf } from './keyless-trust.ts';
+export type {
+  BundleVerification,
+  KeylessLogEntry,
+  KeylessProblemCode,
+  KeylessSigner,
+} from './keyless.ts';
+export { verifyBundle } from './keyless.ts';

@@ -25,20 +25,33 @@
  *
  * Layers that could not be attestations at all (wrong media type, oversized,
  * envelope missing) are LAYER_INVALID. One counting attestation is enough.
- * Certificates and Rekor bundles on a layer are not consulted: with a key,
- * the key alone decides (keyless verification is not implemented here).
+ * With keys, certificates and Rekor bundles on an `.att` layer are not
+ * consulted: the key alone decides.
+ *
+ * Keyless (`trust.identity`), step 2 is instead the keyless checks of
+ * `sigstore/keyless.ts` on the layer turned into a DSSE Sigstore bundle
+ * (`formats/classic-bundle.ts`): certificate chain, validity at signing
+ * time, SCT, Rekor SET, a `dsse` 0.0.1 or `intoto` 0.0.1 log entry binding
+ * this envelope, payload and certificate, the signature over the PAE, and
+ * the certificate's identity and issuer (CERT_*, SCT_INVALID, TLOG_*,
+ * SIGNATURE_INVALID). A layer without a certificate never counts keylessly
+ * (CERT_MISSING). Steps 3-6 apply unchanged.
  *
  * Sigstore bundles stored as OCI referrers (cosign 3's form,
  * bundle-evidence.ts) go through the same checks from step 2 on, with the
  * bundle's DSSE envelope (the bundle reader already allowed exactly one
  * signature); a bundle holding a message signature instead of an envelope is
  * ENVELOPE_INVALID, a referrer that is not a readable bundle about this image
- * is LAYER_INVALID. The bundle's verification material and transparency log
- * entries are reported, not consulted: with a key the key decides, as for
- * the `.att` form. Each result says which form it came from (`source`).
+ * is LAYER_INVALID. With a key, the bundle's verification material and
+ * transparency log entries are reported, not consulted, as for the `.att`
+ * form; keylessly, the bundle as stored is what `sigstore/keyless.ts`
+ * verifies. Each result says which form it came from (`source`).
  */
 import type { KeyObject } from 'node:crypto';
+import type { Bundle } from '@sigstore/bundle';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import type { ClassicBundleProblemCode } from '../formats/classic-bundle.ts';
+import type { KeylessProblemCode } from '../sigstore/keyless.ts';
 import {
   type Envelope,
   IN_TOTO_PAYLOAD_TYPE,
@@ -59,7 +72,13 @@ import type {
   BundleReferrerEvidence,
   BundleReferrerEvidenceProblem,
 } from './bundle-evidence.ts';
-import type { Trust } from './evaluate.ts';
+import {
+  type CertificateTrust,
+  checkTrust,
+  isKeyTrust,
+  type SignedBy,
+  type Trust,
+} from './evaluate.ts';
 
 export interface AttestationPolicy {
   /**
@@ -77,7 +96,9 @@ export type AttestationRejectionCode =
   | 'PAYLOAD_TYPE_MISMATCH'
   | 'STATEMENT_INVALID'
   | 'DIGEST_MISMATCH'
-  | 'PREDICATE_TYPE_MISMATCH';
+  | 'PREDICATE_TYPE_MISMATCH'
+  | KeylessProblemCode
+  | ClassicBundleProblemCode;
 
 /**
  * Where a statement was stored: a layer of cosign's `.att` manifest, or a
@@ -94,14 +115,14 @@ export type AttestationSource =
       readonly tlogEntries?: number;
     };
 
-export interface VerifiedAttestation {
+export type VerifiedAttestation = SignedBy & VerifiedAttestationFields;
+
+export interface VerifiedAttestationFields {
   readonly source: AttestationSource;
   /** Position of the layer in the attestation manifest, or of the referrer among the bundle referrers. */
   readonly index: number;
   /** The layer's digest: the digest of the envelope (`.att`) or of the bundle. */
   readonly layer: Digest;
-  /** Which of `trust.keys` verified it (its index). */
-  readonly key: number;
   readonly predicateType: string;
   /** The statement as signed (parsed), for output. */
   readonly statement: JsonObject;
@@ -149,9 +170,7 @@ export function evaluateAttestations(
   trust: Trust,
   policy: AttestationPolicy,
 ): AttestationVerdict {
-  if (trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify attestations');
-  }
+  checkTrust(trust, 'attestations');
   if (
     policy.predicateType !== null &&
     (typeof policy.predicateType !== 'string' || policy.predicateType === '')
@@ -167,17 +186,15 @@ export function evaluateAttestations(
     reason: { code: 'LAYER_INVALID', message: layer.reason },
     problem: layer.problem,
   }));
-  const outcomes = evidence.attestations.map((attestation) =>
-    check(attestation, ATT, digest, trust.keys, policy),
-  );
-  for (const outcome of outcomes) {
+  for (const attestation of evidence.attestations) {
+    const outcome = check(attestation, ATT, digest, trust, policy);
     if ('reason' in outcome) rejected.push(outcome);
     else verified.push(outcome);
   }
   rejected.sort((a, b) => a.index - b.index);
   // `.att` layers first, then bundle referrers, each in order.
   if (evidence.bundles !== undefined) {
-    const bundles = evaluateBundleStatements(evidence.bundles, digest, trust.keys, policy);
+    const bundles = evaluateBundleStatements(evidence.bundles, digest, trust, policy);
     verified.push(...bundles.verified);
     rejected.push(...bundles.rejected);
   }
@@ -193,7 +210,7 @@ export function evaluateAttestations(
 export function evaluateBundleStatements(
   bundles: BundleEvidence,
   digest: Digest,
-  keys: readonly KeyObject[],
+  trust: Trust,
   policy: AttestationPolicy,
 ): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
   const verified: VerifiedAttestation[] = [];
@@ -205,7 +222,7 @@ export function evaluateBundleStatements(
     problem: referrer.problem,
   }));
   for (const bundle of bundles.bundles) {
-    const outcome = checkBundle(bundle, digest, keys, policy);
+    const outcome = checkBundle(bundle, digest, trust, policy);
     if ('reason' in outcome) rejected.push(outcome);
     else verified.push(outcome);
   }
@@ -219,7 +236,7 @@ const ATT: AttestationSource = { form: 'att' };
 function checkBundle(
   evidence: BundleReferrerEvidence,
   digest: Digest,
-  keys: readonly KeyObject[],
+  trust: Trust,
   policy: AttestationPolicy,
 ): VerifiedAttestation | RejectedAttestation {
   const { index, bundle } = evidence;
@@ -249,17 +266,24 @@ function checkBundle(
     },
     source,
     digest,
-    keys,
+    trust,
     policy,
+    bundle.bundle,
   );
 }
 
+/**
+ * Steps 2-6 for one envelope: an `.att` layer's, or the one in `stored`, a
+ * Sigstore bundle kept as a referrer (which keyless verification checks as
+ * a whole).
+ */
 function check(
   evidence: AttestationLayerEvidence,
   source: AttestationSource,
   digest: Digest,
-  keys: readonly KeyObject[],
+  trust: Trust,
   policy: AttestationPolicy,
+  stored?: Bundle,
 ): VerifiedAttestation | RejectedAttestation {
   const { index } = evidence;
   const layer = evidence.layer.digest;
@@ -292,20 +316,21 @@ function check(
     };
   }
 
-  const key = signingKey(envelope, keys);
-  if (key === -1) {
-    const which = keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`;
-    return reject(
-      'SIGNATURE_INVALID',
-      `no signature of the envelope verifies over its PAE with ${which} (signed by another key, or altered)`,
-    );
-  }
+  const signedBy = isKeyTrust(trust)
+    ? checkByKey(envelope, trust.keys)
+    : checkByCertificate(evidence, trust, stored);
+  if ('code' in signedBy) return reject(signedBy.code, signedBy.message);
+  const key = signedBy.key;
+  const claimed = (predicateType?: string) => ({
+    ...(key === undefined ? {} : { key }),
+    ...(predicateType === undefined ? {} : { predicateType }),
+  });
 
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     return reject(
       'PAYLOAD_TYPE_MISMATCH',
       `the envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, expected ${JSON.stringify(IN_TOTO_PAYLOAD_TYPE)}`,
-      { key },
+      claimed(),
     );
   }
 
@@ -319,7 +344,7 @@ function check(
       index,
       layer,
       reason: { code: 'STATEMENT_INVALID', message: messageOf(error) },
-      key,
+      ...claimed(),
     };
   }
   const { predicateType } = statement;
@@ -328,7 +353,7 @@ function check(
     return reject(
       'DIGEST_MISMATCH',
       `the statement is about ${describeSubjects(statement)}, not this image ${digest} (an attestation of another image, copied or replayed here)`,
-      { key, predicateType },
+      claimed(predicateType),
     );
   }
 
@@ -336,7 +361,7 @@ function check(
     return reject(
       'PREDICATE_TYPE_MISMATCH',
       `a valid attestation of type ${predicateType}, not of the type asked for (${policy.predicateType}); not counted`,
-      { key, predicateType },
+      claimed(predicateType),
     );
   }
 
@@ -344,20 +369,49 @@ function check(
     source,
     index,
     layer,
-    key,
+    ...signedBy,
     predicateType,
     statement: statement.document,
     envelope: evidence.envelope,
   };
 }
 
-/** The index of the first trusted key that verifies some signature of the envelope, or -1. */
-function signingKey(envelope: Envelope, keys: readonly KeyObject[]): number {
+/** Step 2 with keys: the first trusted key that verifies some signature of the envelope. */
+function checkByKey(
+  envelope: Envelope,
+  keys: readonly KeyObject[],
+): SignedBy | AttestationRejection {
   const pae = preAuthEncoding(envelope.payloadType, envelope.payload);
   // The keyid is an unauthenticated hint (DSSE): every signature is tried with every key.
-  return keys.findIndex((candidate) =>
+  const key = keys.findIndex((candidate) =>
     envelope.signatures.some((signature) => verifySignature(candidate, pae, signature.sig)),
   );
+  if (key !== -1) return { key };
+  const which = keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`;
+  return {
+    code: 'SIGNATURE_INVALID',
+    message: `no signature of the envelope verifies over its PAE with ${which} (signed by another key, or altered)`,
+  };
+}
+
+/**
+ * Step 2 keylessly, verified for the identity: the bundle as stored, or the
+ * `.att` layer turned into a DSSE bundle.
+ */
+function checkByCertificate(
+  evidence: AttestationLayerEvidence,
+  trust: CertificateTrust,
+  stored: Bundle | undefined,
+): SignedBy | AttestationRejection {
+  const result =
+    stored === undefined
+      ? trust.verifyLayer('attestation', {
+          blob: evidence.envelope,
+          annotations: evidence.annotations,
+        })
+      : trust.verifyBundle(stored);
+  if (!result.ok) return { code: result.code, message: result.message };
+  return { certificate: result };
 }
 
 function describeSubjects(statement: Statement): string {

@@ -24,7 +24,6 @@ import {
   type BundleReferrerProblem,
   DEFAULT_MAX_BUNDLE_BYTES,
   isBundleMediaType,
-  parseBundle,
   readBundleReferrer,
   type SigstoreBundle,
 } from '../formats/sigstore-bundle.ts';
@@ -148,6 +147,8 @@ async function examine(
     const contents = readBundleReferrer(manifest, subject, maxBundleBytes);
     if (!contents.ok) return reject(contents.problem, contents.reason);
     const bytes = await store.readBlob(contents.layer, maxBundleBytes);
+    // Loaded only now: an image without bundle referrers never pays for @sigstore/bundle.
+    const { parseBundle } = await import('../formats/sigstore-bundle-reader.ts');
     let bundle: SigstoreBundle;
     try {
       bundle = parseBundle(bytes, where);

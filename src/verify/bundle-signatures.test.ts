@@ -14,8 +14,8 @@ import {
   BUNDLE_V03_MEDIA_TYPE,
   buildDsseBundle,
   COSIGN_SIGN_PREDICATE_TYPE,
-  parseBundle,
 } from '../formats/sigstore-bundle.ts';
+import { parseBundle } from '../formats/sigstore-bundle-reader.ts';
 import { createKeySigner, type Signer } from '../keys/signer.ts';
 import { type Digest, digestOf, parseDigest } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';

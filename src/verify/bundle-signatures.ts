@@ -8,7 +8,8 @@
  * evidence (bundle-evidence.ts) with no I/O.
  *
  * Such a bundle counts as a signature only if it passes every check of an
- * attestation (attestation-evaluate.ts: a key verifies the envelope's PAE,
+ * attestation (attestation-evaluate.ts: a key or, keylessly, the certificate
+ * verifies the envelope's PAE,
  * the payload type is in-toto, the statement parses, a subject is this
  * digest) with exactly that predicate type — bundles of other types are
  * attestations, not signatures, and are left out of the report — and then
@@ -17,8 +18,9 @@
  *   exact strings (ANNOTATION_MISMATCH);
  * - a required signed identity cannot be satisfied: the statement names no
  *   `docker-reference` (IDENTITY_MISMATCH);
- * - a required transparency log is not satisfied by a bundle, whose log
- *   entries this version does not verify (TLOG_MISSING).
+ * - with a key, a required transparency log is not satisfied by a bundle,
+ *   whose log entries this version verifies only keylessly (TLOG_MISSING);
+ *   keylessly the log entry is always required and verified.
  */
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../formats/sigstore-bundle.ts';
 import { isJsonObject, type JsonValue } from '../formats/strict-json.ts';
@@ -58,7 +60,7 @@ export function evaluateBundleSignatures(
   policy: Policy = {},
 ): BundleSignatureVerdict {
   const digest = bundles.image.digest;
-  const statements = evaluateBundleStatements(bundles, digest, trust.keys, {
+  const statements = evaluateBundleStatements(bundles, digest, trust, {
     predicateType: COSIGN_SIGN_PREDICATE_TYPE,
   });
   const verified: VerifiedAttestation[] = [];
@@ -102,11 +104,11 @@ function policyProblem(
         'a cosign 3 bundle signature names no docker-reference, so it cannot satisfy a required signed identity',
     };
   }
-  if (policy.requireTlog === true) {
+  if (policy.requireTlog === true && !('certificate' in signature)) {
     return {
       code: 'TLOG_MISSING',
       message:
-        'the transparency log entries of a Sigstore bundle are not verified by this version of vouch, so it cannot satisfy a required log',
+        'with a key, the transparency log entries of a Sigstore bundle are not verified by this version of vouch, so it cannot satisfy a required log',
     };
   }
   const required = Object.entries(policy.annotations ?? {});

@@ -39,8 +39,19 @@
  * the log a condition. With no `trust.tlogs`, no log is trusted, so a
  * signature carrying a bundle does not count (TLOG_LOG_UNKNOWN).
  *
- * A certificate annotation on a layer is not consulted here: with a key, the
+ * A certificate annotation on a layer is not consulted with keys: the
  * signature is verified by the key.
+ *
+ * Keyless (`trust.identity`): step 1 and 1a are instead the keyless checks
+ * of `sigstore/keyless.ts` on the layer turned into a Sigstore bundle
+ * (`formats/classic-bundle.ts`): the certificate chains to a CA of the trust
+ * root valid at signing time, its SCT verifies, the Rekor SET verifies and
+ * the log entry binds this signature, payload and certificate, the signature
+ * verifies with the certificate's key, and the certificate's identity and
+ * issuer are the ones required (CERT_*, SCT_INVALID, TLOG_*,
+ * SIGNATURE_INVALID). A layer without a certificate never counts keylessly
+ * (CERT_MISSING), nor one without a Rekor bundle (TLOG_MISSING). Steps 2-5
+ * apply unchanged.
  */
 import type { KeyObject } from 'node:crypto';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
@@ -60,11 +71,20 @@ import {
 } from '../oci/reference.ts';
 import { verifySignature } from '../keys/signer.ts';
 import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
+// Types only: the keyless code is reached through `CertificateTrust.verifyLayer`.
+import type { ClassicBundleProblemCode, ClassicLayer } from '../formats/classic-bundle.ts';
+import type { CertificateIdentity } from '../sigstore/certificate-identity.ts';
+import type { BundleVerification, KeylessProblemCode, KeylessSigner } from '../sigstore/keyless.ts';
+import type { Bundle } from '@sigstore/bundle';
+import type { ClassicLayerKind, LayerVerification } from './certificate-trust.ts';
 import { checkRekorBundle, type TlogProblemCode } from '../sigstore/rekor.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Evidence, LayerEvidenceProblem, SignatureEvidence } from './evidence.ts';
 
-export interface Trust {
+/** Who may have signed: trusted keys, or a certificate identity under a trust root. */
+export type Trust = KeyTrust | CertificateTrust;
+
+export interface KeyTrust {
   /** Public keys; a signature counts if any of them verifies it. */
   readonly keys: readonly KeyObject[];
   /**
@@ -72,6 +92,35 @@ export interface Trust {
    * signatures that carry a Rekor bundle. Absent: none.
    */
   readonly tlogs?: readonly TransparencyLog[];
+}
+
+/**
+ * Keyless: a Fulcio certificate with this identity, checked against a trust
+ * root. Built by `certificateTrust` (verify/certificate-trust.ts), the module
+ * that loads @sigstore/*, so that key verification never does.
+ */
+export interface CertificateTrust {
+  readonly identity: CertificateIdentity;
+  /** The keyless checks of one classic layer, for `identity`. */
+  readonly verifyLayer: (kind: ClassicLayerKind, layer: ClassicLayer) => LayerVerification;
+  /**
+   * The keyless checks of a Sigstore bundle stored as such (an OCI referrer,
+   * cosign 3), for `identity`; a DSSE bundle's envelope is checked as it is
+   * in the bundle.
+   */
+  readonly verifyBundle: (bundle: Bundle) => BundleVerification;
+}
+
+/** Whether `trust` is by keys (rather than a certificate identity). */
+export function isKeyTrust(trust: Trust): trust is KeyTrust {
+  return 'keys' in trust;
+}
+
+/** Throws `invalid` NO_TRUSTED_KEYS for key trust without a key. */
+export function checkTrust(trust: Trust, what: string): void {
+  if (isKeyTrust(trust) && trust.keys.length === 0) {
+    throw invalid('NO_TRUSTED_KEYS', `at least one public key is needed to verify ${what}`);
+  }
 }
 
 export interface Policy {
@@ -97,7 +146,9 @@ export type RejectionCode =
   | 'IDENTITY_MISMATCH'
   | 'LAYER_INVALID'
   | 'TLOG_MISSING'
-  | TlogProblemCode;
+  | TlogProblemCode
+  | KeylessProblemCode
+  | ClassicBundleProblemCode;
 
 /** Where and when a transparency log recorded a signature (its verified Rekor bundle). */
 export interface LoggedSignature {
@@ -110,18 +161,23 @@ export interface LoggedSignature {
   readonly integratedTime: number;
 }
 
-export interface VerifiedSignature {
+/** What verified a signature: one of `trust.keys` (its index), or a certificate. */
+export type SignedBy =
+  | { readonly key: number; readonly certificate?: never }
+  | { readonly certificate: KeylessSigner; readonly key?: never };
+
+export type VerifiedSignature = SignedBy & VerifiedSignatureFields;
+
+export interface VerifiedSignatureFields {
   /** Position of the layer in the signature manifest. */
   readonly index: number;
   /** The layer's digest: the digest of the payload. */
   readonly layer: Digest;
-  /** Which of `trust.keys` verified it (its index). */
-  readonly key: number;
   /** The identity the signer claimed (`critical.identity.docker-reference`). */
   readonly dockerReference: string;
   /** The payload's `optional` object as signed (cosign's `-a` annotations), or null. */
   readonly annotations: JsonObject | null;
-  /** The verified Rekor bundle, when the signature carries one. */
+  /** The verified Rekor bundle, when the signature carries one (always, keylessly). */
   readonly tlog?: LoggedSignature;
 }
 
@@ -156,9 +212,7 @@ export interface Verdict {
 
 /** Decides which signatures in `evidence` count under `trust` and `policy`. */
 export function evaluate(evidence: Evidence, trust: Trust, policy: Policy = {}): Verdict {
-  if (trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify signatures');
-  }
+  checkTrust(trust, 'signatures');
   const digest = evidence.image.digest;
   const verified: VerifiedSignature[] = [];
   const rejected: RejectedSignature[] = evidence.rejectedLayers.map((layer) => ({
@@ -182,7 +236,7 @@ function check(
   trust: Trust,
   policy: Policy,
 ): VerifiedSignature | RejectedSignature {
-  const { index, payload, signature } = evidence;
+  const { index, payload } = evidence;
   const layer = evidence.layer.digest;
   const where = `layer ${index} (${layer})`;
   const reject = (code: RejectionCode, message: string, key?: number): RejectedSignature => ({
@@ -192,36 +246,12 @@ function check(
     ...(key === undefined ? {} : { key }),
   });
 
-  const key = trust.keys.findIndex((candidate) => verifySignature(candidate, payload, signature));
-  if (key === -1) {
-    const keys =
-      trust.keys.length === 1 ? 'the trusted key' : `any of the ${trust.keys.length} trusted keys`;
-    return reject(
-      'SIGNATURE_INVALID',
-      `the signature does not verify over the payload with ${keys} (signed by another key, or altered)`,
-    );
-  }
-
-  let tlog: LoggedSignature | undefined;
-  const bundle = evidence.annotations[BUNDLE_ANNOTATION];
-  if (bundle !== undefined) {
-    const publicKey = trust.keys[key] as KeyObject;
-    const entry = checkRekorBundle(bundle, { payload, signature, publicKey }, trust.tlogs ?? []);
-    if ('code' in entry) return reject(entry.code, entry.message, key);
-    const { log, logIndex, integratedTime } = entry;
-    tlog = {
-      logId: log.logId,
-      ...(log.baseUrl === '' ? {} : { logUrl: log.baseUrl }),
-      logIndex,
-      integratedTime,
-    };
-  } else if (policy.requireTlog === true) {
-    return reject(
-      'TLOG_MISSING',
-      'the signature carries no Rekor bundle, and signatures must be logged in a transparency log',
-      key,
-    );
-  }
+  const signer = isKeyTrust(trust)
+    ? checkByKey(evidence, trust, policy)
+    : checkByCertificate(evidence, trust);
+  if ('code' in signer) return reject(signer.code, signer.message, signer.key);
+  const { signedBy, tlog } = signer;
+  const key = signedBy.key;
 
   let parsed: SimpleSigningPayload;
   try {
@@ -232,7 +262,7 @@ function check(
       index,
       layer,
       reason: { code: 'PAYLOAD_INVALID', message: messageOf(error) },
-      key,
+      ...(key === undefined ? {} : { key }),
     };
   }
 
@@ -257,10 +287,87 @@ function check(
   return {
     index,
     layer,
-    key,
+    ...signedBy,
     dockerReference: parsed.dockerReference,
     annotations: parsed.optional,
     ...(tlog === undefined ? {} : { tlog }),
+  };
+}
+
+interface Signer {
+  readonly signedBy: SignedBy;
+  readonly tlog?: LoggedSignature;
+}
+
+interface SignerProblem extends Rejection {
+  /** The key that verified the signature, when the log check failed after it. */
+  readonly key?: number;
+}
+
+/** Step 1 and 1a with keys: the signature, then the Rekor bundle if any. */
+function checkByKey(
+  evidence: SignatureEvidence,
+  trust: KeyTrust,
+  policy: Policy,
+): Signer | SignerProblem {
+  const { payload, signature } = evidence;
+  const key = trust.keys.findIndex((candidate) => verifySignature(candidate, payload, signature));
+  if (key === -1) {
+    const keys =
+      trust.keys.length === 1 ? 'the trusted key' : `any of the ${trust.keys.length} trusted keys`;
+    return {
+      code: 'SIGNATURE_INVALID',
+      message: `the signature does not verify over the payload with ${keys} (signed by another key, or altered)`,
+    };
+  }
+  const bundle = evidence.annotations[BUNDLE_ANNOTATION];
+  if (bundle === undefined) {
+    if (policy.requireTlog === true) {
+      return {
+        code: 'TLOG_MISSING',
+        message:
+          'the signature carries no Rekor bundle, and signatures must be logged in a transparency log',
+        key,
+      };
+    }
+    return { signedBy: { key } };
+  }
+  const publicKey = trust.keys[key] as KeyObject;
+  const entry = checkRekorBundle(bundle, { payload, signature, publicKey }, trust.tlogs ?? []);
+  if ('code' in entry) return { code: entry.code, message: entry.message, key };
+  const { log, logIndex, integratedTime } = entry;
+  return {
+    signedBy: { key },
+    tlog: {
+      logId: log.logId,
+      ...(log.baseUrl === '' ? {} : { logUrl: log.baseUrl }),
+      logIndex,
+      integratedTime,
+    },
+  };
+}
+
+/** Step 1 and 1a keylessly: the layer as a bundle, verified for the identity. */
+function checkByCertificate(
+  evidence: SignatureEvidence,
+  trust: CertificateTrust,
+): Signer | SignerProblem {
+  const result = trust.verifyLayer('signature', {
+    blob: evidence.payload,
+    annotations: evidence.annotations,
+  });
+  if (!result.ok) return { code: result.code, message: result.message };
+  return { signedBy: { certificate: result }, tlog: loggedSignatureOf(result) };
+}
+
+/** The first log entry of a keyless signature, as a key signature's would be reported. */
+export function loggedSignatureOf(signer: KeylessSigner): LoggedSignature {
+  const [entry] = signer.tlog as [KeylessSigner['tlog'][number]];
+  return {
+    logId: entry.logId,
+    ...(entry.logUrl === undefined ? {} : { logUrl: entry.logUrl }),
+    logIndex: entry.logIndex,
+    integratedTime: entry.integratedTime,
   };
 }
 

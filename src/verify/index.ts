@@ -4,16 +4,22 @@
  * both for many images (`verify.ts`).
  */
 export type {
+  CertificateTrust,
+  KeyTrust,
   LoggedSignature,
   Policy,
   RejectedSignature,
   Rejection,
   RejectionCode,
+  SignedBy,
   Trust,
   Verdict,
   VerifiedSignature,
 } from './evaluate.ts';
-export { evaluate, identityProblem } from './evaluate.ts';
+export { evaluate, identityProblem, isKeyTrust } from './evaluate.ts';
+// Keyless trust (loads @sigstore/verify).
+export type { ClassicLayerKind, LayerVerification } from './certificate-trust.ts';
+export { certificateTrust, verifyClassicLayer } from './certificate-trust.ts';
 export type {
   Evidence,
   GatherLimits,

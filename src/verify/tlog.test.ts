@@ -39,7 +39,7 @@ import {
   type TransparencyLog,
   transparencyLogFromKey,
 } from '../sigstore/trusted-root.ts';
-import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import { evaluate, isKeyTrust, type Policy, type Trust, type Verdict } from './evaluate.ts';
 import { type Evidence, evidenceFromLayers } from './evidence.ts';
 import { withTlogs } from './verify.ts';
 
@@ -438,6 +438,7 @@ describe('withTlogs: trust material loaded only when a bundle needs it', () => {
     const options = { trust: { keys: [signer.publicKey] }, loadTlogs };
     const plain = await withTlogs(evidence(), options);
     assert.equal(calls, 0);
+    assert.ok(isKeyTrust(plain.trust));
     assert.equal(plain.trust.tlogs, undefined);
     const bundled = evidence(bundleFor(log, { payload, signature, publicKey: signer.publicKey }));
     const loaded = await withTlogs(bundled, options);

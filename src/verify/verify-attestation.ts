@@ -13,7 +13,7 @@
  * - `invalid`: the image does not exist or cannot be named;
  * - `unavailable`: the evidence could not be gathered.
  */
-import { denied, invalid, type VouchError } from '../core/errors.ts';
+import { denied, type VouchError } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
@@ -27,7 +27,7 @@ import {
   type AttestationGatherLimits,
   fetchAttestations,
 } from './attestation-evidence.ts';
-import type { Trust } from './evaluate.ts';
+import { checkTrust, type Trust } from './evaluate.ts';
 import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 import type { ImageStatus } from './verify.ts';
 
@@ -152,7 +152,5 @@ export function decideAttestations(
 }
 
 function checkOptions(options: VerifyAttestationOptions): void {
-  if (options.trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify attestations');
-  }
+  checkTrust(options.trust, 'attestations');
 }

@@ -11,19 +11,30 @@
  * - `invalid`: the image does not exist or cannot be named;
  * - `unavailable`: the evidence could not be gathered (network, auth, 5xx).
  *
+ * The evidence comes in two steps: the `.sig` layers, then, only when none
+ * of them verifies the image, cosign 3's Sigstore bundle referrers; each
+ * step is decided purely.
+ *
  * Transparency-log keys are trust material that may cost a file read: when
  * `trust.tlogs` is not given, they are loaded (`loadTlogs`, by default the
  * Sigstore public-good trusted root shipped with vouch) only once some
  * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
-import { denied, invalid, type VouchError } from '../core/errors.ts';
+import { denied, type VouchError } from '../core/errors.ts';
 import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
-import { evaluate, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import {
+  checkTrust,
+  evaluate,
+  isKeyTrust,
+  type Policy,
+  type Trust,
+  type Verdict,
+} from './evaluate.ts';
 import { fetchBundleReferrers } from './bundle-evidence.ts';
 import { type BundleSignatureVerdict, evaluateBundleSignatures } from './bundle-signatures.ts';
 import { type Evidence, fetchSignatures, type GatherLimits } from './evidence.ts';
@@ -79,15 +90,19 @@ export async function verifyImage(
     store,
     target,
     image,
-    async (resolved) => {
-      const [evidence, bundles] = await Promise.all([
-        fetchSignatures(store, resolved, options.limits),
-        fetchBundleReferrers(store, resolved, options.limits),
-      ]);
-      return { ...evidence, bundles };
-    },
+    (resolved) => fetchSignatures(store, resolved, options.limits),
     ({ signatureLocation }) => ({ signatureLocation }),
-    async (evidence) => decide(evidence, await withTlogs(evidence, options)),
+    async (evidence) => {
+      const trusted = await withTlogs(evidence, options);
+      const classic = decide(evidence, trusted);
+      // cosign 3's signatures (Sigstore bundle referrers) are looked for only
+      // when the `.sig` layers do not verify the image already: one valid
+      // signature is enough, and listing referrers costs a registry without
+      // the referrers API two more requests per image.
+      if (classic.status === 'verified') return classic;
+      const bundles = await fetchBundleReferrers(store, evidence.image, options.limits);
+      return decide({ ...evidence, bundles }, trusted);
+    },
   );
 }
 
@@ -119,7 +134,8 @@ export async function withTlogs(
   evidence: Evidence,
   options: VerifyOptions,
 ): Promise<VerifyOptions> {
-  if (options.trust.tlogs !== undefined) return options;
+  // Keyless trust carries its trust root; key trust may name its logs.
+  if (!isKeyTrust(options.trust) || options.trust.tlogs !== undefined) return options;
   const needed = evidence.signatures.some(
     (signature) => signature.annotations[BUNDLE_ANNOTATION] !== undefined,
   );
@@ -181,7 +197,5 @@ export function decide(evidence: Evidence, options: VerifyOptions): ImageVerific
 }
 
 function checkOptions(options: VerifyOptions): void {
-  if (options.trust.keys.length === 0) {
-    throw invalid('NO_TRUSTED_KEYS', 'at least one public key is needed to verify signatures');
-  }
+  checkTrust(options.trust, 'signatures');
 }

@@ -28,6 +28,7 @@ import {
   requireTarget,
   storeOptions,
 } from '../options.ts';
+import { signerName } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 
 /** The SBOM predicate types `download sbom --key` looks for unless --type names one. */
@@ -379,7 +380,7 @@ function skipped(evidence: AttestationEvidence, written: number): string[] {
 }
 
 function keyNames(request: DownloadRequest, verified: readonly VerifiedAttestation[]): string {
-  return [...new Set(verified.map((a) => request.keyPaths[a.key] ?? `key ${a.key}`))].join(', ');
+  return [...new Set(verified.map((a) => signerName(request.keyPaths, a)))].join(', ');
 }
 
 function plural(count: number): string {

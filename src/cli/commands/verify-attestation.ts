@@ -20,12 +20,25 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import {
+  certificateIdentityOf,
+  certificateJson,
+  certificateTrust,
+  KEYLESS_HELP,
+  KEYLESS_OPTIONS,
+  requireOneMode,
+  signerName,
+} from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
+import type { KeylessSigner } from '../../sigstore/keyless.ts';
+import type { Trust } from '../../verify/evaluate.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' attestations and print the verified statements",
   help: `Usage: vouch verify-attestation --key PUB [--key PUB]... --type TYPE [OPTIONS] IMAGE...
+       vouch verify-attestation --certificate-identity ID --certificate-oidc-issuer URL
+                                --type TYPE [OPTIONS] IMAGE...
 
 Checks the attestations stored beside each image in both of cosign's forms:
 the layers of the sha256-<hex>.att manifest, and Sigstore bundles stored as
@@ -47,10 +60,20 @@ PAYLOAD_TYPE_MISMATCH, STATEMENT_INVALID, DIGEST_MISMATCH,
 PREDICATE_TYPE_MISMATCH, LAYER_INVALID). With --output json, stdout carries
 one structured report instead, statements included.
 
-The report says which form each statement came from. Keys only: keyless
-verification (certificate identity and issuer, Fulcio, Rekor) is not
-done by this version of vouch; transparency log entries in a bundle are
-reported, not checked, since the key decides.
+The report says which form each statement came from. With a key, the
+transparency log entries in a bundle are reported, not checked, since the
+key decides.
+
+Keyless (instead of --key): the attestation's Fulcio certificate must chain
+to a certificate authority of the trust root and be valid when it was
+logged, carry an SCT of a trusted CT log, the log entry must verify (the
+Rekor bundle's signed entry timestamp of an .att layer, or a bundle's
+inclusion promise or proof) and record this very envelope, payload and
+certificate (dsse 0.0.1, or intoto 0.0.1 from cosign before 2.2), the
+envelope signature must verify with the certificate's key, and the
+certificate's identity and issuer must be the ones asked for; then the
+statement checks above apply. The codes of the keyless checks are those of
+vouch verify --help.
 
 Predicate types (--type, required): slsaprovenance1, slsaprovenance
 (v0.2), spdxjson, cyclonedx, vuln, openvex, link, custom, or a URI — the
@@ -61,16 +84,27 @@ Examples:
     | jq '.[0].predicate'
   vouch verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 \\
     oci:./layout:1.0 --output json
+  vouch verify-attestation --type spdxjson \\
+    --certificate-identity https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \\
+    cgr.dev/chainguard/static:latest | jq '.[0].predicate.packages | length'
 
 Options:
       --key FILE              a trusted public key (PEM); repeat for several keys
       --type TYPE             the predicate type that must be attested
+      --trusted-root FILE     keylessly: a Sigstore trusted_root.json (a private deployment);
+                              default: the root cached by vouch trusted-root update, else
+                              the public-good root shipped with vouch
+      --offline               keylessly: never fetch trust material, even when the cached
+                              root's TUF timestamp has expired
   -o, --output text|json      text: statements on stdout, report on stderr (default);
                               json: one structured report on stdout
       --max-attestations N    refuse images with more than N attestation layers (default 1000)
       --max-payload-bytes N   skip envelopes and bundles larger than N bytes (default 16777216)
       --max-referrers N       refuse images with more than N bundle referrers (default 1000)
       --concurrency N         images verified at once (default 8)
+
+${KEYLESS_HELP}
 
 Exit codes: 0 every image has a valid attestation of the type; 1 some image
 has none; 2 invalid input; 3 could not check (registry unreachable, refused,
@@ -82,16 +116,25 @@ ${REGISTRY_HELP}`,
     const { values, positionals } = parseFlags(args, {
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
+      ...KEYLESS_OPTIONS,
       key: { type: 'string', multiple: true },
       type: { type: 'string' },
       'max-attestations': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       'max-referrers': { type: 'string' },
+      offline: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '8' },
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
-    if (keyPaths.length === 0) throw invalid('USAGE', 'vouch verify-attestation needs --key FILE');
+    const identity = certificateIdentityOf(values, 'vouch verify-attestation');
+    requireOneMode(keyPaths, identity, 'vouch verify-attestation');
+    if (identity === undefined && values['trusted-root'] !== undefined) {
+      throw invalid(
+        'USAGE',
+        '--trusted-root is for keyless verification (--certificate-identity ...); attestations verified with --key do not consult a log',
+      );
+    }
     if (values.type === undefined) {
       throw invalid(
         'USAGE',
@@ -113,13 +156,16 @@ ${REGISTRY_HELP}`,
     );
     const maxReferrers = integerFlag('max-referrers', values['max-referrers'], 1, 100_000);
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
-    const keys = await readPublicKeys(keyPaths);
+    const trust: Trust =
+      identity === undefined
+        ? { keys: await readPublicKeys(keyPaths) }
+        : await certificateTrust(io, identity, values['trusted-root'], values.offline);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: AttestationVerification[];
     try {
       results = await verifyAttestationsOfImages(stores, positionals, {
-        trust: { keys },
+        trust,
         policy: { predicateType },
         limits: {
           ...(maxLayers === undefined ? {} : { maxLayers }),
@@ -163,7 +209,7 @@ function toText(result: AttestationVerification, keyPaths: readonly string[]): s
     if (verdict.predicateType !== null) lines.push(`  predicate type: ${verdict.predicateType}`);
     for (const attestation of verdict.verified) {
       lines.push(
-        `  valid: ${where(attestation)} signed with ${keyName(keyPaths, attestation.key)}, ${attestation.predicateType}`,
+        `  valid: ${where(attestation)} signed with ${signerName(keyPaths, attestation)}, ${attestation.predicateType}${loggedText(attestation.certificate)}`,
       );
     }
     for (const rejected of verdict.rejected) {
@@ -209,7 +255,9 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
       source: sourceJson(attestation.source),
       index: attestation.index,
       layer: attestation.layer,
-      key: keyName(keyPaths, attestation.key),
+      key: attestation.key === undefined ? null : keyName(keyPaths, attestation.key),
+      certificate:
+        attestation.certificate === undefined ? null : certificateJson(attestation.certificate),
       predicateType: attestation.predicateType,
       statement: attestation.statement,
     })),
@@ -225,4 +273,12 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
     })),
     error: errorJson(result.error),
   };
+}
+
+/** `, logged in <log> at <time> (index N)` for a keyless signer; '' for a key. */
+function loggedText(signer: KeylessSigner | undefined): string {
+  const entry = signer?.tlog[0];
+  if (signer === undefined || entry === undefined) return '';
+  const at = new Date(signer.signingTime * 1000).toISOString();
+  return `, logged in ${entry.logUrl ?? `log ${entry.logId}`} at ${at} (index ${entry.logIndex})`;
 }

@@ -5,7 +5,7 @@ import { type TransparencyLog, transparencyLogFromKey } from '../../sigstore/tru
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
-import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
+import type { LoggedSignature, Trust, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import { vouchCacheDir } from '../cache-dir.ts';
 import type { CliIO } from '../io.ts';
@@ -23,12 +23,22 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import {
+  certificateIdentityOf,
+  certificateJson,
+  certificateTrust,
+  KEYLESS_HELP,
+  KEYLESS_OPTIONS,
+  requireOneMode,
+  signerName,
+} from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
-  summary: "Verify images' signatures with a public key",
+  summary: "Verify images' signatures with a public key or a keyless certificate identity",
   help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
+       vouch verify --certificate-identity ID --certificate-oidc-issuer URL [OPTIONS] IMAGE...
 
 Checks the cosign signatures stored beside each image: the layers of the
 sha256-<hex>.sig tag, and cosign 3's signatures, Sigstore bundles stored as
@@ -55,12 +65,27 @@ refreshed through TUF once first; with --offline it is used as it is and
 nothing but the registry is contacted. A signature without a bundle counts
 by its key alone, unless --require-tlog is given.
 
-For each image, prints the digest, the signatures that verified (with when
-the log recorded them), and why each other one did not count
-(SIGNATURE_INVALID, PAYLOAD_INVALID, DIGEST_MISMATCH, ANNOTATION_MISMATCH,
-IDENTITY_MISMATCH, LAYER_INVALID, TLOG_MISSING, TLOG_BUNDLE_INVALID,
-TLOG_LOG_UNKNOWN, TLOG_LOG_INACTIVE, TLOG_SET_INVALID, TLOG_ENTRY_UNSUPPORTED,
-TLOG_BINDING_MISMATCH).
+Keyless (cosign sign without a key, as Chainguard and most open-source
+projects sign): instead of --key, the --certificate-* options name who must
+have signed. A signature counts only if its Fulcio certificate chains to a
+certificate authority of the trust root, was valid when the signature was
+logged, carries an SCT of a trusted CT log, the Rekor bundle's signed entry
+timestamp verifies and its entry records this very signature, payload and
+certificate, the signature verifies with the certificate's key, and the
+certificate's identity and issuer are the ones asked for; then the payload
+checks above apply. Signatures without a certificate never count keylessly.
+The trust root is --trusted-root, or the Sigstore public-good root shipped
+with vouch (no network needed).
+
+For each image, prints the digest, the signatures that verified (with who
+signed keylessly, and when the log recorded them), and why each other one
+did not count (SIGNATURE_INVALID, PAYLOAD_INVALID, DIGEST_MISMATCH,
+ANNOTATION_MISMATCH, IDENTITY_MISMATCH, LAYER_INVALID, TLOG_MISSING,
+TLOG_BUNDLE_INVALID, TLOG_LOG_UNKNOWN, TLOG_LOG_INACTIVE, TLOG_SET_INVALID,
+TLOG_ENTRY_UNSUPPORTED, TLOG_BINDING_MISMATCH; keylessly also CERT_MISSING,
+CERT_INVALID, CERT_CHAIN_INVALID, CERT_EXPIRED, SCT_INVALID,
+CERT_BINDING_MISMATCH, CERT_IDENTITY_MISMATCH, CERT_ISSUER_MISMATCH,
+CERT_CLAIM_MISMATCH, TLOG_INCLUSION_PROOF_INVALID, TIMESTAMP_INVALID).
 
 Examples:
   vouch verify --key cosign.pub registry.example.com/app:1.0
@@ -70,6 +95,13 @@ Examples:
   vouch verify --key cosign.pub --require-tlog registry.example.com/app:1.0
   vouch verify --key cosign.pub --trusted-root private-sigstore.json --require-tlog \\
     registry.example.com/app:1.0
+  vouch verify \\
+    --certificate-identity https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \\
+    cgr.dev/chainguard/static:latest
+  vouch verify --certificate-identity-regexp 'https://github\\.com/my-org/.+' \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \\
+    --certificate-github-workflow-trigger push registry.example.com/app:1.0
 
 Options:
       --key FILE              a trusted public key (PEM); repeat for several keys
@@ -77,8 +109,8 @@ Options:
       --signed-identity REF   require the signed docker-reference to match REF: the same
                               repository when REF has no tag, exactly REF when it has one
       --require-tlog          count only signatures with a Rekor bundle that verifies
-      --trusted-root FILE     a Sigstore trusted_root.json whose transparency logs are
-                              trusted (a private Sigstore deployment)
+      --trusted-root FILE     a Sigstore trusted_root.json whose transparency logs (and,
+                              keylessly, CAs and CT logs) are trusted (a private deployment)
       --rekor-public-key FILE
                               a Rekor log's public key (PEM) to trust; repeatable
       --offline               never fetch trust material: use the cached trusted root
@@ -87,6 +119,8 @@ Options:
       --max-signatures N      refuse images with more than N signature layers (default 1000)
       --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
       --concurrency N         images verified at once (default 8)
+
+${KEYLESS_HELP}
 
 Exit codes: 0 every image has a valid signature; 1 some image has none;
 2 invalid input; 3 could not check (registry unreachable, refused, timed out).
@@ -98,11 +132,11 @@ ${REGISTRY_HELP}`,
     const { values, positionals } = parseFlags(args, {
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
+      ...KEYLESS_OPTIONS,
       key: { type: 'string', multiple: true },
       annotations: { type: 'string', short: 'a', multiple: true },
       'signed-identity': { type: 'string' },
       'require-tlog': { type: 'boolean', default: false },
-      'trusted-root': { type: 'string' },
       'rekor-public-key': { type: 'string', multiple: true },
       offline: { type: 'boolean', default: false },
       'max-signatures': { type: 'string' },
@@ -111,14 +145,21 @@ ${REGISTRY_HELP}`,
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
-    if (keyPaths.length === 0) throw invalid('USAGE', 'vouch verify needs --key FILE');
+    const identity = certificateIdentityOf(values, 'vouch verify');
+    requireOneMode(keyPaths, identity, 'vouch verify');
+    if (identity !== undefined && values['rekor-public-key'] !== undefined) {
+      throw invalid(
+        'USAGE',
+        'keyless verification trusts the logs of --trusted-root (or the public-good root), not --rekor-public-key',
+      );
+    }
     if (positionals.length === 0) throw invalid('USAGE', 'vouch verify needs at least one IMAGE');
     // Everything the user typed is checked before any network traffic.
     for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
     const annotations = annotationFlags(values.annotations ?? []);
-    const identity = values['signed-identity'];
+    const signedIdentityFlag = values['signed-identity'];
     const signedIdentity: ImageReference | undefined =
-      identity === undefined ? undefined : parseReference(identity);
+      signedIdentityFlag === undefined ? undefined : parseReference(signedIdentityFlag);
     const maxLayers = integerFlag('max-signatures', values['max-signatures'], 1, 100_000);
     const maxPayloadBytes = integerFlag(
       'max-payload-bytes',
@@ -127,14 +168,16 @@ ${REGISTRY_HELP}`,
       2 ** 30,
     );
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
-    const keys = await readPublicKeys(keyPaths);
-    const tlogs = await trustedLogs(io, values['trusted-root'], values['rekor-public-key'] ?? []);
+    const trust: Trust =
+      identity === undefined
+        ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
+        : await certificateTrust(io, identity, values['trusted-root'], values.offline);
 
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: ImageVerification[];
     try {
       results = await verifyImages(stores, positionals, {
-        trust: { keys, ...(tlogs === undefined ? {} : { tlogs }) },
+        trust,
         loadTlogs: defaultTlogs(io, values.offline),
         policy: {
           annotations,
@@ -162,6 +205,17 @@ ${REGISTRY_HELP}`,
     return finishVerification(io, results);
   },
 };
+
+async function keyTrust(
+  io: CliIO,
+  keyPaths: readonly string[],
+  rootPath: string | undefined,
+  rekorKeyPaths: readonly string[],
+): Promise<Trust> {
+  const keys = await readPublicKeys(keyPaths);
+  const tlogs = await trustedLogs(io, rootPath, rekorKeyPaths);
+  return { keys, ...(tlogs === undefined ? {} : { tlogs }) };
+}
 
 /**
  * The logs of --trusted-root and --rekor-public-key, read now so a bad file is
@@ -199,22 +253,8 @@ async function trustedLogs(
  */
 function defaultTlogs(io: CliIO, offline: boolean): () => Promise<readonly TransparencyLog[]> {
   return async () => {
-    const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
-    const { trustedRoot, origin } = await selectTrustedRoot({
-      cacheDir: vouchCacheDir(io),
-      offline,
-      update: { userAgent: 'vouch/0.1.0' },
-    });
-    if (origin.kind === 'tuf-cache' && origin.refreshed) {
-      io.stderr.write(
-        `vouch: the cached trusted root's TUF timestamp had expired; refreshed it from ${origin.repository.mirrorUrl}\n`,
-      );
-    } else if (origin.kind === 'tuf-cache' && origin.expired) {
-      io.stderr.write(
-        `vouch: warning: using the cached trusted root although its TUF timestamp expired at ${origin.repository.metadata.timestamp.expires} (--offline)\n`,
-      );
-    }
-    return trustedRoot.tlogs;
+    const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
+    return (await chooseTrustedRoot(io, { offline })).tlogs;
   };
 }
 
@@ -232,7 +272,7 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
           : `, annotations ${JSON.stringify(signature.annotations)}`;
       const logged = signature.tlog === undefined ? '' : `, ${describeLogged(signature.tlog)}`;
       lines.push(
-        `  valid: layer ${signature.index} (${signature.layer}) signed with ${keyName(keyPaths, signature.key)} for ${signature.dockerReference}${annotations}${logged}`,
+        `  valid: layer ${signature.index} (${signature.layer}) signed with ${signerName(keyPaths, signature)} for ${signature.dockerReference}${annotations}${logged}`,
       );
     }
     for (const rejected of verdict.rejected) {
@@ -244,7 +284,7 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
     lines.push(`  bundle signatures (cosign 3): ${bundles.referrersLocation}`);
     for (const signature of bundles.verified) {
       lines.push(
-        `  valid: Sigstore bundle referrer ${signature.index} (${referrerOf(signature.source, signature.layer)}) signed with ${keyName(keyPaths, signature.key)}`,
+        `  valid: Sigstore bundle referrer ${signature.index} (${referrerOf(signature.source, signature.layer)}) signed with ${signerName(keyPaths, signature)}`,
       );
     }
     for (const rejected of bundles.rejected) {
@@ -266,7 +306,9 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
     verified: (verdict?.verified ?? []).map((signature) => ({
       index: signature.index,
       layer: signature.layer,
-      key: keyName(keyPaths, signature.key),
+      key: signature.key === undefined ? null : keyName(keyPaths, signature.key),
+      certificate:
+        signature.certificate === undefined ? null : certificateJson(signature.certificate),
       dockerReference: signature.dockerReference,
       annotations: signature.annotations,
       tlog:
@@ -297,7 +339,9 @@ function toJson(result: ImageVerification, keyPaths: readonly string[]) {
               index: signature.index,
               referrer: referrerOf(signature.source, signature.layer),
               bundle: signature.layer,
-              key: keyName(keyPaths, signature.key),
+              key: signature.key === undefined ? null : keyName(keyPaths, signature.key),
+              certificate:
+                signature.certificate === undefined ? null : certificateJson(signature.certificate),
               statement: signature.statement,
             })),
             rejected: result.bundleSignatures.rejected.map((rejected) => ({

@@ -1,0 +1,185 @@
+/**
+ * The options `vouch verify` and `vouch verify-attestation` share for
+ * choosing who may have signed: `--key` files, or a keyless certificate
+ * identity with cosign's option names (sigstore/cosign
+ * cmd/cosign/cli/options/certificate.go), checked against the trust root of
+ * `--trusted-root` or the Sigstore public-good root shipped with vouch.
+ * Exactly one of the two modes; keyless needs an identity and an issuer
+ * option, as cosign requires.
+ */
+import { invalid } from '../core/errors.ts';
+import {
+  type CertificateIdentity,
+  exactly,
+  type GithubWorkflowClaims,
+  matchingRegexp,
+  type ValueMatcher,
+} from '../sigstore/certificate-identity.ts';
+import type { CertificateTrust } from '../verify/evaluate.ts';
+import type { KeylessSigner } from '../sigstore/keyless.ts';
+import type { CliIO } from './io.ts';
+import { keyName } from './verify-output.ts';
+
+export const KEYLESS_OPTIONS = {
+  'certificate-identity': { type: 'string' },
+  'certificate-identity-regexp': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  'certificate-oidc-issuer-regexp': { type: 'string' },
+  'certificate-github-workflow-trigger': { type: 'string' },
+  'certificate-github-workflow-sha': { type: 'string' },
+  'certificate-github-workflow-name': { type: 'string' },
+  'certificate-github-workflow-repository': { type: 'string' },
+  'certificate-github-workflow-ref': { type: 'string' },
+  'trusted-root': { type: 'string' },
+} as const;
+
+export const KEYLESS_HELP = `Keyless options (instead of --key; cosign's names and meanings):
+      --certificate-identity ID
+                              the certificate's identity (SAN: a workflow URI, an email),
+                              exactly
+      --certificate-identity-regexp RE
+                              the identity matches RE; anchored: RE must match all of it
+      --certificate-oidc-issuer URL
+                              the OIDC issuer that vouched for the identity, exactly
+      --certificate-oidc-issuer-regexp RE
+                              the issuer matches RE, anchored
+      --certificate-github-workflow-trigger|-sha|-name|-repository|-ref VALUE
+                              the certificate's GitHub Actions claim, exactly
+Keylessly, --trusted-root FILE (default: the Sigstore public-good root shipped with vouch,
+no network needed) holds the CAs, CT logs and transparency logs to check against.`;
+
+type KeylessValues = { readonly [K in keyof typeof KEYLESS_OPTIONS]?: string | undefined };
+
+const GITHUB_CLAIMS: ReadonlyArray<readonly [keyof GithubWorkflowClaims, keyof KeylessValues]> = [
+  ['trigger', 'certificate-github-workflow-trigger'],
+  ['sha', 'certificate-github-workflow-sha'],
+  ['name', 'certificate-github-workflow-name'],
+  ['repository', 'certificate-github-workflow-repository'],
+  ['ref', 'certificate-github-workflow-ref'],
+];
+
+/**
+ * The certificate identity the keyless options ask for; undefined when none
+ * is given. Throws `invalid` USAGE for an incomplete or contradictory set.
+ */
+export function certificateIdentityOf(
+  values: KeylessValues,
+  command: string,
+): CertificateIdentity | undefined {
+  const subject = matcher(
+    values['certificate-identity'],
+    values['certificate-identity-regexp'],
+    'certificate-identity',
+  );
+  const issuer = matcher(
+    values['certificate-oidc-issuer'],
+    values['certificate-oidc-issuer-regexp'],
+    'certificate-oidc-issuer',
+  );
+  const github: Partial<Record<keyof GithubWorkflowClaims, string>> = {};
+  for (const [claim, flag] of GITHUB_CLAIMS) {
+    const value = values[flag];
+    if (value !== undefined) github[claim] = value;
+  }
+  const any = subject !== undefined || issuer !== undefined || Object.keys(github).length > 0;
+  if (!any) return undefined;
+  if (subject === undefined || issuer === undefined) {
+    throw invalid(
+      'USAGE',
+      `keyless ${command} needs both --certificate-identity (or --certificate-identity-regexp) and --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)`,
+    );
+  }
+  return { subject, issuer, ...(Object.keys(github).length === 0 ? {} : { github }) };
+}
+
+function matcher(
+  exact: string | undefined,
+  regexp: string | undefined,
+  flag: string,
+): ValueMatcher | undefined {
+  if (exact !== undefined && regexp !== undefined) {
+    throw invalid('USAGE', `give --${flag} or --${flag}-regexp, not both`);
+  }
+  if (exact !== undefined) {
+    if (exact === '') throw invalid('USAGE', `--${flag} must not be empty`);
+    return exactly(exact);
+  }
+  if (regexp !== undefined) {
+    if (regexp === '') throw invalid('USAGE', `--${flag}-regexp must not be empty`);
+    return matchingRegexp(regexp, `--${flag}-regexp`);
+  }
+  return undefined;
+}
+
+/**
+ * Checks that exactly one of --key and the keyless identity options was
+ * given. Throws `invalid` USAGE otherwise.
+ */
+export function requireOneMode(
+  keyPaths: readonly string[],
+  identity: CertificateIdentity | undefined,
+  command: string,
+): void {
+  if (keyPaths.length > 0 && identity !== undefined) {
+    throw invalid(
+      'USAGE',
+      `${command}: give --key or the --certificate-* options, not both (a key signature and a keyless one are verified differently)`,
+    );
+  }
+  if (keyPaths.length === 0 && identity === undefined) {
+    throw invalid(
+      'USAGE',
+      `${command} needs --key FILE, or --certificate-identity and --certificate-oidc-issuer for keyless signatures`,
+    );
+  }
+}
+
+/**
+ * Keyless trust: `identity` checked against the root of `rootPath`, or the
+ * public-good root. Reads and validates the root now, so a bad file is a
+ * usage error before any network traffic.
+ */
+export async function certificateTrust(
+  io: CliIO,
+  identity: CertificateIdentity,
+  rootPath: string | undefined,
+  offline: boolean,
+): Promise<CertificateTrust> {
+  // Loaded here, not at startup: verifying with --key never needs @sigstore/*.
+  const [{ chooseTrustedRoot }, { keylessTrustOf }, keyless] = await Promise.all([
+    import('./trusted-root-choice.ts'),
+    import('../sigstore/keyless-trust.ts'),
+    import('../verify/certificate-trust.ts'),
+  ]);
+  const root = await chooseTrustedRoot(io, { file: rootPath, offline });
+  const material = keylessTrustOf(root, rootPath ?? 'the trusted root');
+  return keyless.certificateTrust(identity, material);
+}
+
+/** Who signed, for a report: the --key file, or the certificate's identity and issuer. */
+export function signerName(
+  keyPaths: readonly string[],
+  signedBy: { readonly key?: number; readonly certificate?: KeylessSigner },
+): string {
+  if (signedBy.certificate !== undefined) {
+    const { subject, issuer } = signedBy.certificate.claims;
+    return `certificate for ${subject} (issuer ${issuer})`;
+  }
+  return keyName(keyPaths, signedBy.key ?? -1);
+}
+
+/** The keyless signer as JSON: identity, issuer, claims, signing time and log entries. */
+export function certificateJson(signer: KeylessSigner) {
+  return {
+    identity: signer.claims.subject,
+    issuer: signer.claims.issuer,
+    githubWorkflow: signer.claims.github,
+    signingTime: new Date(signer.signingTime * 1000).toISOString(),
+    tlog: signer.tlog.map((entry) => ({
+      logId: entry.logId,
+      logUrl: entry.logUrl ?? null,
+      logIndex: entry.logIndex,
+      integratedTime: entry.integratedTime,
+    })),
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The Sigstore trusted root a verification uses, as the CLI chooses it:
+ * `--trusted-root FILE`, else the root `vouch trusted-root update` cached
+ * (refreshed once when its TUF timestamp has expired, never with
+ * `--offline`), else the public-good root shipped with vouch
+ * (sigstore/trusted-root-source.ts). Says on stderr when the cache was
+ * refreshed or is used expired. Loaded with `import()` only when trust
+ * material is needed, so a plain key verification never reads any.
+ */
+import type { TrustedRoot } from '../sigstore/trusted-root.ts';
+import { selectTrustedRoot } from '../sigstore/trusted-root-source.ts';
+import { vouchCacheDir } from './cache-dir.ts';
+import type { CliIO } from './io.ts';
+
+export async function chooseTrustedRoot(
+  io: CliIO,
+  options: { readonly file?: string | undefined; readonly offline: boolean },
+): Promise<TrustedRoot> {
+  const { trustedRoot, origin } = await selectTrustedRoot({
+    ...(options.file === undefined ? {} : { file: options.file }),
+    cacheDir: vouchCacheDir(io),
+    offline: options.offline,
+    update: { userAgent: 'vouch/0.1.0' },
+  });
+  if (origin.kind === 'tuf-cache' && origin.refreshed) {
+    io.stderr.write(
+      `vouch: the cached trusted root's TUF timestamp had expired; refreshed it from ${origin.repository.mirrorUrl}\n`,
+    );
+  } else if (origin.kind === 'tuf-cache' && origin.expired) {
+    io.stderr.write(
+      `vouch: warning: using the cached trusted root although its TUF timestamp expired at ${origin.repository.metadata.timestamp.expires} (--offline)\n`,
+    );
+  }
+  return trustedRoot;
+}
