@@ -11,6 +11,7 @@ import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import type { CliIO } from '../io.ts';
+import { NOTARY_HELP } from '../notary-help.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import {
@@ -84,9 +85,14 @@ Exit codes: 0 every image has a valid signature; 1 some image has none;
 2 invalid input; 3 could not check (registry unreachable, refused, timed out).
 With several images, the first that applies of 1, 2, 3 is returned.
 
+${NOTARY_HELP}
+
 ${REGISTRY_HELP}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
+    if (args.includes('--notary')) {
+      return (await import('../verify-notary.ts')).runNotaryVerify(args, io);
+    }
     const { values, positionals } = parseFlags(args, {
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
