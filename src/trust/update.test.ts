@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { expectError } from '../../test/helpers/assertions.ts';
 import {
@@ -501,3 +502,56 @@ describe('updateTrustedMetadata: delegations', () => {
 function sha256Base64(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
 }
+
+describe('updateTrustedMetadata on what notary 0.7.0 served', () => {
+  const fixture = (name: string) =>
+    new Uint8Array(readFileSync(new URL(`../../test/fixtures/notary/${name}`, import.meta.url)));
+  const fixtureGun = '127.0.0.1:5000/test/app';
+  // When the fixtures were captured: the server's timestamp lasts 14 days from then.
+  const capturedAt = Date.UTC(2026, 10, 22, 4, 42);
+  const fetched: FetchedMetadata = {
+    root: fixture('root.json'),
+    roots: new Map([[2, fixture('2.root.json')]]),
+    timestamp: fixture('timestamp.json'),
+    snapshot: fixture('snapshot.json'),
+    targets: new Map([['targets', fixture('targets.json')]]),
+  };
+  const OLD_ROOT = '33a88abdbb3900471f7c1d70f82e6a952a134ef1236b089016f2d687b9a4ca28';
+  const NEW_ROOT = 'de8e8414bf5c76a568d641975295aa80f74042d5ec74544b1b08a1722c33c8a8';
+
+  it('follows the notary CLI root rotation from the first root and resolves the tag', () => {
+    const trusted = { root: fixture('1.root.json'), targets: new Map() };
+    const verified = updateTrustedMetadata(trusted, fetched, { gun: fixtureGun, now: capturedAt });
+    assert.equal(verified.root.signed.version, 3);
+    const target = findTarget(verified, 'v1');
+    assert.equal(target?.role, 'targets');
+    assert.equal(
+      Buffer.from(target.meta.hashes.get('sha256') ?? []).toString('hex'),
+      'a'.repeat(64),
+    );
+    assert.deepEqual(target.signers, [
+      'f49c10f4ea9e66ea36618f41c500f054b86b3f86869a8ef9d1436adac442657b',
+    ]);
+  });
+
+  it('honours pins by canonical root key ID, and refuses the rotated-away key', () => {
+    const ctx = (pin: string) => ({ gun: fixtureGun, now: capturedAt, pinnedRootKeys: [pin] });
+    assert.equal(updateTrustedMetadata(NONE, fetched, ctx(NEW_ROOT)).root.signed.version, 3);
+    assert.throws(
+      () => updateTrustedMetadata(NONE, fetched, ctx(OLD_ROOT)),
+      refuses('NOTARY_ROOT_NOT_PINNED'),
+    );
+  });
+
+  it('refuses the repository for another GUN, and after the timestamp expired', () => {
+    assert.throws(
+      () =>
+        updateTrustedMetadata(NONE, fetched, { gun: '127.0.0.1:5000/test/other', now: capturedAt }),
+      refuses('NOTARY_ROOT_CERT_INVALID'),
+    );
+    assert.throws(
+      () => updateTrustedMetadata(NONE, fetched, { gun: fixtureGun, now: capturedAt + 15 * DAY }),
+      refuses('NOTARY_EXPIRED', 'timestamp'),
+    );
+  });
+});
