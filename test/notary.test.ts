@@ -25,6 +25,7 @@ import { verifyNotaryImage } from '../src/trust/verify-notary.ts';
 import { runVouch } from './helpers/cli.ts';
 import { type HostileRegistry, startHostileRegistry } from './helpers/hostile-registry.ts';
 import { buildImage } from './helpers/images.ts';
+import { startTokenIssuer, type TokenIssuer } from './helpers/token-issuer.ts';
 import {
   NOTARY_PASSPHRASES,
   NotaryCli,
@@ -287,6 +288,115 @@ describe('vouch verify --notary against notary-server and the notary CLI', () =>
       } finally {
         replay.clear();
       }
+    });
+
+    it('refuses metadata larger than it may be (endless data)', async () => {
+      const { gun, image } = await newRepository();
+      await sign(gun, 'v1', image);
+      const run = async () =>
+        runVouch([
+          'verify',
+          '--notary',
+          '--notary-server',
+          proxy.url,
+          '--trust-dir',
+          await freshTrustDir(),
+          `${gun}:v1`,
+        ]);
+      replay.set('timestamp.json', new Uint8Array(2 * 1024 * 1024).fill(0x20));
+      try {
+        const huge = await run();
+        assert.equal(huge.code, 1);
+        assert.match(
+          huge.stdout,
+          /NOTARY_METADATA_TOO_LARGE: .*timestamp\.json: the server sent more than the 1048576 bytes/,
+        );
+      } finally {
+        replay.clear();
+      }
+      // A snapshot longer than the timestamp says: refused at that length, not read to the end.
+      const timestamp = (await (
+        await fetch(`${notary.url}/v2/${gun}/_trust/tuf/timestamp.json`)
+      ).json()) as {
+        signed: { meta: { snapshot: { hashes: { sha256: string }; length: number } } };
+      };
+      const snapshotFile = `snapshot.${Buffer.from(timestamp.signed.meta.snapshot.hashes.sha256, 'base64').toString('hex')}.json`;
+      replay.set(
+        snapshotFile,
+        new Uint8Array(timestamp.signed.meta.snapshot.length + 1).fill(0x20),
+      );
+      try {
+        const longer = await run();
+        assert.equal(longer.code, 1);
+        assert.match(longer.stdout, /NOTARY_METADATA_TOO_LARGE: .*snapshot\.[0-9a-f]{64}\.json/);
+      } finally {
+        replay.clear();
+      }
+    });
+  });
+
+  describe('with token authentication', () => {
+    let issuer: TokenIssuer;
+    let authServer: RunningNotaryServer;
+    let authCli: NotaryCli;
+
+    before(async () => {
+      issuer = await startTokenIssuer({ users: { alice: 'secret' }, service: 'notary-server' });
+      authServer = await startNotaryServer({ tokenIssuer: issuer });
+      authCli = await NotaryCli.create(authServer.url);
+      authCli.auth = Buffer.from('alice:secret').toString('base64');
+    });
+
+    after(async () => {
+      await Promise.all([authServer?.stop(), issuer?.stop(), authCli?.remove()]);
+    });
+
+    it('answers the challenge with the registry credentials from the docker config', async () => {
+      const name = `dct/auth${++repositoryCounter}`;
+      const gun = `${registry.host}/${name}`;
+      const image = await buildImage(new RegistryClient(registry.host, { http }).repository(name), {
+        tag: 'v1',
+      });
+      await authCli.run(['init', '-p', gun]);
+      await authCli.run([
+        'addhash',
+        '-p',
+        gun,
+        'v1',
+        String(image.descriptor.size),
+        '--sha256',
+        digestHex(image.descriptor.digest),
+      ]);
+      const run = (dockerConfig: string) =>
+        runVouch(
+          [
+            'verify',
+            '--notary',
+            '--notary-server',
+            authServer.url,
+            '--trust-dir',
+            scratch + `/auth-${dockerConfig.length}`,
+            `${gun}:v1`,
+          ],
+          { env: { DOCKER_CONFIG: dockerConfig } },
+        );
+      const anonymous = await run(join(scratch, 'no-docker-config'));
+      assert.equal(anonymous.code, 3, anonymous.stdout);
+      assert.match(anonymous.stdout, /UNAUTHORIZED/);
+
+      const dockerConfig = await mkdtemp(join(scratch, 'docker-'));
+      await writeFile(
+        join(dockerConfig, 'config.json'),
+        JSON.stringify({
+          auths: { [registry.host]: { auth: Buffer.from('alice:secret').toString('base64') } },
+        }),
+      );
+      const authenticated = await run(dockerConfig);
+      assert.equal(authenticated.code, 0, authenticated.stdout + authenticated.stderr);
+      const scopes = issuer.requests
+        .filter((request) => request.user === 'alice')
+        .flatMap((request) => request.scope);
+      assert.ok(scopes.includes(`repository:${gun}:pull`), scopes.join(' '));
     });
   });
 

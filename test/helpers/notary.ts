@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './registry.ts';
+import type { TokenIssuer } from './token-issuer.ts';
 
 const SERVER_BIN = '/usr/bin/notary-server';
 const CLI_BIN = '/usr/bin/notary';
@@ -52,11 +53,18 @@ function track(child: ChildProcess, dir: string): void {
   });
 }
 
-export async function startNotaryServer(): Promise<RunningNotaryServer> {
+export interface StartNotaryServerOptions {
+  /** Registry token auth (server.go wires only `auth.type: token`), with this issuer's tokens. */
+  readonly tokenIssuer?: TokenIssuer;
+}
+
+export async function startNotaryServer(
+  options: StartNotaryServerOptions = {},
+): Promise<RunningNotaryServer> {
   for (let attempt = 1; ; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'vouch-notary-server-'));
     try {
-      return await startOnce(dir);
+      return await startOnce(dir, options);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       if (attempt >= 5 || !/address already in use/i.test(String(error))) throw error;
@@ -64,7 +72,10 @@ export async function startNotaryServer(): Promise<RunningNotaryServer> {
   }
 }
 
-async function startOnce(dir: string): Promise<RunningNotaryServer> {
+async function startOnce(
+  dir: string,
+  options: StartNotaryServerOptions,
+): Promise<RunningNotaryServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const configFile = join(dir, 'server.json');
@@ -76,6 +87,19 @@ async function startOnce(dir: string): Promise<RunningNotaryServer> {
       trust_service: { type: 'local' },
       logging: { level: 'error' },
       storage: { backend: 'memory' },
+      ...(options.tokenIssuer === undefined
+        ? {}
+        : {
+            auth: {
+              type: 'token',
+              options: {
+                realm: `${options.tokenIssuer.url}`,
+                service: options.tokenIssuer.service,
+                issuer: options.tokenIssuer.issuer,
+                rootcertbundle: options.tokenIssuer.rootCertFile,
+              },
+            },
+          }),
     }),
   );
   const logFd = openSync(logFile, 'w');
@@ -134,6 +158,8 @@ async function startOnce(dir: string): Promise<RunningNotaryServer> {
 export class NotaryCli {
   readonly trustDir: string;
   readonly serverUrl: string;
+  /** `NOTARY_AUTH` (base64 of `user:password`) for a server with token auth. */
+  auth: string | undefined;
 
   constructor(trustDir: string, serverUrl: string) {
     this.trustDir = trustDir;
@@ -154,6 +180,7 @@ export class NotaryCli {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
             HOME: this.trustDir,
             ...NOTARY_PASSPHRASES,
+            ...(this.auth === undefined ? {} : { NOTARY_AUTH: this.auth }),
           },
           timeout: 30_000,
         },
