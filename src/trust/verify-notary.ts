@@ -2,10 +2,10 @@
  * `vouch verify --notary`: Docker Content Trust verification of an image tag.
  * Evidence first (the trust store, the notary server's metadata, the
  * registry's manifest for the tag), then pure decisions: `update.ts` decides
- * which metadata to trust, `signedTag` and `checkServedManifest` whether the tag's signed target
- * is exactly the manifest the registry serves (digest and length, as
- * `docker pull` would fetch it by that digest: docker/cli
- * cli/command/image/trust.go `convertTarget`).
+ * which metadata to trust; `signedTag` which digest and length the tag is
+ * signed for (docker/cli cli/command/image/trust.go `convertTarget`), and
+ * `checkServedManifest` that the registry serves exactly that manifest for
+ * the tag.
  */
 import { denied, invalid, isVouchError, type VouchError } from '../core/errors.ts';
 import { canonicalKeyId } from '../formats/notary/keys.ts';
