@@ -478,3 +478,63 @@ describe('vouch verify --notary against notary-server and the notary CLI', () =>
     return { id, publicKeyFile };
   }
 });
+
+describe('vouch verify --notary usage', () => {
+  for (const [label, argv, text] of [
+    ['no image', ['verify', '--notary'], 'needs at least one IMAGE:TAG'],
+    [
+      'a digest',
+      ['verify', '--notary', `127.0.0.1:5000/app@sha256:${'a'.repeat(64)}`],
+      'signs tags',
+    ],
+    [
+      'plain HTTP to a remote server',
+      [
+        'verify',
+        '--notary',
+        '--notary-server',
+        'http://notary.example.com',
+        'registry.example.com/app:1',
+      ],
+      'plain HTTP',
+    ],
+    [
+      'a server that is not a URL',
+      ['verify', '--notary', '--notary-server', 'notary', 'registry.example.com/app:1'],
+      'not a URL',
+    ],
+    [
+      'an unreadable pin',
+      [
+        'verify',
+        '--notary',
+        '--notary-root-key',
+        '/nonexistent/root.pem',
+        'registry.example.com/app:1',
+      ],
+      '/nonexistent/root.pem',
+    ],
+    [
+      'a --key flag',
+      ['verify', '--notary', '--key', 'cosign.pub', 'registry.example.com/app:1'],
+      "'--key'",
+    ],
+  ] as const) {
+    it(`refuses ${label} before any network traffic (exit 2)`, async () => {
+      const run = await runVouch(argv, { env: { DOCKER_CONFIG: '/nonexistent' } });
+      assert.equal(run.code, 2, run.stderr);
+      assert.ok(run.stderr.includes(text), run.stderr);
+    });
+  }
+
+  it('reads the server from DOCKER_CONTENT_TRUST_SERVER', async () => {
+    const run = await runVouch(['verify', '--notary', 'registry.example.com/app:1'], {
+      env: {
+        DOCKER_CONFIG: '/nonexistent',
+        DOCKER_CONTENT_TRUST_SERVER: 'http://notary.example.com',
+      },
+    });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /notary server http:\/\/notary\.example\.com\/ is plain HTTP/);
+  });
+});

@@ -11,9 +11,9 @@ import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { LoggedSignature, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import type { CliIO } from '../io.ts';
-import { NOTARY_HELP } from '../notary-help.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { NOTARY_HELP } from '../notary-help.ts';
 import {
   annotationFlags,
   integerFlag,
