@@ -348,7 +348,7 @@ function checkRole(
   if (outsiders.length > 0) {
     throw denied(
       'NOTARY_KEY_NOT_DELEGATED',
-      `${role} is signed by ${[...new Set(outsiders)].join(', ')}, which ${role === 'root' || role === 'targets' || role === 'snapshot' || role === 'timestamp' ? 'the root does not list for it' : 'its delegation does not list'}; ${signers.length} of the ${roleKeys.threshold} required signatures by its own keys verified${detail}`,
+      `${role} is signed by ${[...new Set(outsiders)].join(', ')}, which ${role.startsWith('targets/') ? 'its delegation does not list' : 'the root does not list for it'}; ${signers.length} of the ${roleKeys.threshold} required signatures by its own keys verified${detail}`,
     );
   }
   throw denied(
