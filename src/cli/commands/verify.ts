@@ -11,6 +11,7 @@ import { vouchCacheDir } from '../cache-dir.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { NOTARY_HELP } from '../notary-help.ts';
 import {
   annotationFlags,
   integerFlag,
@@ -126,9 +127,14 @@ Exit codes: 0 every image has a valid signature; 1 some image has none;
 2 invalid input; 3 could not check (registry unreachable, refused, timed out).
 With several images, the first that applies of 1, 2, 3 is returned.
 
+${NOTARY_HELP}
+
 ${REGISTRY_HELP}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
+    if (args.includes('--notary')) {
+      return (await import('../verify-notary.ts')).runNotaryVerify(args, io);
+    }
     const { values, positionals } = parseFlags(args, {
       ...OUTPUT_OPTIONS,
       ...REGISTRY_OPTIONS,
