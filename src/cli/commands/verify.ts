@@ -40,13 +40,16 @@ export const command: Command = {
   summary: "Verify images' signatures with a public key or a keyless certificate identity",
   help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
        vouch verify --certificate-identity ID --certificate-oidc-issuer URL [OPTIONS] IMAGE...
+       vouch verify --notary [--notary-server URL] [OPTIONS] IMAGE:TAG...
 
 Checks the cosign signatures stored beside each image: the layers of the
 sha256-<hex>.sig tag, and cosign 3's signatures, Sigstore bundles stored as
 OCI referrers of the image (a DSSE in-toto statement of predicate type
 https://sigstore.dev/cosign/sign/v1 whose subject is the image digest,
 signed with one of the keys; -a annotations are looked for on that subject;
-such a signature cannot satisfy --signed-identity or --require-tlog). A tag is resolved to its digest once; a digest is verified as given.
+such a signature cannot satisfy --signed-identity, nor --require-tlog with a key; they
+are looked for only when no .sig layer verifies). A tag is resolved to its
+digest once; a digest is verified as given.
 A signature counts only if it verifies over the exact payload bytes with one
 of the keys, the payload is a well-formed simple-signing payload, it names the
 digest being verified, and it carries every required annotation. One valid
