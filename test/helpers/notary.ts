@@ -192,7 +192,12 @@ export class NotaryCli {
           else resolve(`${stdout}${stderr}`);
         },
       );
-      child.stdin?.end(stdin ?? '');
+      // The CLI may exit without reading stdin: EPIPE then is no failure, its exit status decides.
+      child.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') reject(error);
+      });
+      if (stdin === undefined) child.stdin?.end();
+      else child.stdin?.end(stdin);
     });
   }
 
