@@ -183,3 +183,11 @@ export function certificateJson(signer: KeylessSigner) {
     })),
   };
 }
+
+/** `, logged in <log> at <time> (index N)` for a keyless signer; '' for a key. */
+export function loggedText(signer: KeylessSigner | undefined): string {
+  const entry = signer?.tlog[0];
+  if (signer === undefined || entry === undefined) return '';
+  const at = new Date(signer.signingTime * 1000).toISOString();
+  return `, logged in ${entry.logUrl ?? `log ${entry.logId}`} at ${at} (index ${entry.logIndex})`;
+}

@@ -99,7 +99,7 @@ describe('parseTrustedRoot', () => {
     interface Tlog {
       hashAlgorithm?: string;
       logId: { keyId: string };
-      publicKey: { keyDetails: string; rawBytes: string; validFor: Record<string, string> };
+      publicKey: { keyDetails: string; rawBytes: string; validFor: Record<string, string | null> };
     }
     const broken: Array<[(tlog: Tlog) => void, RegExp]> = [
       [(t) => (t.hashAlgorithm = 'SHA2_384'), /hashAlgorithm/],
@@ -114,6 +114,7 @@ describe('parseTrustedRoot', () => {
       [(t) => (t.publicKey.rawBytes = 'AAAA'), /not a DER spki public key/],
       [(t) => delete (t.publicKey as Partial<Tlog['publicKey']>).validFor, /validFor .*missing/],
       [(t) => (t.publicKey.validFor = {}), /validFor\.start .*missing/],
+      [(t) => (t.publicKey.validFor = { start: null }), /validFor\.start .*missing/],
       [(t) => (t.publicKey.validFor.start = '2024-02-30T00:00:00Z'), /not a valid time/],
       [(t) => (t.publicKey.validFor.start = '2024-01-01'), /not an RFC 3339 time/],
       [(t) => (t.publicKey.validFor.end = '2019-01-01T00:00:00Z'), /ends before it starts/],
@@ -127,6 +128,15 @@ describe('parseTrustedRoot', () => {
 });
 
 describe('transparency log selection', () => {
+  test('a validity end of null is no end, as protobuf JSON reads it', () => {
+    const object = rootObject();
+    const tlog = object.tlogs[0] as { publicKey: { validFor: Record<string, unknown> } };
+    tlog.publicKey.validFor.end = null;
+    const [parsed] = parseTrustedRoot(encode(JSON.stringify(object))).tlogs;
+    assert.equal(parsed?.validUntil, undefined);
+    assert.equal(parsed === undefined ? undefined : validAt(parsed, 4_000_000_000), true);
+  });
+
   test('a bare key: log ID from the key, no validity bounds', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     const log = transparencyLogFromKey(publicKey);

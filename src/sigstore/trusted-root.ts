@@ -208,10 +208,16 @@ function parseTransparencyLog(value: JsonValue): TransparencyLog {
 
   const validFor = key.validFor;
   if (!isJsonObject(validFor)) throw problem(`publicKey.validFor${where} is missing`);
-  if (validFor.start === undefined) throw problem(`publicKey.validFor.start${where} is missing`);
+  // protobuf's JSON mapping reads null as the field's default, i.e. absent
+  // (protobuf.dev/programming-guides/json); roots exported by other tools
+  // write `"end": null` for a log still in use (sigstore-conformance
+  // trust-root-tlog-validity-end-inclusive).
+  if (validFor.start === undefined || validFor.start === null) {
+    throw problem(`publicKey.validFor.start${where} is missing`);
+  }
   const validFrom = timestamp(validFor.start, 'up', `publicKey.validFor.start${where}`, problem);
   const validUntil =
-    validFor.end === undefined
+    validFor.end === undefined || validFor.end === null
       ? undefined
       : timestamp(validFor.end, 'down', `publicKey.validFor.end${where}`, problem);
   if (validUntil !== undefined && validUntil < validFrom) {

@@ -135,6 +135,24 @@ describe('evaluateBundleSignatures', () => {
     );
   });
 
+  test('an attestation that fails verification is left out of the signature report too', async () => {
+    const verdict = evaluateBundleSignatures(
+      evidence([
+        await referrer(0, attestation(), stranger),
+        await referrer(1, signature(), stranger),
+      ]),
+      { keys: [key.publicKey] },
+    );
+    assert.equal(verdict.verified.length, 0);
+    assert.deepEqual(
+      verdict.rejected.map((r) => [r.index, r.reason.code]),
+      [
+        [1, 'SIGNATURE_INVALID'],
+        [9, 'LAYER_INVALID'],
+      ],
+    );
+  });
+
   test('another image, another key, and each policy a bundle cannot meet are named', async () => {
     const bundles = evidence([
       await referrer(0, signature(OTHER_IMAGE)),

@@ -21,7 +21,15 @@
  * - with a key, a required transparency log is not satisfied by a bundle,
  *   whose log entries this version verifies only keylessly (TLOG_MISSING);
  *   keylessly the log entry is always required and verified.
+ *
+ * Which bundles are attestations is decided on the statement's predicate
+ * type before anything is verified: that claim is unauthenticated, but it
+ * only keeps attestations that fail verification (another signer, another
+ * identity) out of the signature report; it never makes a bundle count, as
+ * a bundle that verifies is the very statement that claimed another type.
  */
+import { isVouchError } from '../core/errors.ts';
+import { parseStatement } from '../formats/in-toto.ts';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../formats/sigstore-bundle.ts';
 import { isJsonObject, type JsonValue } from '../formats/strict-json.ts';
 import { type Digest, digestAlgorithm, digestHex } from '../oci/digest.ts';
@@ -31,7 +39,7 @@ import {
   type RejectedAttestation,
   type VerifiedAttestation,
 } from './attestation-evaluate.ts';
-import type { BundleEvidence } from './bundle-evidence.ts';
+import type { BundleEvidence, BundleReferrerEvidence } from './bundle-evidence.ts';
 import type { Policy, Trust } from './evaluate.ts';
 
 export type BundleSignatureRejectionCode =
@@ -60,7 +68,11 @@ export function evaluateBundleSignatures(
   policy: Policy = {},
 ): BundleSignatureVerdict {
   const digest = bundles.image.digest;
-  const statements = evaluateBundleStatements(bundles, digest, trust, {
+  const candidates: BundleEvidence = {
+    ...bundles,
+    bundles: bundles.bundles.filter((bundle) => !claimsOtherPredicateType(bundle)),
+  };
+  const statements = evaluateBundleStatements(candidates, digest, trust, {
     predicateType: COSIGN_SIGN_PREDICATE_TYPE,
   });
   const verified: VerifiedAttestation[] = [];
@@ -86,6 +98,18 @@ export function evaluateBundleSignatures(
   }
   rejected.sort((a, b) => a.index - b.index);
   return { referrersLocation: bundles.referrersLocation, verified, rejected };
+}
+
+/** Whether the bundle's (unverified) statement parses and names a predicate type other than a signature's. */
+function claimsOtherPredicateType(evidence: BundleReferrerEvidence): boolean {
+  const { content } = evidence.bundle;
+  if (content.kind !== 'dsse-envelope') return false;
+  try {
+    return parseStatement(content.envelope.payload).predicateType !== COSIGN_SIGN_PREDICATE_TYPE;
+  } catch (error) {
+    if (isVouchError(error)) return false;
+    throw error;
+  }
 }
 
 function referrerOf(signature: VerifiedAttestation): string {

@@ -184,6 +184,16 @@ export interface RekorLogEntry {
   readonly logIndex: number;
   readonly logID: string;
   readonly signedEntryTimestamp: string;
+  /** The inclusion proof as the log answers it (a one-entry tree; root hash in hex). */
+  readonly inclusionProof: RekorInclusionProof;
+}
+
+export interface RekorInclusionProof {
+  readonly logIndex: number;
+  readonly treeSize: number;
+  readonly rootHash: string;
+  readonly hashes: readonly string[];
+  readonly checkpoint: string;
 }
 
 /** A keyless cosign signature over `payload` (a `.sig` layer). */
@@ -267,6 +277,90 @@ export async function mintKeylessAttestation(
   };
 }
 
+export interface BundleMintOptions extends MintOptions {
+  /**
+   * What proves the entry was logged: the SET (`inclusionPromise`), the
+   * inclusion proof with its checkpoint, or both (default), as cosign 3
+   * writes from Rekor v1's answer.
+   */
+  readonly proof?: 'promise' | 'inclusion-proof' | 'both';
+  /** Flip a bit of the SET, as a tampered bundle would carry. */
+  readonly breakPromise?: boolean;
+}
+
+/**
+ * A Sigstore bundle v0.3 as cosign 3 writes it keylessly (`cosign attest` /
+ * `cosign sign` with the new bundle format; sigstore-go sign.Bundle,
+ * protojson): the DSSE envelope of `statement` signed with a fresh
+ * certificate's key, `verificationMaterial.certificate` (the leaf only),
+ * and one `dsse` 0.0.1 tlog entry with the inclusion promise and/or the
+ * inclusion proof and checkpoint from the log's answer.
+ */
+export async function mintKeylessBundle(
+  sigstore: KeylessSigstore,
+  identity: SignerIdentity,
+  statement: Uint8Array,
+  options: BundleMintOptions = {},
+): Promise<{ readonly bundle: Uint8Array; readonly signer: IssuedCertificate }> {
+  const signer = await issueCertificate(sigstore, identity);
+  const sig = sign('sha256', preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement), signer.privateKey);
+  const envelope = encodeEnvelope({
+    payloadType: IN_TOTO_PAYLOAD_TYPE,
+    payload: statement,
+    signatures: [{ sig, keyid: '' }],
+  });
+  const body = {
+    apiVersion: '0.0.1',
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256Hex(envelope) },
+      payloadHash: { algorithm: 'sha256', value: sha256Hex(statement) },
+      signatures: [
+        {
+          signature: sig.toString('base64'),
+          verifier: pemBase64(options.entryCertificatePem ?? signer.pem),
+        },
+      ],
+    },
+  };
+  const entry = await logBody(options.log ?? sigstore, body);
+  const proof = options.proof ?? 'both';
+  const set = Buffer.from(entry.signedEntryTimestamp, 'base64');
+  if (options.breakPromise === true) set[set.length - 1] = (set.at(-1) ?? 0) ^ 0x01;
+  const { inclusionProof } = entry;
+  // protojson: int64 as strings, bytes as standard base64, empty fields left out.
+  const tlogEntry = {
+    logIndex: String(entry.logIndex),
+    logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
+    kindVersion: { kind: 'dsse', version: '0.0.1' },
+    integratedTime: String(entry.integratedTime),
+    ...(proof === 'inclusion-proof'
+      ? {}
+      : { inclusionPromise: { signedEntryTimestamp: set.toString('base64') } }),
+    ...(proof === 'promise'
+      ? {}
+      : {
+          inclusionProof: {
+            logIndex: String(inclusionProof.logIndex),
+            rootHash: Buffer.from(inclusionProof.rootHash, 'hex').toString('base64'),
+            treeSize: String(inclusionProof.treeSize),
+            hashes: inclusionProof.hashes,
+            checkpoint: { envelope: inclusionProof.checkpoint },
+          },
+        }),
+    canonicalizedBody: entry.body,
+  };
+  const bundle = {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: {
+      certificate: { rawBytes: encodeStdBase64(signer.certificate) },
+      tlogEntries: [tlogEntry],
+    },
+    dsseEnvelope: JSON.parse(new TextDecoder().decode(envelope)) as unknown,
+  };
+  return { bundle: new TextEncoder().encode(JSON.stringify(bundle)), signer };
+}
+
 /** Logs `body` in the Sigstore's transparency log. */
 export async function logBody(sigstore: KeylessSigstore, body: object): Promise<RekorLogEntry> {
   const response = await sigstore.tlog.log(body);
@@ -276,7 +370,7 @@ export async function logBody(sigstore: KeylessSigstore, body: object): Promise<
       integratedTime: number;
       logIndex: number;
       logID: string;
-      verification: { signedEntryTimestamp: string };
+      verification: { signedEntryTimestamp: string; inclusionProof: RekorInclusionProof };
     },
   ];
   return {
@@ -285,6 +379,7 @@ export async function logBody(sigstore: KeylessSigstore, body: object): Promise<
     logIndex: entry.logIndex,
     logID: entry.logID,
     signedEntryTimestamp: entry.verification.signedEntryTimestamp,
+    inclusionProof: entry.verification.inclusionProof,
   };
 }
 

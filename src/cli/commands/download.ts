@@ -6,7 +6,6 @@ import { parseEnvelope } from '../../formats/dsse.ts';
 import { parseStatement } from '../../formats/in-toto.ts';
 import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
 import { parseStrictJson } from '../../formats/strict-json.ts';
-import type { KeyObject } from 'node:crypto';
 import type { ParsedManifest } from '../../oci/manifest.ts';
 import { Stores } from '../../registry/open.ts';
 import type { ImageStore } from '../../registry/store.ts';
@@ -16,6 +15,7 @@ import {
 } from '../../verify/attestation-evaluate.ts';
 import { type AttestationEvidence, fetchAttestations } from '../../verify/attestation-evidence.ts';
 import { type ImageEvidence, resolveImage, tagLocation } from '../../verify/evidence.ts';
+import type { Trust } from '../../verify/evaluate.ts';
 import { decideAttestations } from '../../verify/verify-attestation.ts';
 import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
@@ -28,7 +28,14 @@ import {
   requireTarget,
   storeOptions,
 } from '../options.ts';
-import { signerName } from '../keyless-options.ts';
+import {
+  certificateIdentityOf,
+  certificateTrust,
+  KEYLESS_HELP,
+  KEYLESS_OPTIONS,
+  requireOneMode,
+  signerName,
+} from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 
 /** The SBOM predicate types `download sbom --key` looks for unless --type names one. */
@@ -38,6 +45,8 @@ export const command: Command = {
   summary: 'Download the attestations or SBOMs attached to an image',
   help: `Usage: vouch download attestation [--key PUB]... [--type TYPE] [OPTIONS] IMAGE
        vouch download sbom [--key PUB]... [--type TYPE] [OPTIONS] IMAGE
+       vouch download attestation|sbom --certificate-identity ID
+                      --certificate-oidc-issuer URL [--type TYPE] [OPTIONS] IMAGE
 
 Writes documents attached to an image to stdout (or --output-file), and says
 on stderr whether they were verified. Nothing is written when nothing
@@ -48,28 +57,31 @@ download attestation
   sha256-<hex>.att manifest, and the envelopes inside the Sigstore bundles
   stored as OCI referrers of the image, cosign 3's form), one JSON document
   per line, as stored.
-  Without --key they are UNVERIFIED: nobody checked who signed them or that
-  they are about this image; --type keeps those whose (unverified) statement
-  has that predicate type. With --key only the attestations that verify are
-  written, as vouch verify-attestation checks them (signature over the PAE,
-  in-toto payload, subject digest = the image, and --type if given), and
-  they are labelled VERIFIED.
+  Without --key or the keyless options they are UNVERIFIED: nobody checked
+  who signed them or that they are about this image; --type keeps those
+  whose (unverified) statement has that predicate type. With --key, or
+  keylessly with --certificate-identity and --certificate-oidc-issuer, only
+  the attestations that verify are written, as vouch verify-attestation
+  checks them (signature over the PAE, or keylessly the certificate, log
+  entry and identity; in-toto payload, subject digest = the image, and
+  --type if given), and they are labelled VERIFIED.
 
 download sbom
-  Without --key: cosign's legacy SBOM attachment (cosign attach sbom: the one
-  layer of the sha256-<hex>.sbom manifest), written as stored, UNVERIFIED.
-  cosign deprecated these attachments (v2.2.1); nothing signed binds them to
-  the image. With --key: the SBOM from the image's verified SBOM attestations
-  instead — the predicate of each attestation of type spdxjson or cyclonedx
-  (or --type) that verifies with a key and names this digest, one per line,
-  labelled VERIFIED.
-
-Keys only: keyless attestations are not verified by this version of vouch.
+  Without --key or the keyless options: cosign's legacy SBOM attachment
+  (cosign attach sbom: the one layer of the sha256-<hex>.sbom manifest),
+  written as stored, UNVERIFIED. cosign deprecated these attachments
+  (v2.2.1); nothing signed binds them to the image. With --key or keylessly:
+  the SBOM from the image's verified SBOM attestations instead — the
+  predicate of each attestation of type spdxjson or cyclonedx (or --type)
+  that verifies and names this digest, one per line, labelled VERIFIED.
 
 Examples:
   vouch download attestation registry.example.com/app:1.0 | head -1 | jq -r .payload | base64 -d
   vouch download attestation --key cosign.pub --type slsaprovenance1 registry.example.com/app:1.0
   vouch download sbom --key cosign.pub --output-file sbom.spdx.json registry.example.com/app:1.0
+  vouch download sbom --type spdxjson \\
+    --certificate-identity https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com cgr.dev/chainguard/static:latest
 
 Options:
       --key FILE              write only what verifies with this public key (PEM); repeatable
@@ -77,6 +89,11 @@ Options:
                               slsaprovenance1, ...) or URI
       --output-file FILE      write to FILE instead of stdout
       --max-payload-bytes N   skip documents larger than N bytes (default 16777216)
+      --trusted-root FILE     keylessly: a Sigstore trusted_root.json; default: the root
+                              cached by vouch trusted-root update, else the shipped one
+      --offline               keylessly: never fetch trust material
+
+${KEYLESS_HELP}
 
 Exit codes: 0 written; 1 nothing qualified (none attached, none verified);
 2 invalid input; 3 could not check.
@@ -86,6 +103,8 @@ ${REGISTRY_HELP}`,
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals } = parseFlags(args, {
       ...REGISTRY_OPTIONS,
+      ...KEYLESS_OPTIONS,
+      offline: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       key: { type: 'string', multiple: true },
       type: { type: 'string' },
@@ -104,13 +123,33 @@ ${REGISTRY_HELP}`,
       integerFlag('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30) ??
       DEFAULT_MAX_ATTESTATION_BYTES;
     const keyPaths = values.key ?? [];
-    if (what === 'sbom' && keyPaths.length === 0 && predicateType !== null) {
+    const identity = certificateIdentityOf(values, `vouch download ${what}`);
+    if (keyPaths.length > 0 || identity !== undefined) {
+      requireOneMode(keyPaths, identity, `vouch download ${what}`);
+    } else if (values['trusted-root'] !== undefined) {
       throw invalid(
         'USAGE',
-        '--type applies to SBOM attestations, which need --key; the legacy .sbom attachment has no predicate type',
+        '--trusted-root is for keyless verification: add --certificate-identity and --certificate-oidc-issuer',
       );
     }
-    const keys = await readPublicKeys(keyPaths);
+    if (
+      what === 'sbom' &&
+      keyPaths.length === 0 &&
+      identity === undefined &&
+      predicateType !== null
+    ) {
+      throw invalid(
+        'USAGE',
+        '--type applies to SBOM attestations, which need --key or the keyless options; the legacy .sbom attachment has no predicate type',
+      );
+    }
+    // Read and checked before any network traffic: keys, or the keyless trust root.
+    const trust: Trust | undefined =
+      identity !== undefined
+        ? await certificateTrust(io, identity, values['trusted-root'], values.offline)
+        : keyPaths.length > 0
+          ? { keys: await readPublicKeys(keyPaths) }
+          : undefined;
 
     const stores = new Stores(await storeOptions(io, values, 'short'));
     let download: Download;
@@ -121,7 +160,7 @@ ${REGISTRY_HELP}`,
       const request = {
         store: opened.store,
         image: resolved,
-        keys,
+        trust,
         keyPaths,
         predicateType,
         maxBytes,
@@ -129,8 +168,8 @@ ${REGISTRY_HELP}`,
       download =
         what === 'attestation'
           ? await downloadAttestations(request)
-          : keys.length > 0
-            ? await downloadSbomAttestations(request)
+          : trust !== undefined
+            ? await downloadSbomAttestations(request, trust)
             : await downloadSbomAttachment(request);
     } catch (error) {
       if (!isVouchError(error)) throw error;
@@ -166,7 +205,8 @@ ${REGISTRY_HELP}`,
 interface DownloadRequest {
   readonly store: ImageStore;
   readonly image: ImageEvidence;
-  readonly keys: readonly KeyObject[];
+  /** Who may have signed; undefined: write what is stored, unverified. */
+  readonly trust: Trust | undefined;
   readonly keyPaths: readonly string[];
   readonly predicateType: string | null;
   readonly maxBytes: number;
@@ -182,12 +222,12 @@ interface Download {
 const encoder = new TextEncoder();
 
 async function downloadAttestations(request: DownloadRequest): Promise<Download> {
-  const { store, image, keys, predicateType } = request;
+  const { store, image, trust, predicateType } = request;
   const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
   const of = `of ${image.reference} (${image.digest}) from ${places(evidence)}`;
   const typed = predicateType === null ? '' : ` of type ${predicateType}`;
-  if (keys.length > 0) {
-    const verified = verifiedAttestations(evidence, request);
+  if (trust !== undefined) {
+    const verified = verifiedAttestations(evidence, request, trust);
     const lines = verified
       .map((attestation) => oneLine(attestation.envelope))
       .filter((l) => l !== undefined);
@@ -231,16 +271,21 @@ async function downloadAttestations(request: DownloadRequest): Promise<Download>
   }
   return {
     data: encoder.encode(lines.join('')),
-    label: `${lines.length} attestation${plural(lines.length)}${typed} ${of}, UNVERIFIED: nobody checked who signed them or what they are about (add --key to write only verified ones)`,
+    label: `${lines.length} attestation${plural(lines.length)}${typed} ${of}, UNVERIFIED: nobody checked who signed them or what they are about (add --key or --certificate-identity and --certificate-oidc-issuer to write only verified ones)`,
     notes,
   };
 }
 
-async function downloadSbomAttestations(request: DownloadRequest): Promise<Download> {
+async function downloadSbomAttestations(request: DownloadRequest, trust: Trust): Promise<Download> {
   const { store, image, predicateType } = request;
   const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
   const wanted = predicateType === null ? SBOM_PREDICATE_TYPES : [predicateType];
-  const verified = verifiedAttestations(evidence, { ...request, predicateType: null }, wanted);
+  const verified = verifiedAttestations(
+    evidence,
+    { ...request, predicateType: null },
+    trust,
+    wanted,
+  );
   const lines = verified.map(({ statement }) => {
     const predicate = statement.predicate;
     // A text SBOM (cosign's legacy --type spdx) is written as its text.
@@ -259,10 +304,11 @@ async function downloadSbomAttestations(request: DownloadRequest): Promise<Downl
 function verifiedAttestations(
   evidence: AttestationEvidence,
   request: DownloadRequest,
+  trust: Trust,
   types?: readonly string[],
 ): VerifiedAttestation[] {
   const options = {
-    trust: { keys: request.keys },
+    trust,
     policy: { predicateType: request.predicateType },
   };
   const verdict = evaluateAttestations(evidence, options.trust, options.policy);
@@ -319,7 +365,7 @@ async function downloadSbomAttachment(request: DownloadRequest): Promise<Downloa
   const data = await store.readBlob(layer, maxBytes);
   return {
     data,
-    label: `the SBOM attachment (${layer.mediaType}, ${data.byteLength} bytes) of ${image.reference} (${image.digest}) from ${location}, UNVERIFIED: cosign's SBOM attachments are not signed with the image; for a verified SBOM use --key (SBOM attestations)`,
+    label: `the SBOM attachment (${layer.mediaType}, ${data.byteLength} bytes) of ${image.reference} (${image.digest}) from ${location}, UNVERIFIED: cosign's SBOM attachments are not signed with the image; for a verified SBOM use --key or the keyless options (SBOM attestations)`,
     notes: [],
   };
 }

@@ -26,11 +26,11 @@ import {
   certificateTrust,
   KEYLESS_HELP,
   KEYLESS_OPTIONS,
+  loggedText,
   requireOneMode,
   signerName,
 } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
-import type { KeylessSigner } from '../../sigstore/keyless.ts';
 import type { Trust } from '../../verify/evaluate.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
@@ -224,8 +224,9 @@ function toText(result: AttestationVerification, keyPaths: readonly string[]): s
 function where(attestation: VerifiedAttestation): string {
   const { source } = attestation;
   if (source.form === 'att') return `.att layer ${attestation.index} (${attestation.layer})`;
+  // Keylessly the entries were checked (loggedText says where); with a key they are not.
   const logged =
-    source.tlogEntries === undefined || source.tlogEntries === 0
+    source.tlogEntries === undefined || source.tlogEntries === 0 || attestation.key === undefined
       ? ''
       : `, ${source.tlogEntries} transparency log entr${source.tlogEntries === 1 ? 'y' : 'ies'} not checked with a key`;
   return `Sigstore bundle referrer ${attestation.index} (${source.referrer}${logged})`;
@@ -273,12 +274,4 @@ function toJson(result: AttestationVerification, keyPaths: readonly string[]) {
     })),
     error: errorJson(result.error),
   };
-}
-
-/** `, logged in <log> at <time> (index N)` for a keyless signer; '' for a key. */
-function loggedText(signer: KeylessSigner | undefined): string {
-  const entry = signer?.tlog[0];
-  if (signer === undefined || entry === undefined) return '';
-  const at = new Date(signer.signingTime * 1000).toISOString();
-  return `, logged in ${entry.logUrl ?? `log ${entry.logId}`} at ${at} (index ${entry.logIndex})`;
 }

@@ -28,6 +28,7 @@ import {
   certificateIdentityOf,
   certificateJson,
   certificateTrust,
+  loggedText,
   KEYLESS_HELP,
   KEYLESS_OPTIONS,
   requireOneMode,
@@ -293,7 +294,7 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
     lines.push(`  bundle signatures (cosign 3): ${bundles.referrersLocation}`);
     for (const signature of bundles.verified) {
       lines.push(
-        `  valid: Sigstore bundle referrer ${signature.index} (${referrerOf(signature.source, signature.layer)}) signed with ${signerName(keyPaths, signature)}`,
+        `  valid: Sigstore bundle referrer ${signature.index} (${referrerOf(signature.source, signature.layer)}) signed with ${signerName(keyPaths, signature)}${loggedText(signature.certificate)}`,
       );
     }
     for (const rejected of bundles.rejected) {
