@@ -11,18 +11,23 @@
  *    concurrency, registry settle check included). Each round uses a fresh
  *    key on unsigned images: between rounds the `.sig` manifests are deleted
  *    (untimed), so every round does the same work.
+ *    The same N images are pushed to `bench/keyless` and signed keylessly
+ *    there (bench/keyless-images.ts: a certificate, a payload signature and
+ *    a log entry of an ephemeral Sigstore per image; untimed).
  * 3. Verification: `verifyImages` over all N by tag in one process (library,
  *    undici, default concurrency), alternating with rounds of a bare undici
- *    `Pool` GETting the same images' manifests by digest, 16 in flight, and
- *    rounds of a bare loop sending exactly the requests of a verification.
- *    Target: verification rate at least 0.8 x (GET rate / requests per
- *    verification).
+ *    `Pool` GETting the same images' manifests by digest, 16 in flight,
+ *    rounds of a bare loop sending exactly the requests of a verification,
+ *    and rounds of keyless `verifyImages` over the N keyless images with a
+ *    `CertificateTrust` built once. Target: verification rate at least
+ *    0.8 x (GET rate / requests per verification); keyless has none.
  * 4. CLI: `node dist/bin/vouch.js verify --key PUB IMAGE` (one image, so the
  *    CLI picks the node:http transport) interleaved with `node -e 0` on the
  *    same Node; target median under 2.5x. Peak RSS of the same command,
  *    reported by the process itself at exit; target under 100 MiB.
  *
- * Every figure is printed before the script exits 1 for a missed target.
+ * Every figure is printed before the script exits 1 for a missed target;
+ * the keyless figure has no target.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +46,7 @@ import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { type SignResult, signImages } from '../src/sign/sign.ts';
 import { verifyImages } from '../src/verify/verify.ts';
+import { benchCertificateTrust, keylessSetup, pushKeylessSignatures } from './keyless-images.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 
@@ -52,6 +58,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
 const RSS_RUNS = 5;
 const REPOSITORY = 'bench/app';
+const KEYLESS_REPOSITORY = 'bench/keyless';
 /** Images signed and verified through the counting proxy, in a repository of their own. */
 const COUNT_IMAGES = 50;
 const COUNT_REPOSITORY = 'bench/count';
@@ -214,7 +221,7 @@ function summarise(counts: ReadonlyMap<string, number>, images: number) {
   const rows = [...counts].sort(([a], [b]) => a.localeCompare(b));
   const pings = counts.get('GET /v2/ (ping)') ?? 0;
   const total = [...counts.values()].reduce((sum, n) => sum + n, 0) - pings;
-  return { rows, total, perImage: total / images };
+  return { rows, total, images, perImage: total / images };
 }
 
 const benchStart = process.hrtime.bigint();
@@ -230,6 +237,23 @@ try {
   const digests = await pushImages(repository, IMAGES);
   const pushSeconds = seconds(start);
   const images = digests.map((_, i) => `${registry.host}/${REPOSITORY}:${tagOf(i)}`);
+
+  // The same images, signed keylessly in a repository of their own (untimed).
+  const keylessStart = process.hrtime.bigint();
+  const keyless = await keylessSetup();
+  const keylessRepository = setup.client(registry.host).repository(KEYLESS_REPOSITORY);
+  const keylessDigests = await pushImages(keylessRepository, IMAGES);
+  await pushKeylessSignatures(
+    keyless,
+    keylessRepository,
+    `${registry.host}/${KEYLESS_REPOSITORY}`,
+    keylessDigests,
+    CONCURRENCY,
+  );
+  const keylessSetupSeconds = seconds(keylessStart);
+  const keylessImages = keylessDigests.map(
+    (_, i) => `${registry.host}/${KEYLESS_REPOSITORY}:${tagOf(i)}`,
+  );
 
   // Requests per signature and per verification, counted through a proxy
   // on a separate small repository (untimed).
@@ -253,6 +277,19 @@ try {
     if (bad.length > 0) throw new Error(`${bad.length} images not verified through the proxy`);
   }
   const verifyRequests = summarise(proxy.counts, COUNT_IMAGES);
+  proxy.counts.clear();
+  {
+    const stores = new Stores({ http: { transport: 'undici' } });
+    const proxied = keylessImages
+      .slice(0, COUNT_IMAGES)
+      .map((image) => image.replace(registry.host, proxy.host));
+    const results = await verifyImages(stores, proxied, { trust: benchCertificateTrust(keyless) });
+    await stores.close();
+    const bad = results.filter((result) => result.status !== 'verified');
+    if (bad.length > 0)
+      throw new Error(`${bad.length} keyless images not verified through the proxy`);
+  }
+  const keylessRequests = summarise(proxy.counts, Math.min(COUNT_IMAGES, IMAGES));
   await proxy.close();
 
   // 2. Signing: a fresh key per round on unsigned images; between rounds the
@@ -306,34 +343,46 @@ try {
     );
   // What verifying by tag asks of the registry, and nothing else.
   const bareVerifyRound = (total = IMAGES) =>
-    rate(total, VERIFY_CONCURRENCY, async (i) => {
+    rate(total, VERIFY_CONCURRENCY, async (n) => {
+      const i = n % IMAGES;
       await bareRequest('HEAD', manifestPath(tagOf(i)));
       await bareRequest('GET', manifestPath(signatureTag(digests[i] as Digest)));
       await bareRequest('GET', `/v2/${REPOSITORY}/blobs/${payloads[i]}`);
     });
-  const verifyRound = async (): Promise<number> => {
+  const verifyRound = async (
+    names: readonly string[],
+    trust: Parameters<typeof verifyImages>[2]['trust'],
+  ): Promise<number> => {
     // A fresh client each round, as one process verifying N images would have.
     const stores = new Stores({ http: { transport: 'undici' } });
     const begin = process.hrtime.bigint();
-    const results = await verifyImages(stores, images, { trust: { keys } });
-    const perSecond = IMAGES / seconds(begin);
+    const results = await verifyImages(stores, names, { trust });
+    const perSecond = names.length / seconds(begin);
     await stores.close();
     const bad = results.filter((result) => result.status !== 'verified');
-    if (bad.length > 0) throw new Error(`${bad.length} images not verified`);
+    if (bad.length > 0) {
+      throw new Error(`${bad.length} images not verified; first: ${JSON.stringify(bad[0])}`);
+    }
     return perSecond;
   };
-  // Warm up all three (connections, JIT, the registry's caches); the
-  // verification pass reads every image's signature once.
-  await verifyRound();
+  // Keyless trust as one process builds it: the trusted root parsed and its
+  // material decoded once, for every round.
+  const certificateTrust = benchCertificateTrust(keyless);
+  // Warm up all four (connections, JIT, the registry's caches); the
+  // verification passes read every image's signature once.
+  await verifyRound(images, { keys });
+  await verifyRound(keylessImages, certificateTrust);
   await getRound(500);
   await bareVerifyRound(200);
   const getRates: number[] = [];
   const bareVerifyRates: number[] = [];
   const verifyRates: number[] = [];
+  const keylessRates: number[] = [];
   for (let round = 0; round < VERIFY_ROUNDS; round++) {
     getRates.push(await getRound());
     bareVerifyRates.push(await bareVerifyRound());
-    verifyRates.push(await verifyRound());
+    verifyRates.push(await verifyRound(images, { keys }));
+    keylessRates.push(await verifyRound(keylessImages, certificateTrust));
   }
   await pool.close();
   await setup.close();
@@ -344,6 +393,7 @@ try {
   const requestsPerVerification = verifyRequests.perImage;
   const ceiling = getMedian / requestsPerVerification;
   const verifyRatio = verifyMedian / ceiling;
+  const keylessMedian = median(keylessRates);
   const signMedian = median(signRates);
 
   // 4. One `vouch verify` as a whole process, interleaved with `node -e 0`.
@@ -381,7 +431,7 @@ try {
   const rssOk = rssMiB < RSS_TARGET_MIB;
   const rounds = (values: readonly number[]) => values.map((v) => v.toFixed(0)).join(', ');
   const countRows = (summary: ReturnType<typeof summarise>) => [
-    ...summary.rows.map(([name, n]) => `| ${name} | ${n} | ${(n / COUNT_IMAGES).toFixed(2)} |`),
+    ...summary.rows.map(([name, n]) => `| ${name} | ${n} | ${(n / summary.images).toFixed(2)} |`),
     `| total, less the one ping per client | ${summary.total} | ${summary.perImage.toFixed(2)} |`,
   ];
   const lines = [
@@ -402,11 +452,21 @@ try {
     '|---|---:|---:|',
     ...countRows(verifyRequests),
     '',
+    `Verifying ${keylessRequests.images} of the keyless images by tag, counted the same way:`,
+    '',
+    '| keyless verification: request | count | per image |',
+    '|---|---:|---:|',
+    ...countRows(keylessRequests),
+    '',
+    `Keyless setup: the same ${IMAGES} images pushed to ${KEYLESS_REPOSITORY}, each signed with a certificate, signature and log entry of its own`,
+    `from an ephemeral Sigstore (@sigstore/mock), in ${keylessSetupSeconds.toFixed(1)} s (untimed).`,
+    '',
     `Library, one process, undici transport, default concurrency (${VERIFY_CONCURRENCY}), images named by tag.`,
     `Signing: ${SIGN_ROUNDS} round(s) of one signImages call over all ${IMAGES}, each with a fresh key on unsigned images`,
     `(the 100 ms settle check included). Verification: ${VERIFY_ROUNDS} rounds of one verifyImages call over all ${IMAGES},`,
     `alternating with ${VERIFY_ROUNDS} rounds of ${GET_REQUESTS} bare manifest GETs (${CONCURRENCY} in flight) and ${VERIFY_ROUNDS} rounds of the bare`,
-    `verification-shaped loop (HEAD tag, GET .sig, GET payload per image, ${VERIFY_CONCURRENCY} images in flight). Medians:`,
+    `verification-shaped loop (HEAD tag, GET .sig, GET payload per image, ${VERIFY_CONCURRENCY} images in flight) and ${VERIFY_ROUNDS} rounds of`,
+    `keyless verifyImages over the keyless images (one CertificateTrust for all rounds). Medians:`,
     '',
     '| measure | median | rounds | ratio | target |',
     '|---|---:|---|---:|---|',
@@ -415,6 +475,8 @@ try {
     `| bare undici Pool: the requests of a verification | ${bareVerifyMedian.toFixed(0)} images/s | ${rounds(bareVerifyRates)} | ${(bareVerifyMedian / ceiling).toFixed(2)} | |`,
     `| vouch verifyImages | ${verifyMedian.toFixed(0)} images/s | ${rounds(verifyRates)} | ${verifyRatio.toFixed(2)} | >= ${VERIFY_TARGET}: ${pass(verifyOk)} |`,
     `| vouch verifyImages / bare verification loop | | | ${(verifyMedian / bareVerifyMedian).toFixed(2)} | |`,
+    `| vouch verifyImages, keyless | ${keylessMedian.toFixed(0)} images/s | ${rounds(keylessRates)} | ${(keylessMedian / ceiling).toFixed(2)} | none |`,
+    `| keyless / key verifyImages | | | ${(keylessMedian / verifyMedian).toFixed(2)} | |`,
     `| vouch signImages | ${signMedian.toFixed(0)} images/s | ${rounds(signRates)} | | none |`,
     '',
     `CLI, one image by tag, whole process (${CLI_RUNS} runs of each, interleaved; one image, so node:http transport):`,
