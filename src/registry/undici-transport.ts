@@ -4,7 +4,6 @@
  * In `npm run bench` it carries ~20% more manifest GETs per second than
  * node:http against the same registry (docs/benchmarks.md).
  */
-import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
 import type {
   Transport,
@@ -48,6 +47,9 @@ export class UndiciTransport implements Transport {
   #dispatcher(): Promise<Agent> {
     this.#agent ??= import('undici').then(({ Agent }) => {
       const options = this.#options;
+      // Taken here, not imported: this module is loaded by every command, and
+      // node:tls is not needed by those that never use undici.
+      const { rootCertificates } = process.getBuiltinModule('node:tls');
       return new Agent({
         connections: options.connectionsPerOrigin,
         headersTimeout: options.headersTimeoutMs,
