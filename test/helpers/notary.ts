@@ -6,18 +6,18 @@
  * environment, `yes` on stdin for root rotation (without it the CLI aborts
  * with exit code 0). Every server is killed when the test process exits.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './registry.ts';
+import { forgetServer, spawnServer } from './server-process.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
 const SERVER_BIN = '/usr/bin/notary-server';
 const CLI_BIN = '/usr/bin/notary';
-const SETPRIV_BIN = '/usr/bin/setpriv';
 const READY_DEADLINE_MS = 10_000;
 
 export const NOTARY_PASSPHRASES = {
@@ -32,25 +32,6 @@ export interface RunningNotaryServer {
   readonly url: string;
   output(): string;
   stop(): Promise<void>;
-}
-
-const live = new Map<ChildProcess, string>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess, dir: string): void {
-  live.set(child, dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const [proc, tempDir] of live) {
-      try {
-        proc.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(tempDir, { recursive: true, force: true });
-    }
-  });
 }
 
 export interface StartNotaryServerOptions {
@@ -102,16 +83,7 @@ async function startOnce(
           }),
     }),
   );
-  const logFd = openSync(logFile, 'w');
-  const argv = ['-config', configFile];
-  const child = existsSync(SETPRIV_BIN)
-    ? spawn(SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', SERVER_BIN, ...argv], {
-        stdio: ['ignore', logFd, logFd],
-      })
-    : spawn(SERVER_BIN, argv, { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  child.unref();
-  track(child, dir);
+  const child = spawnServer(SERVER_BIN, ['-config', configFile], logFile, dir);
   const output = () => {
     try {
       return readFileSync(logFile, 'utf8');
@@ -125,13 +97,13 @@ async function startOnce(
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))]);
     }
-    live.delete(child);
+    forgetServer(child);
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + READY_DEADLINE_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      live.delete(child);
+      forgetServer(child);
       throw new Error(`notary-server exited (code ${child.exitCode})\n${output()}`);
     }
     try {

@@ -4,9 +4,9 @@
  * or token auth, optional TLS. Every registry started here is killed when the
  * test process exits, even if a test forgets `stop()`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,12 +14,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { forgetServer, spawnServer } from './server-process.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
 const execFileP = promisify(execFile);
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
-const SETPRIV_BIN = '/usr/bin/setpriv';
 const READY_DEADLINE_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 const START_ATTEMPTS = 5;
@@ -47,30 +47,6 @@ export interface StartRegistryOptions {
   readonly auth?: RegistryAuth;
   /** PEM files; the certificate should name IP 127.0.0.1 (see `createTlsCertificate`). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
-}
-
-// ---------------------------------------------------------------------------
-// Cleanup of forgotten children. `setpriv --pdeathsig KILL` makes the kernel
-// kill the registry when this process dies for any reason (even SIGKILL); the
-// exit hook covers normal exits and systems without setpriv.
-
-const live = new Map<ChildProcess, string>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess, dir: string): void {
-  live.set(child, dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const [proc, tempDir] of live) {
-      try {
-        proc.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(tempDir, { recursive: true, force: true });
-    }
-  });
 }
 
 // ---------------------------------------------------------------------------
@@ -279,18 +255,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Ru
   const logFile = join(dir, 'registry.log');
   await writeFile(configFile, configYaml(dir, port, options, join(dir, 'htpasswd')));
 
-  // Output goes to a file, not a pipe: nothing keeps the event loop alive, and
-  // the log survives for error messages.
-  const logFd = openSync(logFile, 'w');
-  const argv = ['serve', configFile];
-  const child = existsSync(SETPRIV_BIN)
-    ? spawn(SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', REGISTRY_BIN, ...argv], {
-        stdio: ['ignore', logFd, logFd],
-      })
-    : spawn(REGISTRY_BIN, argv, { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  child.unref();
-  track(child, dir);
+  const child = spawnServer(REGISTRY_BIN, ['serve', configFile], logFile, dir);
   let spawnError: Error | undefined;
   child.once('error', (err) => {
     spawnError = err;
@@ -308,7 +273,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Ru
   for (;;) {
     const exited = child.exitCode !== null || child.signalCode !== null;
     if (spawnError || exited) {
-      live.delete(child);
+      forgetServer(child);
       const out = output();
       const why = spawnError
         ? `could not spawn ${REGISTRY_BIN}: ${spawnError.message}`
@@ -319,7 +284,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Ru
     if ((status === 200 || status === 401) && (await listensOn(child.pid ?? -1, port))) break;
     if (Date.now() > deadline) {
       await killAndWait(child);
-      live.delete(child);
+      forgetServer(child);
       throw new StartFailure(
         `docker-registry did not answer GET ${url}/v2/ within ${READY_DEADLINE_MS} ms` +
           ` (last status: ${status ?? 'no answer'})\n--- output ---\n${output()}`,
@@ -340,7 +305,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Ru
     stop() {
       stopping ??= (async () => {
         await killAndWait(child);
-        live.delete(child);
+        forgetServer(child);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopping;
