@@ -97,7 +97,9 @@ function compileAuthority(
     if (pem === undefined) return undefined;
     let key: KeyObject;
     try {
-      key = parsePublicKeyPem(pem, { source: 'file' in authority.key ? authority.key.file : `${path}.key.pem` });
+      key = parsePublicKeyPem(pem, {
+        source: 'file' in authority.key ? authority.key.file : `${path}.key.pem`,
+      });
     } catch (error) {
       fail(`${path}.key`, authority.key, error);
       return undefined;
@@ -127,7 +129,10 @@ function compileAuthority(
     if (pem === undefined) return;
     try {
       rootKeyIds.push(
-        ...pinnedKeyIds(typeof pem === 'string' ? Buffer.from(pem) : pem, 'file' in root ? root.file : where),
+        ...pinnedKeyIds(
+          typeof pem === 'string' ? Buffer.from(pem) : pem,
+          'file' in root ? root.file : where,
+        ),
       );
     } catch (error) {
       fail(where, root, error);

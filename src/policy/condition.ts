@@ -26,8 +26,7 @@ export interface Condition {
 }
 
 export type ConditionResult =
-  | { readonly holds: true }
-  | { readonly holds: false; readonly reason: string };
+  { readonly holds: true } | { readonly holds: false; readonly reason: string };
 
 const ENV = celEnv();
 
@@ -53,9 +52,12 @@ export function compileCondition(expression: string): Condition {
   const run = plan(ENV, parsed);
   return {
     expression,
-    test(statement) {
+    test(input) {
       let result: unknown;
       try {
+        // Plain JSON values: the evaluator reads object prototypes, and statements
+        // parsed by vouch's strict JSON reader have none.
+        const statement = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
         result = run({
           statement,
           predicate: statement['predicate'] ?? null,

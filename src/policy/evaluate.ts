@@ -145,7 +145,8 @@ export function evaluateImage(
     mode: rule.mode,
     result,
     passed: checked.failure === undefined,
-    reason: checked.failure === undefined ? checked.reason : `${checked.reason}${modeNote(rule.mode)}`,
+    reason:
+      checked.failure === undefined ? checked.reason : `${checked.reason}${modeNote(rule.mode)}`,
     threshold: rule.action === 'verify' ? rule.threshold : 0,
     verified: checked.authorities.filter((a) => a.counted).length,
     authorities: checked.authorities,
@@ -167,7 +168,8 @@ interface Checked {
 function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPolicy): Checked {
   const none = { authorities: [], attestations: [] };
   if (rule.action === 'allow') return { reason: `rule ${rule.name} allows it`, ...none };
-  if (rule.action === 'deny') return { failure: 'denied', reason: `rule ${rule.name} denies it`, ...none };
+  if (rule.action === 'deny')
+    return { failure: 'denied', reason: `rule ${rule.name} denies it`, ...none };
   if (evidence.error !== undefined || evidence.digest === undefined) {
     const error = evidence.error;
     return {
@@ -178,14 +180,22 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
   }
   const digest = evidence.digest;
   const authorities = rule.authorities.map((name) =>
-    authorityOutcome(name, policy, evidence.authorities.find((r) => r.authority === name), digest),
+    authorityOutcome(
+      name,
+      policy,
+      evidence.authorities.find((r) => r.authority === name),
+      digest,
+    ),
   );
   const counted = authorities.filter((a) => a.counted).length;
-  const open = authorities.filter((a) => a.status === 'unavailable' || a.status === 'missing').length;
+  const open = authorities.filter(
+    (a) => a.status === 'unavailable' || a.status === 'missing',
+  ).length;
   const attestations = rule.attestations.map((requirement) => {
     const results = evidence.attestations.filter(
       (r) =>
-        requirement.authorities.includes(r.authority) && r.predicateType === requirement.predicateType,
+        requirement.authorities.includes(r.authority) &&
+        r.predicateType === requirement.predicateType,
     );
     return attestationOutcome(requirement, results);
   });
@@ -220,7 +230,12 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
       attestations,
     };
   }
-  return { failure, reason: `rule ${rule.name}: ${problems.join('; ')}`, authorities, attestations };
+  return {
+    failure,
+    reason: `rule ${rule.name}: ${problems.join('; ')}`,
+    authorities,
+    attestations,
+  };
 }
 
 function authorityOutcome(
@@ -271,7 +286,9 @@ function attestationOutcome(
   const why: string[] = [];
   for (const result of results) {
     if (result.status !== 'verified') {
-      why.push(`${result.authority}: ${result.code === undefined ? '' : `${result.code}: `}${result.message}`);
+      why.push(
+        `${result.authority}: ${result.code === undefined ? '' : `${result.code}: `}${result.message}`,
+      );
       continue;
     }
     for (const statement of result.statements) {
@@ -296,8 +313,7 @@ function attestationOutcome(
   const missing = requirement.authorities.filter((a) => !covered.has(a));
   if (missing.length > 0) why.push(`no evidence from ${missing.join(', ')}`);
   // Only a definite answer from every signer makes it a denial.
-  const unavailable =
-    missing.length > 0 || results.some((r) => r.status === 'unavailable');
+  const unavailable = missing.length > 0 || results.some((r) => r.status === 'unavailable');
   const conditionFailed = results.some((r) => r.status === 'verified' && r.statements.length > 0);
   return {
     name,
@@ -315,10 +331,18 @@ function resultOf(mode: Mode, failure: 'denied' | 'unavailable' | undefined): De
 }
 
 function modeNote(mode: Mode): string {
-  return mode === 'enforce' ? '' : mode === 'warn' ? ' (warn mode: allowed with a warning)' : ' (audit mode: allowed, recorded)';
+  return mode === 'enforce'
+    ? ''
+    : mode === 'warn'
+      ? ' (warn mode: allowed with a warning)'
+      : ' (audit mode: allowed, recorded)';
 }
 
-function pin(evidence: EvidencedImage, rule: CompiledRule, result: DecisionResult): string | undefined {
+function pin(
+  evidence: EvidencedImage,
+  rule: CompiledRule,
+  result: DecisionResult,
+): string | undefined {
   if (!rule.mutateDigest || evidence.digest === undefined) return undefined;
   if (result !== 'allowed' && result !== 'warned') return undefined;
   let named;

@@ -48,7 +48,12 @@ const STATUSES: readonly EvidenceStatus[] = ['verified', 'denied', 'unavailable'
 
 /** What the policy decided for an image. */
 export type DecisionResult = 'allowed' | 'warned' | 'denied' | 'unavailable';
-export const DECISION_RESULTS: readonly DecisionResult[] = ['allowed', 'warned', 'denied', 'unavailable'];
+export const DECISION_RESULTS: readonly DecisionResult[] = [
+  'allowed',
+  'warned',
+  'denied',
+  'unavailable',
+];
 
 export interface EvidenceError {
   readonly code: string;
@@ -175,7 +180,14 @@ function readImage(field: Field): EvidencedImage | undefined {
   }
   const attestations: AttestationResult[] = [];
   for (const item of fields.optional('attestations')?.list() ?? []) {
-    const f = item.object(['authority', 'predicateType', 'status', 'code', 'message', 'statements']);
+    const f = item.object([
+      'authority',
+      'predicateType',
+      'status',
+      'code',
+      'message',
+      'statements',
+    ]);
     if (f === undefined) continue;
     const authority = f.required('authority').string();
     const predicateType = f.required('predicateType').string();
@@ -201,9 +213,7 @@ function readImage(field: Field): EvidencedImage | undefined {
       statements,
     });
   }
-  const expect = fields
-    .optional('expect')
-    ?.oneOf(DECISION_RESULTS);
+  const expect = fields.optional('expect')?.oneOf(DECISION_RESULTS);
   if (image === undefined) return undefined;
   return {
     image,
@@ -220,6 +230,7 @@ function readDigest(field: Field | undefined): string | undefined {
   if (field === undefined) return undefined;
   const value = field.string();
   if (value === undefined) return undefined;
-  if (!DIGEST.test(value)) return field.problem('must be a digest (sha256:<64 hex> or sha512:<128 hex>)');
+  if (!DIGEST.test(value))
+    return field.problem('must be a digest (sha256:<64 hex> or sha512:<128 hex>)');
   return value;
 }

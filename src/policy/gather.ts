@@ -97,9 +97,10 @@ export async function gatherPolicyEvidence(
 ): Promise<PolicyEvidence> {
   const distinct = new Map<string, { image: string; rules: Set<CompiledRule> }>();
   for (const subject of subjects) {
-    const key = imageKey(subject.image);
+    const key = imageKeyOf(subject.image);
     let entry = distinct.get(key);
-    if (entry === undefined) distinct.set(key, (entry = { image: subject.image, rules: new Set() }));
+    if (entry === undefined)
+      distinct.set(key, (entry = { image: subject.image, rules: new Set() }));
     try {
       const rule = selectRule(policy, subject.image, subject.namespace);
       if (rule !== undefined) entry.rules.add(rule);
@@ -119,7 +120,7 @@ export async function gatherPolicyEvidence(
 }
 
 /** The reference an image names, so `nginx` and `docker.io/library/nginx:latest` are one image. */
-function imageKey(image: string): string {
+export function imageKeyOf(image: string): string {
   try {
     return formatReference(withDefaultTag(parseReference(image)));
   } catch {
@@ -185,9 +186,7 @@ async function gatherImage(
     }
     for (const [name, types] of needs.attestations) {
       for (const predicateType of types) {
-        attestations.push(
-          await attestationResult(name, predicateType, evidence, failure, trustOf),
-        );
+        attestations.push(await attestationResult(name, predicateType, evidence, failure, trustOf));
       }
     }
   }
@@ -245,7 +244,10 @@ function signatureResult(authority: string, result: ImageVerification): Authorit
       message: result.error?.message ?? 'not verified',
     };
   }
-  const signed = [...(result.verdict?.verified ?? []), ...(result.bundleSignatures?.verified ?? [])];
+  const signed = [
+    ...(result.verdict?.verified ?? []),
+    ...(result.bundleSignatures?.verified ?? []),
+  ];
   const signers = [
     ...new Set(
       signed.map((s) =>
@@ -365,7 +367,9 @@ function memoize(
     if (trust === undefined) {
       trust =
         build === undefined
-          ? Promise.reject(new Error(`keyless authority ${authority.name}: no keyless trust was configured`))
+          ? Promise.reject(
+              new Error(`keyless authority ${authority.name}: no keyless trust was configured`),
+            )
           : build(authority);
       built.set(authority.name, trust);
     }

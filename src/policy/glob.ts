@@ -70,7 +70,12 @@ export function matchesImageGlob(glob: ImageGlob, repository: string): boolean {
 
 /** docker's splitDockerDomain test: a registry has a dot or a port, or is localhost. */
 function looksLikeRegistry(segment: string): boolean {
-  return segment.includes('.') || segment.includes(':') || segment === 'localhost' || segment.includes('*');
+  return (
+    segment.includes('.') ||
+    segment.includes(':') ||
+    segment === 'localhost' ||
+    segment.includes('*')
+  );
 }
 
 function segmentsPattern(segments: readonly string[]): string {

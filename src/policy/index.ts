@@ -26,9 +26,16 @@ export type {
 } from './evidence.ts';
 export { DECISION_RESULTS, EVIDENCE_KIND, parseEvidence } from './evidence.ts';
 export type { GatherPolicyOptions, PolicySubject } from './gather.ts';
-export { gatherPolicyEvidence } from './gather.ts';
+export { gatherPolicyEvidence, imageKeyOf } from './gather.ts';
 export type { ImageGlob, NamespaceGlob } from './glob.ts';
-export { compileImageGlob, compileNamespaceGlob, matchesImageGlob, matchesNamespaceGlob } from './glob.ts';
+export {
+  compileImageGlob,
+  compileNamespaceGlob,
+  matchesImageGlob,
+  matchesNamespaceGlob,
+} from './glob.ts';
+export type { ImageLocation } from './workloads.ts';
+export { findImages, pinImages, WORKLOAD_KINDS } from './workloads.ts';
 export { loadPolicyFile } from './load.ts';
 export type { Requirements } from './match.ts';
 export { requirementsOf, selectRule } from './match.ts';

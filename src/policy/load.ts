@@ -52,10 +52,13 @@ export async function loadPolicyFile(path: string): Promise<CompiledPolicy> {
   const authorities = new Map(compiled.authorities);
   for (const [name, authority] of authorities) {
     if (authority.kind === 'keyless' && authority.trustedRoot !== undefined) {
-      authorities.set(name, Object.freeze({
-        ...authority,
-        trustedRoot: resolvePolicyPath(path, authority.trustedRoot),
-      } satisfies KeylessAuthority));
+      authorities.set(
+        name,
+        Object.freeze({
+          ...authority,
+          trustedRoot: resolvePolicyPath(path, authority.trustedRoot),
+        } satisfies KeylessAuthority),
+      );
     }
   }
   return Object.freeze({ ...compiled, authorities });

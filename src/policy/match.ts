@@ -49,7 +49,10 @@ export interface Requirements {
 }
 
 /** Merges what each rule needs (several namespaces may match different rules for one image). */
-export function requirementsOf(policy: CompiledPolicy, rules: Iterable<CompiledRule>): Requirements {
+export function requirementsOf(
+  policy: CompiledPolicy,
+  rules: Iterable<CompiledRule>,
+): Requirements {
   const signatures = new Set<string>();
   const notary = new Set<string>();
   const attestations = new Map<string, Set<string>>();

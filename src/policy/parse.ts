@@ -41,7 +41,8 @@ export interface FileReference {
 }
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-const NAME_RULE = 'lower-case letters, digits, . _ - (at most 63), starting and ending with a letter or digit';
+const NAME_RULE =
+  'lower-case letters, digits, . _ - (at most 63), starting and ending with a letter or digit';
 const GITHUB_CLAIMS = ['trigger', 'sha', 'name', 'repository', 'ref'] as const;
 
 /**
@@ -88,7 +89,8 @@ export function parsePolicy(text: string, source = 'the policy'): ParsedPolicy {
   for (const ruleField of fields.required('rules').list({ minItems: 1 }) ?? []) {
     const rule = readRule(ruleField, authorityKinds, fields.has('authorities') ? authorities : {});
     if (rule === undefined) continue;
-    if (ruleNames.has(rule.name)) ruleField.problem(`another rule is named ${JSON.stringify(rule.name)}`);
+    if (ruleNames.has(rule.name))
+      ruleField.problem(`another rule is named ${JSON.stringify(rule.name)}`);
     ruleNames.add(rule.name);
     // First match wins: a rule every glob of which an earlier unscoped rule
     // already has (or after a `**` rule) can never match — almost certainly
@@ -153,10 +155,7 @@ function readAuthority(
   return undefined;
 }
 
-function readPem(
-  fields: FieldMap,
-  files: Map<string, FileReference>,
-): PemSource | undefined {
+function readPem(fields: FieldMap, files: Map<string, FileReference>): PemSource | undefined {
   const which = fields.exactlyOne(['file', 'pem']);
   if (which === 'file') {
     const fileField = fields.required('file');
@@ -224,7 +223,11 @@ function readKeyless(
   const rootField = fields.optional('trustedRoot');
   const trustedRoot = rootField?.string();
   if (rootField !== undefined && trustedRoot !== undefined) {
-    files.set(trustedRoot, { path: trustedRoot, position: rootField.position, holds: 'trusted-root' });
+    files.set(trustedRoot, {
+      path: trustedRoot,
+      position: rootField.position,
+      holds: 'trusted-root',
+    });
     result['trustedRoot'] = trustedRoot;
   }
   return { keyless: result } as AuthorityDocument;
@@ -292,7 +295,11 @@ function readRule(
     const action = actionField.oneOf(['allow', 'deny'] as const);
     for (const other of ['authorities', 'threshold', 'attestations'] as const) {
       if (fields.has(other)) {
-        fields.optional(other)?.problem(`a rule with an action (${action ?? '?'}) verifies nothing, so it takes no ${other}`);
+        fields
+          .optional(other)
+          ?.problem(
+            `a rule with an action (${action ?? '?'}) verifies nothing, so it takes no ${other}`,
+          );
       }
     }
     return action === undefined ? undefined : { ...common, action };
@@ -310,7 +317,9 @@ function readRule(
     if (attestation === undefined) continue;
     const label = attestation.name ?? attestation.predicateType;
     if (attestationNames.has(label)) {
-      item.problem(`another attestation of this rule is named ${JSON.stringify(label)}; give each a name`);
+      item.problem(
+        `another attestation of this rule is named ${JSON.stringify(label)}; give each a name`,
+      );
     }
     attestationNames.add(label);
     attestations.push(attestation);
@@ -340,7 +349,9 @@ function authorityNames(
       continue;
     }
     if (options.signers === true && kind === 'notary') {
-      item.problem(`${name} is a notary authority: Docker Content Trust signs tags, not attestations`);
+      item.problem(
+        `${name} is a notary authority: Docker Content Trust signs tags, not attestations`,
+      );
       continue;
     }
     if (names.includes(name)) {
@@ -362,7 +373,8 @@ function readAttestation(
   if (fields === undefined) return undefined;
   const nameField = fields.optional('name');
   const name = nameField?.string();
-  if (name !== undefined && !NAME.test(name)) nameField?.problem(`an attestation name must be ${NAME_RULE}`);
+  if (name !== undefined && !NAME.test(name))
+    nameField?.problem(`an attestation name must be ${NAME_RULE}`);
   const typeField = fields.required('predicateType');
   const predicateType = typeField.string();
   if (predicateType !== undefined) {

@@ -7,7 +7,12 @@ import { compilePolicy, compilePolicyText } from './compile.ts';
 import { compileCondition } from './condition.ts';
 import { evaluateImage, evaluatePolicy } from './evaluate.ts';
 import { type EvidencedImage, parseEvidence } from './evidence.ts';
-import { compileImageGlob, compileNamespaceGlob, matchesImageGlob, matchesNamespaceGlob } from './glob.ts';
+import {
+  compileImageGlob,
+  compileNamespaceGlob,
+  matchesImageGlob,
+  matchesNamespaceGlob,
+} from './glob.ts';
 import { selectRule } from './match.ts';
 import { parsePolicy } from './parse.ts';
 import { PolicyError } from './source.ts';
@@ -26,7 +31,10 @@ ${extra}authorities:
   release:
     key:
       pem: |
-${PEM.trim().split('\n').map((l) => `        ${l}`).join('\n')}
+${PEM.trim()
+  .split('\n')
+  .map((l) => `        ${l}`)
+  .join('\n')}
   backup:
     key:
       file: backup.pub
@@ -38,7 +46,10 @@ ${PEM.trim().split('\n').map((l) => `        ${l}`).join('\n')}
     notary:
       rootKeys:
         - pem: |
-${PEM.trim().split('\n').map((l) => `            ${l}`).join('\n')}
+${PEM.trim()
+  .split('\n')
+  .map((l) => `            ${l}`)
+  .join('\n')}
 rules:
 ${rules}`;
 }
@@ -109,7 +120,11 @@ describe('parsePolicy', () => {
   });
 
   it('refuses unknown fields, naming the path and line', () => {
-    const issues = issuesOf(policy(`  - name: acme\n    images: [ghcr.io/acme/**]\n    authorities: [release]\n    treshold: 1\n`));
+    const issues = issuesOf(
+      policy(
+        `  - name: acme\n    images: [ghcr.io/acme/**]\n    authorities: [release]\n    treshold: 1\n`,
+      ),
+    );
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.path, 'rules[0].treshold');
     assert.equal(issues[0]?.line, policy('').split('\n').length + 3);
@@ -146,7 +161,10 @@ describe('parsePolicy', () => {
     ]);
     assert.ok(issues.every((i) => i.line > 0 && i.column > 0));
     const text = new PolicyError('POLICY_INVALID', 'p.yaml', issues).message;
-    assert.match(text, /rules\[0\]\.attestations\[1\]\.condition \(line \d+, column \d+\): the CEL expression names "foo"/);
+    assert.match(
+      text,
+      /rules\[0\]\.attestations\[1\]\.condition \(line \d+, column \d+\): the CEL expression names "foo"/,
+    );
     assert.match(text, /notary authority: Docker Content Trust signs tags/);
   });
 
@@ -160,12 +178,22 @@ describe('parsePolicy', () => {
     assert.match(issues[0]?.message ?? '', /not a valid regular expression/);
 
     assert.throws(
-      () => compilePolicy(parsePolicy(policy('  - {name: a, images: ["**"], action: deny}\n')), new Map([['backup.pub', Buffer.from('nope')]])),
-      (error: unknown) => error instanceof PolicyError && error.issues[0]?.path === 'authorities.backup.key' && error.issues[0].line > 0,
+      () =>
+        compilePolicy(
+          parsePolicy(policy('  - {name: a, images: ["**"], action: deny}\n')),
+          new Map([['backup.pub', Buffer.from('nope')]]),
+        ),
+      (error: unknown) =>
+        error instanceof PolicyError &&
+        error.issues[0]?.path === 'authorities.backup.key' &&
+        error.issues[0].line > 0,
     );
     const yamlIssues = issuesOf('apiVersion: vouch.dev/v1alpha1\nkind: [unclosed\n');
     assert.ok((yamlIssues[0]?.line ?? 0) >= 2);
-    assert.match(issuesOf('apiVersion: &v vouch.dev/v1alpha1\nkind: *v\nrules: []\n')[0]?.message ?? '', /aliases are not allowed/);
+    assert.match(
+      issuesOf('apiVersion: &v vouch.dev/v1alpha1\nkind: *v\nrules: []\n')[0]?.message ?? '',
+      /aliases are not allowed/,
+    );
     assert.match(issuesOf('')[0]?.message ?? '', /empty/);
     assert.match(issuesOf('[1]')[0]?.message ?? '', /must be a mapping, not a list/);
   });
@@ -196,9 +224,26 @@ describe('parsePolicy', () => {
 
   it('never throws anything but a positioned PolicyError on random input', () => {
     const leaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
-    const keys = fc.constantFrom('apiVersion', 'kind', 'rules', 'authorities', 'name', 'images', 'mode', 'threshold', 'key', 'pem', 'x');
+    const keys = fc.constantFrom(
+      'apiVersion',
+      'kind',
+      'rules',
+      'authorities',
+      'name',
+      'images',
+      'mode',
+      'threshold',
+      'key',
+      'pem',
+      'x',
+    );
     const value = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(keys, tie('node'), { maxKeys: 4 })),
+      node: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(keys, tie('node'), { maxKeys: 4 }),
+      ),
     })).node;
     const document = fc.record({
       apiVersion: fc.constantFrom('vouch.dev/v1alpha1', 'v1'),
@@ -207,7 +252,10 @@ describe('parsePolicy', () => {
         fc.record(
           {
             name: fc.constantFrom('a', 'b', 'Bad'),
-            images: fc.array(fc.constantFrom('**', 'ghcr.io/*', 'ghcr.io/a/**', 'x', 'ghcr.io/a**'), { maxLength: 2 }),
+            images: fc.array(
+              fc.constantFrom('**', 'ghcr.io/*', 'ghcr.io/a/**', 'x', 'ghcr.io/a**'),
+              { maxLength: 2 },
+            ),
             action: fc.constantFrom('allow', 'deny', 'maybe'),
             authorities: fc.array(fc.constantFrom('release', 'nobody'), { maxLength: 2 }),
             threshold: fc.integer({ min: -1, max: 3 }),
@@ -218,11 +266,16 @@ describe('parsePolicy', () => {
         ),
         { maxLength: 3 },
       ),
-      authorities: fc.option(fc.dictionary(fc.constantFrom('release', 'x'), value, { maxKeys: 2 }), { nil: undefined }),
+      authorities: fc.option(
+        fc.dictionary(fc.constantFrom('release', 'x'), value, { maxKeys: 2 }),
+        { nil: undefined },
+      ),
     });
     fc.assert(
       fc.property(document, fc.boolean(), (doc, asYaml) => {
-        const text = asYaml ? JSON.stringify(doc, null, 1).replace(/^\{|\}$/g, '') : JSON.stringify(doc);
+        const text = asYaml
+          ? JSON.stringify(doc, null, 1).replace(/^\{|\}$/g, '')
+          : JSON.stringify(doc);
         let compiled;
         try {
           compiled = compilePolicyText(text, 'random');
@@ -231,7 +284,10 @@ describe('parsePolicy', () => {
           assert.ok(error.issues.length > 0);
           return;
         }
-        assert.deepEqual(compilePolicyText(JSON.stringify(compiled.document)).document, compiled.document);
+        assert.deepEqual(
+          compilePolicyText(JSON.stringify(compiled.document)).document,
+          compiled.document,
+        );
       }),
       { numRuns: 300 },
     );
@@ -260,8 +316,20 @@ describe('image globs', () => {
     });
   }
   it('refuses malformed globs', () => {
-    for (const glob of ['', 'nginx', 'ghcr.io/a**', 'ghcr.io//a', 'GHCR.io/a', 'ghcr.io/***', 'ghcr.io/a?']) {
-      assert.throws(() => compileImageGlob(glob), (e: unknown) => isVouchError(e) && e.code === 'INVALID_GLOB', glob);
+    for (const glob of [
+      '',
+      'nginx',
+      'ghcr.io/a**',
+      'ghcr.io//a',
+      'GHCR.io/a',
+      'ghcr.io/***',
+      'ghcr.io/a?',
+    ]) {
+      assert.throws(
+        () => compileImageGlob(glob),
+        (e: unknown) => isVouchError(e) && e.code === 'INVALID_GLOB',
+        glob,
+      );
     }
   });
   it('matches namespaces', () => {
@@ -277,7 +345,11 @@ describe('selectRule (first match)', () => {
     assert.equal(selectRule(compiled, 'ghcr.io/acme/app:1')?.name, 'acme');
     assert.equal(selectRule(compiled, 'ghcr.io/acme/app:1', 'team-a')?.name, 'acme');
     assert.equal(selectRule(compiled, 'ghcr.io/other/app', 'team-a')?.name, 'team');
-    assert.equal(selectRule(compiled, 'ghcr.io/other/app'), undefined, 'a namespaced rule needs a namespace');
+    assert.equal(
+      selectRule(compiled, 'ghcr.io/other/app'),
+      undefined,
+      'a namespaced rule needs a namespace',
+    );
     assert.equal(selectRule(compiled, 'nginx:1.27')?.name, 'audit', 'docker normalisation');
     assert.equal(selectRule(compiled, 'quay.io/x/y'), undefined);
   });
@@ -285,12 +357,23 @@ describe('selectRule (first match)', () => {
 
 describe('compileCondition', () => {
   it('evaluates against the statement and explains failures', () => {
-    const c = compileCondition('predicate.builder.id.startsWith("https://github.com/") && subject.size() == 1');
-    assert.deepEqual(c.test({ predicate: { builder: { id: 'https://github.com/x' } }, subject: [{}] }), { holds: true });
-    assert.deepEqual(c.test({ predicate: { builder: { id: 'x' } }, subject: [{}] }), { holds: false, reason: 'the condition is false' });
+    const c = compileCondition(
+      'predicate.builder.id.startsWith("https://github.com/") && subject.size() == 1',
+    );
+    assert.deepEqual(
+      c.test({ predicate: { builder: { id: 'https://github.com/x' } }, subject: [{}] }),
+      { holds: true },
+    );
+    assert.deepEqual(c.test({ predicate: { builder: { id: 'x' } }, subject: [{}] }), {
+      holds: false,
+      reason: 'the condition is false',
+    });
     const missing = c.test({ predicate: {}, subject: [] });
     assert.equal(missing.holds, false);
-    assert.match(compileCondition('predicate.x').test({ predicate: { x: 1 } }).holds ? '' : 'not a boolean', /boolean/);
+    assert.match(
+      compileCondition('predicate.x').test({ predicate: { x: 1 } }).holds ? '' : 'not a boolean',
+      /boolean/,
+    );
   });
   it('allows macro variables and refuses unknown ones', () => {
     compileCondition('subject.exists(s, s.name == "x") && statement.subject.all(t, has(t.digest))');
@@ -305,10 +388,20 @@ function image(fields: Partial<EvidencedImage> & { image: string }): EvidencedIm
 
 describe('evaluateImage', () => {
   const compiled = compile(policy(BASIC, 'defaultAction: deny\n'));
-  const verified = (authority: string) => ({ authority, status: 'verified' as const, message: 'ok' });
+  const verified = (authority: string) => ({
+    authority,
+    status: 'verified' as const,
+    message: 'ok',
+  });
 
   it('allows at the threshold and pins the tag to the digest', () => {
-    const d = evaluateImage(image({ image: 'ghcr.io/acme/app:1.0', authorities: [verified('release'), verified('backup')] }), compiled);
+    const d = evaluateImage(
+      image({
+        image: 'ghcr.io/acme/app:1.0',
+        authorities: [verified('release'), verified('backup')],
+      }),
+      compiled,
+    );
     assert.equal(d.result, 'allowed');
     assert.equal(d.rule, 'acme');
     assert.equal(d.verified, 2);
@@ -319,45 +412,89 @@ describe('evaluateImage', () => {
     const d = evaluateImage(
       image({
         image: 'ghcr.io/acme/app:1.0',
-        authorities: [verified('release'), { authority: 'backup', status: 'denied', code: 'NO_SIGNATURES', message: 'none' }],
+        authorities: [
+          verified('release'),
+          { authority: 'backup', status: 'denied', code: 'NO_SIGNATURES', message: 'none' },
+        ],
       }),
       compiled,
     );
     assert.equal(d.result, 'denied');
     assert.equal(d.pin, undefined);
-    assert.match(d.reason, /1 of 2 required authorities verified it \(backup: NO_SIGNATURES: none\)/);
-    assert.deepEqual(d.authorities.map((a) => [a.authority, a.counted]), [['release', true], ['backup', false]]);
+    assert.match(
+      d.reason,
+      /1 of 2 required authorities verified it \(backup: NO_SIGNATURES: none\)/,
+    );
+    assert.deepEqual(
+      d.authorities.map((a) => [a.authority, a.counted]),
+      [
+        ['release', true],
+        ['backup', false],
+      ],
+    );
   });
 
   it('is unavailable, not denied, when missing evidence could still reach the threshold', () => {
     const d = evaluateImage(
-      image({ image: 'ghcr.io/acme/app:1.0', authorities: [verified('release'), { authority: 'backup', status: 'unavailable', message: 'down' }] }),
+      image({
+        image: 'ghcr.io/acme/app:1.0',
+        authorities: [
+          verified('release'),
+          { authority: 'backup', status: 'unavailable', message: 'down' },
+        ],
+      }),
       compiled,
     );
     assert.equal(d.result, 'unavailable');
-    const missing = evaluateImage(image({ image: 'ghcr.io/acme/app:1.0', authorities: [verified('release')] }), compiled);
+    const missing = evaluateImage(
+      image({ image: 'ghcr.io/acme/app:1.0', authorities: [verified('release')] }),
+      compiled,
+    );
     assert.equal(missing.result, 'unavailable');
     assert.equal(missing.authorities[1]?.code, 'EVIDENCE_MISSING');
     const unresolved = evaluateImage(
-      { image: 'ghcr.io/acme/app:1.0', error: { code: 'NETWORK_ERROR', category: 'unavailable', message: 'x' }, authorities: [], attestations: [] },
+      {
+        image: 'ghcr.io/acme/app:1.0',
+        error: { code: 'NETWORK_ERROR', category: 'unavailable', message: 'x' },
+        authorities: [],
+        attestations: [],
+      },
       compiled,
     );
     assert.equal(unresolved.result, 'unavailable');
     const unknown = evaluateImage(
-      { image: 'ghcr.io/acme/app:1.0', error: { code: 'MANIFEST_UNKNOWN', category: 'invalid', message: 'x' }, authorities: [], attestations: [] },
+      {
+        image: 'ghcr.io/acme/app:1.0',
+        error: { code: 'MANIFEST_UNKNOWN', category: 'invalid', message: 'x' },
+        authorities: [],
+        attestations: [],
+      },
       compiled,
     );
     assert.equal(unknown.result, 'denied');
   });
 
   it('checks attestation conditions; warn mode turns a failure into a warning', () => {
-    const statement = (buildType: string) => ({ _type: 'https://in-toto.io/Statement/v1', predicateType: PROVENANCE, subject: [], predicate: { buildDefinition: { buildType } } });
+    const statement = (buildType: string) => ({
+      _type: 'https://in-toto.io/Statement/v1',
+      predicateType: PROVENANCE,
+      subject: [],
+      predicate: { buildDefinition: { buildType } },
+    });
     const evidence = (buildType: string) =>
       image({
         image: 'ghcr.io/team/app:2',
         namespace: 'team-a',
         authorities: [verified('ci')],
-        attestations: [{ authority: 'ci', predicateType: PROVENANCE, status: 'verified', message: 'ok', statements: [statement(buildType)] }],
+        attestations: [
+          {
+            authority: 'ci',
+            predicateType: PROVENANCE,
+            status: 'verified',
+            message: 'ok',
+            statements: [statement(buildType)],
+          },
+        ],
       });
     const good = evaluateImage(evidence('https://example.com/build/v1'), compiled);
     assert.equal(good.result, 'allowed');
@@ -372,14 +509,23 @@ describe('evaluateImage', () => {
 
   it('audit mode allows and records; a notary digest must be the image digest', () => {
     const d = evaluateImage(
-      image({ image: 'nginx:1.27', authorities: [{ authority: 'dct', status: 'verified', message: 'ok', digest: OTHER }] }),
+      image({
+        image: 'nginx:1.27',
+        authorities: [{ authority: 'dct', status: 'verified', message: 'ok', digest: OTHER }],
+      }),
       compiled,
     );
     assert.equal(d.result, 'allowed');
     assert.equal(d.passed, false);
     assert.equal(d.authorities[0]?.code, 'NOTARY_DIGEST_MISMATCH');
     assert.equal(d.pin, undefined, 'mutateDigest: false');
-    const ok = evaluateImage(image({ image: 'nginx:1.27', authorities: [{ authority: 'dct', status: 'verified', message: 'ok', digest: DIGEST }] }), compiled);
+    const ok = evaluateImage(
+      image({
+        image: 'nginx:1.27',
+        authorities: [{ authority: 'dct', status: 'verified', message: 'ok', digest: DIGEST }],
+      }),
+      compiled,
+    );
     assert.equal(ok.passed, true);
   });
 
@@ -391,7 +537,16 @@ describe('evaluateImage', () => {
     assert.equal(pause.result, 'allowed');
     assert.equal(pause.pin, `registry.k8s.io/pause:3.9@${DIGEST}`);
     assert.equal(evaluateImage(image({ image: 'Not A Ref' }), compiled).result, 'denied');
-    assert.equal(evaluateImage(image({ image: `ghcr.io/acme/app@${DIGEST}`, authorities: [verified('release'), verified('backup')] }), compiled).pin, undefined);
+    assert.equal(
+      evaluateImage(
+        image({
+          image: `ghcr.io/acme/app@${DIGEST}`,
+          authorities: [verified('release'), verified('backup')],
+        }),
+        compiled,
+      ).pin,
+      undefined,
+    );
   });
 });
 
@@ -410,13 +565,23 @@ images:
     expect: denied
 `);
     const decision = evaluatePolicy(evidence, compile(policy(BASIC)));
-    assert.deepEqual(decision.images.map((d) => d.result), ['allowed', 'denied']);
+    assert.deepEqual(
+      decision.images.map((d) => d.result),
+      ['allowed', 'denied'],
+    );
     assert.equal(decision.allowed, false);
   });
   it('refuses malformed evidence with positions', () => {
     assert.throws(
-      () => parseEvidence('apiVersion: vouch.dev/v1alpha1\nkind: PolicyEvidence\nimages:\n  - image: x\n    digest: sha256:zz\n    status: ok\n'),
-      (e: unknown) => e instanceof PolicyError && e.code === 'EVIDENCE_INVALID' && e.issues.map((i) => `${i.path}:${i.line}`).join(',') === 'images[0].status:6,images[0].digest:5',
+      () =>
+        parseEvidence(
+          'apiVersion: vouch.dev/v1alpha1\nkind: PolicyEvidence\nimages:\n  - image: x\n    digest: sha256:zz\n    status: ok\n',
+        ),
+      (e: unknown) =>
+        e instanceof PolicyError &&
+        e.code === 'EVIDENCE_INVALID' &&
+        e.issues.map((i) => `${i.path}:${i.line}`).join(',') ===
+          'images[0].status:6,images[0].digest:5',
     );
   });
 });

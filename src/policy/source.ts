@@ -138,14 +138,16 @@ export class Field {
 
   string(options: { readonly nonEmpty?: boolean } = { nonEmpty: true }): string | undefined {
     const value = this.scalar();
-    if (typeof value !== 'string') return this.problem(`must be a string, not ${describe(this.node)}`);
+    if (typeof value !== 'string')
+      return this.problem(`must be a string, not ${describe(this.node)}`);
     if ((options.nonEmpty ?? true) && value === '') return this.problem('must not be empty');
     return value;
   }
 
   boolean(): boolean | undefined {
     const value = this.scalar();
-    if (typeof value !== 'boolean') return this.problem(`must be true or false, not ${describe(this.node)}`);
+    if (typeof value !== 'boolean')
+      return this.problem(`must be true or false, not ${describe(this.node)}`);
     return value;
   }
 
@@ -287,7 +289,9 @@ function containsAlias(node: Node): boolean {
   if (isAlias(node)) return true;
   if (isMap(node)) {
     return node.items.some(
-      (pair) => containsAlias(pair.key as Node) || (pair.value !== null && containsAlias(pair.value as Node)),
+      (pair) =>
+        containsAlias(pair.key as Node) ||
+        (pair.value !== null && containsAlias(pair.value as Node)),
     );
   }
   if (isSeq(node)) return node.items.some((item) => containsAlias(item as Node));
@@ -304,7 +308,8 @@ export function describe(node: Node | undefined): string {
     const value: unknown = node.value;
     if (value === null) return 'null';
     if (typeof value === 'string') return `the string ${JSON.stringify(truncate(value))}`;
-    if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+    if (typeof value === 'number' || typeof value === 'boolean')
+      return `${typeof value} ${String(value)}`;
     return typeof value;
   }
   return 'an unexpected node';

@@ -4,7 +4,10 @@
  * immutable, with keys parsed, globs and CEL conditions compiled).
  */
 import type { KeyObject } from 'node:crypto';
-import type { CertificateIdentity, GithubWorkflowClaims } from '../sigstore/certificate-identity.ts';
+import type {
+  CertificateIdentity,
+  GithubWorkflowClaims,
+} from '../sigstore/certificate-identity.ts';
 import type { Condition } from './condition.ts';
 import type { ImageGlob, NamespaceGlob } from './glob.ts';
 
@@ -51,9 +54,7 @@ export interface NotaryAuthorityDocument {
 }
 
 export type AuthorityDocument =
-  | KeyAuthorityDocument
-  | KeylessAuthorityDocument
-  | NotaryAuthorityDocument;
+  KeyAuthorityDocument | KeylessAuthorityDocument | NotaryAuthorityDocument;
 
 export interface AttestationRequirementDocument {
   readonly name?: string;
