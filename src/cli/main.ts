@@ -67,6 +67,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'Update the Sigstore trusted root through TUF, or show the one in use',
     load: async () => (await import('./commands/trusted-root.ts')).command,
   },
+  policy: {
+    summary: 'Check images against a policy: one-off, recorded evidence, or deployment files',
+    load: async () => (await import('./commands/policy.ts')).command,
+  },
   download: {
     summary: 'Download the attestations or SBOMs attached to an image',
     load: async () => (await import('./commands/download.ts')).command,

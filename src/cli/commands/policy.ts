@@ -1,0 +1,525 @@
+import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { invalid } from '../../core/errors.ts';
+import { isLoopbackRegistry } from '../../oci/reference.ts';
+import type { EvidencedImage, PolicyEvidence } from '../../policy/evidence.ts';
+import type { ImageDecision } from '../../policy/evaluate.ts';
+import type { GatherPolicyOptions } from '../../policy/gather.ts';
+import type { CompiledPolicy } from '../../policy/types.ts';
+import type { ImageLocation } from '../../policy/workloads.ts';
+import { Stores } from '../../registry/open.ts';
+import { exitCodeOf } from '../exit-codes.ts';
+import type { CliIO } from '../io.ts';
+import { writeJson } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  credentialLookup,
+  integerFlag,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  storeOptions,
+  workloadFor,
+} from '../options.ts';
+
+const COMMON_OPTIONS = {
+  ...REGISTRY_OPTIONS,
+  policy: { type: 'string' },
+  output: { type: 'string', short: 'o', default: 'text' },
+  help: { type: 'boolean', short: 'h', default: false },
+  namespace: { type: 'string', short: 'n' },
+  'trust-dir': { type: 'string' },
+  offline: { type: 'boolean', default: false },
+  concurrency: { type: 'string', default: '8' },
+} as const;
+
+export const command: Command = {
+  summary: 'Check images against a policy: one-off, recorded evidence, or deployment files',
+  help: `Usage: vouch policy evaluate --policy FILE [--record FILE] [OPTIONS] IMAGE...
+       vouch policy test --policy FILE EVIDENCE_FILE
+       vouch policy check --policy FILE -f FILE|DIR|- [-f ...] [--fix] [OPTIONS]
+
+A policy (YAML or JSON, apiVersion vouch.dev/v1alpha1, kind ImagePolicy; see
+the README's "Policies" and schema/policy.schema.json) names authorities
+(keys, keyless identities, Docker Content Trust) and rules: the first rule
+whose image globs and namespaces match an image decides it; an image no rule
+matches gets the policy's defaultAction (deny unless it says otherwise).
+
+evaluate  checks each IMAGE once and prints the decision per image and per
+          authority. --record FILE writes the evidence gathered, for
+          \`vouch policy test\`.
+test      decides the images of a recorded evidence file with the policy, no
+          network; an image with \`expect: allowed|warned|denied|unavailable\`
+          must get that decision.
+check     the CI gate: finds every image in Kubernetes manifests (Pod,
+          Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+          ReplicationController; containers, initContainers,
+          ephemeralContainers; multi-document YAML and List kinds, as helm
+          template and kustomize build print them) and docker-compose files
+          (services.*.image), checks each distinct image once, and prints a
+          table: image, file:line, decision, reason. -f takes files,
+          directories (every .yaml and .yml inside, recursively) or - (stdin).
+          --fix pins each admitted image to its digest in the files
+          (image: repo:tag@sha256:...), changing nothing else.
+
+Options:
+      --policy FILE           the policy (required)
+  -o, --output FORMAT         text (default) or json; check also takes sarif (SARIF 2.1.0)
+  -n, --namespace NS          the namespace to evaluate in (check: for objects that
+                              name none)
+  -f, --filename PATH         check: a file, a directory or - ; repeatable
+      --fix                   check: pin admitted images to their digests in the files
+      --record FILE           evaluate: write the evidence gathered to FILE (JSON)
+      --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
+      --offline               never fetch Sigstore trust material
+      --concurrency N         images checked at once (default 8)
+
+Exit codes: 0 every image allowed (or warned); 1 some image denied (test: or a
+decision other than expected); 2 invalid input (policy, files, usage); 3 could
+not check some image.
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === 'evaluate') return evaluateCommand(rest, io);
+    if (sub === 'test') return testCommand(rest, io);
+    if (sub === 'check') return checkCommand(rest, io);
+    throw invalid(
+      'USAGE',
+      `vouch policy needs evaluate, test or check, not ${JSON.stringify(sub ?? '')}`,
+    );
+  },
+};
+
+async function loadPolicy(path: string | undefined): Promise<CompiledPolicy> {
+  if (path === undefined) throw invalid('USAGE', 'vouch policy needs --policy FILE');
+  const { loadPolicyFile } = await import('../../policy/load.ts');
+  return loadPolicyFile(path);
+}
+
+function format(value: string | undefined, allowed: readonly string[]): string {
+  if (value !== undefined && allowed.includes(value)) return value;
+  throw invalid('USAGE', `--output must be ${allowed.join(' or ')}, not "${value}"`);
+}
+
+type CommonValues = ReturnType<typeof parseFlags<typeof COMMON_OPTIONS>>['values'];
+
+/** The evidence for `subjects`, gathered with the CLI's registries, trust roots and notary servers. */
+async function gather(
+  io: CliIO,
+  policy: CompiledPolicy,
+  subjects: readonly { image: string; namespace?: string }[],
+  values: CommonValues,
+): Promise<PolicyEvidence> {
+  const { gatherPolicyEvidence } = await import('../../policy/gather.ts');
+  const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
+  const options = await storeOptions(io, values, workloadFor(subjects.length));
+  const stores = new Stores(options);
+  const kinds = new Set([...policy.authorities.values()].map((a) => a.kind));
+  const gatherOptions: { -readonly [K in keyof GatherPolicyOptions]: GatherPolicyOptions[K] } = {
+    stores,
+    concurrency,
+    loadTlogs: async () => {
+      const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
+      return (await chooseTrustedRoot(io, { offline: values.offline ?? false })).tlogs;
+    },
+  };
+  if (kinds.has('keyless')) {
+    gatherOptions.keylessTrust = async (authority) => {
+      const [{ chooseTrustedRoot }, { keylessTrustOf }, keyless] = await Promise.all([
+        import('../trusted-root-choice.ts'),
+        import('../../sigstore/keyless-trust.ts'),
+        import('../../verify/certificate-trust.ts'),
+      ]);
+      const root = await chooseTrustedRoot(io, {
+        file: authority.trustedRoot,
+        offline: values.offline ?? false,
+      });
+      return keyless.certificateTrust(
+        authority.identity,
+        keylessTrustOf(root, authority.trustedRoot ?? 'the trusted root'),
+      );
+    };
+  }
+  const closers: (() => Promise<void>)[] = [() => stores.close()];
+  if (kinds.has('notary')) {
+    const [{ HttpClient }, { NotaryServer }, { TrustStore }] = await Promise.all([
+      import('../../registry/http.ts'),
+      import('../../trust/notary-server.ts'),
+      import('../../trust/store.ts'),
+    ]);
+    const http = new HttpClient(options.http);
+    closers.push(() => http.close());
+    const credentials = credentialLookup(io);
+    const allowInsecure = values['allow-insecure-registry'] ?? false;
+    gatherOptions.notary = {
+      trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
+      server: (authority, registry) => {
+        const url = new URL(
+          authority.server ??
+            (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`),
+        );
+        if (url.protocol === 'http:' && !allowInsecure && !isLoopbackRegistry(url.host)) {
+          throw invalid(
+            'USAGE',
+            `notary server ${url.href} is plain HTTP; use HTTPS, or --allow-insecure-registry`,
+          );
+        }
+        return new NotaryServer({
+          url,
+          http,
+          credentials: () => credentials(registry),
+          allowInsecure,
+        });
+      },
+    };
+  }
+  try {
+    return await gatherPolicyEvidence(policy, subjects, gatherOptions);
+  } finally {
+    await Promise.all(closers.map((close) => close()));
+  }
+}
+
+function exitCode(decisions: readonly ImageDecision[]): number {
+  return exitCodeOf(
+    decisions.map((d) =>
+      d.result === 'denied' ? 'denied' : d.result === 'unavailable' ? 'unavailable' : 'ok',
+    ),
+  );
+}
+
+const RESULT_TEXT: Readonly<Record<ImageDecision['result'], string>> = {
+  allowed: 'allowed',
+  warned: 'WARNED',
+  denied: 'DENIED',
+  unavailable: 'could not check',
+};
+
+function decisionText(d: ImageDecision): string {
+  const lines = [
+    `${d.image}${d.namespace === undefined ? '' : ` (namespace ${d.namespace})`}: ${RESULT_TEXT[d.result]}${d.result === 'allowed' && !d.passed ? ' (audit: requirements not met)' : ''}`,
+    `  rule: ${d.rule ?? '(none: default action)'}${d.mode === null ? '' : `, mode ${d.mode}`}`,
+  ];
+  if (d.digest !== undefined) lines.push(`  digest: ${d.digest}`);
+  if (d.threshold > 0)
+    lines.push(`  authorities: ${d.verified} of ${d.threshold} required verified`);
+  for (const a of d.authorities) {
+    lines.push(
+      `    ${a.authority} (${a.kind}): ${a.status}${a.code === undefined ? '' : ` ${a.code}`}: ${a.message}`,
+    );
+  }
+  for (const a of d.attestations) lines.push(`  attestation ${a.name}: ${a.status}: ${a.message}`);
+  if (d.pin !== undefined) lines.push(`  pin: ${d.pin}`);
+  lines.push(`  reason: ${d.reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function evaluateCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    ...COMMON_OPTIONS,
+    record: { type: 'string' },
+  });
+  const output = format(values.output, ['text', 'json']);
+  if (positionals.length === 0)
+    throw invalid('USAGE', 'vouch policy evaluate needs at least one IMAGE');
+  const policy = await loadPolicy(values.policy);
+  const namespace = values.namespace;
+  const evidence = await gather(
+    io,
+    policy,
+    positionals.map((image) => ({ image, ...(namespace === undefined ? {} : { namespace }) })),
+    values,
+  );
+  const { evaluateImage } = await import('../../policy/evaluate.ts');
+  const recorded: EvidencedImage[] = evidence.images.map((image) =>
+    namespace === undefined ? image : { ...image, namespace },
+  );
+  const record = values.record;
+  if (record !== undefined) {
+    await writeAtomically(
+      record,
+      `${JSON.stringify({ ...evidence, images: recorded }, null, 2)}\n`,
+    );
+  }
+  const decisions = recorded.map((image) => evaluateImage(image, policy));
+  if (output === 'json') {
+    writeJson(io, {
+      allowed: decisions.every((d) => d.result === 'allowed' || d.result === 'warned'),
+      policy: policy.source,
+      revision: policy.revision,
+      images: decisions,
+    });
+  } else {
+    io.stdout.write(decisions.map(decisionText).join(''));
+  }
+  return exitCode(decisions);
+}
+
+async function testCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(args, COMMON_OPTIONS);
+  const output = format(values.output, ['text', 'json']);
+  if (positionals.length !== 1) throw invalid('USAGE', 'vouch policy test needs one EVIDENCE_FILE');
+  const policy = await loadPolicy(values.policy);
+  const path = positionals[0] as string;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw invalid('EVIDENCE_UNREADABLE', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const [{ parseEvidence }, { evaluateImage }] = await Promise.all([
+    import('../../policy/evidence.ts'),
+    import('../../policy/evaluate.ts'),
+  ]);
+  const evidence = parseEvidence(text, path);
+  const results = evidence.images.map((image) => {
+    const decision = evaluateImage(image, policy, image.namespace ?? values.namespace);
+    return {
+      decision,
+      expected: image.expect,
+      ok: image.expect === undefined || image.expect === decision.result,
+    };
+  });
+  const failed = results.filter((r) => !r.ok);
+  if (output === 'json') {
+    writeJson(io, {
+      ok: failed.length === 0,
+      images: results.map((r) => ({ ...r.decision, expected: r.expected ?? null, ok: r.ok })),
+    });
+  } else {
+    for (const { decision, expected, ok } of results) {
+      io.stdout.write(decisionText(decision));
+      if (expected !== undefined) {
+        io.stdout.write(
+          ok
+            ? `  expected ${expected}: ok\n`
+            : `  FAIL: expected ${expected}, got ${decision.result}\n`,
+        );
+      }
+    }
+    const expectations = results.filter((r) => r.expected !== undefined).length;
+    io.stdout.write(`${expectations - failed.length} of ${expectations} expectations met\n`);
+  }
+  if (failed.length > 0) return 1;
+  return results.some((r) => r.expected === undefined)
+    ? exitCode(results.map((r) => r.decision))
+    : 0;
+}
+
+interface FoundImage extends ImageLocation {
+  readonly file: string;
+}
+
+async function checkCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    {
+      ...COMMON_OPTIONS,
+      filename: { type: 'string', short: 'f', multiple: true },
+      fix: { type: 'boolean', default: false },
+    },
+    false,
+  );
+  const extra = values;
+  const output = format(values.output, ['text', 'json', 'sarif']);
+  const paths = extra.filename ?? [];
+  if (paths.length === 0) throw invalid('USAGE', 'vouch policy check needs -f FILE|DIR|-');
+  if (extra.fix === true && paths.includes('-')) {
+    throw invalid('USAGE', '--fix rewrites files; it cannot rewrite stdin');
+  }
+  const policy = await loadPolicy(values.policy);
+  const { findImages, pinImages } = await import('../../policy/workloads.ts');
+  const texts = new Map<string, string>();
+  for (const path of paths) {
+    for (const file of path === '-' ? ['-'] : await manifestFiles(path)) {
+      texts.set(file, file === '-' ? await readStdin(io) : await readText(file));
+    }
+  }
+  const found: FoundImage[] = [];
+  for (const [file, text] of texts) {
+    const name = file === '-' ? '<stdin>' : file;
+    for (const location of findImages(text, name)) found.push({ ...location, file: name });
+  }
+  const namespaceOf = (l: FoundImage) => l.namespace ?? values.namespace;
+  const evidence = await gather(
+    io,
+    policy,
+    found.map((l) => {
+      const namespace = namespaceOf(l);
+      return { image: l.image, ...(namespace === undefined ? {} : { namespace }) };
+    }),
+    values,
+  );
+  const { evaluateImage } = await import('../../policy/evaluate.ts');
+  const { imageKeyOf } = await import('../../policy/gather.ts');
+  const byKey = new Map(evidence.images.map((image) => [imageKeyOf(image.image), image]));
+  const rows = found.map((location) => {
+    const image = byKey.get(imageKeyOf(location.image)) ?? {
+      image: location.image,
+      authorities: [],
+      attestations: [],
+    };
+    return {
+      location,
+      decision: evaluateImage({ ...image, image: location.image }, policy, namespaceOf(location)),
+    };
+  });
+
+  if (extra.fix === true) {
+    for (const [file, text] of texts) {
+      const pins = rows
+        .filter((r) => r.location.file === file && r.decision.pin !== undefined)
+        .map((r) => ({ range: r.location.range, image: r.decision.pin as string }));
+      if (pins.length > 0) await writeAtomically(file, pinImages(text, pins));
+    }
+  }
+
+  if (output === 'json') {
+    writeJson(io, {
+      allowed: rows.every((r) => r.decision.result === 'allowed' || r.decision.result === 'warned'),
+      policy: policy.source,
+      revision: policy.revision,
+      images: rows.map((r) => ({
+        file: r.location.file,
+        line: r.location.line,
+        column: r.location.column,
+        object: r.location.object,
+        ...r.decision,
+      })),
+    });
+  } else if (output === 'sarif') {
+    writeJson(io, sarif(policy, rows));
+  } else {
+    io.stdout.write(table(rows));
+    if (extra.fix === true) {
+      const pinned = rows.filter((r) => r.decision.pin !== undefined).length;
+      io.stdout.write(`pinned ${pinned} image reference${pinned === 1 ? '' : 's'} to digests\n`);
+    }
+  }
+  return exitCode(rows.map((r) => r.decision));
+}
+
+function table(rows: readonly { location: FoundImage; decision: ImageDecision }[]): string {
+  const header = ['IMAGE', 'LOCATION', 'DECISION', 'REASON'];
+  const cells = rows.map(({ location, decision }) => [
+    location.image,
+    `${location.file}:${location.line}`,
+    RESULT_TEXT[decision.result],
+    decision.reason,
+  ]);
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(header[i]?.length ?? 0, ...cells.map((c) => c[i]?.length ?? 0)),
+  );
+  const line = (c: readonly string[]) =>
+    `${c.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}\n`;
+  return [header, ...cells].map(line).join('');
+}
+
+const SARIF_LEVEL: Readonly<Record<ImageDecision['result'], string>> = {
+  allowed: 'note',
+  warned: 'warning',
+  denied: 'error',
+  unavailable: 'error',
+};
+
+/** SARIF 2.1.0 (docs.oasis-open.org/sarif/sarif/v2.1.0): one result per image location. */
+function sarif(
+  policy: CompiledPolicy,
+  rows: readonly { location: FoundImage; decision: ImageDecision }[],
+) {
+  const ruleIds = [...new Set(rows.map((r) => ruleId(r.decision)))];
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'vouch',
+            informationUri: 'https://github.com/vouch-dev/vouch',
+            rules: ruleIds.map((id) => ({
+              id,
+              shortDescription: {
+                text:
+                  id === 'default-action'
+                    ? `images no rule matches (${policy.defaultAction})`
+                    : `policy rule ${id.replace(/^rule\//, '')}`,
+              },
+            })),
+          },
+        },
+        results: rows.map(({ location, decision }) => ({
+          ruleId: ruleId(decision),
+          level: SARIF_LEVEL[decision.result],
+          message: {
+            text: `${location.image}: ${RESULT_TEXT[decision.result]}: ${decision.reason}`,
+          },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: location.file },
+                region: { startLine: location.line, startColumn: location.column },
+              },
+            },
+          ],
+          properties: {
+            image: location.image,
+            result: decision.result,
+            ...(decision.digest === undefined ? {} : { digest: decision.digest }),
+          },
+        })),
+      },
+    ],
+  };
+}
+
+function ruleId(decision: ImageDecision): string {
+  return decision.rule === null ? 'default-action' : `rule/${decision.rule}`;
+}
+
+/** A file, or every .yaml/.yml file under a directory, sorted. */
+async function manifestFiles(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw invalid('MANIFEST_UNREADABLE', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (!info.isDirectory()) return [path];
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw invalid('MANIFEST_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function readStdin(io: CliIO): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Writes `text` to a temporary file beside `path`, then renames it over `path`. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.vouch-${process.pid}-${Date.now()}`);
+  let mode: number | undefined;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch {
+    mode = undefined;
+  }
+  await writeFile(temporary, text, mode === undefined ? {} : { mode });
+  await rename(temporary, path);
+}

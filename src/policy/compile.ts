@@ -1,0 +1,181 @@
+/**
+ * Compiling a validated policy once into an immutable `CompiledPolicy`: keys
+ * parsed, globs, regular expressions and CEL conditions compiled, defaults
+ * filled in. Pure: the PEM files the policy names are passed in as bytes
+ * (`loadPolicyFile` reads them). A key that does not parse is a
+ * PolicyError pointing at where the policy names it.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { messageOf } from '../core/errors.ts';
+import { predicateTypeUri } from '../formats/predicate-types.ts';
+import { parsePublicKeyPem } from '../keys/pem.ts';
+import {
+  type CertificateIdentity,
+  exactly,
+  matchingRegexp,
+} from '../sigstore/certificate-identity.ts';
+import { pinnedKeyIds } from '../trust/pins.ts';
+import { compileCondition } from './condition.ts';
+import { compileImageGlob, compileNamespaceGlob } from './glob.ts';
+import { type ParsedPolicy, parsePolicy } from './parse.ts';
+import { type PolicyIssue, PolicyError } from './source.ts';
+import type {
+  AttestationRequirement,
+  Authority,
+  AuthorityDocument,
+  CompiledPolicy,
+  CompiledRule,
+  PemSource,
+  RuleDocument,
+} from './types.ts';
+
+/**
+ * Compiles `parsed`. `files` holds the bytes of each PEM file the policy
+ * names (`parsed.files` with `holds: 'pem'`), by the path as written.
+ * Throws PolicyError (`invalid` POLICY_INVALID) for a missing or unusable key.
+ */
+export function compilePolicy(
+  parsed: ParsedPolicy,
+  files: ReadonlyMap<string, Uint8Array> = new Map(),
+): CompiledPolicy {
+  const issues: PolicyIssue[] = [];
+  const { document, source } = parsed;
+  const pemOf = (pem: PemSource, path: string): Uint8Array | string | undefined => {
+    if ('pem' in pem) return pem.pem;
+    const bytes = files.get(pem.file);
+    if (bytes === undefined) {
+      issues.push({ path, ...position(parsed, pem.file), message: `${pem.file} was not read` });
+    }
+    return bytes;
+  };
+
+  const authorities = new Map<string, Authority>();
+  for (const [name, authority] of Object.entries(document.authorities ?? {})) {
+    const compiled = compileAuthority(name, authority, pemOf, (path, pem, error) =>
+      issues.push({
+        path,
+        ...('file' in pem ? position(parsed, pem.file) : { line: 0, column: 0 }),
+        message: messageOf(error),
+      }),
+    );
+    if (compiled !== undefined) authorities.set(name, Object.freeze(compiled));
+  }
+  if (issues.length > 0) throw new PolicyError('POLICY_INVALID', source, issues);
+  const rules = document.rules.map((rule, index) => compileRule(rule, index, authorities));
+  return Object.freeze({
+    source,
+    ...(document.name === undefined ? {} : { name: document.name }),
+    document,
+    revision: createHash('sha256').update(JSON.stringify(document)).digest('hex'),
+    defaultAction: document.defaultAction ?? 'deny',
+    authorities,
+    rules: Object.freeze(rules),
+  });
+}
+
+/**
+ * Parses and compiles a policy that names no files (inline PEM only, and
+ * keyless or notary authorities). Throws PolicyError.
+ */
+export function compilePolicyText(text: string, source?: string): CompiledPolicy {
+  return compilePolicy(parsePolicy(text, source));
+}
+
+function position(parsed: ParsedPolicy, file: string) {
+  return parsed.files.get(file)?.position ?? { line: 0, column: 0 };
+}
+
+function compileAuthority(
+  name: string,
+  authority: AuthorityDocument,
+  pemOf: (pem: PemSource, path: string) => Uint8Array | string | undefined,
+  fail: (path: string, pem: PemSource, error: unknown) => void,
+): Authority | undefined {
+  const path = `authorities.${name}`;
+  if ('key' in authority) {
+    const pem = pemOf(authority.key, `${path}.key`);
+    if (pem === undefined) return undefined;
+    let key: KeyObject;
+    try {
+      key = parsePublicKeyPem(pem, {
+        source: 'file' in authority.key ? authority.key.file : `${path}.key.pem`,
+      });
+    } catch (error) {
+      fail(`${path}.key`, authority.key, error);
+      return undefined;
+    }
+    return { kind: 'key', name, keys: [key], requireTlog: authority.key.requireTlog ?? false };
+  }
+  if ('keyless' in authority) {
+    const k = authority.keyless;
+    // Both were validated by parsePolicy; they compile.
+    const identity: CertificateIdentity = {
+      subject:
+        k.identity !== undefined ? exactly(k.identity) : matchingRegexp(k.identityRegExp ?? ''),
+      issuer: k.issuer !== undefined ? exactly(k.issuer) : matchingRegexp(k.issuerRegExp ?? ''),
+      ...(k.github === undefined ? {} : { github: Object.freeze({ ...k.github }) }),
+    };
+    return {
+      kind: 'keyless',
+      name,
+      identity: Object.freeze(identity),
+      ...(k.trustedRoot === undefined ? {} : { trustedRoot: k.trustedRoot }),
+    };
+  }
+  const rootKeyIds: string[] = [];
+  authority.notary.rootKeys.forEach((root, index) => {
+    const where = `${path}.notary.rootKeys[${index}]`;
+    const pem = pemOf(root, where);
+    if (pem === undefined) return;
+    try {
+      rootKeyIds.push(
+        ...pinnedKeyIds(
+          typeof pem === 'string' ? Buffer.from(pem) : pem,
+          'file' in root ? root.file : where,
+        ),
+      );
+    } catch (error) {
+      fail(where, root, error);
+    }
+  });
+  return {
+    kind: 'notary',
+    name,
+    ...(authority.notary.server === undefined ? {} : { server: authority.notary.server }),
+    rootKeyIds: Object.freeze(rootKeyIds),
+  };
+}
+
+function compileRule(
+  rule: RuleDocument,
+  index: number,
+  authorities: ReadonlyMap<string, Authority>,
+): CompiledRule {
+  const ruleAuthorities = rule.authorities ?? [];
+  const signers = ruleAuthorities.filter((name) => authorities.get(name)?.kind !== 'notary');
+  const attestations: AttestationRequirement[] = (rule.attestations ?? []).map((attestation) => {
+    const predicateType = predicateTypeUri(attestation.predicateType);
+    return Object.freeze({
+      name: attestation.name ?? predicateType,
+      predicateType,
+      authorities: Object.freeze([...(attestation.authorities ?? signers)]),
+      ...(attestation.condition === undefined
+        ? {}
+        : { condition: compileCondition(attestation.condition) }),
+    });
+  });
+  return Object.freeze({
+    name: rule.name,
+    index,
+    images: Object.freeze(rule.images.map(compileImageGlob)),
+    ...(rule.namespaces === undefined
+      ? {}
+      : { namespaces: Object.freeze(rule.namespaces.map(compileNamespaceGlob)) }),
+    action: rule.action ?? 'verify',
+    authorities: Object.freeze([...ruleAuthorities]),
+    threshold: rule.threshold ?? 1,
+    attestations: Object.freeze(attestations),
+    mode: rule.mode ?? 'enforce',
+    mutateDigest: rule.mutateDigest ?? true,
+  });
+}

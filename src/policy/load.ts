@@ -1,0 +1,70 @@
+/**
+ * Loading a policy file (I/O): read it, parse it, read the PEM files it
+ * names (relative to the policy file's directory), compile. Trusted roots
+ * named by keyless authorities are resolved to paths here and read by
+ * whoever builds the keyless trust (`GatherPolicyOptions.keylessTrust`).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { messageOf } from '../core/errors.ts';
+import { compilePolicy } from './compile.ts';
+import { parsePolicy } from './parse.ts';
+import { PolicyError } from './source.ts';
+import type { CompiledPolicy, KeylessAuthority } from './types.ts';
+
+/** Files a policy names larger than this are refused (keys and certificates are small). */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/**
+ * Reads, parses and compiles the policy at `path`. Throws PolicyError
+ * (`invalid` POLICY_INVALID) for anything wrong with it or the files it names,
+ * and `invalid` POLICY_UNREADABLE when the policy itself cannot be read.
+ */
+export async function loadPolicyFile(path: string): Promise<CompiledPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PolicyError('POLICY_UNREADABLE', path, [
+      { path: '', line: 0, column: 0, message: `cannot read the policy: ${messageOf(error)}` },
+    ]);
+  }
+  const parsed = parsePolicy(text, path);
+  const files = new Map<string, Uint8Array>();
+  const problems = [];
+  for (const reference of parsed.files.values()) {
+    if (reference.holds !== 'pem') continue;
+    try {
+      const bytes = await readFile(resolvePolicyPath(path, reference.path));
+      if (bytes.length > MAX_PEM_BYTES) throw new Error(`larger than ${MAX_PEM_BYTES} bytes`);
+      files.set(reference.path, bytes);
+    } catch (error) {
+      problems.push({
+        path: reference.path,
+        ...reference.position,
+        message: `cannot read ${reference.path}: ${messageOf(error)}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new PolicyError('POLICY_INVALID', path, problems);
+  const compiled = compilePolicy(parsed, files);
+  // Trusted roots are read later, by path: resolve them against the policy now.
+  const authorities = new Map(compiled.authorities);
+  for (const [name, authority] of authorities) {
+    if (authority.kind === 'keyless' && authority.trustedRoot !== undefined) {
+      authorities.set(
+        name,
+        Object.freeze({
+          ...authority,
+          trustedRoot: resolvePolicyPath(path, authority.trustedRoot),
+        } satisfies KeylessAuthority),
+      );
+    }
+  }
+  return Object.freeze({ ...compiled, authorities });
+}
+
+/** A path written in the policy, relative to the policy file's directory. */
+export function resolvePolicyPath(policyPath: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(policyPath), path);
+}

@@ -1,0 +1,404 @@
+/**
+ * `vouch policy evaluate | test | check` end to end against a real
+ * Distribution 2.8 registry holding an image signed with a key, one signed
+ * and attested (SLSA provenance), and an unsigned one.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { publicKeyToPem } from '../src/keys/pem.ts';
+import { RegistryClient } from '../src/registry/distribution.ts';
+import { HttpClient } from '../src/registry/http.ts';
+import { runVouch } from './helpers/cli.ts';
+import { buildImage } from './helpers/images.ts';
+import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
+
+interface Decision {
+  readonly image: string;
+  readonly result: string;
+  readonly rule: string | null;
+  readonly reason: string;
+  readonly digest?: string;
+  readonly pin?: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly authorities: ReadonlyArray<{ authority: string; status: string; code?: string }>;
+  readonly attestations: ReadonlyArray<{ name: string; status: string }>;
+}
+
+describe('vouch policy', () => {
+  let registry: RunningRegistry;
+  let http: HttpClient;
+  let tmp: string;
+  let env: Record<string, string | undefined>;
+  let policyFile: string;
+  const digests: Record<string, string> = {};
+  let signed: string;
+  let attested: string;
+  let badBuild: string;
+  let unsigned: string;
+  const vouch = (...args: string[]) => runVouch(args, { env });
+
+  before(async () => {
+    registry = await startRegistry();
+    http = new HttpClient({ retries: 0 });
+    const client = new RegistryClient(registry.host, { http });
+    tmp = await mkdtemp(join(tmpdir(), 'vouch-policy-test-'));
+    env = { DOCKER_CONFIG: join(tmp, 'docker-config') };
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(tmp, 'key.pem'), pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    await mkdir(join(tmp, 'keys'));
+    await writeFile(join(tmp, 'keys', 'release.pub'), publicKeyToPem(pair.publicKey));
+    for (const name of ['signed', 'attested', 'badbuild', 'unsigned']) {
+      const built = await buildImage(client.repository(`acme/${name}`), {
+        tag: '1.0',
+        layers: 1,
+        layerSize: 64,
+      });
+      digests[name] = built.descriptor.digest;
+    }
+    signed = `${registry.host}/acme/signed:1.0`;
+    attested = `${registry.host}/acme/attested:1.0`;
+    badBuild = `${registry.host}/acme/badbuild:1.0`;
+    unsigned = `${registry.host}/acme/unsigned:1.0`;
+    const key = join(tmp, 'key.pem');
+    for (const image of [signed, attested, badBuild]) {
+      const run = await vouch('sign', '--key', key, image);
+      assert.equal(run.code, 0, run.stderr);
+    }
+    for (const [image, buildType] of [
+      [attested, 'https://example.com/build/v1'],
+      [badBuild, 'https://evil.example/build'],
+    ] as const) {
+      const predicate = join(tmp, `predicate-${buildType.length}.json`);
+      await writeFile(
+        predicate,
+        JSON.stringify({ buildDefinition: { buildType }, runDetails: {} }),
+      );
+      const run = await vouch(
+        'attest',
+        '--key',
+        key,
+        '--type',
+        'slsaprovenance1',
+        '--predicate',
+        predicate,
+        image,
+      );
+      assert.equal(run.code, 0, run.stderr);
+    }
+    policyFile = join(tmp, 'policy.yaml');
+    await writeFile(
+      policyFile,
+      `# The team's policy
+apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+defaultAction: deny
+authorities:
+  release:
+    key: { file: keys/release.pub }
+rules:
+  - name: attested
+    images: ["${registry.host}/acme/attested", "${registry.host}/acme/badbuild"]
+    authorities: [release]
+    attestations:
+      - name: provenance
+        predicateType: slsaprovenance1
+        condition: predicate.buildDefinition.buildType == "https://example.com/build/v1"
+  - name: acme
+    images: ["${registry.host}/acme/**"]
+    authorities: [release]
+  - name: unreachable
+    images: ["127.0.0.1:1/**"]
+    authorities: [release]
+  - name: pause
+    images: ["registry.k8s.io/pause"]
+    action: allow
+    mutateDigest: false
+`,
+    );
+  });
+
+  after(async () => {
+    await http?.close();
+    await registry?.stop();
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('evaluate: allows signed and attested images, denies the rest, per authority and attestation', async () => {
+    const run = await vouch(
+      'policy',
+      'evaluate',
+      '--policy',
+      policyFile,
+      '-o',
+      'json',
+      signed,
+      attested,
+      badBuild,
+      unsigned,
+      'quay.io/x/y:1',
+    );
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stdout) as { allowed: boolean; images: Decision[] };
+    assert.equal(report.allowed, false);
+    const [s, a, b, u, q] = report.images as [Decision, Decision, Decision, Decision, Decision];
+    assert.equal(s.result, 'allowed');
+    assert.equal(s.rule, 'acme');
+    assert.equal(s.pin, `${signed}@${digests.signed}`);
+    assert.equal(a.result, 'allowed');
+    assert.equal(a.attestations[0]?.status, 'satisfied');
+    assert.equal(b.result, 'denied');
+    assert.match(b.reason, /attestation provenance: .*the condition is false/);
+    assert.equal(u.result, 'denied');
+    assert.equal(u.authorities[0]?.code, 'NO_SIGNATURES');
+    assert.equal(q.result, 'denied');
+    assert.equal(q.rule, null);
+
+    const text = await vouch('policy', 'evaluate', '--policy', policyFile, signed);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /: allowed\n {2}rule: acme, mode enforce\n/);
+    assert.match(text.stdout, /release \(key\): verified: 1 valid signature/);
+  });
+
+  it('evaluate: exit 3 when the registry cannot be reached, 2 for a bad policy', async () => {
+    const down = await vouch(
+      'policy',
+      'evaluate',
+      '--policy',
+      policyFile,
+      '--timeout',
+      '2',
+      '127.0.0.1:1/acme/app:1',
+    );
+    assert.equal(down.code, 3, down.stdout + down.stderr);
+    const bad = join(tmp, 'bad.yaml');
+    await writeFile(
+      bad,
+      'apiVersion: vouch.dev/v1alpha1\nkind: ImagePolicy\nrules:\n  - name: x\n    images: [nginx]\n    action: allow\n',
+    );
+    const run = await vouch('policy', 'evaluate', '--policy', bad, signed);
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /rules\[0\]\.images\[0\] \(line 5, column 14\): .*start with a registry/,
+    );
+  });
+
+  it('evaluate --record, then test replays the evidence (no registry involved)', async () => {
+    const record = join(tmp, 'evidence.json');
+    const run = await vouch(
+      'policy',
+      'evaluate',
+      '--policy',
+      policyFile,
+      '--record',
+      record,
+      signed,
+      badBuild,
+    );
+    assert.equal(run.code, 1);
+    const evidence = JSON.parse(await readFile(record, 'utf8')) as {
+      kind: string;
+      images: Record<string, unknown>[];
+    };
+    assert.equal(evidence.kind, 'PolicyEvidence');
+    (evidence.images[0] as Record<string, unknown>).expect = 'allowed';
+    (evidence.images[1] as Record<string, unknown>).expect = 'denied';
+    await writeFile(record, JSON.stringify(evidence));
+    {
+      const test = await vouch('policy', 'test', '--policy', policyFile, record);
+      assert.equal(test.code, 0, test.stdout + test.stderr);
+      assert.match(test.stdout, /2 of 2 expectations met/);
+      (evidence.images[1] as Record<string, unknown>).expect = 'allowed';
+      await writeFile(record, JSON.stringify(evidence));
+      const failing = await vouch('policy', 'test', '--policy', policyFile, record);
+      assert.equal(failing.code, 1);
+      assert.match(failing.stdout, /FAIL: expected allowed, got denied/);
+    }
+  });
+
+  it('check: every workload kind, List, compose; table, JSON, SARIF, exit code, --fix', async () => {
+    const dir = join(tmp, 'deploy');
+    await mkdir(dir);
+    const workloads = [
+      'Deployment',
+      'ReplicaSet',
+      'StatefulSet',
+      'DaemonSet',
+      'Job',
+      'ReplicationController',
+    ]
+      .map(
+        (kind) => `---
+apiVersion: apps/v1
+kind: ${kind}
+metadata: { name: ${kind.toLowerCase()} }
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: init
+          image: ${signed}   # keep this comment
+      containers:
+        - name: app
+          image: "${signed}"
+`,
+      )
+      .join('');
+    const manifests = `apiVersion: v1
+kind: Pod
+metadata: { name: pod, namespace: prod }
+spec:
+  containers:
+    - name: app
+      image: ${attested}
+  ephemeralContainers:
+    - name: debug
+      image: ${unsigned}
+${workloads}---
+apiVersion: batch/v1
+kind: CronJob
+metadata: { name: cron }
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - { name: c, image: '${signed}' }
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: { name: listed }
+    spec:
+      containers:
+        - name: pause
+          image: registry.k8s.io/pause:3.9
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: ignored }
+data: { image: not-an-image }
+`;
+    await writeFile(join(dir, 'manifests.yaml'), manifests);
+    await writeFile(
+      join(dir, 'compose.yml'),
+      `services:\n  web:\n    image: ${signed}\n  db:\n    image: ${unsigned}\n`,
+    );
+
+    const run = await vouch('policy', 'check', '--policy', policyFile, '-f', dir);
+    assert.equal(run.code, 1, run.stderr);
+    const lines = run.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^IMAGE +LOCATION +DECISION +REASON$/);
+    assert.equal(lines.length, 1 + 2 + 2 + 6 * 2 + 1 + 1);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `${unsigned.replace(/[.]/g, '\\.')} +.*compose\\.yml:5 +DENIED +rule acme: 0 of 1`,
+      ),
+    );
+    assert.match(run.stdout, /manifests\.yaml:7 +allowed/);
+
+    const json = await vouch(
+      'policy',
+      'check',
+      '--policy',
+      policyFile,
+      '-f',
+      join(dir, 'manifests.yaml'),
+      '-o',
+      'json',
+    );
+    const report = JSON.parse(json.stdout) as { allowed: boolean; images: Decision[] };
+    assert.equal(report.allowed, false);
+    assert.deepEqual(
+      report.images.map((d) => d.result),
+      ['allowed', 'denied', ...Array(12).fill('allowed'), 'allowed', 'allowed'],
+    );
+    assert.equal(report.images[1]?.line, 10);
+
+    const sarif = await vouch(
+      'policy',
+      'check',
+      '--policy',
+      policyFile,
+      '-f',
+      join(dir, 'compose.yml'),
+      '-o',
+      'sarif',
+    );
+    assert.equal(sarif.code, 1);
+    const log = JSON.parse(sarif.stdout) as {
+      version: string;
+      runs: [
+        {
+          results: Array<{
+            ruleId: string;
+            level: string;
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: { uri: string };
+                  region: { startLine: number };
+                };
+              },
+            ];
+          }>;
+        },
+      ];
+    };
+    assert.equal(log.version, '2.1.0');
+    assert.deepEqual(
+      log.runs[0].results.map((r) => [
+        r.ruleId,
+        r.level,
+        r.locations[0].physicalLocation.region.startLine,
+      ]),
+      [
+        ['rule/acme', 'note', 3],
+        ['rule/acme', 'error', 5],
+      ],
+    );
+    assert.ok(
+      log.runs[0].results[0]?.locations[0].physicalLocation.artifactLocation.uri.endsWith(
+        'compose.yml',
+      ),
+    );
+
+    const fix = await vouch(
+      'policy',
+      'check',
+      '--policy',
+      policyFile,
+      '-f',
+      join(dir, 'manifests.yaml'),
+      '--fix',
+    );
+    assert.equal(fix.code, 1);
+    const fixed = await readFile(join(dir, 'manifests.yaml'), 'utf8');
+    const expected = manifests
+      .replaceAll(`image: ${signed}   #`, `image: ${signed}@${digests.signed}   #`)
+      .replaceAll(`image: "${signed}"`, `image: "${signed}@${digests.signed}"`)
+      .replaceAll(`image: '${signed}'`, `image: '${signed}@${digests.signed}'`)
+      .replace(`image: ${attested}`, `image: ${attested}@${digests.attested}`);
+    assert.equal(fixed, expected);
+  });
+
+  it('check reads stdin and refuses --fix on it', async () => {
+    const run = await runVouch(['policy', 'check', '--policy', policyFile, '-f', '-'], {
+      env,
+      stdin: [`services:\n  web:\n    image: ${signed}\n`],
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /<stdin>:3 +allowed/);
+    const fix = await vouch('policy', 'check', '--policy', policyFile, '-f', '-', '--fix');
+    assert.equal(fix.code, 2);
+  });
+});
