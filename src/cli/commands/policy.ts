@@ -439,7 +439,6 @@ function sarif(
         tool: {
           driver: {
             name: 'vouch',
-            informationUri: 'https://github.com/vouch-dev/vouch',
             rules: ruleIds.map((id) => ({
               id,
               shortDescription: {
