@@ -7,7 +7,17 @@
  * and data the notary CLI published must be extended by vouch.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -186,8 +196,17 @@ describe('vouch trust with notary-server and the notary CLI', () => {
     const { gun, images } = await newImage('v1');
     const [v1] = images as [(typeof images)[0]];
     const admin = await user();
-    const generated = await admin.run(['key', 'generate', 'carol', '--dir', admin.home]);
+    const generated = await admin.run([
+      'key',
+      'generate',
+      'carol',
+      '--dir',
+      admin.home,
+      '-o',
+      'json',
+    ]);
     assert.equal(generated.code, 0, generated.stderr);
+    const carolKey = (JSON.parse(generated.stdout) as { keyId: string }).keyId;
     const pub = await readFile(join(admin.home, 'carol.pub'), 'utf8');
     assert.match(pub, /^-----BEGIN PUBLIC KEY-----\nrole: carol\n\n/);
     const added = await admin.run([
@@ -225,14 +244,7 @@ describe('vouch trust with notary-server and the notary CLI', () => {
     assert.deepEqual(report?.SignedTags, [
       { SignedTag: 'v1', Digest: digestHex(v1.digest), Signers: ['carol'] },
     ]);
-    const carolKey = (
-      JSON.parse(
-        (await admin.run(['key', 'generate', 'dave', '--dir', admin.home, '-o', 'json'])).stdout,
-      ) as { keyId: string }
-    ).keyId;
-    assert.equal(report?.Signers.length, 1);
-    assert.equal(report?.Signers[0]?.Name, 'carol');
-    assert.notEqual(report?.Signers[0]?.Keys[0]?.ID, carolKey);
+    assert.deepEqual(report?.Signers, [{ Name: 'carol', Keys: [{ ID: carolKey }] }]);
     assert.deepEqual(
       report?.AdministrativeKeys.map((role) => role.Name),
       ['Root', 'Repository'],
@@ -253,13 +265,98 @@ describe('vouch trust with notary-server and the notary CLI', () => {
       /Administrative keys for .*\n\n {2}Repository Key:\t[0-9a-f]{64}\n {2}Root Key:\t[0-9a-f]{64}\n$/,
     );
 
-    // signer remove: the last key of targets/releases cannot go.
+    // signer remove: the last key of targets/releases cannot go; with another signer it can.
+    const refused = await admin.run(['signer', 'remove', 'carol', gun]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /last key of targets\/releases/);
+    assert.equal((await admin.run(['key', 'generate', 'dave', '--dir', admin.home])).code, 0);
+    const dave = await admin.run([
+      'signer',
+      'add',
+      '--key',
+      join(admin.home, 'dave.pub'),
+      'dave',
+      gun,
+    ]);
+    assert.equal(dave.code, 0, dave.stderr);
     const removed = await admin.run(['signer', 'remove', 'carol', gun]);
-    assert.equal(removed.code, 2);
-    assert.match(removed.stderr, /last key of targets\/releases/);
+    assert.equal(removed.code, 0, removed.stderr);
+    const [afterRemoval] = JSON.parse((await admin.run(['inspect', gun])).stdout) as {
+      Signers: { Name: string }[];
+    }[];
+    assert.deepEqual(
+      afterRemoval?.Signers.map((signer) => signer.Name),
+      ['dave'],
+    );
+    const unknownSigner = await admin.run(['signer', 'remove', 'carol', gun]);
+    assert.equal(unknownSigner.code, 2);
   });
 
-  it('rotates the targets and the server-held snapshot keys; both clients follow', async () => {
+  it('loads a delegation key the notary CLI generated and signs with it into targets/releases', async () => {
+    const { gun, images } = await newImage('v1');
+    const [v1] = images as [(typeof images)[0]];
+    const admin = await user();
+    const keys = await NotaryCli.create(notary.url);
+    try {
+      await keys.run([
+        'key',
+        'generate',
+        'ecdsa',
+        '--role',
+        'releases',
+        '-o',
+        join(keys.trustDir, 'releases'),
+      ]);
+      const privateFile = join(keys.trustDir, 'releases-key.pem');
+      assert.match(
+        await readFile(privateFile, 'utf8'),
+        /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n(?:.*\n)*role: releases\n/,
+      );
+      await chmod(privateFile, 0o600);
+      const wrong = await admin.run(['key', 'load', privateFile, '--name', 'ops'], {
+        DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'nope',
+      });
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /wrong passphrase/);
+      const loaded = await admin.run(['key', 'load', privateFile, '--name', 'ops'], {
+        ...PASSPHRASES,
+        DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'delegation-passphrase',
+      });
+      assert.equal(loaded.code, 0, loaded.stderr);
+      // Stored again in vouch's trust dir, under the signer's name.
+      const stored = await readdir(join(admin.trustDir, 'private'));
+      assert.equal(stored.length, 1);
+      assert.match(
+        await readFile(join(admin.trustDir, 'private', stored[0] as string), 'utf8'),
+        /role: ops\n/,
+      );
+      const added = await admin.run([
+        'signer',
+        'add',
+        '--key',
+        join(keys.trustDir, 'releases.pem'),
+        'ops',
+        gun,
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+      const signed = await admin.run(['sign', `${gun}:v1`], {
+        ...PASSPHRASES,
+        DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'delegation-passphrase',
+      });
+      assert.equal(signed.code, 0, signed.stderr);
+      assert.match(signed.stdout, /into targets\/releases, targets\/ops/);
+      assert.match(
+        await reader.run(['lookup', gun, 'v1']),
+        new RegExp(`v1 ${v1.digest} ${v1.size}`),
+      );
+      const verified = await verify(`${gun}:v1`);
+      assert.equal(verified.report.images[0]?.role, 'targets/releases');
+    } finally {
+      await keys.remove();
+    }
+  });
+
+  it('rotates the targets, snapshot, timestamp and root keys; both clients follow', async () => {
     const { gun, images } = await newImage('v1');
     const [v1] = images as [(typeof images)[0]];
     const admin = await user();
@@ -286,10 +383,19 @@ describe('vouch trust with notary-server and the notary CLI', () => {
       assert.equal(verified.code, 0, `${role}: ${verified.stdout}`);
       assert.match(await reader.run(['list', gun]), new RegExp(`v1\\s+${digestHex(v1.digest)}`));
     }
+    const adminKeys = async () =>
+      (
+        JSON.parse((await admin.run(['inspect', gun])).stdout) as {
+          AdministrativeKeys: { Name: string; Keys: { ID: string }[] }[];
+        }[]
+      )[0]?.AdministrativeKeys.map((role) => role.Keys[0]?.ID);
+    const [rootBefore] = (await adminKeys()) ?? [];
     const root = await admin.run(['key', 'rotate', gun, 'root']);
     assert.equal(root.code, 0, root.stderr);
     assert.equal((await cachedVerify()).code, 0);
     assert.match(await reader.run(['list', gun]), new RegExp(`v1\\s+${digestHex(v1.digest)}`));
+    const [rootAfter] = (await adminKeys()) ?? [];
+    assert.ok(rootBefore !== undefined && rootAfter !== undefined && rootBefore !== rootAfter);
   });
 
   it('migrates the tags that verify through DCT to cosign signatures; --dry-run writes nothing', async () => {

@@ -8,7 +8,7 @@
  * otherwise the server makes it; the timestamp is always the server's).
  */
 import type { KeyObject } from 'node:crypto';
-import { denied } from '../core/errors.ts';
+import { denied, invalid } from '../core/errors.ts';
 import {
   encodeSignedMetadata,
   formatGoTime,
@@ -226,7 +226,7 @@ export class RepositoryDraft {
       if (privateKey !== undefined) signers.push({ keyId, privateKey });
     }
     if (signers.length < found.role.threshold) {
-      throw denied(
+      throw invalid(
         'NOTARY_KEY_MISSING',
         `signing ${role} of ${this.gun} needs ${found.role.threshold} of the keys ${[...this.canonicalIds(role).values()].join(', ')}; ${signers.length} are in the key store`,
       );
