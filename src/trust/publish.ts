@@ -85,11 +85,13 @@ export async function initialiseDraft(
     'ecdsa',
     createPublicKey(targetsPrivate).export({ format: 'der', type: 'spki' }),
   );
-  const [snapshotKey, timestampKey] = await Promise.all(
-    (['snapshot', 'timestamp'] as const).map(async (role) =>
-      serverKeyJson(await server.serverKey(gun, role), `${server.url.host}: ${gun} ${role}.key`),
-    ),
-  );
+  // One after the other, as notary's initializeRoles asks. Asked at once, notary-server 0.7.0
+  // (local signer) once in about 20 test runs later refused an update with "server does not
+  // hold current snapshot key" (cause not pinned down); asked in turn, not seen in 12 runs since.
+  const serverKey = async (role: 'snapshot' | 'timestamp') =>
+    serverKeyJson(await server.serverKey(gun, role), `${server.url.host}: ${gun} ${role}.key`);
+  const snapshotKey = await serverKey('snapshot');
+  const timestampKey = await serverKey('timestamp');
   const keys: Record<string, KeyJson> = {};
   const idOf = (key: KeyJson) => {
     const id = notaryKeyId(key.keytype, decodeStdBase64(key.keyval.public) ?? new Uint8Array());

@@ -113,8 +113,17 @@ ${REGISTRY_HELP}`,
         checkSignerName(name);
         const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
         const path = join(values.dir ?? '.', `${name}.pub`);
-        await writeFileSafely(path, encodeNotaryPublicKey(publicKey, name), { mode: 0o644 });
+        if (
+          await stat(path).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          throw invalid('KEY_FILE_EXISTS', `${path} already exists`);
+        }
+        // The private key first (it needs the passphrase), as docker does: no stray NAME.pub.
         const id = await trustKeyStore(io, trustDir).add(privateKey, { role: name });
+        await writeFileSafely(path, encodeNotaryPublicKey(publicKey, name), { mode: 0o644 });
         out(
           `Successfully generated and loaded private key. Corresponding public key available: ${path}\n`,
           {
