@@ -79,6 +79,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Print where an image's signatures are stored",
     load: async () => (await import('./commands/triangulate.ts')).command,
   },
+  trust: {
+    summary: 'Docker Content Trust: sign tags, manage keys and signers, migrate to cosign',
+    load: async () => (await import('./commands/trust.ts')).command,
+  },
   tree: {
     summary: 'Show the signatures and other attachments of an image',
     load: async () => (await import('./commands/tree.ts')).command,

@@ -50,7 +50,7 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
     return {
       image,
       registry: reference.registry,
-      server: serverUrl(serverFlag, reference.registry, allowInsecure),
+      server: notaryServerUrl(serverFlag, reference.registry, allowInsecure),
     };
   });
   const pins: string[] = [];
@@ -109,7 +109,11 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
  * The notary server for a registry, as docker picks it. Plain HTTP only on
  * loopback or with --allow-insecure-registry (docker itself insists on HTTPS).
  */
-function serverUrl(flag: string | undefined, registry: string, allowInsecure: boolean): URL {
+export function notaryServerUrl(
+  flag: string | undefined,
+  registry: string,
+  allowInsecure: boolean,
+): URL {
   const text =
     flag ?? (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`);
   let url: URL;

@@ -1,7 +1,9 @@
 /**
  * Docker Content Trust (Notary v1): the client update with its attack
  * protections as a pure function, docker's tag resolution, the notary server
- * client, the local trust store, and the `verify --notary` use-case.
+ * client, the local trust and key stores, the `verify --notary` use-case,
+ * and the writing use-cases behind `vouch trust` (sign, revoke, signers, key
+ * rotation, inspect, migration to cosign).
  */
 export type { NotaryLimits } from './gather.ts';
 export { DEFAULT_NOTARY_LIMITS, fetchNotaryMetadata } from './gather.ts';
@@ -26,3 +28,22 @@ export type {
   SignedTag,
 } from './verify-notary.ts';
 export { checkServedManifest, signedTag, verifyNotaryImage } from './verify-notary.ts';
+export type { TrustInspection, TrustSignerInfo, TrustTagInfo } from './inspect.ts';
+export { inspectTrust, prettyTrust } from './inspect.ts';
+export type {
+  NotaryKeyStoreOptions,
+  PassphraseRequest,
+  PassphraseSource,
+  StoredKey,
+} from './key-store.ts';
+export { NotaryKeyStore } from './key-store.ts';
+export type { MigratedTag, Migration, MigrateOptions, MigrationStatus } from './migrate.ts';
+export { migrateRepository } from './migrate.ts';
+export type { Published, TrustWriteOptions } from './publish.ts';
+export { loadRepository } from './publish.ts';
+export type { RotatableRole, Rotation } from './rotate.ts';
+export { ROTATABLE_ROLES, rotateKey } from './rotate.ts';
+export type { Revocation, TagSignature } from './sign-tag.ts';
+export { revokeTags, signTag } from './sign-tag.ts';
+export type { SignerChange } from './signers.ts';
+export { addSigner, removeSigner } from './signers.ts';

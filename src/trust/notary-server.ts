@@ -7,7 +7,8 @@
  * a 401 challenge (notary-server wires only `auth.type: token`, §1.3), with
  * credentials sent only to the server's own origin.
  */
-import { denied, unavailable } from '../core/errors.ts';
+import { randomBytes } from 'node:crypto';
+import { denied, invalid, unavailable } from '../core/errors.ts';
 import { RegistryAuth, repositoryScope } from '../registry/auth.ts';
 import type { Credentials } from '../registry/credentials.ts';
 import { bodyOf, discard, type HttpClient, type HttpResponse, header } from '../registry/http.ts';
@@ -44,15 +45,99 @@ export class NotaryServer {
    * undefined when the server has no such file (404).
    */
   async metadata(gun: string, file: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const where = `${this.url.host}: ${gun} ${file}`;
+    const response = await this.#send('GET', gun, file, [repositoryScope(gun, ['pull'])]);
+    if (response.status === 404) {
+      await discard(response);
+      return undefined;
+    }
+    await this.#expectOk(response, where);
+    return readCapped(response, maxBytes, where);
+  }
+
+  /**
+   * The public key the server holds for `role` of `gun` (`GET {role}.key`,
+   * server/handlers/default.go `GetKeyHandler`): the key listed in root.json
+   * once one is published, else a new key the server makes (research/notary.md §1.1).
+   */
+  async serverKey(gun: string, role: ServerRole): Promise<Uint8Array> {
+    const where = `${this.url.host}: ${gun} ${role}.key`;
+    const response = await this.#send('GET', gun, `${role}.key`, [
+      repositoryScope(gun, ['push', 'pull']),
+    ]);
+    await this.#expectOk(response, where);
+    return readCapped(response, MAX_KEY_BYTES, where);
+  }
+
+  /** A new server key for `role` (`POST {role}.key`, `RotateKeyHandler`, scope `*`). */
+  async rotateServerKey(gun: string, role: ServerRole): Promise<Uint8Array> {
+    const where = `${this.url.host}: ${gun} ${role}.key`;
+    const response = await this.#send('POST', gun, `${role}.key`, [`repository:${gun}:*`], {
+      body: new Uint8Array(0),
+    });
+    await this.#expectOk(response, where);
+    return readCapped(response, MAX_KEY_BYTES, where);
+  }
+
+  /**
+   * Publishes metadata files atomically: one multipart POST of every file,
+   * each part named by its role (storage/httpstore.go `NewMultiPartMetaRequest`,
+   * server/handlers/default.go `atomicUpdateHandler`). A 400 carries the
+   * server's reason (a stale version, a bad signature, a bad root).
+   */
+  async publish(gun: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const boundary = `vouch${randomBytes(16).toString('hex')}`;
+    const parts: Uint8Array[] = [];
+    for (const [role, bytes] of files) {
+      parts.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${role}"\r\n` +
+            'Content-Type: application/octet-stream\r\n\r\n',
+        ),
+        bytes,
+        Buffer.from('\r\n'),
+      );
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    const where = `${this.url.host}: publishing ${gun}`;
+    const response = await this.#send('POST', gun, '', [repositoryScope(gun, ['push', 'pull'])], {
+      body: Buffer.concat(parts),
+      contentType: `multipart/form-data; boundary=${boundary}`,
+    });
+    if (response.status === 400) {
+      const text = Buffer.from(
+        await collect(bodyOf(response), MAX_ERROR_BYTES, () =>
+          denied('NOTARY_PUBLISH_REJECTED', `${where}: the server refused the update`),
+        ),
+      ).toString('utf8');
+      throw denied(
+        'NOTARY_PUBLISH_REJECTED',
+        `${where}: the server refused the update: ${serverReason(text)}`,
+      );
+    }
+    await this.#expectOk(response, where);
+    await discard(response);
+  }
+
+  async #send(
+    method: 'GET' | 'POST',
+    gun: string,
+    file: string,
+    scopes: readonly string[],
+    upload?: { readonly body: Uint8Array; readonly contentType?: string },
+  ): Promise<HttpResponse> {
     const base = this.url.href.endsWith('/') ? this.url.href : `${this.url.href}/`;
     const url = new URL(`v2/${gun}/_trust/tuf/${file}`, base);
-    const scopes = [repositoryScope(gun, ['pull'])];
     const send = (authorization: string | undefined) =>
       this.#http.send({
-        method: 'GET',
+        method,
         url,
-        headers: authorization === undefined ? {} : { authorization },
-        idempotent: true,
+        headers: {
+          ...(authorization === undefined ? {} : { authorization }),
+          ...(upload?.contentType === undefined ? {} : { 'content-type': upload.contentType }),
+        },
+        ...(upload === undefined ? {} : { body: upload.body }),
+        idempotent: method === 'GET',
       });
     const sent = await this.#auth.authorization(scopes);
     let response = await send(sent);
@@ -67,26 +152,50 @@ export class NotaryServer {
         response = await send(retry);
       }
     }
-    const where = `${this.url.host}: ${gun} ${file}`;
-    if (response.status === 404) {
-      await discard(response);
-      return undefined;
-    }
-    if (response.status !== 200) {
-      await discard(response);
-      if (response.status === 401 || response.status === 403) {
-        throw unavailable(
-          'UNAUTHORIZED',
-          `${where}: the notary server refused access (${response.status})`,
-        );
-      }
+    return response;
+  }
+
+  async #expectOk(response: HttpResponse, where: string): Promise<void> {
+    if (response.status === 200) return;
+    await discard(response);
+    if (response.status === 401 || response.status === 403) {
       throw unavailable(
-        'NOTARY_SERVER_ERROR',
-        `${where}: the notary server answered ${response.status}`,
+        'UNAUTHORIZED',
+        `${where}: the notary server refused access (${response.status})`,
       );
     }
-    return readCapped(response, maxBytes, where);
+    if (response.status === 404) {
+      throw invalid('NOTARY_NOT_FOUND', `${where}: the notary server has no such thing (404)`);
+    }
+    throw unavailable(
+      'NOTARY_SERVER_ERROR',
+      `${where}: the notary server answered ${response.status}`,
+    );
   }
+}
+
+export type ServerRole = 'snapshot' | 'timestamp';
+
+/** storage/httpstore.go caps keys at 256 KiB and error bodies at 1 KiB; a little more room here. */
+const MAX_KEY_BYTES = 256 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** The errcode envelope's message and detail (server/errors/errors.go), or the text as is. */
+function serverReason(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as {
+      errors?: { code?: string; message?: string; detail?: unknown }[];
+    };
+    const first = parsed.errors?.[0];
+    if (first !== undefined) {
+      const detail = first.detail as { Error?: { Msg?: string } } | string | undefined;
+      const why = typeof detail === 'string' ? detail : detail?.Error?.Msg;
+      return `${first.code ?? ''} ${first.message ?? ''}${why === undefined ? '' : ` (${why})`}`.trim();
+    }
+  } catch {
+    // not the errcode envelope
+  }
+  return text.slice(0, 500);
 }
 
 /** storage/httpstore.go: a Content-Length over the limit is refused before reading (ErrMaliciousServer). */

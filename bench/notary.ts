@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`, Docker Content Trust part (issue 5): `vouch verify
+ * --notary` of one tag as a whole process, next to `notary lookup` of the
+ * same tag, against a real notary-server and Distribution registry on
+ * 127.0.0.1; and the in-process cost of resolving a tag from metadata
+ * already fetched (the pure TUF update plus docker's tag lookup).
+ *
+ * Both CLIs run with a warm trust directory (the usual case: the root was
+ * trusted on first use earlier). They do not do the same work: notary lookup
+ * reads the timestamp and, when it has not changed, answers from its cache;
+ * vouch fetches root, timestamp, snapshot and targets by hash every time,
+ * verifies them, and then checks that the registry serves the signed
+ * manifest for the tag. Runs alternate between the two so drift on a busy
+ * machine hits both alike; figures are medians. Informational: no target
+ * ratio, so it never fails the bench.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { digestHex } from '../src/oci/digest.ts';
+import { RegistryClient } from '../src/registry/distribution.ts';
+import { HttpClient } from '../src/registry/http.ts';
+import { fetchNotaryMetadata } from '../src/trust/gather.ts';
+import { NotaryServer } from '../src/trust/notary-server.ts';
+import { updateTrustedMetadata } from '../src/trust/update.ts';
+import { signedTag } from '../src/trust/verify-notary.ts';
+import { buildImage } from '../test/helpers/images.ts';
+import { NOTARY_PASSPHRASES, NotaryCli, startNotaryServer } from '../test/helpers/notary.ts';
+import { startRegistry } from '../test/helpers/registry.ts';
+
+const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
+const TAGS = Number(process.env.BENCH_DCT_TAGS ?? 100);
+const RESOLUTIONS = Number(process.env.BENCH_DCT_RESOLUTIONS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function timeOnce(command: string, args: readonly string[], env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+if (!existsSync('/usr/bin/notary-server') || !existsSync('/usr/bin/notary')) {
+  console.log(
+    '# vouch bench: Docker Content Trust\n\nskipped: notary-server and notary are not installed',
+  );
+  process.exit(0);
+}
+
+const [registry, notary] = await Promise.all([startRegistry(), startNotaryServer()]);
+const scratch = await mkdtemp(join(tmpdir(), 'vouch-bench-notary-'));
+const publisher = await NotaryCli.create(notary.url);
+const http = new HttpClient({ retries: 0 });
+try {
+  const gun = `${registry.host}/bench/dct`;
+  const store = new RegistryClient(registry.host, { http }).repository('bench/dct');
+  const image = (await buildImage(store, { tag: 'v1' })).descriptor;
+  await publisher.run(['init', '-p', gun]);
+  // TAGS targets, so targets.json is the size of a real repository's.
+  for (let i = 0; i < TAGS; i++) {
+    await publisher.run([
+      'addhash',
+      gun,
+      `t${i}`,
+      String(image.size),
+      '--sha256',
+      digestHex(image.digest),
+    ]);
+  }
+  await publisher.run([
+    'addhash',
+    '-p',
+    gun,
+    'v1',
+    String(image.size),
+    '--sha256',
+    digestHex(image.digest),
+  ]);
+
+  // Whole process, warm trust directories, interleaved.
+  const vouchTrust = join(scratch, 'vouch-trust');
+  const notaryTrust = await NotaryCli.create(notary.url);
+  const vouchArgs = [
+    'dist/bin/vouch.js',
+    'verify',
+    '--notary',
+    '--notary-server',
+    notary.url,
+    '--trust-dir',
+    vouchTrust,
+    `${gun}:v1`,
+  ];
+  const notaryArgs = ['-d', notaryTrust.trustDir, '-s', notary.url, 'lookup', gun, 'v1'];
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: scratch,
+    DOCKER_CONFIG: join(scratch, 'docker'),
+    ...NOTARY_PASSPHRASES,
+  };
+  timeOnce(process.execPath, vouchArgs, env);
+  timeOnce('/usr/bin/notary', notaryArgs, env);
+  const vouchTimes: number[] = [];
+  const notaryTimes: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) {
+    vouchTimes.push(timeOnce(process.execPath, vouchArgs, env));
+    notaryTimes.push(timeOnce('/usr/bin/notary', notaryArgs, env));
+  }
+  await notaryTrust.remove();
+  const vouchMs = median(vouchTimes);
+  const notaryMs = median(notaryTimes);
+
+  // In process: the metadata fetched once, then resolved again and again.
+  const server = new NotaryServer({ url: new URL(notary.url), http });
+  const trusted = { targets: new Map<string, Uint8Array>() };
+  const fetched = await fetchNotaryMetadata(server, gun, trusted);
+  const resolve = () =>
+    signedTag(updateTrustedMetadata(trusted, fetched, { gun, now: Date.now() }), 'v1');
+  for (let i = 0; i < 200; i++) resolve(); // JIT warm-up
+  const rates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < RESOLUTIONS; i++) resolve();
+    rates.push(RESOLUTIONS / (Number(process.hrtime.bigint() - start) / 1e9));
+  }
+  const repository = updateTrustedMetadata(trusted, fetched, { gun, now: Date.now() });
+  const lookups = 100_000;
+  const lookupStart = process.hrtime.bigint();
+  for (let i = 0; i < lookups; i++) signedTag(repository, `t${i % TAGS}`);
+  const lookupRate = lookups / (Number(process.hrtime.bigint() - lookupStart) / 1e9);
+
+  console.log(
+    [
+      '# vouch bench: Docker Content Trust against notary-server 0.7.0 on 127.0.0.1',
+      '',
+      `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores, Node ${process.version}`,
+      `repository: ${TAGS + 1} tags in targets, published by the notary CLI (root, targets, snapshot keys local; timestamp on the server)`,
+      '',
+      `One tag, whole process, warm trust directory (median of ${CLI_RUNS} interleaved runs):`,
+      '',
+      '| command | ms (median) | ratio |',
+      '|---|---:|---:|',
+      `| notary lookup | ${notaryMs.toFixed(0)} | 1.00 |`,
+      `| vouch verify --notary (bundled CLI) | ${vouchMs.toFixed(0)} | ${(vouchMs / notaryMs).toFixed(2)} |`,
+      '',
+      'In process, metadata already fetched (no I/O):',
+      '',
+      '| operation | per second (median) |',
+      '|---|---:|',
+      `| full update (root, timestamp, snapshot, targets: parse + verify signatures) + tag lookup | ${median(rates).toFixed(0)} |`,
+      `| tag lookup on a verified repository (signedTag) | ${lookupRate.toFixed(0)} |`,
+    ].join('\n'),
+  );
+} finally {
+  await http.close();
+  await Promise.all([
+    registry.stop(),
+    notary.stop(),
+    publisher.remove(),
+    rm(scratch, { recursive: true, force: true }),
+  ]);
+}
