@@ -1,0 +1,142 @@
+/**
+ * The webhook as one piece: the policy (loaded, then watched), the verifier
+ * with its caches, the metrics and the HTTPS server, started together and
+ * stopped together. `vouch admission serve` is this plus flags.
+ */
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { messageOf } from '../core/errors.ts';
+import type { GatherPolicyOptions } from '../policy/gather.ts';
+import { AdmissionHandler } from './handler.ts';
+import type { AdmissionLog } from './log.ts';
+import { AdmissionMetrics, Gauge } from './metrics.ts';
+import { PolicyWatch } from './policy-watch.ts';
+import type { FailurePolicy } from './respond.ts';
+import { ImageVerifier, type VerifierOptions } from './verifier.ts';
+
+export interface AdmissionWebhookOptions {
+  readonly policyFile: string;
+  /** PEM serving certificate (chain) and key. */
+  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** 0.0.0.0 unless given. */
+  readonly host?: string;
+  /** 8443 unless given; 0 picks a free port. */
+  readonly port?: number;
+  readonly gather: Omit<GatherPolicyOptions, 'concurrency'>;
+  readonly log: AdmissionLog;
+  readonly failurePolicy?: FailurePolicy;
+  readonly deadlineMs?: number;
+  readonly maxBodyBytes?: number;
+  readonly cache?: Omit<VerifierOptions, 'gather' | 'metrics'>;
+  /** Quiet time after a policy file change before reloading. */
+  readonly reloadDebounceMs?: number;
+}
+
+export interface RunningAdmissionWebhook {
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: AdmissionMetrics;
+  readonly policy: PolicyWatch;
+  /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), stops watching. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Loads the policy (throws PolicyError if it does not load) and starts serving. */
+export async function startAdmissionWebhook(
+  options: AdmissionWebhookOptions,
+): Promise<RunningAdmissionWebhook> {
+  const metrics = new AdmissionMetrics();
+  const verifier = new ImageVerifier({ ...options.cache, gather: options.gather, metrics });
+  const policy = await PolicyWatch.start(options.policyFile, {
+    log: options.log,
+    ...(options.reloadDebounceMs === undefined ? {} : { debounceMs: options.reloadDebounceMs }),
+    onReload: (result) => {
+      metrics.reloads.inc({ result: 'loaded' in result ? 'loaded' : 'failed' });
+      if ('loaded' in result) verifier.clearVerifications();
+    },
+  });
+  metrics.addGauge(
+    new Gauge('vouch_admission_cache_entries', 'Entries in each cache.', () => [
+      { labels: { cache: 'verification' }, value: verifier.cacheSizes.verification },
+      { labels: { cache: 'tag' }, value: verifier.cacheSizes.tag },
+    ]),
+  );
+  metrics.addGauge(
+    new Gauge('vouch_admission_policy_info', 'The policy in use (value 1), by revision.', () => [
+      { labels: { revision: policy.current.policy.revision }, value: 1 },
+    ]),
+  );
+  metrics.addGauge(
+    new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [
+      { labels: {}, value: process.memoryUsage.rss() },
+    ]),
+  );
+  const handler = new AdmissionHandler({
+    policy,
+    verifier,
+    metrics,
+    log: options.log,
+    ...(options.failurePolicy === undefined ? {} : { failurePolicy: options.failurePolicy }),
+    ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+  });
+  const server = createServer(
+    { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    handler.listener,
+  );
+  // Slow clients cannot hold a request open past the API server's own 30 s maximum.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  try {
+    await listen(server, options.host ?? '0.0.0.0', options.port ?? 8443);
+  } catch (error) {
+    policy.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  options.log({
+    level: 'info',
+    msg: 'listening',
+    host: address.address,
+    port: address.port,
+    policy: options.policyFile,
+    revision: policy.current.policy.revision,
+    failurePolicy: options.failurePolicy ?? 'fail',
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    host: address.address,
+    port: address.port,
+    metrics,
+    policy,
+    close(graceMs = 5_000) {
+      closing ??= (async () => {
+        handler.drain();
+        policy.close();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await options.gather.stores.close().catch((error: unknown) =>
+          options.log({
+            level: 'warn',
+            msg: 'closing registry clients failed',
+            error: messageOf(error),
+          }),
+        );
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
