@@ -111,7 +111,6 @@ export class AdmissionHandler {
     const started = (this.#options.now ?? performance.now.bind(performance))();
     const body = await readBody(req, this.#maxBodyBytes);
     if (body === 'too large') {
-      res.setHeader('connection', 'close');
       return plain(res, 413, `the body is larger than ${this.#maxBodyBytes} bytes\n`);
     }
     let request: AdmissionRequest;
@@ -261,7 +260,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | 'too 
         chunks.push(chunk);
         return;
       }
-      // Stop keeping it, let the rest drain, answer now (the socket closes after).
+      // Stop keeping it and answer now; the rest drains (bounded by the request timeout).
       req.off('data', onData);
       req.resume();
       chunks.length = 0;
