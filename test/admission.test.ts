@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
@@ -709,6 +710,78 @@ rules:
     await writeFile(policyFile, policyText);
     await waitFor(() => webhook.logs.filter((l) => l['msg'] === 'policy reloaded').length >= 2);
     assert.equal((await admit(webhook.port, ca, '/validate', unsignedPod())).allowed, false);
+  });
+
+  it('vouch admission manifests: the YAML to apply, with the policy, its key file and the CA bundle', async () => {
+    const caFile = join(tmp, 'certs', 'ca.crt');
+    const run = await runVouch([
+      'admission',
+      'manifests',
+      '--policy',
+      policyFile,
+      '--ca-file',
+      caFile,
+      '-n',
+      'guard',
+      '--failure-policy',
+      'ignore',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const documents = parseAllDocuments(run.stdout).map(
+      (d) => d.toJS() as { kind: string } & Record<string, never>,
+    );
+    const configMap = documents.find((d) => d.kind === 'ConfigMap') as unknown as {
+      data: Record<string, string>;
+    };
+    assert.equal(configMap.data['policy.yaml'], await readFile(policyFile, 'utf8'));
+    assert.equal(
+      configMap.data['file-0'],
+      await readFile(join(tmp, 'policy', 'keys', 'release.pub'), 'utf8'),
+    );
+    const validating = documents.find(
+      (d) => d.kind === 'ValidatingWebhookConfiguration',
+    ) as unknown as {
+      webhooks: {
+        failurePolicy: string;
+        clientConfig: { caBundle: string; service: { namespace: string } };
+      }[];
+    };
+    assert.equal(validating.webhooks[0]?.failurePolicy, 'Ignore');
+    assert.equal(validating.webhooks[0]?.clientConfig.service.namespace, 'guard');
+    assert.equal(
+      Buffer.from(validating.webhooks[0]?.clientConfig.caBundle ?? '', 'base64').toString(),
+      ca,
+    );
+
+    const missing = await runVouch(['admission', 'manifests', '--policy', policyFile]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--ca-file FILE is required/);
+    const broken = join(tmp, 'broken.yaml');
+    await writeFile(broken, 'apiVersion: vouch.dev/v1alpha1\nkind: ImagePolicy\nrules: []\n');
+    const refused = await runVouch([
+      'admission',
+      'manifests',
+      '--policy',
+      broken,
+      '--ca-file',
+      caFile,
+    ]);
+    assert.equal(refused.code, 2, 'a policy that does not load is never installed');
+    const badCert = await runVouch([
+      'admission',
+      'cert',
+      '--dns',
+      'not a name',
+      '--out-dir',
+      join(tmp, 'x'),
+    ]);
+    assert.equal(badCert.code, 2);
+  });
+
+  it('vouch admission serve refuses a policy that does not load', async () => {
+    const broken = join(tmp, 'broken-serve.yaml');
+    await writeFile(broken, 'apiVersion: vouch.dev/v1alpha1\nkind: ImagePolicy\n');
+    await assert.rejects(startWebhook(['--policy', broken, ...certArgs], tmp), /exited with 2/);
   });
 
   describe('faults', () => {
