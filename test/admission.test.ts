@@ -512,6 +512,34 @@ rules:
     );
   });
 
+  it('checks image volumes too, and pins them on /mutate', async () => {
+    const kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
+    const spec = (volume: string) => ({
+      ...podSpec([image('signed')]),
+      volumes: [{ name: 'models', image: { reference: volume } }],
+    });
+    const denied = await admit(
+      webhook.port,
+      ca,
+      '/validate',
+      reviewOf(kind, { kind: 'Deployment', spec: { template: { spec: spec(image('unsigned')) } } }),
+    );
+    assert.equal(denied.allowed, false);
+    assert.match(denied.status?.message ?? '', /acme\/unsigned:1\.0 \(volumes\[0\] \(models\)\)/);
+    const mutated = await admit(
+      webhook.port,
+      ca,
+      '/mutate',
+      reviewOf(kind, { kind: 'Deployment', spec: { template: { spec: spec(image('attested')) } } }),
+    );
+    assert.equal(mutated.allowed, true);
+    assert.deepEqual(decodePatch(mutated).at(-1), {
+      op: 'replace',
+      path: '/spec/template/spec/volumes/0/image/reference',
+      value: `${image('attested')}@${digests['attested']}`,
+    });
+  });
+
   it('skips DELETE, CONNECT and the status and scale subresources', async () => {
     const kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
     const object = {

@@ -154,6 +154,10 @@ describe('containerImages', () => {
       initContainers: [{ name: 'i', image: 'a' }],
       containers: [{ name: 'c', image: 'b' }, { name: 'empty', image: '' }, 'junk'],
       ephemeralContainers: [{ image: 'c' }],
+      volumes: [
+        { name: 'config', configMap: {} },
+        { name: 'models', image: { reference: 'd' } },
+      ],
     };
     const cron = containerImages(
       request('CronJob', { spec: { jobTemplate: { spec: { template: { spec } } } } }),
@@ -173,6 +177,11 @@ describe('containerImages', () => {
         image: 'c',
         pointer: '/spec/jobTemplate/spec/template/spec/ephemeralContainers/0/image',
         container: 'ephemeralContainers[0]',
+      },
+      {
+        image: 'd',
+        pointer: '/spec/jobTemplate/spec/template/spec/volumes/1/image/reference',
+        container: 'volumes[1] (models)',
       },
     ]);
     assert.deepEqual(

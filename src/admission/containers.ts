@@ -2,8 +2,10 @@
  * Where the images are in the object of an admission request: the
  * initContainers, containers and ephemeralContainers of the pod spec of
  * each workload kind (the kinds policy-controller, Kyverno and Connaisseur
- * handle, research/policy.md §2.5), as JSON pointers (RFC 6901) so a
- * mutation can replace exactly that string.
+ * handle, research/policy.md §2.5), and image volumes
+ * (`volumes[].image.reference`, Kubernetes ≥ 1.31, which policy-controller
+ * checks too: the kubelet pulls them like containers), as JSON pointers
+ * (RFC 6901) so a mutation can replace exactly that string.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../formats/strict-json.ts';
 import type { AdmissionRequest } from './review.ts';
@@ -26,7 +28,7 @@ export interface ContainerImage {
   readonly image: string;
   /** JSON pointer to the image string: `/spec/template/spec/containers/0/image`. */
   readonly pointer: string;
-  /** For messages: `containers[0] (app)`. */
+  /** For messages: `containers[0] (app)`, `volumes[1] (models)`. */
   readonly container: string;
 }
 
@@ -43,7 +45,33 @@ export function containerImages(request: AdmissionRequest): ContainerImage[] | u
     return fromLists(object, [], ['ephemeralContainers']);
   const path = POD_SPEC_PATHS[request.kind.kind];
   if (path === undefined) return undefined;
-  return fromLists(object, path, CONTAINER_LISTS);
+  return [...fromLists(object, path, CONTAINER_LISTS), ...imageVolumes(object, path)];
+}
+
+function imageVolumes(object: JsonObject, path: readonly string[]): ContainerImage[] {
+  const spec = at(object, path);
+  const volumes = isJsonObject(spec) ? spec['volumes'] : undefined;
+  if (!Array.isArray(volumes)) return [];
+  const found: ContainerImage[] = [];
+  (volumes as readonly JsonValue[]).forEach((volume, index) => {
+    if (!isJsonObject(volume)) return;
+    const source = volume['image'];
+    const image = isJsonObject(source) ? source['reference'] : undefined;
+    if (typeof image !== 'string' || image === '') return;
+    const name = typeof volume['name'] === 'string' ? ` (${volume['name']})` : '';
+    found.push({
+      image,
+      pointer: `/${[...path, 'volumes', String(index), 'image', 'reference'].join('/')}`,
+      container: `volumes[${index}]${name}`,
+    });
+  });
+  return found;
+}
+
+function at(object: JsonObject, path: readonly string[]): JsonValue | undefined {
+  let value: JsonValue | undefined = object;
+  for (const key of path) value = isJsonObject(value) ? value[key] : undefined;
+  return value;
 }
 
 function fromLists(
@@ -51,8 +79,7 @@ function fromLists(
   path: readonly string[],
   lists: readonly string[],
 ): ContainerImage[] {
-  let spec: JsonValue | undefined = object;
-  for (const key of path) spec = isJsonObject(spec) ? spec[key] : undefined;
+  const spec = at(object, path);
   const found: ContainerImage[] = [];
   if (!isJsonObject(spec)) return found;
   for (const list of lists) {
