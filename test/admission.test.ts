@@ -890,6 +890,17 @@ rules:
       assert.ok(
         (await metric(failClosed.port, ca, /^vouch_admission_deadline_exceeded_total/)) >= 1,
       );
+      // The API server's own ?timeout= shortens the deadline, less half a second to answer in.
+      const start = performance.now();
+      const shortened = await post(
+        failClosed.port,
+        ca,
+        '/validate?timeout=1s',
+        pod(`${slow.host}/acme/other:2`),
+      );
+      const took = performance.now() - start;
+      assert.match(shortened.body, /deadline of 500 ms/);
+      assert.ok(took < 1200, `answered in ${took} ms`);
     });
 
     it('a registry answering 429: never admitted when fail-closed, and counted as a registry error', async () => {

@@ -146,9 +146,11 @@ export class AdmissionHandler {
           decisions.set(image, decision);
         }),
       );
+      // The deadline counts from the request's arrival: reading the body used some of it.
+      const elapsed = (this.#options.now ?? performance.now.bind(performance))() - started;
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
-        timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
+        timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs - elapsed));
       });
       try {
         deadlineExceeded = (await Promise.race([Promise.all(pending), deadline])) === 'deadline';
