@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -83,7 +83,11 @@ async function startWebhook(args: readonly string[], home: string): Promise<Webh
   };
 }
 
-/** POSTs an AdmissionReview (or any body) over HTTPS, trusting only `ca`. */
+/**
+ * POSTs an AdmissionReview (or any body) over HTTPS, trusting only `ca`, on a
+ * new connection each time (no TLS session resumption: the certificate is
+ * checked on every request).
+ */
 function post(
   port: number,
   ca: string,
@@ -94,7 +98,7 @@ function post(
 ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port, path, method, ca, servername: 'localhost', headers },
+      { host: '127.0.0.1', port, path, method, ca, servername: 'localhost', headers, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -810,6 +814,48 @@ rules:
     const broken = join(tmp, 'broken-serve.yaml');
     await writeFile(broken, 'apiVersion: vouch.dev/v1alpha1\nkind: ImagePolicy\n');
     await assert.rejects(startWebhook(['--policy', broken, ...certArgs], tmp), /exited with 2/);
+  });
+
+  it('serves a renewed certificate without a restart', async () => {
+    const dir = join(tmp, 'rotating');
+    const first = await runVouch(['admission', 'cert', '--dns', 'localhost', '--out-dir', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    const oldCa = await readFile(join(dir, 'ca.crt'), 'utf8');
+    const rotating = await startWebhook(
+      [
+        '--policy',
+        policyFile,
+        '--tls-cert',
+        join(dir, 'tls.crt'),
+        '--tls-key',
+        join(dir, 'tls.key'),
+      ],
+      tmp,
+    );
+    try {
+      assert.equal((await post(rotating.port, oldCa, '/healthz', '', {}, 'GET')).status, 200);
+      const renewed = join(tmp, 'renewed');
+      const second = await runVouch([
+        'admission',
+        'cert',
+        '--dns',
+        'localhost',
+        '--out-dir',
+        renewed,
+      ]);
+      assert.equal(second.code, 0, second.stderr);
+      const newCa = await readFile(join(renewed, 'ca.crt'), 'utf8');
+      // As a Secret volume does: the new files replace the old ones by rename.
+      for (const file of ['tls.key', 'tls.crt']) {
+        await writeFile(join(dir, `.${file}`), await readFile(join(renewed, file)));
+        await rename(join(dir, `.${file}`), join(dir, file));
+      }
+      await waitFor(() => rotating.logs.some((l) => l['msg'] === 'serving certificate reloaded'));
+      assert.equal((await post(rotating.port, newCa, '/healthz', '', {}, 'GET')).status, 200);
+      await assert.rejects(post(rotating.port, oldCa, '/healthz', '', {}, 'GET'), /certificate/);
+    } finally {
+      await rotating.stop();
+    }
   });
 
   describe('faults', () => {

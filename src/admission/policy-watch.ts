@@ -1,18 +1,14 @@
 /**
  * The policy the webhook serves, reloaded when its file changes, without a
- * restart. The directory is watched rather than the file: editors and
- * Kubernetes ConfigMap volumes replace a file by renaming a new one over it
- * (ConfigMaps swap a `..data` symlink), which a watch on the old file's
- * inode never reports. Events are debounced, then the file is loaded like
- * at start-up; a policy that does not load is never served — the previous
- * one stays and the error is logged.
+ * restart (its directory is watched, file-watch.ts). After a change the
+ * file is loaded like at start-up; a policy that does not load is never
+ * served — the previous one stays and the error is logged.
  */
 import { createHash } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { dirname } from 'node:path';
 import { messageOf } from '../core/errors.ts';
 import { loadPolicyFile } from '../policy/load.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
+import { type FileWatch, watchFiles } from './file-watch.ts';
 import type { AdmissionLog } from './log.ts';
 
 /** A compiled policy and the version caches are keyed by. */
@@ -51,8 +47,7 @@ export class PolicyWatch {
   readonly #path: string;
   readonly #options: PolicyWatchOptions;
   #current: ServedPolicy;
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #watch: FileWatch | undefined;
   #loading: Promise<void> = Promise.resolve();
 
   private constructor(path: string, policy: CompiledPolicy, options: PolicyWatchOptions) {
@@ -65,10 +60,11 @@ export class PolicyWatch {
   static async start(path: string, options: PolicyWatchOptions): Promise<PolicyWatch> {
     const policy = await loadPolicyFile(path);
     const source = new PolicyWatch(path, policy, options);
-    source.#watcher = watch(dirname(path), { persistent: false }, () => source.#changed());
-    source.#watcher.on('error', (error) =>
-      options.log({ level: 'error', msg: 'policy watch failed', error: messageOf(error) }),
-    );
+    source.#watch = watchFiles([path], () => void source.reload(), {
+      debounceMs: options.debounceMs ?? 250,
+      onError: (error) =>
+        options.log({ level: 'error', msg: 'policy watch failed', error: messageOf(error) }),
+    });
     return source;
   }
 
@@ -83,16 +79,8 @@ export class PolicyWatch {
   }
 
   close(): void {
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
-    this.#watcher = undefined;
-  }
-
-  #changed(): void {
-    if (this.#watcher === undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.reload(), this.#options.debounceMs ?? 250);
-    this.#timer.unref();
+    this.#watch?.close();
+    this.#watch = undefined;
   }
 
   async #load(): Promise<void> {

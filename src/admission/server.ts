@@ -5,8 +5,10 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { messageOf } from '../core/errors.ts';
+import { readFile } from 'node:fs/promises';
+import { invalid, messageOf } from '../core/errors.ts';
 import type { GatherPolicyOptions } from '../policy/gather.ts';
+import { watchFiles } from './file-watch.ts';
 import { AdmissionHandler } from './handler.ts';
 import type { AdmissionLog } from './log.ts';
 import { AdmissionMetrics, Gauge } from './metrics.ts';
@@ -16,8 +18,11 @@ import { ImageVerifier, type VerifierOptions } from './verifier.ts';
 
 export interface AdmissionWebhookOptions {
   readonly policyFile: string;
-  /** PEM serving certificate (chain) and key. */
-  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /**
+   * PEM files of the serving certificate (chain) and its key; read at start
+   * and again when they change (a renewed Secret), without a restart.
+   */
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** 0.0.0.0 unless given. */
   readonly host?: string;
   /** 8443 unless given; 0 picks a free port. */
@@ -81,8 +86,31 @@ export async function startAdmissionWebhook(
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
   });
   const server = createServer(
-    { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    { ...(await readTls(options.tls)), minVersion: 'TLSv1.2' },
     handler.listener,
+  );
+  const tlsWatch = watchFiles(
+    [options.tls.certFile, options.tls.keyFile],
+    () => {
+      readTls(options.tls)
+        .then((pair) => {
+          // Throws for a key that does not match the certificate: the old pair stays.
+          server.setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+          options.log({ level: 'info', msg: 'serving certificate reloaded' });
+        })
+        .catch((error: unknown) =>
+          options.log({
+            level: 'error',
+            msg: 'serving certificate reload failed; still serving the previous one',
+            error: messageOf(error),
+          }),
+        );
+    },
+    {
+      debounceMs: options.reloadDebounceMs ?? 250,
+      onError: (error) =>
+        options.log({ level: 'error', msg: 'certificate watch failed', error: messageOf(error) }),
+    },
   );
   // Slow clients cannot hold a request open past the API server's own 30 s maximum.
   server.requestTimeout = 30_000;
@@ -91,6 +119,7 @@ export async function startAdmissionWebhook(
     await listen(server, options.host ?? '0.0.0.0', options.port ?? 8443);
   } catch (error) {
     policy.close();
+    tlsWatch.close();
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -113,6 +142,7 @@ export async function startAdmissionWebhook(
       closing ??= (async () => {
         handler.drain();
         policy.close();
+        tlsWatch.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -129,6 +159,24 @@ export async function startAdmissionWebhook(
       return closing;
     },
   };
+}
+
+async function readTls(files: {
+  readonly certFile: string;
+  readonly keyFile: string;
+}): Promise<{ cert: string; key: string }> {
+  try {
+    const [cert, key] = await Promise.all([
+      readFile(files.certFile, 'utf8'),
+      readFile(files.keyFile, 'utf8'),
+    ]);
+    return { cert, key };
+  } catch (error) {
+    throw invalid(
+      'TLS_UNREADABLE',
+      `cannot read the serving certificate or key: ${messageOf(error)}`,
+    );
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -39,7 +39,8 @@ serve       Serves AdmissionReview v1 over HTTPS: POST /validate (validating)
             once; concurrent requests share verifications in flight;
             verifications are cached by (digest, policy) and tags' digests
             briefly. The policy file is reloaded when it changes; a policy
-            that does not load is never used (the previous one stays).
+            that does not load is never used (the previous one stays); so
+            are the certificate and key (a renewed Secret needs no restart).
             GET /healthz, /readyz and /metrics (Prometheus). One JSON log
             line per decision on stdout. Stops on SIGTERM or SIGINT.
 manifests   Prints the YAML to apply: Namespace, ServiceAccount, ConfigMap
@@ -154,10 +155,11 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const { values } = parseFlags(args, SERVE_OPTIONS, false);
   if (values.policy === undefined)
     throw invalid('USAGE', 'vouch admission serve needs --policy FILE');
-  const [tlsCert, tlsKey] = await Promise.all([
-    readText('tls-cert', values['tls-cert']),
-    readText('tls-key', values['tls-key']),
-  ]);
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if (certFile === undefined || keyFile === undefined) {
+    throw invalid('USAGE', 'vouch admission serve needs --tls-cert FILE and --tls-key FILE');
+  }
   const { host, port } = listenFlag(values.listen);
   const failurePolicy = failurePolicyFlag(values['failure-policy']);
   const deadlineMs = (secondsFlag('deadline', values.deadline, 0.1, 29) ?? 8) * 1000;
@@ -184,7 +186,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const { startAdmissionWebhook } = await import('../../admission/server.ts');
   const webhook = await startAdmissionWebhook({
     policyFile: values.policy,
-    tls: { cert: tlsCert, key: tlsKey },
+    tls: { certFile, keyFile },
     host,
     port,
     gather,
