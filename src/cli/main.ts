@@ -87,6 +87,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'Show the signatures and other attachments of an image',
     load: async () => (await import('./commands/tree.ts')).command,
   },
+  admission: {
+    summary: 'Run the Kubernetes admission webhook, or print what installs it',
+    load: async () => (await import('./commands/admission.ts')).command,
+  },
 };
 
 function usage(): string {

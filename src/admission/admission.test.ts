@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { isVouchError } from '../core/errors.ts';
+import type { ImageDecision } from '../policy/evaluate.ts';
+import { SingleFlight, TtlLru } from './cache.ts';
+import { containerImages } from './containers.ts';
+import { webhookManifests } from './manifests.ts';
+import { AdmissionMetrics, Counter, Histogram } from './metrics.ts';
+import { admissionResponse } from './respond.ts';
+import { type AdmissionRequest, parseAdmissionReview } from './review.ts';
+
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+function request(kind: string, object: unknown, extra: Partial<AdmissionRequest> = {}) {
+  return {
+    uid: 'u',
+    kind: { group: '', version: 'v1', kind },
+    subResource: '',
+    name: 'n',
+    namespace: 'ns',
+    operation: 'CREATE',
+    object,
+    dryRun: false,
+    ...extra,
+  } as AdmissionRequest;
+}
+
+describe('TtlLru', () => {
+  it('evicts the least recently used entry and expires entries after their TTL', () => {
+    let now = 0;
+    const cache = new TtlLru<string, number>({ maxEntries: 2, now: () => now });
+    cache.set('a', 1, 100);
+    cache.set('b', 2, 100);
+    assert.equal(cache.get('a'), 1); // a is now the most recent
+    cache.set('c', 3, 100);
+    assert.equal(cache.get('b'), undefined, 'b was the least recently used');
+    assert.equal(cache.get('a'), 1);
+    assert.equal(cache.size, 2);
+    now = 100;
+    assert.equal(cache.get('a'), undefined, 'expired at its TTL');
+    assert.equal(cache.size, 1, 'an expired entry is dropped when seen');
+    cache.set('d', 4, 0);
+    assert.equal(cache.get('d'), undefined, 'a TTL of 0 stores nothing');
+    assert.throws(() => new TtlLru({ maxEntries: 0 }), RangeError);
+  });
+});
+
+describe('SingleFlight', () => {
+  it('shares the promise in flight and forgets it once settled, failures included', async () => {
+    const flights = new SingleFlight<string, number>();
+    let runs = 0;
+    let release: (value: number) => void = () => undefined;
+    const work = () => {
+      runs++;
+      return new Promise<number>((resolve) => (release = resolve));
+    };
+    const first = flights.run('k', work);
+    const second = flights.run('k', work);
+    assert.equal(first.shared, false);
+    assert.equal(second.shared, true);
+    await Promise.resolve();
+    release(7);
+    assert.deepEqual(await Promise.all([first.promise, second.promise]), [7, 7]);
+    assert.equal(runs, 1);
+    assert.equal(flights.size, 0);
+    const failing = flights.run('k', () => Promise.reject(new Error('down')));
+    await assert.rejects(failing.promise, /down/);
+    const again = flights.run('k', async () => 8);
+    assert.equal(again.shared, false, 'a failure is not remembered');
+    assert.equal(await again.promise, 8);
+  });
+});
+
+describe('metrics', () => {
+  it('writes counters with escaped labels and cumulative histogram buckets', () => {
+    const counter = new Counter('x_total', 'Things.');
+    counter.inc({ code: 'a"b\\c\nd' });
+    counter.inc({ code: 'a"b\\c\nd' }, 2);
+    assert.equal(
+      counter.render(),
+      '# HELP x_total Things.\n# TYPE x_total counter\nx_total{code="a\\"b\\\\c\\nd"} 3',
+    );
+    const histogram = new Histogram('t_seconds', 'Time.', [0.1, 1]);
+    for (const value of [0.05, 0.5, 0.5, 5]) histogram.observe(value, { w: 'v' });
+    assert.deepEqual(histogram.render().split('\n').slice(2), [
+      't_seconds_bucket{w="v",le="0.1"} 1',
+      't_seconds_bucket{w="v",le="1"} 3',
+      't_seconds_bucket{w="v",le="+Inf"} 4',
+      't_seconds_sum{w="v"} 6.05',
+      't_seconds_count{w="v"} 4',
+    ]);
+    assert.match(
+      new AdmissionMetrics().render(),
+      /# TYPE vouch_admission_cache_hits_total counter\n/,
+    );
+  });
+});
+
+describe('parseAdmissionReview', () => {
+  const valid = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'abc',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      operation: 'CREATE',
+      namespace: 'prod',
+      object: { kind: 'Deployment' },
+    },
+  };
+
+  it('reads the fields the webhook needs, defaulting the optional ones', () => {
+    const parsed = parseAdmissionReview(encode(valid));
+    assert.equal(parsed.uid, 'abc');
+    assert.equal(parsed.kind.kind, 'Deployment');
+    assert.equal(parsed.subResource, '');
+    assert.equal(parsed.name, '');
+    assert.equal(parsed.dryRun, false);
+  });
+
+  it('refuses anything but a strict AdmissionReview v1', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [
+        new TextEncoder().encode('{"apiVersion":"admission.k8s.io/v1","apiVersion":"x"}'),
+        /duplicate/i,
+      ],
+      [encode([]), /not a JSON object/],
+      [encode({ ...valid, kind: 'Other' }), /kind must be AdmissionReview/],
+      [encode({ ...valid, request: null }), /request must be an object/],
+      [encode({ ...valid, request: { ...valid.request, operation: 'PATCH' } }), /operation/],
+      [encode({ ...valid, request: { ...valid.request, kind: 'Pod' } }), /request.kind/],
+      [encode({ ...valid, request: { ...valid.request, object: [] } }), /object must be an object/],
+      [
+        encode({ ...valid, request: { ...valid.request, namespace: 1 } }),
+        /namespace must be a string/,
+      ],
+    ];
+    for (const [body, message] of cases) {
+      assert.throws(
+        () => parseAdmissionReview(body),
+        (error: unknown) =>
+          isVouchError(error) &&
+          error.code === 'ADMISSION_REVIEW_INVALID' &&
+          message.test(error.message),
+      );
+    }
+  });
+});
+
+describe('containerImages', () => {
+  it('finds init, regular and ephemeral containers with JSON pointers, per kind', () => {
+    const spec = {
+      initContainers: [{ name: 'i', image: 'a' }],
+      containers: [{ name: 'c', image: 'b' }, { name: 'empty', image: '' }, 'junk'],
+      ephemeralContainers: [{ image: 'c' }],
+      volumes: [
+        { name: 'config', configMap: {} },
+        { name: 'models', image: { reference: 'd' } },
+      ],
+    };
+    const cron = containerImages(
+      request('CronJob', { spec: { jobTemplate: { spec: { template: { spec } } } } }),
+    );
+    assert.deepEqual(cron, [
+      {
+        image: 'a',
+        pointer: '/spec/jobTemplate/spec/template/spec/initContainers/0/image',
+        container: 'initContainers[0] (i)',
+      },
+      {
+        image: 'b',
+        pointer: '/spec/jobTemplate/spec/template/spec/containers/0/image',
+        container: 'containers[0] (c)',
+      },
+      {
+        image: 'c',
+        pointer: '/spec/jobTemplate/spec/template/spec/ephemeralContainers/0/image',
+        container: 'ephemeralContainers[0]',
+      },
+      {
+        image: 'd',
+        pointer: '/spec/jobTemplate/spec/template/spec/volumes/1/image/reference',
+        container: 'volumes[1] (models)',
+      },
+    ]);
+    assert.deepEqual(
+      containerImages(
+        request('Pod', { kind: 'EphemeralContainers', ephemeralContainers: [{ image: 'e' }] }),
+      )?.map((c) => c.pointer),
+      ['/ephemeralContainers/0/image'],
+    );
+    assert.equal(containerImages(request('ConfigMap', { data: {} })), undefined);
+    assert.equal(containerImages(request('Pod', null)), undefined);
+    assert.deepEqual(containerImages(request('Pod', { spec: 'odd' })), []);
+  });
+});
+
+function decision(
+  image: string,
+  result: ImageDecision['result'],
+  extra: Partial<ImageDecision> = {},
+): ImageDecision {
+  return {
+    image,
+    rule: 'r',
+    mode: 'enforce',
+    result,
+    passed: result === 'allowed',
+    reason: `rule r: ${result}`,
+    threshold: 1,
+    verified: 0,
+    authorities: [],
+    attestations: [],
+    ...extra,
+  };
+}
+
+describe('admissionResponse', () => {
+  const containers = [
+    { image: 'a:1', pointer: '/spec/containers/0/image', container: 'containers[0] (a)' },
+    { image: 'b:1', pointer: '/spec/containers/1/image', container: 'containers[1] (b)' },
+    { image: 'a:1', pointer: '/spec/initContainers/0/image', container: 'initContainers[0] (i)' },
+  ];
+  const base = { uid: 'u', subject: 'Pod ns/p', containers, mutate: true, policyRevision: 'rev' };
+
+  it('pins every container of an admitted image on /mutate, and nothing on /validate', () => {
+    const decisions = new Map([
+      ['a:1', decision('a:1', 'allowed', { pin: 'a:1@sha256:aa' })],
+      ['b:1', decision('b:1', 'allowed')],
+    ]);
+    const mutated = admissionResponse({ ...base, decisions, failurePolicy: 'fail' });
+    assert.equal(mutated.allowed, true);
+    assert.deepEqual(JSON.parse(Buffer.from(mutated.patch ?? '', 'base64').toString()), [
+      { op: 'replace', path: '/spec/containers/0/image', value: 'a:1@sha256:aa' },
+      { op: 'replace', path: '/spec/initContainers/0/image', value: 'a:1@sha256:aa' },
+    ]);
+    assert.equal(
+      admissionResponse({ ...base, mutate: false, decisions, failurePolicy: 'fail' }).patch,
+      undefined,
+    );
+  });
+
+  it('applies the failure policy to unavailable images only; denials stay denials', () => {
+    const unavailable = new Map([
+      ['a:1', decision('a:1', 'unavailable')],
+      ['b:1', decision('b:1', 'allowed')],
+    ]);
+    const closed = admissionResponse({ ...base, decisions: unavailable, failurePolicy: 'fail' });
+    assert.equal(closed.allowed, false);
+    assert.equal(closed.status?.code, 403);
+    assert.match(
+      closed.status?.message ?? '',
+      /^vouch denied Pod ns\/p: image a:1 \(containers\[0\] \(a\), initContainers\[0\] \(i\)\): rule r: unavailable \[could not verify; failure policy: fail\]$/,
+    );
+    const open = admissionResponse({ ...base, decisions: unavailable, failurePolicy: 'ignore' });
+    assert.equal(open.allowed, true);
+    assert.equal(open.warnings?.length, 1);
+    assert.match(open.auditAnnotations?.['failure-policy-ignored'] ?? '', /^image a:1/);
+    const denied = new Map([
+      ['a:1', decision('a:1', 'denied')],
+      ['b:1', decision('b:1', 'unavailable')],
+    ]);
+    const deniedOpen = admissionResponse({ ...base, decisions: denied, failurePolicy: 'ignore' });
+    assert.equal(deniedOpen.allowed, false);
+    assert.doesNotMatch(deniedOpen.status?.message ?? '', /b:1/);
+  });
+
+  it('warns for warn mode (clipped to 256 characters) and records audit-mode failures', () => {
+    const long = 'x'.repeat(400);
+    const decisions = new Map([
+      ['a:1', decision('a:1', 'warned', { reason: long })],
+      ['b:1', decision('b:1', 'allowed', { mode: 'audit', passed: false })],
+    ]);
+    const response = admissionResponse({ ...base, decisions, failurePolicy: 'fail' });
+    assert.equal(response.allowed, true);
+    assert.equal(response.warnings?.[0]?.length, 256);
+    assert.match(response.auditAnnotations?.['audit'] ?? '', /^image b:1/);
+    assert.equal(response.auditAnnotations?.['policy'], 'rev');
+    assert.deepEqual(JSON.parse(response.auditAnnotations?.['images'] ?? ''), [
+      { image: 'a:1', rule: 'r', result: 'warned' },
+      { image: 'b:1', rule: 'r', result: 'allowed' },
+    ]);
+  });
+});
+
+describe('webhookManifests', () => {
+  const options = {
+    namespace: 'vouch-system',
+    image: 'registry.example/vouch:1',
+    caBundle: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    policy: 'apiVersion: vouch.dev/v1alpha1\n',
+    policyFiles: new Map([['keys/release.pub', 'PEM']]),
+    failurePolicy: 'fail' as const,
+  };
+
+  it('prints every object to apply, the webhooks excluding kube-system and their own namespace', () => {
+    const documents = parseAllDocuments(webhookManifests(options)).map(
+      (d) => d.toJS() as Record<string, unknown> & { kind: string },
+    );
+    assert.deepEqual(
+      documents.map((d) => d.kind),
+      [
+        'Namespace',
+        'ServiceAccount',
+        'ConfigMap',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Service',
+        'ValidatingWebhookConfiguration',
+        'MutatingWebhookConfiguration',
+      ],
+    );
+    const byKind = Object.fromEntries(documents.map((d) => [d.kind, d])) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(byKind['Deployment'].spec.replicas, 2);
+    assert.deepEqual(byKind['ConfigMap'].data, {
+      'policy.yaml': options.policy,
+      'file-0': 'PEM',
+    });
+    assert.deepEqual(byKind['Deployment'].spec.template.spec.volumes[0].configMap.items, [
+      { key: 'policy.yaml', path: 'policy.yaml' },
+      { key: 'file-0', path: 'keys/release.pub' },
+    ]);
+    for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+      const [webhook] = byKind[kind].webhooks;
+      assert.deepEqual(webhook.admissionReviewVersions, ['v1']);
+      assert.equal(webhook.sideEffects, 'None');
+      assert.equal(webhook.failurePolicy, 'Fail');
+      assert.equal(webhook.timeoutSeconds, 10);
+      assert.deepEqual(webhook.namespaceSelector.matchExpressions[0].values, [
+        'kube-system',
+        'vouch-system',
+      ]);
+      assert.equal(
+        Buffer.from(webhook.clientConfig.caBundle, 'base64').toString(),
+        options.caBundle,
+      );
+      assert.ok(
+        webhook.rules.some((r: { resources: string[] }) =>
+          r.resources.includes('pods/ephemeralcontainers'),
+        ),
+      );
+      assert.ok(
+        webhook.rules.some((r: { resources: string[] }) => r.resources.includes('cronjobs')),
+      );
+    }
+    assert.equal(
+      byKind['MutatingWebhookConfiguration'].webhooks[0].clientConfig.service.path,
+      '/mutate',
+    );
+    const args: string[] = byKind['Deployment'].spec.template.spec.containers[0].args;
+    assert.deepEqual(args.slice(args.indexOf('--deadline'), args.indexOf('--deadline') + 2), [
+      '--deadline',
+      '8',
+    ]);
+  });
+
+  it('refuses policy files outside the policy directory and timeouts out of range', () => {
+    assert.throws(
+      () => webhookManifests({ ...options, policyFiles: new Map([['../x.pem', 'PEM']]) }),
+      /inside its directory/,
+    );
+    assert.throws(() => webhookManifests({ ...options, timeoutSeconds: 31 }), /from 2 to 30/);
+  });
+});

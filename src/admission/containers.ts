@@ -1,0 +1,102 @@
+/**
+ * Where the images are in the object of an admission request: the
+ * initContainers, containers and ephemeralContainers of the pod spec of
+ * each workload kind (the kinds policy-controller, Kyverno and Connaisseur
+ * handle, research/policy.md §2.5), and image volumes
+ * (`volumes[].image.reference`, Kubernetes ≥ 1.31, which policy-controller
+ * checks too: the kubelet pulls them like containers), as JSON pointers
+ * (RFC 6901) so a mutation can replace exactly that string.
+ */
+import { isJsonObject, type JsonObject, type JsonValue } from '../formats/strict-json.ts';
+import type { AdmissionRequest } from './review.ts';
+
+/** Where each workload kind keeps its pod spec (the same paths as policy/workloads.ts). */
+export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+export interface ContainerImage {
+  readonly image: string;
+  /** JSON pointer to the image string: `/spec/template/spec/containers/0/image`. */
+  readonly pointer: string;
+  /** For messages: `containers[0] (app)`, `volumes[1] (models)`. */
+  readonly container: string;
+}
+
+/**
+ * The images of the request's object, or undefined when its kind holds no
+ * pod spec vouch knows (the webhook then has nothing to check). The
+ * `pods/ephemeralcontainers` subresource sends the whole Pod (Kubernetes
+ * ≥ 1.22); the older `EphemeralContainers` object keeps the list at the top.
+ */
+export function containerImages(request: AdmissionRequest): ContainerImage[] | undefined {
+  const object = request.object;
+  if (object === null) return undefined;
+  if (object['kind'] === 'EphemeralContainers')
+    return fromLists(object, [], ['ephemeralContainers']);
+  const path = POD_SPEC_PATHS[request.kind.kind];
+  if (path === undefined) return undefined;
+  return [...fromLists(object, path, CONTAINER_LISTS), ...imageVolumes(object, path)];
+}
+
+function imageVolumes(object: JsonObject, path: readonly string[]): ContainerImage[] {
+  const spec = at(object, path);
+  const volumes = isJsonObject(spec) ? spec['volumes'] : undefined;
+  if (!Array.isArray(volumes)) return [];
+  const found: ContainerImage[] = [];
+  (volumes as readonly JsonValue[]).forEach((volume, index) => {
+    if (!isJsonObject(volume)) return;
+    const source = volume['image'];
+    const image = isJsonObject(source) ? source['reference'] : undefined;
+    if (typeof image !== 'string' || image === '') return;
+    const name = typeof volume['name'] === 'string' ? ` (${volume['name']})` : '';
+    found.push({
+      image,
+      pointer: `/${[...path, 'volumes', String(index), 'image', 'reference'].join('/')}`,
+      container: `volumes[${index}]${name}`,
+    });
+  });
+  return found;
+}
+
+function at(object: JsonObject, path: readonly string[]): JsonValue | undefined {
+  let value: JsonValue | undefined = object;
+  for (const key of path) value = isJsonObject(value) ? value[key] : undefined;
+  return value;
+}
+
+function fromLists(
+  object: JsonObject,
+  path: readonly string[],
+  lists: readonly string[],
+): ContainerImage[] {
+  const spec = at(object, path);
+  const found: ContainerImage[] = [];
+  if (!isJsonObject(spec)) return found;
+  for (const list of lists) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    (containers as readonly JsonValue[]).forEach((container, index) => {
+      if (!isJsonObject(container)) return;
+      const image = container['image'];
+      const name = typeof container['name'] === 'string' ? ` (${container['name']})` : '';
+      // An empty image is the API server's to refuse; nothing to verify here.
+      if (typeof image !== 'string' || image === '') return;
+      found.push({
+        image,
+        pointer: `/${[...path, list, String(index), 'image'].join('/')}`,
+        container: `${list}[${index}]${name}`,
+      });
+    });
+  }
+  return found;
+}

@@ -1,0 +1,206 @@
+/**
+ * Prometheus metrics written by hand in the text exposition format 0.0.4
+ * (prometheus/docs `content/docs/instrumenting/exposition_formats.md`):
+ * `# HELP` and `# TYPE` lines, then one sample per line; histograms as
+ * cumulative `_bucket{le=...}` counters with `+Inf`, `_sum` and `_count`.
+ * A dependency for some counters is not worth its weight.
+ */
+
+type Labels = Readonly<Record<string, string>>;
+
+/** Label values escaped as the format says: backslash, double quote and line feed. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labelText(labels: Labels, extra?: string): string {
+  const parts = Object.entries(labels).map(([name, value]) => `${name}="${escapeLabel(value)}"`);
+  if (extra !== undefined) parts.push(extra);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function keyOf(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function number(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return Number.isNaN(value) ? 'NaN' : String(value);
+}
+
+interface Metric {
+  render(): string;
+}
+
+export class Counter implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(name: string, help: string) {
+    this.#name = name;
+    this.#help = help;
+  }
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = keyOf(labels);
+    const entry = this.#values.get(key);
+    if (entry === undefined) this.#values.set(key, { labels, value: by });
+    else entry.value += by;
+  }
+
+  value(labels: Labels = {}): number {
+    return this.#values.get(keyOf(labels))?.value ?? 0;
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.#name} ${this.#help}`, `# TYPE ${this.#name} counter`];
+    for (const { labels, value } of this.#values.values()) {
+      lines.push(`${this.#name}${labelText(labels)} ${number(value)}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+export class Gauge implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #read: () => readonly { readonly labels: Labels; readonly value: number }[];
+
+  /** A gauge read when scraped. */
+  constructor(
+    name: string,
+    help: string,
+    read: () => readonly { readonly labels: Labels; readonly value: number }[],
+  ) {
+    this.#name = name;
+    this.#help = help;
+    this.#read = read;
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.#name} ${this.#help}`, `# TYPE ${this.#name} gauge`];
+    for (const { labels, value } of this.#read()) {
+      lines.push(`${this.#name}${labelText(labels)} ${number(value)}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+export class Histogram implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #bounds: readonly number[];
+  readonly #series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+
+  /** `bounds`: the upper bounds of the buckets, ascending (`+Inf` is added). */
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.#name = name;
+    this.#help = help;
+    this.#bounds = bounds;
+  }
+
+  observe(value: number, labels: Labels = {}): void {
+    const key = keyOf(labels);
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      series = { labels, counts: this.#bounds.map(() => 0), sum: 0, count: 0 };
+      this.#series.set(key, series);
+    }
+    const index = this.#bounds.findIndex((bound) => value <= bound);
+    if (index >= 0) series.counts[index] = (series.counts[index] ?? 0) + 1;
+    series.sum += value;
+    series.count += 1;
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.#name} ${this.#help}`, `# TYPE ${this.#name} histogram`];
+    for (const { labels, counts, sum, count } of this.#series.values()) {
+      let cumulative = 0;
+      this.#bounds.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        lines.push(
+          `${this.#name}_bucket${labelText(labels, `le="${number(bound)}"`)} ${cumulative}`,
+        );
+      });
+      lines.push(`${this.#name}_bucket${labelText(labels, 'le="+Inf"')} ${count}`);
+      lines.push(`${this.#name}_sum${labelText(labels)} ${number(sum)}`);
+      lines.push(`${this.#name}_count${labelText(labels)} ${count}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+/** Latency buckets in seconds: sub-millisecond cache hits up to the 10 s API server timeout. */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Everything the webhook counts. */
+export class AdmissionMetrics {
+  /** Admission requests answered, by webhook (validate, mutate) and outcome. */
+  readonly decisions = new Counter(
+    'vouch_admission_decisions_total',
+    'Admission requests answered, by webhook and result (allowed, warned, denied, error).',
+  );
+  /** Images decided, by result after the failure policy. */
+  readonly images = new Counter(
+    'vouch_admission_image_decisions_total',
+    'Images decided, by policy result (allowed, warned, denied, unavailable).',
+  );
+  readonly latency = new Histogram(
+    'vouch_admission_request_duration_seconds',
+    'Time from receiving an admission request to answering it.',
+    LATENCY_BUCKETS,
+  );
+  readonly cacheHits = new Counter(
+    'vouch_admission_cache_hits_total',
+    'Lookups answered from a cache, by cache (verification, tag).',
+  );
+  readonly cacheMisses = new Counter(
+    'vouch_admission_cache_misses_total',
+    'Lookups a cache could not answer, by cache (verification, tag).',
+  );
+  readonly shared = new Counter(
+    'vouch_admission_inflight_shared_total',
+    'Lookups that joined a verification or tag resolution already in flight.',
+  );
+  readonly registryErrors = new Counter(
+    'vouch_admission_registry_errors_total',
+    'Checks that could not be completed, by error code (NETWORK_ERROR, RATE_LIMITED, ...).',
+  );
+  readonly deadlines = new Counter(
+    'vouch_admission_deadline_exceeded_total',
+    'Admission requests answered by the deadline before every image was decided.',
+  );
+  readonly reloads = new Counter(
+    'vouch_admission_policy_reloads_total',
+    'Policy reloads after the file changed, by result (loaded, failed).',
+  );
+  readonly #extra: Metric[] = [];
+
+  /** Adds a gauge read at scrape time (cache sizes, policy revision). */
+  addGauge(gauge: Gauge): void {
+    this.#extra.push(gauge);
+  }
+
+  render(): string {
+    const all: Metric[] = [
+      this.decisions,
+      this.images,
+      this.latency,
+      this.cacheHits,
+      this.cacheMisses,
+      this.shared,
+      this.registryErrors,
+      this.deadlines,
+      this.reloads,
+      ...this.#extra,
+    ];
+    return `${all.map((metric) => metric.render()).join('\n')}\n`;
+  }
+}

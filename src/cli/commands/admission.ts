@@ -1,0 +1,377 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { invalid, messageOf } from '../../core/errors.ts';
+import { isLoopbackRegistry } from '../../oci/reference.ts';
+import type { GatherPolicyOptions } from '../../policy/gather.ts';
+import type { KeylessAuthority } from '../../policy/types.ts';
+import type { HttpOptions } from '../../registry/http.ts';
+import { Stores } from '../../registry/open.ts';
+import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
+import type { CertificateTrust } from '../../verify/evaluate.ts';
+import type { CliIO } from '../io.ts';
+import type { Command } from '../main.ts';
+import {
+  credentialLookup,
+  integerFlag,
+  parseFlags,
+  REGISTRY_HELP,
+  REGISTRY_OPTIONS,
+  storeOptions,
+} from '../options.ts';
+
+const FAILURE_POLICY_HELP = `--failure-policy fail (default) denies an image that could not be verified
+(registry down, rate limited, deadline passed); ignore admits it with a warning
+and an audit annotation. Images the policy denies are denied either way.`;
+
+export const command: Command = {
+  summary: 'Run the Kubernetes admission webhook, or print what installs it',
+  help: `Usage: vouch admission serve --policy FILE --tls-cert PEM --tls-key PEM [OPTIONS]
+       vouch admission manifests --policy FILE --ca-file CA [OPTIONS]
+       vouch admission cert --dns NAME [--dns NAME]... --out-dir DIR [--days N]
+
+serve       Serves AdmissionReview v1 over HTTPS: POST /validate (validating)
+            and POST /mutate (mutating: pins admitted tags to repo:tag@digest
+            where the rule says mutateDigest), for Pods (and their
+            ephemeralcontainers), Deployments, ReplicaSets, StatefulSets,
+            DaemonSets, Jobs, CronJobs and ReplicationControllers, init and
+            ephemeral containers included. Each distinct image is verified
+            once; concurrent requests share verifications in flight;
+            verifications are cached by (digest, policy) and tags' digests
+            briefly. The policy file is reloaded when it changes; a policy
+            that does not load is never used (the previous one stays); so
+            are the certificate and key (a renewed Secret needs no restart).
+            GET /healthz, /readyz and /metrics (Prometheus). One JSON log
+            line per decision on stdout. Stops on SIGTERM or SIGINT.
+manifests   Prints the YAML to apply: Namespace, ServiceAccount, ConfigMap
+            (the policy and the key files it names), Deployment (2 replicas),
+            PodDisruptionBudget, Service, and the Validating and Mutating
+            WebhookConfigurations with the CA bundle.
+cert        Creates a CA (ca.crt, ca.key) and a serving certificate signed by
+            it (tls.crt, tls.key) for the names given, with openssl.
+
+Serve options:
+      --policy FILE           the policy (required)
+      --tls-cert FILE         PEM serving certificate (required)
+      --tls-key FILE          PEM key of the certificate (required)
+      --listen ADDR           HOST:PORT to listen on (default 0.0.0.0:8443; port 0: any)
+      --failure-policy P      fail (default) or ignore
+      --deadline SECONDS      answer within this time (default 8; keep it under the
+                              webhook's timeoutSeconds, 10 by default)
+      --cache-size N          verifications and tags kept (default 10000)
+      --cache-ttl SECONDS     how long a verification that passed is kept (default 600)
+      --tag-ttl SECONDS       how long a tag's digest is kept (default 30; 0: never)
+      --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
+      --offline               never fetch Sigstore trust material
+${FAILURE_POLICY_HELP}
+
+Manifests options:
+      --policy FILE           the policy to put in the ConfigMap (required)
+      --ca-file FILE          PEM CA of the serving certificate, for caBundle (required)
+  -n, --namespace NS          the webhook's namespace (default vouch-system)
+      --image IMAGE           the vouch image to run (default vouch:0.1.0)
+      --tls-cert FILE         also print a Secret with this certificate...
+      --tls-key FILE          ...and key (else: kubectl create secret tls vouch-admission-tls)
+      --failure-policy P      fail (default) or ignore
+      --timeout-seconds N     the API server's timeout per call, 2-30 (default 10)
+      --replicas N            replicas of the webhook (default 2)
+
+Cert options:
+      --dns NAME              a DNS name or IP address for the certificate; repeatable
+                              (the Service's is vouch-admission.NAMESPACE.svc)
+      --out-dir DIR           where to write ca.crt, ca.key, tls.crt, tls.key
+      --days N                validity of the serving certificate (default 365)
+
+${REGISTRY_HELP}`,
+
+  async run(args: readonly string[], io: CliIO): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === 'serve') return serve(rest, io);
+    if (sub === 'manifests') return manifests(rest, io);
+    if (sub === 'cert') return cert(rest, io);
+    throw invalid(
+      'USAGE',
+      `vouch admission needs serve, manifests or cert, not ${JSON.stringify(sub ?? '')}`,
+    );
+  },
+};
+
+function failurePolicyFlag(value: string | undefined): 'fail' | 'ignore' {
+  if (value === undefined || value === 'fail') return 'fail';
+  if (value === 'ignore') return 'ignore';
+  throw invalid('USAGE', `--failure-policy must be fail or ignore, not "${value}"`);
+}
+
+/** Seconds, decimals allowed, within [min, max]. */
+function secondsFlag(name: string, value: string | undefined, min: number, max: number) {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || seconds < min || seconds > max) {
+    throw invalid(
+      'USAGE',
+      `--${name} must be a number of seconds from ${min} to ${max}, not "${value}"`,
+    );
+  }
+  return seconds;
+}
+
+/** `HOST:PORT`, `[V6]:PORT` or `:PORT`. */
+function listenFlag(value: string | undefined): { host: string; port: number } {
+  if (value === undefined) return { host: '0.0.0.0', port: 8443 };
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):([0-9]{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) {
+    throw invalid('USAGE', `--listen takes HOST:PORT, not "${value}"`);
+  }
+  const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+async function readText(flag: string, path: string | undefined): Promise<string> {
+  if (path === undefined) throw invalid('USAGE', `--${flag} FILE is required`);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw invalid('FILE_UNREADABLE', `cannot read --${flag} ${path}: ${messageOf(error)}`);
+  }
+}
+
+const SERVE_OPTIONS = {
+  ...REGISTRY_OPTIONS,
+  policy: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  listen: { type: 'string' },
+  'failure-policy': { type: 'string' },
+  deadline: { type: 'string' },
+  'cache-size': { type: 'string' },
+  'cache-ttl': { type: 'string' },
+  'tag-ttl': { type: 'string' },
+  'trust-dir': { type: 'string' },
+  offline: { type: 'boolean', default: false },
+} as const;
+
+async function serve(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(args, SERVE_OPTIONS, false);
+  if (values.policy === undefined)
+    throw invalid('USAGE', 'vouch admission serve needs --policy FILE');
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if (certFile === undefined || keyFile === undefined) {
+    throw invalid('USAGE', 'vouch admission serve needs --tls-cert FILE and --tls-key FILE');
+  }
+  const { host, port } = listenFlag(values.listen);
+  const failurePolicy = failurePolicyFlag(values['failure-policy']);
+  const deadlineMs = (secondsFlag('deadline', values.deadline, 0.1, 29) ?? 8) * 1000;
+  const maxEntries = integerFlag('cache-size', values['cache-size'], 1, 10_000_000) ?? 10_000;
+  const ttlMs = (secondsFlag('cache-ttl', values['cache-ttl'], 0, 86_400) ?? 600) * 1000;
+  const tagTtlMs = (secondsFlag('tag-ttl', values['tag-ttl'], 0, 3600) ?? 30) * 1000;
+
+  const options = await storeOptions(io, values, 'sustained');
+  const stores = new Stores({
+    ...options,
+    http: {
+      ...options.http,
+      // A registry slower than the deadline cannot help this request; a
+      // Retry-After longer than a quarter of it fails over to the failure policy.
+      headersTimeoutMs: Math.min(options.http?.headersTimeoutMs ?? Infinity, deadlineMs),
+      bodyTimeoutMs: deadlineMs,
+      connectTimeoutMs: Math.min(deadlineMs, 5_000),
+      maxRetryAfterMs: deadlineMs / 4,
+    },
+  });
+  const { gather, close } = await gatherOptions(io, stores, values, options.http);
+  const log = (entry: object) =>
+    io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  const { startAdmissionWebhook } = await import('../../admission/server.ts');
+  const webhook = await startAdmissionWebhook({
+    policyFile: values.policy,
+    tls: { certFile, keyFile },
+    host,
+    port,
+    gather,
+    log,
+    failurePolicy,
+    deadlineMs,
+    cache: { maxEntries, ttlMs, tagTtlMs, deniedTtlMs: Math.min(ttlMs, 30_000) },
+  });
+  const signal = await new Promise<string>((done) => {
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGINT', () => done('SIGINT'));
+  });
+  log({ level: 'info', msg: 'shutting down', signal });
+  await webhook.close();
+  await close();
+  return 0;
+}
+
+type ServeValues = ReturnType<typeof parseFlags<typeof SERVE_OPTIONS>>['values'];
+
+/** The registries, keyless trust and notary servers the policy's authorities need. */
+async function gatherOptions(
+  io: CliIO,
+  stores: Stores,
+  values: ServeValues,
+  http: HttpOptions | undefined,
+): Promise<{ gather: Omit<GatherPolicyOptions, 'concurrency'>; close: () => Promise<void> }> {
+  const offline = values.offline ?? false;
+  let tlogs: Promise<readonly TransparencyLog[]> | undefined;
+  // Built once per authority of each loaded policy (a reload compiles new
+  // authority objects), not once per image.
+  const keyless = new WeakMap<KeylessAuthority, Promise<CertificateTrust>>();
+  const buildKeyless = async (authority: KeylessAuthority): Promise<CertificateTrust> => {
+    const [{ chooseTrustedRoot }, { keylessTrustOf }, trust] = await Promise.all([
+      import('../trusted-root-choice.ts'),
+      import('../../sigstore/keyless-trust.ts'),
+      import('../../verify/certificate-trust.ts'),
+    ]);
+    const root = await chooseTrustedRoot(io, { file: authority.trustedRoot, offline });
+    return trust.certificateTrust(
+      authority.identity,
+      keylessTrustOf(root, authority.trustedRoot ?? 'the trusted root'),
+    );
+  };
+  const { HttpClient } = await import('../../registry/http.ts');
+  const { NotaryServer } = await import('../../trust/notary-server.ts');
+  const { TrustStore } = await import('../../trust/store.ts');
+  let notaryHttp: InstanceType<typeof HttpClient> | undefined;
+  const credentials = credentialLookup(io);
+  const allowInsecure = values['allow-insecure-registry'] ?? false;
+  const gather: Omit<GatherPolicyOptions, 'concurrency'> = {
+    stores,
+    loadTlogs: () => {
+      tlogs ??= import('../trusted-root-choice.ts').then(async ({ chooseTrustedRoot }) => {
+        return (await chooseTrustedRoot(io, { offline })).tlogs;
+      });
+      return tlogs;
+    },
+    keylessTrust: (authority) => {
+      let trust = keyless.get(authority);
+      if (trust === undefined) {
+        trust = buildKeyless(authority);
+        // A failure (no network for TUF) is retried by the next request.
+        trust.catch(() => keyless.delete(authority));
+        keyless.set(authority, trust);
+      }
+      return trust;
+    },
+    notary: {
+      trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
+      server: (authority, registry) => {
+        const url = new URL(
+          authority.server ??
+            (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`),
+        );
+        if (url.protocol === 'http:' && !allowInsecure && !isLoopbackRegistry(url.host)) {
+          throw invalid(
+            'USAGE',
+            `notary server ${url.href} is plain HTTP; use HTTPS, or --allow-insecure-registry`,
+          );
+        }
+        return new NotaryServer({
+          url,
+          http: (notaryHttp ??= new HttpClient(http)),
+          credentials: () => credentials(registry),
+          allowInsecure,
+        });
+      },
+    },
+  };
+  return { gather, close: async () => notaryHttp?.close() };
+}
+
+async function manifests(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    {
+      policy: { type: 'string' },
+      'ca-file': { type: 'string' },
+      namespace: { type: 'string', short: 'n', default: 'vouch-system' },
+      image: { type: 'string', default: 'vouch:0.1.0' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'failure-policy': { type: 'string' },
+      'timeout-seconds': { type: 'string' },
+      replicas: { type: 'string' },
+    },
+    false,
+  );
+  const policyPath = values.policy;
+  const policy = await readText('policy', policyPath);
+  const caBundle = await readText('ca-file', values['ca-file']);
+  if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+    throw invalid('USAGE', `--ca-file ${values['ca-file']} holds no PEM certificate`);
+  }
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw invalid('USAGE', '--tls-cert and --tls-key go together');
+  }
+  const tls =
+    values['tls-cert'] === undefined
+      ? undefined
+      : {
+          cert: await readText('tls-cert', values['tls-cert']),
+          key: await readText('tls-key', values['tls-key']),
+        };
+  const namespace = values.namespace ?? 'vouch-system';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+    throw invalid('USAGE', `--namespace must be a Kubernetes namespace name, not "${namespace}"`);
+  }
+  // The policy must load (so a broken one is never installed); its files go in the ConfigMap.
+  const [{ loadPolicyFile }, { parsePolicy }, { webhookManifests }] = await Promise.all([
+    import('../../policy/load.ts'),
+    import('../../policy/parse.ts'),
+    import('../../admission/manifests.ts'),
+  ]);
+  await loadPolicyFile(policyPath as string);
+  const policyFiles = new Map<string, string>();
+  for (const reference of parsePolicy(policy, policyPath).files.values()) {
+    const path = isAbsolute(reference.path)
+      ? reference.path
+      : resolve(dirname(policyPath as string), reference.path);
+    policyFiles.set(reference.path, await readText('policy', path));
+  }
+  const timeoutSeconds = integerFlag('timeout-seconds', values['timeout-seconds'], 2, 30);
+  const replicas = integerFlag('replicas', values.replicas, 1, 100);
+  io.stdout.write(
+    webhookManifests({
+      namespace,
+      image: values.image ?? 'vouch:0.1.0',
+      caBundle,
+      policy,
+      policyFiles,
+      ...(tls === undefined ? {} : { tls }),
+      failurePolicy: failurePolicyFlag(values['failure-policy']),
+      ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      ...(replicas === undefined ? {} : { replicas }),
+    }),
+  );
+  return 0;
+}
+
+async function cert(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    {
+      dns: { type: 'string', multiple: true },
+      'out-dir': { type: 'string' },
+      days: { type: 'string' },
+    },
+    false,
+  );
+  const names = values.dns ?? [];
+  if (names.length === 0) throw invalid('USAGE', 'vouch admission cert needs --dns NAME');
+  const outDir = values['out-dir'];
+  if (outDir === undefined) throw invalid('USAGE', 'vouch admission cert needs --out-dir DIR');
+  const days = integerFlag('days', values.days, 1, 3650);
+  const { createWebhookCertificate } = await import('../../admission/certificate.ts');
+  const files = await createWebhookCertificate({
+    names,
+    outDir,
+    ...(days === undefined ? {} : { days }),
+    ...(io.env.VOUCH_OPENSSL === undefined ? {} : { openssl: io.env.VOUCH_OPENSSL }),
+  });
+  io.stdout.write(
+    `wrote ${files.caCert} (CA: the caBundle), ${files.caKey}, ${files.cert} and ${files.key}\n`,
+  );
+  return 0;
+}
