@@ -221,7 +221,7 @@ rules:
     }
   });
 
-  it('check: every workload kind, List, compose; table, JSON, SARIF, exit code, --fix', async () => {
+  it('check: every workload kind, image volumes, List, compose; table, JSON, SARIF, exit code, --fix', async () => {
     const dir = join(tmp, 'deploy');
     await mkdir(dir);
     const workloads = [
@@ -259,6 +259,10 @@ spec:
   ephemeralContainers:
     - name: debug
       image: ${unsigned}
+  volumes:
+    - name: models
+      image:
+        reference: ${signed}
 ${workloads}---
 apiVersion: batch/v1
 kind: CronJob
@@ -297,7 +301,7 @@ data: { image: not-an-image }
     assert.equal(run.code, 1, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^IMAGE +LOCATION +DECISION +REASON$/);
-    assert.equal(lines.length, 1 + 2 + 2 + 6 * 2 + 1 + 1);
+    assert.equal(lines.length, 1 + 3 + 2 + 6 * 2 + 1 + 1);
     assert.match(
       run.stdout,
       new RegExp(
@@ -320,9 +324,10 @@ data: { image: not-an-image }
     assert.equal(report.allowed, false);
     assert.deepEqual(
       report.images.map((d) => d.result),
-      ['allowed', 'denied', ...Array(12).fill('allowed'), 'allowed', 'allowed'],
+      ['allowed', 'denied', 'allowed', ...Array(12).fill('allowed'), 'allowed', 'allowed'],
     );
     assert.equal(report.images[1]?.line, 10);
+    assert.equal(report.images[2]?.line, 14, 'the image volume is checked like a container');
 
     const sarif = await vouch(
       'policy',
@@ -387,7 +392,8 @@ data: { image: not-an-image }
       .replaceAll(`image: ${signed}   #`, `image: ${signed}@${digests.signed}   #`)
       .replaceAll(`image: "${signed}"`, `image: "${signed}@${digests.signed}"`)
       .replaceAll(`image: '${signed}'`, `image: '${signed}@${digests.signed}'`)
-      .replace(`image: ${attested}`, `image: ${attested}@${digests.attested}`);
+      .replace(`image: ${attested}`, `image: ${attested}@${digests.attested}`)
+      .replace(`reference: ${signed}`, `reference: ${signed}@${digests.signed}`);
     assert.equal(fixed, expected);
   });
 

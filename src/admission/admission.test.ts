@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { isVouchError } from '../core/errors.ts';
 import type { ImageDecision } from '../policy/evaluate.ts';
+import { CONTAINER_LISTS, POD_SPEC_PATHS, WORKLOAD_KINDS } from '../policy/pod-spec.ts';
+import { findImages } from '../policy/workloads.ts';
 import { SingleFlight, TtlLru } from './cache.ts';
 import { containerImages } from './containers.ts';
 import { webhookManifests } from './manifests.ts';
@@ -193,6 +195,27 @@ describe('containerImages', () => {
     assert.equal(containerImages(request('ConfigMap', { data: {} })), undefined);
     assert.equal(containerImages(request('Pod', null)), undefined);
     assert.deepEqual(containerImages(request('Pod', { spec: 'odd' })), []);
+  });
+
+  it('finds what `vouch policy check` finds in the same object, for every workload kind', () => {
+    for (const kind of WORKLOAD_KINDS) {
+      const spec = {
+        ...Object.fromEntries(CONTAINER_LISTS.map((list) => [list, [{ image: `${list}:1` }]])),
+        volumes: [{ name: 'v', image: { reference: 'volume:1' } }],
+      };
+      const object = (POD_SPEC_PATHS[kind] ?? []).reduceRight<object>(
+        (inner, key) => ({ [key]: inner }),
+        spec,
+      );
+      const manifest = { apiVersion: 'v1', kind, metadata: { name: 'n' }, ...object };
+      const fromWebhook = containerImages(request(kind, manifest))?.map((c) => c.image);
+      assert.deepEqual(
+        fromWebhook,
+        findImages(JSON.stringify(manifest), 'x.json').map((f) => f.image),
+        kind,
+      );
+      assert.equal(fromWebhook?.length, CONTAINER_LISTS.length + 1, kind);
+    }
   });
 });
 

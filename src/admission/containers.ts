@@ -1,28 +1,13 @@
 /**
  * Where the images are in the object of an admission request: the
- * initContainers, containers and ephemeralContainers of the pod spec of
- * each workload kind (the kinds policy-controller, Kyverno and Connaisseur
- * handle, research/policy.md §2.5), and image volumes
- * (`volumes[].image.reference`, Kubernetes ≥ 1.31, which policy-controller
- * checks too: the kubelet pulls them like containers), as JSON pointers
- * (RFC 6901) so a mutation can replace exactly that string.
+ * containers of every list and the image volumes of the pod spec of each
+ * workload kind (the table in policy/pod-spec.ts, which `vouch policy check`
+ * reads too), as JSON pointers (RFC 6901) so a mutation can replace exactly
+ * that string.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../formats/strict-json.ts';
+import { CONTAINER_LISTS, IMAGE_VOLUME_PATH, POD_SPEC_PATHS } from '../policy/pod-spec.ts';
 import type { AdmissionRequest } from './review.ts';
-
-/** Where each workload kind keeps its pod spec (the same paths as policy/workloads.ts). */
-export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
-
-const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 export interface ContainerImage {
   readonly image: string;
@@ -55,13 +40,12 @@ function imageVolumes(object: JsonObject, path: readonly string[]): ContainerIma
   const found: ContainerImage[] = [];
   (volumes as readonly JsonValue[]).forEach((volume, index) => {
     if (!isJsonObject(volume)) return;
-    const source = volume['image'];
-    const image = isJsonObject(source) ? source['reference'] : undefined;
+    const image = at(volume, IMAGE_VOLUME_PATH);
     if (typeof image !== 'string' || image === '') return;
     const name = typeof volume['name'] === 'string' ? ` (${volume['name']})` : '';
     found.push({
       image,
-      pointer: `/${[...path, 'volumes', String(index), 'image', 'reference'].join('/')}`,
+      pointer: `/${[...path, 'volumes', String(index), ...IMAGE_VOLUME_PATH].join('/')}`,
       container: `volumes[${index}]${name}`,
     });
   });

@@ -4,7 +4,7 @@
  * and the manifests and certificate to install it.
  */
 export type { ContainerImage } from './containers.ts';
-export { containerImages, POD_SPEC_PATHS } from './containers.ts';
+export { containerImages } from './containers.ts';
 export { AdmissionHandler, DEFAULT_DEADLINE_MS, DEFAULT_MAX_BODY_BYTES } from './handler.ts';
 export type { AdmissionHandlerOptions } from './handler.ts';
 export type { AdmissionLog, LogEntry } from './log.ts';

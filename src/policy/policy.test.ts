@@ -15,7 +15,9 @@ import {
 } from './glob.ts';
 import { selectRule } from './match.ts';
 import { parsePolicy } from './parse.ts';
+import { CONTAINER_LISTS, POD_SPEC_PATHS, WORKLOAD_KINDS } from './pod-spec.ts';
 import { PolicyError } from './source.ts';
+import { findImages, pinImages } from './workloads.ts';
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .publicKey.export({ type: 'spki', format: 'pem' })
@@ -583,5 +585,60 @@ images:
         e.issues.map((i) => `${i.path}:${i.line}`).join(',') ===
           'images[0].status:6,images[0].digest:5',
     );
+  });
+});
+
+describe('findImages and pinImages', () => {
+  it('reads image volumes beside the containers of every workload kind, and pins them', () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: prod }
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/acme/app:1.0
+      volumes:
+        - name: config
+          configMap: { name: web }
+        - name: models
+          image:
+            reference: "ghcr.io/acme/models:2" # pulled by the kubelet like a container
+            pullPolicy: IfNotPresent
+        - name: odd
+          image: {}
+`;
+    const found = findImages(text, 'web.yaml');
+    assert.deepEqual(
+      found.map((f) => [f.image, f.object, f.namespace, f.line]),
+      [
+        ['ghcr.io/acme/app:1.0', 'Deployment/web', 'prod', 9],
+        ['ghcr.io/acme/models:2', 'Deployment/web', 'prod', 15],
+      ],
+    );
+    const pinned = pinImages(text, [{ range: found[1]?.range ?? [0, 0], image: `x@${DIGEST}` }]);
+    assert.equal(
+      pinned,
+      text.replace('"ghcr.io/acme/models:2"', `"x@${DIGEST}"`),
+      'quoting and the comment stay',
+    );
+  });
+
+  it('finds the same images as the table says for each kind', () => {
+    for (const kind of WORKLOAD_KINDS) {
+      const path = POD_SPEC_PATHS[kind] ?? [];
+      const spec = {
+        ...Object.fromEntries(CONTAINER_LISTS.map((list) => [list, [{ image: `${list}:1` }]])),
+        volumes: [{ name: 'v', image: { reference: 'volume:1' } }],
+      };
+      const object = path.reduceRight<object>((inner, key) => ({ [key]: inner }), spec);
+      const text = JSON.stringify({ apiVersion: 'v1', kind, metadata: { name: 'n' }, ...object });
+      assert.deepEqual(
+        findImages(text, 'x.json').map((f) => f.image),
+        [...CONTAINER_LISTS.map((list) => `${list}:1`), 'volume:1'],
+        kind,
+      );
+    }
   });
 });

@@ -1,10 +1,10 @@
 /**
  * Finding every image in deployment files, with where it is written: the
- * containers, initContainers and ephemeralContainers of Kubernetes Pods and
- * of the pod templates of Deployment, ReplicaSet, StatefulSet, DaemonSet,
- * Job, ReplicationController and CronJob (the kinds Kyverno and
- * Connaisseur cover, research/policy.md §2.2-2.3), inside `List`s too; and
- * `services.*.image` of docker-compose files. Multi-document YAML (what
+ * containers, initContainers and ephemeralContainers and the image volumes
+ * of Kubernetes Pods and of the pod templates of Deployment, ReplicaSet,
+ * StatefulSet, DaemonSet, Job, ReplicationController and CronJob (the table
+ * in pod-spec.ts, which the admission webhook reads too), inside `List`s
+ * too; and `services.*.image` of docker-compose files. Multi-document YAML (what
  * `helm template` and `kustomize build` print) is read document by
  * document. Other documents are skipped.
  *
@@ -14,6 +14,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, Scalar } from 'yaml';
 import { invalid } from '../core/errors.ts';
+import { CONTAINER_LISTS, IMAGE_VOLUME_PATH, POD_SPEC_PATHS } from './pod-spec.ts';
 
 export interface ImageLocation {
   /** The image as written. */
@@ -28,19 +29,6 @@ export interface ImageLocation {
   /** The image scalar's source range [start, end) in the text. */
   readonly range: readonly [number, number];
 }
-
-const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-};
-export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
-const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /**
  * The images in `text` (one file, possibly many YAML documents), in order.
@@ -99,6 +87,11 @@ export function findImages(text: string, source: string): ImageLocation[] {
         if (!isSeq(containers)) continue;
         for (const container of containers.items)
           add(at(container as Node, ['image']), `${kind}/${name}`, namespace);
+      }
+      const volumes = at(spec, ['volumes']);
+      if (isSeq(volumes)) {
+        for (const volume of volumes.items)
+          add(at(volume as Node, IMAGE_VOLUME_PATH), `${kind}/${name}`, namespace);
       }
       return;
     }

@@ -55,8 +55,9 @@ test      decides the images of a recorded evidence file with the policy, no
 check     the CI gate: finds every image in Kubernetes manifests (Pod,
           Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
           ReplicationController; containers, initContainers,
-          ephemeralContainers; multi-document YAML and List kinds, as helm
-          template and kustomize build print them) and docker-compose files
+          ephemeralContainers, image volumes; multi-document YAML and List
+          kinds, as helm template and kustomize build print them) and
+          docker-compose files
           (services.*.image), checks each distinct image once, and prints a
           table: image, file:line, decision, reason. -f takes files,
           directories (every .yaml and .yml inside, recursively) or - (stdin).
