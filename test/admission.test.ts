@@ -41,6 +41,9 @@ interface Review {
 interface Webhook {
   readonly port: number;
   readonly logs: Record<string, unknown>[];
+  /** Resolves with the exit code (null when killed by a signal) and the signal. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -55,6 +58,9 @@ async function startWebhook(args: readonly string[], home: string): Promise<Webh
     },
   );
   const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let buffered = '';
@@ -74,10 +80,10 @@ async function startWebhook(args: readonly string[], home: string): Promise<Webh
   return {
     port,
     logs,
+    exited,
+    child,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
@@ -969,6 +975,43 @@ rules:
       );
       const metrics = (await post(failClosed.port, ca, '/metrics', '', {}, 'GET')).body;
       assert.match(metrics, /^vouch_admission_registry_errors_total\{code="RATE_LIMITED"\} [1-9]/m);
+    });
+
+    it('SIGTERM: stops accepting connections, answers the review in flight, exits 0', async () => {
+      // The tag lookup takes a second, so the review is in flight when SIGTERM comes.
+      const forward = forwardTo(registry);
+      const slow = await startHostileRegistry(async (req, res) => {
+        if (/\/manifests\/1\.0$/.test(req.url ?? '')) await sleep(1_000);
+        await forward(req, res);
+      });
+      hostiles.push(slow);
+      const draining = await startWebhook(
+        ['--policy', faultPolicy, ...certArgs, '--deadline', '5'],
+        tmp,
+      );
+      try {
+        const started = performance.now();
+        const review = admit(draining.port, ca, '/validate', pod(`${slow.host}/acme/signed:1.0`));
+        await waitFor(() => slow.requests.some((r) => r.includes('/manifests/1.0')));
+        draining.child.kill('SIGTERM');
+        await waitFor(() => draining.logs.some((l) => l['msg'] === 'shutting down'));
+        assert.equal(draining.logs.find((l) => l['msg'] === 'shutting down')?.['inFlight'], 1);
+        // New connections are refused: the kubelet's readiness probe fails, no new review starts.
+        await assert.rejects(post(draining.port, ca, '/readyz', '', {}, 'GET'), /ECONNREFUSED/);
+
+        const answered = await review;
+        assert.equal(answered.allowed, true, JSON.stringify(answered));
+        assert.ok(performance.now() - started >= 1_000, 'it was answered after the slow lookup');
+        assert.deepEqual(await draining.exited, { code: 0, signal: null });
+        const messages = draining.logs.map((l) => l['msg']);
+        assert.ok(
+          messages.indexOf('admission decision') > messages.indexOf('shutting down') &&
+            messages.indexOf('stopped') > messages.indexOf('admission decision'),
+          messages.join(', '),
+        );
+      } finally {
+        await draining.stop();
+      }
     });
 
     it('a registry serving content that does not match its digest: never admitted, even when ignore', async () => {

@@ -378,6 +378,24 @@ describe('webhookManifests', () => {
     ]);
   });
 
+  it('shuts down without dropping reviews: a preStop pause, then a grace period covering the deadline', () => {
+    for (const timeoutSeconds of [10, 30]) {
+      const [deployment] = parseAllDocuments(webhookManifests({ ...options, timeoutSeconds }))
+        .map((d) => d.toJS() as { kind: string; spec: any }) // eslint-disable-line @typescript-eslint/no-explicit-any
+        .filter((d) => d.kind === 'Deployment');
+      const pod = deployment?.spec.template.spec;
+      const pause: number = pod.containers[0].lifecycle.preStop.sleep.seconds;
+      assert.equal(pause, 5);
+      const args: string[] = pod.containers[0].args;
+      const deadline = Number(args[args.indexOf('--deadline') + 1]);
+      // SIGTERM comes after the pause; the drain then takes at most deadline + 1 s (server.ts).
+      assert.ok(
+        pod.terminationGracePeriodSeconds >= pause + deadline + 1,
+        `${pod.terminationGracePeriodSeconds} s for ${pause} s + ${deadline} s`,
+      );
+    }
+  });
+
   it('refuses policy files outside the policy directory and timeouts out of range', () => {
     assert.throws(
       () => webhookManifests({ ...options, policyFiles: new Map([['../x.pem', 'PEM']]) }),

@@ -57,6 +57,8 @@ export class AdmissionHandler {
   readonly #maxBodyBytes: number;
   readonly #failurePolicy: FailurePolicy;
   #ready = true;
+  /** Responses not yet finished: told to close their connection when draining starts. */
+  readonly #open = new Set<ServerResponse>();
 
   constructor(options: AdmissionHandlerOptions) {
     this.#options = options;
@@ -65,13 +67,27 @@ export class AdmissionHandler {
     this.#failurePolicy = options.failurePolicy ?? 'fail';
   }
 
-  /** `/readyz` answers 503 from now on (shutting down: the Service stops sending requests). */
+  /**
+   * Shutting down: `/readyz` answers 503 from now on, and every answer, to
+   * requests in flight and to any still arriving on open connections, closes
+   * its connection (`Connection: close`), so the server can finish without
+   * cutting a connection the API server is about to reuse.
+   */
   drain(): void {
     this.#ready = false;
+    for (const res of this.#open) closeAfter(res);
+  }
+
+  /** Requests being answered now. */
+  get inFlight(): number {
+    return this.#open.size;
   }
 
   /** The request listener for node:https. */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#open.add(res);
+    res.once('close', () => this.#open.delete(res));
+    if (!this.#ready) closeAfter(res);
     this.#route(req, res).catch((error: unknown) => {
       this.#options.log({ level: 'error', msg: 'request failed', error: messageOf(error) });
       if (!res.headersSent) plain(res, 500, 'internal error\n');
@@ -272,6 +288,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | 'too 
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
   });
+}
+
+function closeAfter(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('connection', 'close');
 }
 
 function plain(

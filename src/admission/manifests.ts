@@ -3,7 +3,8 @@
  * out): a Namespace, a ServiceAccount, a ConfigMap holding the policy and
  * the key files it names, a Deployment of 2+ replicas spread over nodes
  * with a PodDisruptionBudget (a fail-closed webhook that is down blocks
- * every deploy), a Service, and the Validating and Mutating
+ * every deploy) that shuts down without dropping a review (a preStop pause,
+ * then the drain; server.ts), a Service, and the Validating and Mutating
  * WebhookConfigurations (`kubernetes/api@10b39a3:admissionregistration/v1/types.go`,
  * research/policy.md §4) with the CA bundle, `sideEffects: None`,
  * `admissionReviewVersions: [v1]`, and a namespaceSelector that leaves out
@@ -36,6 +37,14 @@ export const WEBHOOK_NAME = 'vouch-admission';
 const POLICY_DIR = '/etc/vouch/policy';
 const TLS_DIR = '/etc/vouch/tls';
 const PORT = 8443;
+/**
+ * The pause before SIGTERM: a terminating pod leaves the Service's endpoints
+ * asynchronously, and API servers keep sending it reviews for a few seconds;
+ * the webhook stops accepting connections only once they have stopped. The
+ * `sleep` action (KEP-3960, on by default since Kubernetes 1.30) needs no
+ * sleep binary in the image.
+ */
+const PRE_STOP_SECONDS = 5;
 
 /** The manifests as one multi-document YAML text. */
 export function webhookManifests(options: WebhookManifestOptions): string {
@@ -95,6 +104,9 @@ export function webhookManifests(options: WebhookManifestOptions): string {
           metadata: { labels },
           spec: {
             serviceAccountName: WEBHOOK_NAME,
+            // The pause, then the drain: reviews in flight answer within the
+            // deadline (timeoutSeconds - 2); a few seconds spare before SIGKILL.
+            terminationGracePeriodSeconds: PRE_STOP_SECONDS + timeoutSeconds + 5,
             automountServiceAccountToken: false,
             securityContext: {
               runAsNonRoot: true,
@@ -133,6 +145,7 @@ export function webhookManifests(options: WebhookManifestOptions): string {
                 ],
                 env: [{ name: 'VOUCH_CACHE_DIR', value: '/var/cache/vouch' }],
                 ports: [{ name: 'https', containerPort: PORT }],
+                lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
                 readinessProbe: probe('/readyz'),
                 livenessProbe: probe('/healthz'),
                 resources: {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { invalid, messageOf } from '../core/errors.ts';
 import type { GatherPolicyOptions } from '../policy/gather.ts';
 import { watchFiles } from './file-watch.ts';
-import { AdmissionHandler } from './handler.ts';
+import { AdmissionHandler, DEFAULT_DEADLINE_MS } from './handler.ts';
 import type { AdmissionLog } from './log.ts';
 import { AdmissionMetrics, Gauge } from './metrics.ts';
 import { PolicyWatch } from './policy-watch.ts';
@@ -42,7 +42,16 @@ export interface RunningAdmissionWebhook {
   readonly port: number;
   readonly metrics: AdmissionMetrics;
   readonly policy: PolicyWatch;
-  /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), stops watching. */
+  /** Requests being answered now. */
+  readonly inFlight: number;
+  /**
+   * Graceful shutdown (what SIGTERM asks of a pod): stops accepting
+   * connections at once, reports not ready on `/readyz`, lets the reviews
+   * in flight finish and closes each connection after its answer; after
+   * `graceMs` (default: the deadline plus a second, by when every review has
+   * its answer) cuts what is left. Stops watching files, closes the registry
+   * clients. Calling it again returns the same promise.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -138,11 +147,16 @@ export async function startAdmissionWebhook(
     port: address.port,
     metrics,
     policy,
-    close(graceMs = 5_000) {
+    get inFlight() {
+      return handler.inFlight;
+    },
+    close(graceMs = (options.deadlineMs ?? DEFAULT_DEADLINE_MS) + 1_000) {
       closing ??= (async () => {
         handler.drain();
         policy.close();
         tlsWatch.close();
+        // Stop listening; idle keep-alive connections close now, busy ones
+        // after their answer (drain()); `closed` resolves when none is left.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -42,7 +42,10 @@ serve       Serves AdmissionReview v1 over HTTPS: POST /validate (validating)
             that does not load is never used (the previous one stays); so
             are the certificate and key (a renewed Secret needs no restart).
             GET /healthz, /readyz and /metrics (Prometheus). One JSON log
-            line per decision on stdout. Stops on SIGTERM or SIGINT.
+            line per decision on stdout. On SIGTERM or SIGINT it stops
+            accepting connections, answers /readyz 503, lets the reviews in
+            flight finish (each answers within the deadline) and exits 0; a
+            second signal stops it at once.
 manifests   Prints the YAML to apply: Namespace, ServiceAccount, ConfigMap
             (the policy and the key files it names), Deployment (2 replicas),
             PodDisruptionBudget, Service, and the Validating and Mutating
@@ -195,13 +198,23 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     deadlineMs,
     cache: { maxEntries, ttlMs, tagTtlMs, deniedTtlMs: Math.min(ttlMs, 30_000) },
   });
-  const signal = await new Promise<string>((done) => {
-    process.once('SIGTERM', () => done('SIGTERM'));
-    process.once('SIGINT', () => done('SIGINT'));
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    const stop = (signal: NodeJS.Signals) => {
+      // A second signal takes Node's default action: stop at once.
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      done(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
-  log({ level: 'info', msg: 'shutting down', signal });
+  // Kubernetes sends SIGTERM once the pod is leaving the Service's endpoints
+  // (after the preStop pause in the manifests); reviews already sent still
+  // get their answer, within the deadline.
+  log({ level: 'info', msg: 'shutting down', signal, inFlight: webhook.inFlight });
   await webhook.close();
   await close();
+  log({ level: 'info', msg: 'stopped' });
   return 0;
 }
 
