@@ -18,12 +18,26 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import {
+  appendSignatureLayer,
+  signatureLayer,
+  signatureTag,
+} from '../src/formats/cosign-signature.ts';
+import { buildSimpleSigningPayload } from '../src/formats/simple-signing.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
+import type { Digest } from '../src/oci/digest.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import { NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { type HostileRegistry, startHostileRegistry } from './helpers/hostile-registry.ts';
-import { buildImage } from './helpers/images.ts';
+import { buildImage, putBytes } from './helpers/images.ts';
+import {
+  CHAINGUARD_IDENTITY,
+  createKeylessSigstore,
+  GITHUB_ISSUER,
+  keylessTrustedRootJson,
+  mintKeylessSignature,
+} from './helpers/keyless.ts';
 import { freePort, type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const BIN = new URL('../src/cli/bin.ts', import.meta.url).pathname;
@@ -862,6 +876,127 @@ rules:
     } finally {
       await rotating.stop();
     }
+  });
+
+  describe('keyless authorities', () => {
+    let keyless: string;
+    let rightPolicy: string;
+    let wrongPolicy: string;
+
+    before(async () => {
+      // An image signed keylessly by an ephemeral Sigstore (Fulcio and Rekor cannot
+      // run here), stored as cosign stores it: one `.sig` layer with the certificate
+      // and the Rekor bundle in its annotations.
+      const sigstore = await createKeylessSigstore();
+      const httpClient = new HttpClient({ retries: 0 });
+      const store = new RegistryClient(registry.host, { http: httpClient }).repository(
+        'acme/keyless',
+      );
+      const built = await buildImage(store, { tag: '1.0', layers: 1, layerSize: 64 });
+      const digest: Digest = built.descriptor.digest;
+      const payload = buildSimpleSigningPayload({
+        dockerReference: `${host}/acme/keyless`,
+        dockerManifestDigest: digest,
+      });
+      const minted = await mintKeylessSignature(
+        sigstore,
+        { subject: CHAINGUARD_IDENTITY, issuer: GITHUB_ISSUER },
+        payload,
+      );
+      const layer = signatureLayer({
+        payload,
+        signatureBase64: minted.signatureBase64,
+        annotations: minted.annotations,
+      });
+      const { image: sig } = appendSignatureLayer(undefined, layer.descriptor);
+      await putBytes(store, layer.descriptor.mediaType, layer.blob);
+      await putBytes(store, sig.configDescriptor.mediaType, sig.config);
+      await store.putManifest(sig.manifest, sig.mediaType, signatureTag(digest));
+      await httpClient.close();
+      digests['keyless'] = digest;
+      keyless = image('keyless');
+
+      await writeFile(join(tmp, 'policy', 'trusted_root.json'), keylessTrustedRootJson(sigstore));
+      const policyFor = (identity: string) => `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+authorities:
+  ci:
+    keyless:
+      identity: ${identity}
+      issuer: ${GITHUB_ISSUER}
+      trustedRoot: trusted_root.json
+rules:
+  - name: released
+    images: ["${host}/acme/**"]
+    authorities: [ci]
+`;
+      rightPolicy = join(tmp, 'policy', 'keyless-right.yaml');
+      wrongPolicy = join(tmp, 'policy', 'keyless-wrong.yaml');
+      await writeFile(rightPolicy, policyFor(CHAINGUARD_IDENTITY));
+      await writeFile(
+        wrongPolicy,
+        policyFor('https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main'),
+      );
+    });
+
+    it('vouch policy evaluate: allowed for the signing identity, denied for another', async () => {
+      const env = { DOCKER_CONFIG: NO_DOCKER_CONFIG };
+      const right = await runVouch(
+        ['policy', 'evaluate', '--policy', rightPolicy, keyless, '-o', 'json'],
+        { env },
+      );
+      assert.equal(right.code, 0, right.stdout + right.stderr);
+      const allowed = (
+        JSON.parse(right.stdout) as {
+          images: { result: string; digest: string; authorities: { status: string }[] }[];
+        }
+      ).images[0];
+      assert.equal(allowed?.result, 'allowed');
+      assert.equal(allowed?.digest, digests['keyless']);
+      assert.deepEqual(
+        allowed?.authorities.map((a) => a.status),
+        ['verified'],
+      );
+
+      const wrong = await runVouch(['policy', 'evaluate', '--policy', wrongPolicy, keyless], {
+        env,
+      });
+      assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+      assert.match(wrong.stdout, /rule released: 0 of 1 required authority verified it \(ci: /);
+      // The policies differ only in the identity: the signature is refused for it.
+      assert.match(wrong.stdout, /ci \(keyless\): denied NO_VALID_SIGNATURE/);
+    });
+
+    it('vouch admission serve: admits the keylessly signed image, and denies it for another identity', async () => {
+      const [right, wrong] = await Promise.all([
+        startWebhook(['--policy', rightPolicy, ...certArgs], tmp),
+        startWebhook(['--policy', wrongPolicy, ...certArgs], tmp),
+      ]);
+      try {
+        const review = () =>
+          reviewOf(
+            KINDS[1]?.kind as never,
+            (KINDS[1]?.wrap as (s: object) => object)(podSpec([keyless])),
+          );
+        const admitted = await admit(right.port, ca, '/mutate', review());
+        assert.equal(admitted.allowed, true, JSON.stringify(admitted));
+        assert.deepEqual(decodePatch(admitted), [
+          {
+            op: 'replace',
+            path: '/spec/template/spec/containers/0/image',
+            value: `${keyless}@${digests['keyless']}`,
+          },
+        ]);
+        const denied = await admit(wrong.port, ca, '/validate', review());
+        assert.equal(denied.allowed, false);
+        assert.match(
+          denied.status?.message ?? '',
+          /rule released: 0 of 1 required authority verified it \(ci: /,
+        );
+      } finally {
+        await Promise.all([right.stop(), wrong.stop()]);
+      }
+    });
   });
 
   describe('faults', () => {
