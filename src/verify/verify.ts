@@ -21,7 +21,7 @@
  * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
 import { denied, type VouchError } from '../core/errors.ts';
-import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
+import { BUNDLE_ANNOTATION } from '../formats/signature-manifest.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Digest } from '../oci/digest.ts';

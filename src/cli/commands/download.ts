@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { denied, invalid, isVouchError, messageOf } from '../../core/errors.ts';
 import { DEFAULT_MAX_ATTESTATION_BYTES } from '../../formats/cosign-attestation.ts';
-import { attachmentTag } from '../../formats/cosign-signature.ts';
+import { attachmentTag } from '../../formats/signature-manifest.ts';
 import { parseEnvelope } from '../../formats/dsse.ts';
 import { parseStatement } from '../../formats/in-toto.ts';
 import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
