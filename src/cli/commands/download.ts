@@ -123,7 +123,7 @@ ${REGISTRY_HELP}`,
       integerFlag('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30) ??
       DEFAULT_MAX_ATTESTATION_BYTES;
     const keyPaths = values.key ?? [];
-    const identity = certificateIdentityOf(values, `vouch download ${what}`);
+    const identity = await certificateIdentityOf(values, `vouch download ${what}`);
     if (keyPaths.length > 0 || identity !== undefined) {
       requireOneMode(keyPaths, identity, `vouch download ${what}`);
     } else if (values['trusted-root'] !== undefined) {
