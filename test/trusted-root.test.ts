@@ -223,7 +223,7 @@ describe('vouch trusted-root through TUF', () => {
     assert.match(show.stdout, /https:\/\/rekor\.sigstore\.dev/);
   });
 
-  it('verify of a signature without a bundle loads neither tuf-js nor @sigstore/* nor the TUF cache code', async () => {
+  it('verify of a signature without a bundle loads neither tuf-js nor @sigstore/* nor the TUF cache code, nor the code only bundles, keyless options or signing need', async () => {
     const plain = await signedImage('plain', false);
     // A fresh process, recording every module it resolves (ESM and CommonJS).
     const script = `
@@ -251,6 +251,14 @@ describe('vouch trusted-root through TUF', () => {
     );
     const heavy = loaded.filter((url) => /tuf-js|@tufjs|@sigstore|tuf-update|tuf-cache/.test(url));
     assert.deepEqual(heavy, []);
+    // Loaded only when the .sig layers do not verify (cosign 3's bundle
+    // referrers), with keyless options, for the public-good root, or to sign.
+    const lazy = loaded.filter((url) =>
+      /\/(bundle-evidence|bundle-signatures|attestation-evaluate|in-toto|dsse|sigstore-bundle|certificate-identity|public-good|trusted-root-choice|ggcr|cosign-signature)\.ts$/.test(
+        url,
+      ),
+    );
+    assert.deepEqual(lazy, []);
   });
 
   it("a cache that is not vouch's is an error (exit 2), not a silent fallback to the shipped root", async () => {

@@ -10,7 +10,17 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
-  return { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  return {
+    env: process.env,
+    // process.stdin is created on first access, loading the stream, net or
+    // tty modules for it; most commands never read it, so it is taken only
+    // when one does.
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
 }
 
 export type OutputFormat = 'text' | 'json';

@@ -8,12 +8,12 @@
  * option, as cosign requires.
  */
 import { invalid } from '../core/errors.ts';
-import {
-  type CertificateIdentity,
+import type {
+  CertificateIdentity,
   exactly,
-  type GithubWorkflowClaims,
+  GithubWorkflowClaims,
   matchingRegexp,
-  type ValueMatcher,
+  ValueMatcher,
 } from '../sigstore/certificate-identity.ts';
 import type { CertificateTrust } from '../verify/evaluate.ts';
 import type { KeylessSigner } from '../sigstore/keyless.ts';
@@ -58,20 +58,39 @@ const GITHUB_CLAIMS: ReadonlyArray<readonly [keyof GithubWorkflowClaims, keyof K
   ['ref', 'certificate-github-workflow-ref'],
 ];
 
+/** The options that name an identity (all but --trusted-root). */
+const IDENTITY_FLAGS: ReadonlyArray<keyof KeylessValues> = [
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+  ...GITHUB_CLAIMS.map(([, flag]) => flag),
+];
+
+interface Matchers {
+  readonly exactly: typeof exactly;
+  readonly matchingRegexp: typeof matchingRegexp;
+}
+
 /**
  * The certificate identity the keyless options ask for; undefined when none
  * is given. Throws `invalid` USAGE for an incomplete or contradictory set.
  */
-export function certificateIdentityOf(
+export async function certificateIdentityOf(
   values: KeylessValues,
   command: string,
-): CertificateIdentity | undefined {
+): Promise<CertificateIdentity | undefined> {
+  if (IDENTITY_FLAGS.every((flag) => values[flag] === undefined)) return undefined;
+  // Loaded only with keyless options: verifying with --key never matches identities.
+  const matchers = await import('../sigstore/certificate-identity.ts');
   const subject = matcher(
+    matchers,
     values['certificate-identity'],
     values['certificate-identity-regexp'],
     'certificate-identity',
   );
   const issuer = matcher(
+    matchers,
     values['certificate-oidc-issuer'],
     values['certificate-oidc-issuer-regexp'],
     'certificate-oidc-issuer',
@@ -81,8 +100,6 @@ export function certificateIdentityOf(
     const value = values[flag];
     if (value !== undefined) github[claim] = value;
   }
-  const any = subject !== undefined || issuer !== undefined || Object.keys(github).length > 0;
-  if (!any) return undefined;
   if (subject === undefined || issuer === undefined) {
     throw invalid(
       'USAGE',
@@ -93,6 +110,7 @@ export function certificateIdentityOf(
 }
 
 function matcher(
+  { exactly, matchingRegexp }: Matchers,
   exact: string | undefined,
   regexp: string | undefined,
   flag: string,

@@ -34,7 +34,7 @@ import {
   CERTIFICATE_ANNOTATION,
   RFC3161_TIMESTAMP_ANNOTATION,
   SIGNATURE_ANNOTATION,
-} from './cosign-signature.ts';
+} from './signature-manifest.ts';
 import { parseEnvelope } from './dsse.ts';
 import { parseRekorBundle, parseRekorEntry } from './rekor.ts';
 import { BUNDLE_V01_MEDIA_TYPE } from './sigstore-bundle.ts';

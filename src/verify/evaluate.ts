@@ -70,7 +70,7 @@ import {
   repositoryName,
 } from '../oci/reference.ts';
 import { verifySignature } from '../keys/signer.ts';
-import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
+import { BUNDLE_ANNOTATION } from '../formats/signature-manifest.ts';
 // Types only: the keyless code is reached through `CertificateTrust.verifyLayer`.
 import type { ClassicBundleProblemCode, ClassicLayer } from '../formats/classic-bundle.ts';
 import type { CertificateIdentity } from '../sigstore/certificate-identity.ts';

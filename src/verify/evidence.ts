@@ -29,7 +29,7 @@ import {
   type SignatureCandidate,
   type SignatureManifestContents,
   signatureTag,
-} from '../formats/cosign-signature.ts';
+} from '../formats/signature-manifest.ts';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
 import type { Annotations, Descriptor, ImageManifest, ParsedManifest } from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';

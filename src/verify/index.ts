@@ -31,7 +31,8 @@ export type {
 } from './evidence.ts';
 export { evidenceFromLayers, fetchSignatures, gatherSignatures, resolveImage } from './evidence.ts';
 export type { ImageStatus, ImageVerification, VerifyOptions } from './verify.ts';
-export { decide, verifyImage, verifyImages, withTlogs } from './verify.ts';
+export { verifyImage, verifyImages, withTlogs } from './verify.ts';
+export { decide } from './decide.ts';
 // Attestations: the same split, for the `.att` DSSE layers.
 export type {
   AttestationPolicy,

@@ -13,7 +13,10 @@
  *
  * The evidence comes in two steps: the `.sig` layers, then, only when none
  * of them verifies the image, cosign 3's Sigstore bundle referrers; each
- * step is decided purely.
+ * step is decided purely. The bundle code is loaded only for that second
+ * step, so verifying an image by its `.sig` layers never loads it (a
+ * one-shot `vouch verify` pays for every module it loads). `decide`, which
+ * decides both at once, lives in decide.ts for the same reason.
  *
  * Transparency-log keys are trust material that may cost a file read: when
  * `trust.tlogs` is not given, they are loaded (`loadTlogs`, by default the
@@ -21,8 +24,7 @@
  * signature carries a Rekor bundle, and at most once per `verifyImages`.
  */
 import { denied, type VouchError } from '../core/errors.ts';
-import { BUNDLE_ANNOTATION } from '../formats/cosign-signature.ts';
-import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
+import { BUNDLE_ANNOTATION } from '../formats/signature-manifest.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Stores } from '../registry/open.ts';
@@ -35,8 +37,7 @@ import {
   type Trust,
   type Verdict,
 } from './evaluate.ts';
-import { fetchBundleReferrers } from './bundle-evidence.ts';
-import { type BundleSignatureVerdict, evaluateBundleSignatures } from './bundle-signatures.ts';
+import type { BundleSignatureVerdict } from './bundle-signatures.ts';
 import { type Evidence, fetchSignatures, type GatherLimits } from './evidence.ts';
 import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 
@@ -94,14 +95,19 @@ export async function verifyImage(
     ({ signatureLocation }) => ({ signatureLocation }),
     async (evidence) => {
       const trusted = await withTlogs(evidence, options);
-      const classic = decide(evidence, trusted);
+      const classic = verificationOf(evidence, trusted, undefined);
       // cosign 3's signatures (Sigstore bundle referrers) are looked for only
       // when the `.sig` layers do not verify the image already: one valid
       // signature is enough, and listing referrers costs a registry without
       // the referrers API two more requests per image.
       if (classic.status === 'verified') return classic;
+      const [{ fetchBundleReferrers }, { evaluateBundleSignatures }] = await Promise.all([
+        import('./bundle-evidence.ts'),
+        import('./bundle-signatures.ts'),
+      ]);
       const bundles = await fetchBundleReferrers(store, evidence.image, options.limits);
-      return decide({ ...evidence, bundles }, trusted);
+      const verdict = evaluateBundleSignatures(bundles, trusted.trust, trusted.policy);
+      return verificationOf({ ...evidence, bundles }, trusted, verdict);
     },
   );
 }
@@ -145,6 +151,7 @@ export async function withTlogs(
 }
 
 async function publicGoodTlogs(): Promise<readonly TransparencyLog[]> {
+  const { publicGoodTrustedRoot } = await import('../sigstore/public-good.ts');
   return (await publicGoodTrustedRoot()).tlogs;
 }
 
@@ -157,17 +164,17 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * The verdict on already gathered evidence, as a result. Signatures with a
- * Rekor bundle are checked against `options.trust.tlogs` only (see
- * `withTlogs` to load the default logs first).
+ * The result for already gathered evidence: the verdict on its `.sig`
+ * layers, and `bundleSignatures`, the verdict on its bundle referrers when
+ * they were gathered (`evidence.bundles`). See `decide` (decide.ts).
  */
-export function decide(evidence: Evidence, options: VerifyOptions): ImageVerification {
+export function verificationOf(
+  evidence: Evidence,
+  options: VerifyOptions,
+  bundleSignatures: BundleSignatureVerdict | undefined,
+): ImageVerification {
   const verdict = evaluate(evidence, options.trust, options.policy);
-  const { image, signatureLocation, bundles } = evidence;
-  const bundleSignatures =
-    bundles === undefined
-      ? undefined
-      : evaluateBundleSignatures(bundles, options.trust, options.policy);
+  const { image, signatureLocation } = evidence;
   const base = {
     image: image.reference,
     ...imageFields(image),

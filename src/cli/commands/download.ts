@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { denied, invalid, isVouchError, messageOf } from '../../core/errors.ts';
 import { DEFAULT_MAX_ATTESTATION_BYTES } from '../../formats/cosign-attestation.ts';
-import { attachmentTag } from '../../formats/cosign-signature.ts';
+import { attachmentTag } from '../../formats/signature-manifest.ts';
 import { parseEnvelope } from '../../formats/dsse.ts';
 import { parseStatement } from '../../formats/in-toto.ts';
 import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
@@ -123,7 +123,7 @@ ${REGISTRY_HELP}`,
       integerFlag('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30) ??
       DEFAULT_MAX_ATTESTATION_BYTES;
     const keyPaths = values.key ?? [];
-    const identity = certificateIdentityOf(values, `vouch download ${what}`);
+    const identity = await certificateIdentityOf(values, `vouch download ${what}`);
     if (keyPaths.length > 0 || identity !== undefined) {
       requireOneMode(keyPaths, identity, `vouch download ${what}`);
     } else if (values['trusted-root'] !== undefined) {

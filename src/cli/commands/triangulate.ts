@@ -1,5 +1,5 @@
 import { invalid } from '../../core/errors.ts';
-import { signatureTag } from '../../formats/cosign-signature.ts';
+import { signatureTag } from '../../formats/signature-manifest.ts';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.ts';
 import { referrersTag } from '../../registry/referrers-tag.ts';
 import { Stores } from '../../registry/open.ts';

@@ -127,7 +127,7 @@ ${REGISTRY_HELP}`,
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
-    const identity = certificateIdentityOf(values, 'vouch verify-attestation');
+    const identity = await certificateIdentityOf(values, 'vouch verify-attestation');
     requireOneMode(keyPaths, identity, 'vouch verify-attestation');
     if (identity === undefined && values['trusted-root'] !== undefined) {
       throw invalid(

@@ -1,7 +1,7 @@
 import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
-import { type TransparencyLog, transparencyLogFromKey } from '../../sigstore/trusted-root.ts';
+import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
@@ -155,7 +155,7 @@ ${REGISTRY_HELP}`,
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
-    const identity = certificateIdentityOf(values, 'vouch verify');
+    const identity = await certificateIdentityOf(values, 'vouch verify');
     requireOneMode(keyPaths, identity, 'vouch verify');
     if (identity !== undefined && values['rekor-public-key'] !== undefined) {
       throw invalid(
@@ -248,6 +248,7 @@ async function trustedLogs(
     });
     logs.push(...selected.trustedRoot.tlogs);
   }
+  const { transparencyLogFromKey } = await import('../../sigstore/trusted-root.ts');
   for (const path of keyPaths) {
     const key = parsePublicKeyPem(await readKeyFile(path, '--rekor-public-key'), { source: path });
     logs.push(transparencyLogFromKey(key));
