@@ -39,7 +39,8 @@ import {
   resolveImage,
 } from '../verify/evidence.ts';
 import { decideAttestations } from '../verify/verify-attestation.ts';
-import { decide, type ImageVerification, withTlogs } from '../verify/verify.ts';
+import { decide } from '../verify/decide.ts';
+import { type ImageVerification, withTlogs } from '../verify/verify.ts';
 import {
   type AttestationResult,
   type AuthorityResult,
