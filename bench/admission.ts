@@ -2,27 +2,36 @@
  * `npm run bench`: the admission webhook under load (issue 6 Performance).
  *
  * A real Distribution registry on 127.0.0.1 holds BENCH_ADMISSION_IMAGES
- * (1,000) distinct images, each signed with a key by `vouch sign`. The
- * webhook runs as `vouch admission serve` in its own process (HTTPS, a
- * certificate from `vouch admission cert`, a policy requiring the key's
- * signature), and autocannon sends AdmissionReview v1 requests to
- * POST /validate from a second process — one Pod per request, one image per
- * Pod, by tag, so each request resolves a tag and verifies a signature:
+ * (1,000) distinct images, plus PACED_COLD_IMAGES (500) for the paced cold
+ * phase, each signed with a key by `vouch sign`. The webhook runs as
+ * `vouch admission serve` in its own process (HTTPS, a certificate from
+ * `vouch admission cert`, a policy requiring the key's signature), and the
+ * load comes from a second process, POST /validate with AdmissionReview v1
+ * bodies — one Pod per request, one image per Pod, by tag, so a first sight
+ * resolves a tag and verifies a signature:
  *
- * 1. cold: each image once, in order (the first sight of each digest, so the
- *    tag resolution, signature manifest and payload fetch and the ECDSA
- *    verification all happen inside the measured request): the first half
- *    one at a time over 1 connection, the second half at COLD_RATE (50) new
- *    images per second over 10 connections (the target applies to this one);
- * 2. warm: the same images again, round robin, at a fixed 500 requests/s
- *    for BENCH_ADMISSION_SECONDS (10) — every answer from the caches.
+ * 1. cold, autocannon: each image once, in order (tag resolution, signature
+ *    manifest and payload fetch and the ECDSA verification inside the
+ *    measured request): the first half one at a time over 1 connection, the
+ *    second half at COLD_RATE (50) new images per second over 10
+ *    connections;
+ * 2. cold, paced: the 500 other images at COLD_RATE, evenly spaced;
+ * 3. warm, autocannon: the 1,000 images again, round robin, at 500
+ *    requests/s for BENCH_ADMISSION_SECONDS (10) — every answer from the
+ *    caches;
+ * 4. warm, paced: the same at 500 requests/s evenly spaced.
  *
- * autocannon limits the rate per connection by resetting a counter every
- * second (lib/httpClient.js), so each second's quota leaves as a burst over
- * the 10 connections: the latencies are those of a burst of up to 10
- * requests in flight, harsher than the same rate spread evenly.
+ * autocannon paces by resetting a per-connection counter every second
+ * (lib/httpClient.js): each connection sends its quota back to back, the next
+ * request as soon as the last is answered, then idles until the second is
+ * over. Its "500 req/s" is 10 requests in flight closed loop for the first
+ * part of each second. The paced phases (undici Pool, open loop) send at
+ * evenly spaced due times and count latency from the due time. The script
+ * measures autocannon's spread (the most requests sent in any 100 ms) and,
+ * where it is bursty (over twice the even share), judges the target on the
+ * paced phase at the same rate instead; both are printed.
  *
- * Before both, WARM_UP_IMAGES other images are admitted (not measured), so
+ * Before all, WARM_UP_IMAGES other images are admitted (not measured), so
  * the process's own start-up is not counted as the cost of a new digest.
  *
  * A request counts as an error unless it is answered 200 with
@@ -31,12 +40,14 @@
  * Every figure is printed before the script exits 1 for a missed target.
  */
 import { spawn } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { createWebhookCertificate } from '../src/admission/certificate.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
@@ -56,12 +67,18 @@ const WARM_RATE = 500;
  */
 const COLD_RATE = Number(process.env.BENCH_ADMISSION_COLD_RATE ?? 50);
 const CONNECTIONS = 10;
+/** Images first seen in the paced cold phase: the autocannon cold phases use up the 1,000. */
+const PACED_COLD_IMAGES = Number(process.env.BENCH_ADMISSION_PACED_COLD_IMAGES ?? 500);
+/** The paced phases' pool: far more than ever in flight (the result says how many were), so no request waits for a connection. */
+const PACED_CONNECTIONS = 64;
 /** Images outside the measured set, sent first so start-up (JIT, TLS, lazy loads) is not charged to the cold phase. */
 const WARM_UP_IMAGES = 50;
 const WARM_P99_TARGET_MS = 5;
 const COLD_P99_TARGET_MS = 100;
 
-interface LoadConfig {
+/** A phase run by autocannon: its own pacing, closed loop (a connection sends its next request when the last is answered). */
+interface AutocannonConfig {
+  readonly kind: 'autocannon';
   readonly url: string;
   readonly ca: string;
   readonly bodies: readonly string[];
@@ -71,6 +88,27 @@ interface LoadConfig {
   readonly connections?: number;
 }
 
+/**
+ * A phase at evenly spaced arrival times, open loop: request i is due at
+ * start + i / rate whether or not earlier ones were answered, and its latency
+ * runs from that due time, so time spent waiting for a free connection or
+ * behind a late timer is counted (no coordinated omission).
+ */
+interface PacedConfig {
+  readonly kind: 'paced';
+  readonly origin: string;
+  readonly ca: string;
+  /** Sent in order, round robin. */
+  readonly bodies: readonly string[];
+  readonly requests: number;
+  readonly rate: number;
+  readonly connections: number;
+  /** Already admitted images, one request per connection before the schedule starts (unmeasured), so the TLS handshakes are not charged to it. */
+  readonly primeBodies: readonly string[];
+}
+
+type LoadConfig = AutocannonConfig | PacedConfig;
+
 interface LoadResult {
   readonly p50: number;
   readonly p99: number;
@@ -78,10 +116,41 @@ interface LoadResult {
   readonly throughput: number;
   readonly requests: number;
   readonly errors: number;
+  /** The most requests sent within any 100 ms: rate / 10 if the sends are evenly spaced. */
+  readonly busiest100ms: number;
+  /** Paced only: the most requests in flight at once (below `connections`: the pool was never the bottleneck). */
+  readonly maxInFlight?: number;
+  /** Paced only: the generator's own lateness, actual send minus due time, p99 in ms (already inside the latencies). */
+  readonly sendLagP99?: number;
+}
+
+/** The most of `times` (ascending, ms) within any window of `width` ms. */
+function busiest(times: readonly number[], width: number): number {
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < times.length; last++) {
+    while ((times[last] as number) - (times[first] as number) >= width) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
+/** The nearest-rank percentile of ascending `sorted`. */
+function percentile(sorted: readonly number[], share: number): number {
+  return sorted[Math.max(0, Math.ceil(share * sorted.length) - 1)] ?? NaN;
+}
+
+/** An answer the bench counts as a success: 200 and the Pod allowed. */
+function admitted(status: number, body: string): boolean {
+  return status === 200 && body.includes('"allowed":true');
 }
 
 /** The load generator: runs in its own process (`bench/admission.ts --load CONFIG`). */
 async function load(config: LoadConfig): Promise<LoadResult> {
+  return config.kind === 'autocannon' ? loadAutocannon(config) : loadPaced(config);
+}
+
+async function loadAutocannon(config: AutocannonConfig): Promise<LoadResult> {
   // autocannon ships no types: it is called with the documented options and
   // its result read through the fields used below.
   const autocannon = createRequire(import.meta.url)('autocannon') as (
@@ -89,6 +158,9 @@ async function load(config: LoadConfig): Promise<LoadResult> {
   ) => Promise<unknown>;
   let next = 0;
   let refused = 0;
+  // Each connection (lib/httpClient.js) emits 'request' just before it writes
+  // one: the actual send times, to measure how autocannon spreads them.
+  const sent: number[] = [];
   const result = await autocannon({
     url: config.url,
     method: 'POST',
@@ -96,6 +168,7 @@ async function load(config: LoadConfig): Promise<LoadResult> {
     headers: { 'content-type': 'application/json' },
     servername: 'localhost',
     tlsOptions: { ca: config.ca },
+    setupClient: (client: EventEmitter) => client.on('request', () => sent.push(performance.now())),
     ...(config.amount === undefined ? {} : { amount: config.amount }),
     ...(config.duration === undefined ? {} : { duration: config.duration }),
     ...(config.overallRate === undefined
@@ -115,7 +188,7 @@ async function load(config: LoadConfig): Promise<LoadResult> {
           return request;
         },
         onResponse: (status: number, body: string) => {
-          if (status !== 200 || !body.includes('"allowed":true')) refused++;
+          if (!admitted(status, body)) refused++;
         },
       },
     ],
@@ -134,6 +207,88 @@ async function load(config: LoadConfig): Promise<LoadResult> {
     throughput: r.requests.average,
     requests: r.requests.total,
     errors: r.errors + r.timeouts + r.non2xx + refused,
+    busiest100ms: busiest(sent, 100),
+  };
+}
+
+async function loadPaced(config: PacedConfig): Promise<LoadResult> {
+  const pool = new Pool(config.origin, {
+    connections: config.connections,
+    connect: { ca: config.ca, servername: 'localhost' },
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const post = async (body: string): Promise<boolean> => {
+    try {
+      const response = await pool.request({
+        path: '/validate',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      return admitted(response.statusCode, await response.body.text());
+    } catch {
+      return false;
+    }
+  };
+  // Concurrent, so the pool opens every connection.
+  await Promise.all(
+    Array.from({ length: config.connections }, (_, i) =>
+      post(config.primeBodies[i % config.primeBodies.length] as string),
+    ),
+  );
+
+  const interval = 1000 / config.rate;
+  const latencies: number[] = [];
+  const lags: number[] = [];
+  const sent: number[] = [];
+  const answers: Promise<void>[] = [];
+  let errors = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let lastAnswer = 0;
+  const send = async (i: number, due: number): Promise<void> => {
+    const now = performance.now();
+    sent.push(now);
+    lags.push(now - due);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    if (!(await post(config.bodies[i % config.bodies.length] as string))) errors++;
+    lastAnswer = performance.now();
+    latencies.push(lastAnswer - due);
+    inFlight--;
+  };
+  const start = performance.now() + 20;
+  await new Promise<void>((resolve) => {
+    let i = 0;
+    // A timer fires at or after its time: every request now due leaves at
+    // once, so a late timer delays requests (and is counted) but never
+    // shifts the schedule.
+    const tick = () => {
+      const now = performance.now();
+      while (i < config.requests && start + i * interval <= now) {
+        answers.push(send(i, start + i * interval));
+        i++;
+      }
+      if (i < config.requests) setTimeout(tick, start + i * interval - now);
+      else resolve();
+    };
+    setTimeout(tick, start - performance.now());
+  });
+  await Promise.all(answers);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  lags.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return {
+    p50: round(percentile(latencies, 0.5)),
+    p99: round(percentile(latencies, 0.99)),
+    max: round(latencies.at(-1) ?? NaN),
+    throughput: (config.requests * 1000) / (lastAnswer - start),
+    requests: latencies.length,
+    errors,
+    busiest100ms: busiest(sent, 100),
+    maxInFlight,
+    sendLagP99: round(percentile(lags, 0.99)),
   };
 }
 
@@ -202,7 +357,7 @@ async function main(): Promise<void> {
     const http = new HttpClient({ connectionsPerOrigin: 16 });
     const repository = new RegistryClient(registry.host, { http }).repository('bench/app');
     const images: string[] = [];
-    const total = IMAGES + WARM_UP_IMAGES;
+    const total = IMAGES + PACED_COLD_IMAGES + WARM_UP_IMAGES;
     for (let start = 0; start < total; start += 16) {
       const batch = Array.from({ length: Math.min(16, total - start) }, (_, i) => start + i);
       await Promise.all(
@@ -299,13 +454,22 @@ rules:
       }),
     );
 
-    const warmUp = bodies.splice(IMAGES);
-    await runLoad(work, 'warm-up', { url, ca, bodies: warmUp, amount: warmUp.length * 4 });
+    const warmUp = bodies.splice(IMAGES + PACED_COLD_IMAGES);
+    const pacedCold = bodies.splice(IMAGES);
+    const origin = `https://127.0.0.1:${port}`;
+    await runLoad(work, 'warm-up', {
+      kind: 'autocannon',
+      url,
+      ca,
+      bodies: warmUp,
+      amount: warmUp.length * 4,
+    });
     const start = await serverLatency(port, ca);
     // Half the images one at a time (the cost of one first verification), half
     // in bursts over 10 connections (first verifications competing).
     const half = Math.floor(IMAGES / 2);
     const single = await runLoad(work, 'cold-single', {
+      kind: 'autocannon',
       url,
       ca,
       bodies: bodies.slice(0, half),
@@ -313,51 +477,128 @@ rules:
       connections: 1,
     });
     const cold = await runLoad(work, 'cold', {
+      kind: 'autocannon',
       url,
       ca,
       bodies: bodies.slice(half),
       amount: IMAGES - half,
       overallRate: COLD_RATE,
     });
-    const before = await serverLatency(port, ca);
+    const afterCold = await serverLatency(port, ca);
+    const pacedColdResult = await runLoad(work, 'paced-cold', {
+      kind: 'paced',
+      origin,
+      ca,
+      bodies: pacedCold,
+      requests: pacedCold.length,
+      rate: COLD_RATE,
+      connections: PACED_CONNECTIONS,
+      primeBodies: warmUp,
+    });
+    // The webhook keeps a tag's digest for 30 s (`--tag-ttl`), and the cold
+    // phases take longer than that: without a fresh pass over the images, a
+    // warm phase would re-resolve every tag that expired meanwhile and stop
+    // being all cache hits. Each warm phase follows a pass of its own.
+    const refresh = (name: string) =>
+      runLoad(work, name, { kind: 'autocannon', url, ca, bodies, amount: bodies.length });
+    const afterPacedCold = await serverLatency(port, ca);
+    await refresh('refresh-warm');
+    const beforeWarm = await serverLatency(port, ca);
     const warm = await runLoad(work, 'warm', {
+      kind: 'autocannon',
       url,
       ca,
       bodies,
       duration: WARM_SECONDS,
       overallRate: WARM_RATE,
     });
-    const serverCold = serverPercentiles(start, before);
-    const serverWarm = serverPercentiles(before, await serverLatency(port, ca));
+    const afterWarm = await serverLatency(port, ca);
+    await refresh('refresh-paced-warm');
+    const beforePacedWarm = await serverLatency(port, ca);
+    const pacedWarm = await runLoad(work, 'paced-warm', {
+      kind: 'paced',
+      origin,
+      ca,
+      bodies,
+      requests: WARM_RATE * WARM_SECONDS,
+      rate: WARM_RATE,
+      connections: PACED_CONNECTIONS,
+      primeBodies: warmUp,
+    });
+    const afterPacedWarm = await serverLatency(port, ca);
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 
-    const warmOk = warm.p99 < WARM_P99_TARGET_MS && warm.errors === 0;
-    const coldOk = cold.p99 < COLD_P99_TARGET_MS && cold.errors === 0 && single.errors === 0;
+    // The targets say "at 500 requests/s": an arrival rate. autocannon's
+    // pacing is judged by what it did, not assumed: even arrivals put
+    // rate / 10 requests in any 100 ms, and more than twice that is a burst.
+    // A bursty autocannon phase is reported, but its target is judged on the
+    // paced phase at the same rate.
+    const bursty = (phase: LoadResult, rate: number) => phase.busiest100ms > (2 * rate) / 10;
+    const coldBursty = bursty(cold, COLD_RATE);
+    const warmBursty = bursty(warm, WARM_RATE);
+    const coldJudged = coldBursty ? pacedColdResult : cold;
+    const warmJudged = warmBursty ? pacedWarm : warm;
+    const coldOk =
+      coldJudged.p99 < COLD_P99_TARGET_MS &&
+      cold.errors + single.errors + pacedColdResult.errors === 0;
+    const warmOk = warmJudged.p99 < WARM_P99_TARGET_MS && warm.errors + pacedWarm.errors === 0;
     const pass = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    const target = (ok: boolean, p99: number) => `judged: p99 < ${p99} ms, 0 errors: ${pass(ok)}`;
+    const row = (phase: string, r: LoadResult, rate: number | undefined, verdict: string) =>
+      `| ${phase} | ${r.requests} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.throughput.toFixed(0)} req/s | ${r.errors} | ${rate === undefined ? '' : `${r.busiest100ms} (even: ${rate / 10})`} | ${verdict} |`;
+    const pacedNote = (r: LoadResult) =>
+      `max ${String(r.maxInFlight)} of ${PACED_CONNECTIONS} connections in flight, send lag p99 ${String(r.sendLagP99)} ms`;
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     console.log(
       [
-        `Admission webhook, ${IMAGES} distinct signed images, ${CONNECTIONS} connections, Node ${process.version}, ${availableParallelism()} × ${cpu}`,
+        `Admission webhook, ${IMAGES} distinct signed images (+${PACED_COLD_IMAGES} for the paced cold phase), Node ${process.version}, ${availableParallelism()} × ${cpu}`,
         '',
-        '| phase | requests | p50 | p99 | max | throughput | errors | target |',
-        '|---|---:|---:|---:|---:|---:|---:|---|',
-        `| cold, one at a time (1 connection) | ${single.requests} | ${single.p50} ms | ${single.p99} ms | ${single.max} ms | ${single.throughput.toFixed(0)} req/s | ${single.errors} | |`,
-        `| cold (first sight of each digest) at ${COLD_RATE} req/s | ${cold.requests} | ${cold.p50} ms | ${cold.p99} ms | ${cold.max} ms | ${cold.throughput.toFixed(0)} req/s | ${cold.errors} | p99 < ${COLD_P99_TARGET_MS} ms, 0 errors: ${pass(coldOk)} |`,
-        `| warm (cache hits) at ${WARM_RATE} req/s | ${warm.requests} | ${warm.p50} ms | ${warm.p99} ms | ${warm.max} ms | ${warm.throughput.toFixed(0)} req/s | ${warm.errors} | p99 < ${WARM_P99_TARGET_MS} ms, 0 errors: ${pass(warmOk)} |`,
-        `| cold, inside the webhook (its latency histogram) | | ${serverCold} | | | | | |`,
-        `| warm, inside the webhook (its latency histogram) | | ${serverWarm} | | | | | |`,
-        `| webhook peak memory (VmHWM) | | | | | | | ${peakMiB.toFixed(1)} MiB |`,
+        '| phase | requests | p50 | p99 | max | throughput | errors | busiest 100 ms | target |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+        row('cold, one at a time (autocannon, 1 connection)', single, undefined, ''),
+        row(
+          `cold (first sight of each digest), autocannon at ${COLD_RATE} req/s, ${CONNECTIONS} connections`,
+          cold,
+          COLD_RATE,
+          coldBursty ? 'not judged: bursty, see paced' : target(coldOk, COLD_P99_TARGET_MS),
+        ),
+        row(
+          `cold (first sight of each digest), paced ${COLD_RATE} req/s open loop`,
+          pacedColdResult,
+          COLD_RATE,
+          coldBursty ? target(coldOk, COLD_P99_TARGET_MS) : 'reported only',
+        ),
+        row(
+          `warm (cache hits), autocannon at ${WARM_RATE} req/s, ${CONNECTIONS} connections`,
+          warm,
+          WARM_RATE,
+          warmBursty ? 'not judged: bursty, see paced' : target(warmOk, WARM_P99_TARGET_MS),
+        ),
+        row(
+          `warm (cache hits), paced ${WARM_RATE} req/s open loop`,
+          pacedWarm,
+          WARM_RATE,
+          warmBursty ? target(warmOk, WARM_P99_TARGET_MS) : 'reported only',
+        ),
+        `| cold, autocannon, inside the webhook (its histogram) | | ${serverPercentiles(start, afterCold)} | | | | | | |`,
+        `| cold, paced, inside the webhook | | ${serverPercentiles(afterCold, afterPacedCold)} | | | | | | |`,
+        `| warm, autocannon, inside the webhook | | ${serverPercentiles(beforeWarm, afterWarm)} | | | | | | |`,
+        `| warm, paced, inside the webhook | | ${serverPercentiles(beforePacedWarm, afterPacedWarm)} | | | | | | |`,
+        `| webhook peak memory (VmHWM) | | | | | | | | ${peakMiB.toFixed(1)} MiB |`,
+        '',
+        `paced cold: ${pacedNote(pacedColdResult)}; paced warm: ${pacedNote(pacedWarm)}`,
+        `targets judged on: cold ${coldBursty ? 'paced (autocannon bursty)' : 'autocannon'}, warm ${warmBursty ? 'paced (autocannon bursty)' : 'autocannon'}`,
       ].join('\n'),
     );
     const missed: string[] = [];
     if (!coldOk)
       missed.push(
-        `missed: cold p99 ${cold.p99} ms (target < ${COLD_P99_TARGET_MS} ms), ${cold.errors} errors`,
+        `missed: cold p99 ${coldJudged.p99} ms (target < ${COLD_P99_TARGET_MS} ms), ${cold.errors + single.errors + pacedColdResult.errors} errors`,
       );
     if (!warmOk)
       missed.push(
-        `missed: warm p99 ${warm.p99} ms (target < ${WARM_P99_TARGET_MS} ms), ${warm.errors} errors`,
+        `missed: warm p99 ${warmJudged.p99} ms (target < ${WARM_P99_TARGET_MS} ms), ${warm.errors + pacedWarm.errors} errors`,
       );
     if (missed.length > 0) {
       console.log(`\n${missed.join('\n')}`);
