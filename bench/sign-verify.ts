@@ -414,8 +414,10 @@ try {
   const cliMedian = median(cliTimes);
   const nodeMedian = median(nodeTimes);
   const cliRatio = cliMedian / nodeMedian;
-  // Peak RSS as the process itself sees it at exit (getrusage ru_maxrss, KiB).
-  const rssHook = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxRSS='+process.resourceUsage().maxRSS+'\\n'))`;
+  // Peak RSS of the process's own memory at exit: VmHWM from /proc/self/status
+  // (KiB). Not getrusage's ru_maxrss: it survives exec, so a child forked from
+  // this (large) bench process reports the bench's size, not its own.
+  const rssHook = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxRSS='+/VmHWM:\\s+(\\d+)/.exec(process.getBuiltinModule('node:fs').readFileSync('/proc/self/status','utf8'))[1]+'\\n'))`;
   const rssKiB: number[] = [];
   for (let i = 0; i < RSS_RUNS; i++) {
     const { stderr } = run(process.execPath, ['--import', rssHook, ...cliArgs], env);
