@@ -14,6 +14,9 @@ import type { StoreOptions } from '../registry/open.ts';
 import type { ManifestTarget } from '../registry/store.ts';
 import type { CliIO, OutputFormat } from './io.ts';
 
+/** What vouch calls itself in HTTP requests (registries, notary servers, TUF mirrors). */
+export const USER_AGENT = 'vouch/0.1.0';
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 // `import ... from 'node:util'` builds an ESM facade that reads every export,
@@ -157,7 +160,7 @@ export async function storeOptions(
   const maxManifestBytes = integerFlag('max-manifest-bytes', values['max-manifest-bytes']);
   return {
     http: {
-      userAgent: 'vouch/0.1.0',
+      userAgent: USER_AGENT,
       transport: workload === 'short' ? 'node' : 'undici',
       ...(ca === undefined ? {} : { ca }),
       ...(timeout === undefined ? {} : { headersTimeoutMs: timeout * 1000 }),

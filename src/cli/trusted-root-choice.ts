@@ -11,6 +11,7 @@ import type { TrustedRoot } from '../sigstore/trusted-root.ts';
 import { selectTrustedRoot } from '../sigstore/trusted-root-source.ts';
 import { vouchCacheDir } from './cache-dir.ts';
 import type { CliIO } from './io.ts';
+import { USER_AGENT } from './options.ts';
 
 export async function chooseTrustedRoot(
   io: CliIO,
@@ -20,7 +21,7 @@ export async function chooseTrustedRoot(
     ...(options.file === undefined ? {} : { file: options.file }),
     cacheDir: vouchCacheDir(io),
     offline: options.offline,
-    update: { userAgent: 'vouch/0.1.0' },
+    update: { userAgent: USER_AGENT },
   });
   if (origin.kind === 'tuf-cache' && origin.refreshed) {
     io.stderr.write(

@@ -18,7 +18,7 @@ import { vouchCacheDir } from '../cache-dir.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { type CliIO, writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { integerFlag, OUTPUT_OPTIONS, outputFormat, parseFlags } from '../options.ts';
+import { integerFlag, OUTPUT_OPTIONS, outputFormat, parseFlags, USER_AGENT } from '../options.ts';
 
 export const command: Command = {
   summary: 'Update the Sigstore trusted root through TUF, or show the one in use',
@@ -98,7 +98,7 @@ async function update(args: readonly string[], io: CliIO): Promise<number> {
   const result = await updateTrustedRoot({
     cacheDir: vouchCacheDir(io),
     mirrorUrl,
-    userAgent: 'vouch/0.1.0',
+    userAgent: USER_AGENT,
     ...(initialRoot === undefined ? {} : { initialRoot }),
     ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
   });
