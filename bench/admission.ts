@@ -350,7 +350,7 @@ async function runLoad(work: string, name: string, config: LoadConfig): Promise<
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'vouch-bench-admission-'));
-  const registry = await startRegistry();
+  const registry = await startRegistry({ blobDescriptorCache: true });
   let webhook: ReturnType<typeof spawn> | undefined;
   try {
     // The images, each distinct, and their signatures.

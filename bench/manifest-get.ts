@@ -60,7 +60,7 @@ function timeCommand(command: string, args: readonly string[]): number[] {
   return times;
 }
 
-const registry = await startRegistry();
+const registry = await startRegistry({ blobDescriptorCache: true });
 try {
   const http = new HttpClient({ connectionsPerOrigin: CONCURRENCY });
   const client = new RegistryClient(registry.host, { http });

@@ -57,7 +57,10 @@ if (!existsSync('/usr/bin/notary-server') || !existsSync('/usr/bin/notary')) {
   process.exit(0);
 }
 
-const [registry, notary] = await Promise.all([startRegistry(), startNotaryServer()]);
+const [registry, notary] = await Promise.all([
+  startRegistry({ blobDescriptorCache: true }),
+  startNotaryServer(),
+]);
 const scratch = await mkdtemp(join(tmpdir(), 'vouch-bench-notary-'));
 const publisher = await NotaryCli.create(notary.url);
 const http = new HttpClient({ retries: 0 });

@@ -45,6 +45,7 @@ import type { RegistryRepository } from '../src/registry/distribution.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { type SignResult, signImages } from '../src/sign/sign.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../src/verify/verify-common.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { benchCertificateTrust, keylessSetup, pushKeylessSignatures } from './keyless-images.ts';
 import { putBytes } from '../test/helpers/images.ts';
@@ -63,7 +64,7 @@ const KEYLESS_REPOSITORY = 'bench/keyless';
 const COUNT_IMAGES = 50;
 const COUNT_REPOSITORY = 'bench/count';
 /** verifyImages' default. */
-const VERIFY_CONCURRENCY = 8;
+const VERIFY_CONCURRENCY = DEFAULT_VERIFY_CONCURRENCY;
 const VERIFY_TARGET = 0.8;
 const CLI_TARGET = 2.5;
 const RSS_TARGET_MIB = 100;
@@ -226,7 +227,7 @@ function summarise(counts: ReadonlyMap<string, number>, images: number) {
 
 const benchStart = process.hrtime.bigint();
 const loadBefore = loadavg()[0] as number;
-const registry = await startRegistry();
+const registry = await startRegistry({ blobDescriptorCache: true });
 const work = await mkdtemp(join(tmpdir(), 'vouch-bench-'));
 try {
   const setup = new Stores({ http: { transport: 'undici', connectionsPerOrigin: CONCURRENCY } });

@@ -32,6 +32,7 @@ import {
 } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 import type { Trust } from '../../verify/evaluate.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
 export const command: Command = {
@@ -102,7 +103,7 @@ Options:
       --max-attestations N    refuse images with more than N attestation layers (default 1000)
       --max-payload-bytes N   skip envelopes and bundles larger than N bytes (default 16777216)
       --max-referrers N       refuse images with more than N bundle referrers (default 1000)
-      --concurrency N         images verified at once (default 8)
+      --concurrency N         images verified at once (default 16)
 
 ${KEYLESS_HELP}
 
@@ -155,7 +156,8 @@ ${REGISTRY_HELP}`,
       2 ** 30,
     );
     const maxReferrers = integerFlag('max-referrers', values['max-referrers'], 1, 100_000);
-    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
+    const concurrency =
+      integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
     const trust: Trust =
       identity === undefined
         ? { keys: await readPublicKeys(keyPaths) }

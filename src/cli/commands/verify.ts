@@ -7,6 +7,7 @@ import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
 import type { LoggedSignature, Trust, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
 import { vouchCacheDir } from '../cache-dir.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
@@ -123,7 +124,7 @@ Options:
   -o, --output text|json      output format (default text)
       --max-signatures N      refuse images with more than N signature layers (default 1000)
       --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
-      --concurrency N         images verified at once (default 8)
+      --concurrency N         images verified at once (default 16)
 
 ${KEYLESS_HELP}
 
@@ -177,7 +178,8 @@ ${REGISTRY_HELP}`,
       1,
       2 ** 30,
     );
-    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
+    const concurrency =
+      integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
     const trust: Trust =
       identity === undefined
         ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
