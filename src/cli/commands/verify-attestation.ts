@@ -124,7 +124,7 @@ ${REGISTRY_HELP}`,
       'max-payload-bytes': { type: 'string' },
       'max-referrers': { type: 'string' },
       offline: { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string' },
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];

@@ -152,7 +152,7 @@ ${REGISTRY_HELP}`,
       offline: { type: 'boolean', default: false },
       'max-signatures': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string' },
     });
     const format = outputFormat(values.output);
     const keyPaths = values.key ?? [];
