@@ -1,5 +1,5 @@
 /**
- * The installed `vouch` command is an esbuild bundle (scripts/bundle-cli.ts),
+ * The installed `vouch` command is a Rollup bundle (scripts/bundle-cli.ts),
  * not the sources the other tests run in-process. This builds the bundle
  * afresh into a temporary directory laid out like the installed package
  * (dist/bin/ under package.json, node_modules beside it) and runs it as a process: the
@@ -29,9 +29,17 @@ describe('the bundled CLI', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vouch-bundle-'));
     const pkg = join(dir, 'package');
-    await run(process.execPath, [join(ROOT, 'scripts/bundle-cli.ts'), join(pkg, 'dist/bin')], {
-      cwd: ROOT,
-    });
+    await run(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        join(ROOT, 'scripts/bundle-cli.ts'),
+        join(pkg, 'dist/bin'),
+      ],
+      {
+        cwd: ROOT,
+      },
+    );
     await cp(join(ROOT, 'package.json'), join(pkg, 'package.json'));
     await symlink(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     bin = join(pkg, 'dist/bin/vouch.js');
