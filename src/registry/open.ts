@@ -132,6 +132,25 @@ export class Stores {
     };
   }
 
+  /**
+   * Starts the first exchange with the registries `specs` name (the `/v2/`
+   * ping that picks HTTP or HTTPS and learns the registry's challenge) and
+   * returns at once, so a command can read its keys meanwhile: on a one-shot
+   * `vouch verify` the first request to a registry, a new connection, costs
+   * more than reading and parsing the keys (docs/benchmarks.md). A failure is
+   * not reported here: the first real request meets it, or tries again.
+   */
+  connectAhead(specs: readonly ImageSpec[]): void {
+    const registries = new Set(
+      specs.flatMap((spec) => (spec.kind === 'registry' ? [spec.reference.registry] : [])),
+    );
+    for (const registry of registries) {
+      this.client(registry)
+        .origin()
+        .catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
     await this.#http?.close();
   }

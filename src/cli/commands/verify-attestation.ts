@@ -147,7 +147,11 @@ ${REGISTRY_HELP}`,
     }
     // Everything the user typed is checked before any network traffic.
     const predicateType = predicateTypeUri(values.type);
-    for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
+    const specs = positionals.map((image) => {
+      const spec = parseImageSpec(image);
+      requireTarget(image, specTarget(spec));
+      return spec;
+    });
     const maxLayers = integerFlag('max-attestations', values['max-attestations'], 1, 100_000);
     const maxEnvelopeBytes = integerFlag(
       'max-payload-bytes',
@@ -158,14 +162,14 @@ ${REGISTRY_HELP}`,
     const maxReferrers = integerFlag('max-referrers', values['max-referrers'], 1, 100_000);
     const concurrency =
       integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const trust: Trust =
-      identity === undefined
-        ? { keys: await readPublicKeys(keyPaths) }
-        : await certificateTrust(io, identity, values['trusted-root'], values.offline);
-
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: AttestationVerification[];
     try {
+      stores.connectAhead(specs);
+      const trust: Trust =
+        identity === undefined
+          ? { keys: await readPublicKeys(keyPaths) }
+          : await certificateTrust(io, identity, values['trusted-root'], values.offline);
       results = await verifyAttestationsOfImages(stores, positionals, {
         trust,
         policy: { predicateType },

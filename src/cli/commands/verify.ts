@@ -166,7 +166,11 @@ ${REGISTRY_HELP}`,
     }
     if (positionals.length === 0) throw invalid('USAGE', 'vouch verify needs at least one IMAGE');
     // Everything the user typed is checked before any network traffic.
-    for (const image of positionals) requireTarget(image, specTarget(parseImageSpec(image)));
+    const specs = positionals.map((image) => {
+      const spec = parseImageSpec(image);
+      requireTarget(image, specTarget(spec));
+      return spec;
+    });
     const annotations = annotationFlags(values.annotations ?? []);
     const signedIdentityFlag = values['signed-identity'];
     const signedIdentity: ImageReference | undefined =
@@ -180,14 +184,14 @@ ${REGISTRY_HELP}`,
     );
     const concurrency =
       integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const trust: Trust =
-      identity === undefined
-        ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
-        : await certificateTrust(io, identity, values['trusted-root'], values.offline);
-
     const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
     let results: ImageVerification[];
     try {
+      stores.connectAhead(specs);
+      const trust: Trust =
+        identity === undefined
+          ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
+          : await certificateTrust(io, identity, values['trusted-root'], values.offline);
       results = await verifyImages(stores, positionals, {
         trust,
         loadTlogs: defaultTlogs(io, values.offline),
