@@ -725,6 +725,21 @@ for (const transport of ['undici', 'node'] as const) {
         );
       });
 
+      test('429 to the /v2/ ping is the registry rate limiting: RATE_LIMITED, no HTTPS attempt', async () => {
+        await withTransport(
+          (_req, res) => send(res, 429, { 'retry-after': '3600' }),
+          { ping: false, http: { maxRetryAfterMs: 1000 } },
+          async ({ repo, server }) => {
+            await assert.rejects(
+              repo.getManifest({ tag: 'latest' }),
+              expectError('unavailable', 'RATE_LIMITED', 'retry after 3600'),
+            );
+            // Asked once, over plain HTTP: a TLS ClientHello would not be parsed as a request.
+            assert.deepEqual(server.requests, ['GET /v2/']);
+          },
+        );
+      });
+
       test('a persistent 500 fails with REGISTRY_ERROR after retries + 1 attempts', async () => {
         await withTransport(
           (_req, res) => send(res, 500, { 'content-type': 'text/plain' }, 'kaput'),

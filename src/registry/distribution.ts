@@ -149,8 +149,13 @@ export class RegistryClient {
     const http = new URL(`http://${host}`);
     if (isLoopbackRegistry(this.registry)) {
       // Anything but a registry's answer over HTTP (an HTTPS server answering
-      // plain HTTP with 400, say) is worth asking over HTTPS.
-      return this.#firstAnswering(http, https, (error) => isVouchError(error));
+      // plain HTTP with 400, say) is worth asking over HTTPS. A 429 is a
+      // registry's answer: it speaks HTTP and asks us to wait.
+      return this.#firstAnswering(
+        http,
+        https,
+        (error) => isVouchError(error) && error.code !== 'RATE_LIMITED',
+      );
     }
     if (this.#options.allowInsecure ?? false) {
       return this.#firstAnswering(https, http, (error) => isNetworkError(error));
