@@ -965,6 +965,8 @@ rules:
       assert.match(wrong.stdout, /rule released: 0 of 1 required authority verified it \(ci: /);
       // The policies differ only in the identity: the signature is refused for it.
       assert.match(wrong.stdout, /ci \(keyless\): denied NO_VALID_SIGNATURE/);
+      // ... and says why, as `vouch verify` does.
+      assert.match(wrong.stdout, /is valid for sha256:[0-9a-f]{64} \(CERT_IDENTITY_MISMATCH: /);
     });
 
     it('vouch admission serve: admits the keylessly signed image, and denies it for another identity', async () => {

@@ -236,13 +236,28 @@ async function signatureResults(
   return results;
 }
 
+/** Rejection reasons quoted in a denial; admission messages must stay readable. */
+const MAX_REASONS = 3;
+
 function signatureResult(authority: string, result: ImageVerification): AuthorityResult {
   if (result.status !== 'verified') {
+    // Why each signature did not count (a keyless identity that does not
+    // match, a payload for another digest), as `vouch verify` prints it: a
+    // bare "none is valid" leaves the policy author guessing.
+    const rejected = [
+      ...(result.verdict?.rejected ?? []),
+      ...(result.bundleSignatures?.rejected ?? []),
+    ].map(({ reason }) => `${reason.code}: ${reason.message}`);
+    const reasons = [...new Set(rejected)];
+    const quoted =
+      reasons.length === 0
+        ? ''
+        : ` (${reasons.slice(0, MAX_REASONS).join('; ')}${reasons.length > MAX_REASONS ? `; ${reasons.length - MAX_REASONS} more` : ''})`;
     return {
       authority,
       status: result.status,
       ...(result.error === undefined ? {} : { code: result.error.code }),
-      message: result.error?.message ?? 'not verified',
+      message: `${result.error?.message ?? 'not verified'}${quoted}`,
     };
   }
   const signed = [
