@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -78,6 +78,60 @@ describe('the bundled CLI', () => {
       results.images.map((image) => image.status),
       images.map(() => 'verified'),
     );
+  });
+
+  test('policy evaluate with a CEL attestation condition (YAML, CEL and attest chunks)', async () => {
+    const layout = join(dir, 'policy-layout');
+    await run(process.execPath, [join(ROOT, 'scripts/demo-image.ts'), layout, '1.0']);
+    const key = join(dir, 'policy');
+    await vouch('generate-key-pair', '--output-key-prefix', key);
+    const image = `${registry.host}/bundle/policy:1.0`;
+    await vouch('copy', `oci:${layout}:1.0`, image);
+    await vouch('sign', '--key', `${key}.key`, image);
+    const predicate = join(dir, 'predicate.json');
+    await writeFile(predicate, JSON.stringify({ builder: 'bundle-test' }));
+    await vouch(
+      'attest',
+      '--key',
+      `${key}.key`,
+      '--type',
+      'https://example.com/build/v1',
+      '--predicate',
+      predicate,
+      image,
+    );
+    const policy = join(dir, 'policy.yaml');
+    const write = (builder: string) =>
+      writeFile(
+        policy,
+        [
+          'apiVersion: vouch.dev/v1alpha1',
+          'kind: ImagePolicy',
+          'name: bundle',
+          'authorities:',
+          `  release: { key: { file: ${key}.pub } }`,
+          'rules:',
+          '  - name: mine',
+          `    images: [${registry.host}/bundle/**]`,
+          '    authorities: [release]',
+          '    attestations:',
+          '      - name: build',
+          '        predicateType: https://example.com/build/v1',
+          `        condition: predicate.builder == "${builder}"`,
+          '',
+        ].join('\n'),
+      );
+    await write('bundle-test');
+    const allowed = await vouch('policy', 'evaluate', '--policy', policy, '-o', 'json', image);
+    assert.equal(
+      (JSON.parse(allowed.stdout) as { images: { result: string }[] }).images[0]?.result,
+      'allowed',
+    );
+    await write('someone-else');
+    await assert.rejects(vouch('policy', 'evaluate', '--policy', policy, image), {
+      code: 1,
+      stdout: /predicate\.builder == "someone-else"/,
+    });
   });
 
   test('a verification failure keeps its exit code through the bundle', async () => {
