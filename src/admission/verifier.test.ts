@@ -120,6 +120,50 @@ describe('ImageVerifier', () => {
     assert.equal(metrics.cacheHits.value({ cache: 'verification' }), 2);
   });
 
+  it('resolves a tag in use again in the background after half its TTL, so it never expires while named', async () => {
+    let now = 0;
+    const { stores, calls, failWith } = fakeStores();
+    const metrics = new AdmissionMetrics();
+    const verifier = new ImageVerifier({
+      gather: { stores },
+      metrics,
+      tagTtlMs: 1_000,
+      now: () => now,
+    });
+    const served = policy();
+    const resolves = () => calls.filter((c) => c === 'resolve 1').length;
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(resolves(), 1);
+    now = 400;
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(resolves(), 1, 'more than half the TTL left: a plain hit');
+    now = 600;
+    await Promise.all([1, 2, 3].map(() => verifier.decide(served, 'ghcr.io/acme/app:1', 'ns')));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(resolves(), 2, 'past half the TTL: resolved again, once for concurrent hits');
+    assert.equal(metrics.tagRefreshes.value(), 1);
+    now = 1_050;
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(
+      resolves(),
+      2,
+      'past the first expiry, the refreshed digest (until 1,600) answers',
+    );
+    assert.equal(metrics.cacheMisses.value({ cache: 'tag' }), 1, 'only the first sight missed');
+
+    // A refresh that fails leaves the entry to its expiry; then the error is the request's.
+    now = 1_200;
+    failWith(unavailable('NETWORK_ERROR', 'connection refused'));
+    const cached = await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(cached.digest, DIGEST, 'answered from the cache while the refresh fails');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(resolves(), 3);
+    assert.equal(metrics.registryErrors.value({ code: 'NETWORK_ERROR' }), 1);
+    now = 1_600;
+    const expired = await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(expired.result, 'unavailable', 'never served past its TTL');
+  });
+
   it('never caches a failure to check, and counts it as a registry error', async () => {
     const { stores, calls, failWith } = fakeStores();
     const metrics = new AdmissionMetrics();
