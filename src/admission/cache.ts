@@ -30,17 +30,12 @@ export class TtlLru<K, V> {
 
   /** The live value for `key`, marked as most recently used; undefined when absent or expired. */
   get(key: K): V | undefined {
-    return this.entry(key)?.value;
-  }
-
-  /** `get`, with the time the value expires (on the `now` clock). */
-  entry(key: K): { readonly value: V; readonly expires: number } | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     this.#entries.delete(key);
     if (entry.expires <= this.#now()) return undefined;
     this.#entries.set(key, entry);
-    return entry;
+    return entry.value;
   }
 
   /** Stores `value` for `ttlMs` milliseconds, evicting the least recently used entry when full. */
