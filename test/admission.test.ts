@@ -1151,6 +1151,30 @@ rules:
       }
     });
 
+    it('a second signal stops it at once, after writing the log lines still queued', async () => {
+      // A review in flight (the tag lookup takes a second) keeps the first signal's shutdown waiting.
+      const forward = forwardTo(registry);
+      const slow = await startHostileRegistry(async (req, res) => {
+        if (/\/manifests\/1\.0$/.test(req.url ?? '')) await sleep(1_000);
+        await forward(req, res);
+      });
+      hostiles.push(slow);
+      const stopping = await startWebhook(['--policy', faultPolicy, ...certArgs], tmp);
+      const closed = new Promise((resolve) => stopping.child.once('close', resolve));
+      const review = admit(stopping.port, ca, '/validate', pod(`${slow.host}/acme/signed:1.0`));
+      review.catch(() => {}); // cut when the process stops
+      await waitFor(() => slow.requests.some((r) => r.includes('/manifests/1.0')));
+      stopping.child.kill('SIGTERM');
+      // Well inside the 50 ms a log line may wait: "shutting down" is still queued.
+      await sleep(10);
+      stopping.child.kill('SIGINT');
+      assert.deepEqual(await stopping.exited, { code: null, signal: 'SIGINT' });
+      await closed;
+      const messages = stopping.logs.map((l) => l['msg']);
+      assert.ok(messages.includes('shutting down'), messages.join(', '));
+      assert.ok(!messages.includes('stopped'), 'it did not wait for the review');
+    });
+
     it('SIGTERM right after a burst of reviews: every decision is logged before the process exits', async () => {
       const quitting = await startWebhook(['--policy', faultPolicy, ...certArgs], tmp);
       const closed = new Promise((resolve) => quitting.child.once('close', resolve));
