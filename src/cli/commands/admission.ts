@@ -43,10 +43,11 @@ serve       Serves AdmissionReview v1 over HTTPS: POST /validate (validating)
             that does not load is never used (the previous one stays); so
             are the certificate and key (a renewed Secret needs no restart).
             GET /healthz, /readyz and /metrics (Prometheus). One JSON log
-            line per decision on stdout. On SIGTERM or SIGINT it stops
-            accepting connections, answers /readyz 503, lets the reviews in
-            flight finish (each answers within the deadline) and exits 0; a
-            second signal stops it at once.
+            line per decision on stdout (written in batches, within 50 ms).
+            On SIGTERM or SIGINT it stops accepting connections, answers
+            /readyz 503, lets the reviews in flight finish (each answers
+            within the deadline) and exits 0; a second signal stops it at
+            once (after writing the queued log lines).
 manifests   Prints the YAML to apply: Namespace, ServiceAccount, ConfigMap
             (the policy and the key files it names), Deployment (2 replicas),
             PodDisruptionBudget, Service, and the Validating and Mutating
@@ -64,7 +65,8 @@ Serve options:
                               webhook's timeoutSeconds, 10 by default)
       --cache-size N          verifications and tags kept (default 10000)
       --cache-ttl SECONDS     how long a verification that passed is kept (default 600)
-      --tag-ttl SECONDS       how long a tag's digest is kept (default 30; 0: never)
+      --tag-ttl SECONDS       how long a tag's digest is kept (default 30; 0: never);
+                              a tag still asked about is resolved again before then
       --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
       --offline               never fetch Sigstore trust material
 ${FAILURE_POLICY_HELP}
