@@ -31,6 +31,10 @@
  * where it is bursty (over twice the even share), judges the target on the
  * paced phase at the same rate instead; both are printed.
  *
+ * The webhook's own figures for each phase are printed beside the
+ * generator's: its latency histogram (time inside the webhook) and its cache
+ * misses and background tag refreshes (a warm phase must have no miss).
+ *
  * Before all, WARM_UP_IMAGES other images are admitted (not measured), so
  * the process's own start-up is not counted as the cost of a new digest.
  *
@@ -75,6 +79,18 @@ const PACED_CONNECTIONS = 64;
 const WARM_UP_IMAGES = 50;
 const WARM_P99_TARGET_MS = 5;
 const COLD_P99_TARGET_MS = 100;
+/**
+ * For looking inside the webhook (not for the judged figures): Node flags
+ * (`--cpu-prof --cpu-prof-dir=DIR`, `--import probe.mjs`) and extra
+ * `vouch admission serve` flags, each a space-separated list. The webhook is
+ * started with an environment of its own, so NODE_OPTIONS does not reach it.
+ */
+const WEBHOOK_NODE_FLAGS = words(process.env.BENCH_ADMISSION_WEBHOOK_NODE_FLAGS);
+const WEBHOOK_ARGS = words(process.env.BENCH_ADMISSION_WEBHOOK_ARGS);
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(' ').filter((word) => word !== '');
+}
 
 /** A phase run by autocannon: its own pacing, closed loop (a connection sends its next request when the last is answered). */
 interface AutocannonConfig {
@@ -299,8 +315,17 @@ if (process.argv[2] === '--load') {
   await main();
 }
 
-/** The webhook's request latency histogram for /validate: cumulative count per bucket bound. */
-async function serverLatency(port: number, ca: string): Promise<Map<string, number>> {
+/** What the webhook's /metrics said at one moment. */
+interface ServerState {
+  /** The request latency histogram for /validate: cumulative count per bucket bound. */
+  readonly latency: Map<string, number>;
+  /** Cache misses by cache (tag, verification). */
+  readonly misses: Map<string, number>;
+  /** Tags resolved again in the background before they expired. */
+  readonly tagRefreshes: number;
+}
+
+async function serverState(port: number, ca: string): Promise<ServerState> {
   const text = await new Promise<string>((resolve, reject) => {
     https
       .get({ host: '127.0.0.1', port, path: '/metrics', ca, servername: 'localhost' }, (res) => {
@@ -310,28 +335,40 @@ async function serverLatency(port: number, ca: string): Promise<Map<string, numb
       })
       .on('error', reject);
   });
-  const buckets = new Map<string, number>();
-  for (const match of text.matchAll(
-    /^vouch_admission_request_duration_seconds_bucket\{webhook="validate",le="([^"]+)"\} (\d+)$/gm,
-  )) {
-    buckets.set(match[1] as string, Number(match[2]));
-  }
-  return buckets;
+  const series = (pattern: RegExp) =>
+    new Map([...text.matchAll(pattern)].map((m) => [m[1] as string, Number(m[2])]));
+  return {
+    latency: series(
+      /^vouch_admission_request_duration_seconds_bucket\{webhook="validate",le="([^"]+)"\} (\d+)$/gm,
+    ),
+    misses: series(/^vouch_admission_cache_misses_total\{cache="([a-z]+)"\} (\d+)$/gm),
+    tagRefreshes: Number(/^vouch_admission_tag_refreshes_total() (\d+)$/m.exec(text)?.[2] ?? 0),
+  };
 }
 
 /** The smallest bucket bound holding `share` of the requests between two scrapes. */
-function bucketOf(before: Map<string, number>, after: Map<string, number>, share: number): string {
-  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
-  for (const [bound, count] of after) {
-    if (count - (before.get(bound) ?? 0) >= share * total) return bound;
+function bucketOf(before: ServerState, after: ServerState, share: number): string {
+  const total = (after.latency.get('+Inf') ?? 0) - (before.latency.get('+Inf') ?? 0);
+  for (const [bound, count] of after.latency) {
+    if (count - (before.latency.get(bound) ?? 0) >= share * total) return bound;
   }
   return '+Inf';
 }
 
 /** p50 and p99 as the histogram's bucket bounds, in ms. */
-function serverPercentiles(before: Map<string, number>, after: Map<string, number>): string {
+function serverPercentiles(before: ServerState, after: ServerState): string {
   const ms = (bound: string) => (bound === '+Inf' ? bound : `${Number(bound) * 1000} ms`);
   return `p50 ≤ ${ms(bucketOf(before, after, 0.5))}, p99 ≤ ${ms(bucketOf(before, after, 0.99))}`;
+}
+
+/**
+ * The cache misses and background tag refreshes between two scrapes: a warm
+ * phase is all cache hits only if it says 0 and 0.
+ */
+function cacheActivity(before: ServerState, after: ServerState): string {
+  const missed = (cache: string) =>
+    (after.misses.get(cache) ?? 0) - (before.misses.get(cache) ?? 0);
+  return `${missed('tag')} tag, ${missed('verification')} verification; ${after.tagRefreshes - before.tagRefreshes} tags refreshed`;
 }
 
 /** Runs the load generator in a second process and returns what it measured. */
@@ -398,6 +435,7 @@ rules:
     webhook = spawn(
       process.execPath,
       [
+        ...WEBHOOK_NODE_FLAGS,
         new URL('../src/cli/bin.ts', import.meta.url).pathname,
         'admission',
         'serve',
@@ -409,6 +447,7 @@ rules:
         certs.key,
         '--listen',
         '127.0.0.1:0',
+        ...WEBHOOK_ARGS,
       ],
       {
         env: { DOCKER_CONFIG: NO_DOCKER_CONFIG, HOME: work, PATH: process.env.PATH },
@@ -464,7 +503,7 @@ rules:
       bodies: warmUp,
       amount: warmUp.length * 4,
     });
-    const start = await serverLatency(port, ca);
+    const start = await serverState(port, ca);
     // Half the images one at a time (the cost of one first verification), half
     // in bursts over 10 connections (first verifications competing).
     const half = Math.floor(IMAGES / 2);
@@ -484,7 +523,7 @@ rules:
       amount: IMAGES - half,
       overallRate: COLD_RATE,
     });
-    const afterCold = await serverLatency(port, ca);
+    const afterCold = await serverState(port, ca);
     const pacedColdResult = await runLoad(work, 'paced-cold', {
       kind: 'paced',
       origin,
@@ -495,15 +534,18 @@ rules:
       connections: PACED_CONNECTIONS,
       primeBodies: warmUp,
     });
-    // The webhook keeps a tag's digest for 30 s (`--tag-ttl`), and the cold
-    // phases take longer than that: without a fresh pass over the images, a
-    // warm phase would re-resolve every tag that expired meanwhile and stop
-    // being all cache hits. Each warm phase follows a pass of its own.
+    // The webhook keeps a tag's digest for 30 s (`--tag-ttl`) and resolves a
+    // tag still named again in the background once half of that is gone; but
+    // the cold phases take longer than 30 s, and the tags first seen at their
+    // start, not named since, expire: without a fresh pass over the images, a
+    // warm phase would re-resolve them and stop being all cache hits. Each
+    // warm phase follows a pass of its own; the line of cache misses printed
+    // under the table shows it worked (0 misses in the warm phases).
     const refresh = (name: string) =>
       runLoad(work, name, { kind: 'autocannon', url, ca, bodies, amount: bodies.length });
-    const afterPacedCold = await serverLatency(port, ca);
+    const afterPacedCold = await serverState(port, ca);
     await refresh('refresh-warm');
-    const beforeWarm = await serverLatency(port, ca);
+    const beforeWarm = await serverState(port, ca);
     const warm = await runLoad(work, 'warm', {
       kind: 'autocannon',
       url,
@@ -512,9 +554,9 @@ rules:
       duration: WARM_SECONDS,
       overallRate: WARM_RATE,
     });
-    const afterWarm = await serverLatency(port, ca);
+    const afterWarm = await serverState(port, ca);
     await refresh('refresh-paced-warm');
-    const beforePacedWarm = await serverLatency(port, ca);
+    const beforePacedWarm = await serverState(port, ca);
     const pacedWarm = await runLoad(work, 'paced-warm', {
       kind: 'paced',
       origin,
@@ -523,9 +565,13 @@ rules:
       requests: WARM_RATE * WARM_SECONDS,
       rate: WARM_RATE,
       connections: PACED_CONNECTIONS,
-      primeBodies: warmUp,
+      // Images just refreshed, so the priming requests are cache hits too:
+      // the warm-up images' tags expired long ago, and their 50 misses used
+      // to land in this phase's window of the webhook's own histogram and
+      // miss count (not in the generator's latencies: priming is unmeasured).
+      primeBodies: bodies,
     });
-    const afterPacedWarm = await serverLatency(port, ca);
+    const afterPacedWarm = await serverState(port, ca);
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 
@@ -588,6 +634,7 @@ rules:
         `| webhook peak memory (VmHWM) | | | | | | | | ${peakMiB.toFixed(1)} MiB |`,
         '',
         `paced cold: ${pacedNote(pacedColdResult)}; paced warm: ${pacedNote(pacedWarm)}`,
+        `cache misses inside the webhook: cold ${cacheActivity(start, afterCold)}; paced cold ${cacheActivity(afterCold, afterPacedCold)}; warm ${cacheActivity(beforeWarm, afterWarm)}; paced warm ${cacheActivity(beforePacedWarm, afterPacedWarm)}`,
         `targets judged on: cold ${coldBursty ? 'paced (autocannon bursty)' : 'autocannon'}, warm ${warmBursty ? 'paced (autocannon bursty)' : 'autocannon'}`,
       ].join('\n'),
     );

@@ -659,6 +659,8 @@ rules:
     assert.equal(unsignedInAudit.allowed, true);
     assert.equal(unsignedInAudit.warnings, undefined);
     assert.equal(unsignedInAudit.auditAnnotations?.['audit'], undefined, 'other is signed: passes');
+    // Log lines are written in batches (cli/batched-lines.ts), shortly after the answer.
+    await waitFor(() => webhook.logs.some((l) => l['uid'] === `uid-${uidCounter}`));
     const log = webhook.logs.findLast((l) => l['uid'] === `uid-${uidCounter}`);
     assert.equal(log?.['allowed'], true);
     assert.equal(log?.['namespace'], 'audit-team');
@@ -1149,6 +1151,49 @@ rules:
       } finally {
         await draining.stop();
       }
+    });
+
+    it('a second signal stops it at once, after writing the log lines still queued', async () => {
+      // A review in flight (the tag lookup takes a second) keeps the first signal's shutdown waiting.
+      const forward = forwardTo(registry);
+      const slow = await startHostileRegistry(async (req, res) => {
+        if (/\/manifests\/1\.0$/.test(req.url ?? '')) await sleep(1_000);
+        await forward(req, res);
+      });
+      hostiles.push(slow);
+      const stopping = await startWebhook(['--policy', faultPolicy, ...certArgs], tmp);
+      const closed = new Promise((resolve) => stopping.child.once('close', resolve));
+      const review = admit(stopping.port, ca, '/validate', pod(`${slow.host}/acme/signed:1.0`));
+      review.catch(() => {}); // cut when the process stops
+      await waitFor(() => slow.requests.some((r) => r.includes('/manifests/1.0')));
+      stopping.child.kill('SIGTERM');
+      // Well inside the 50 ms a log line may wait: "shutting down" is still queued.
+      await sleep(10);
+      stopping.child.kill('SIGINT');
+      assert.deepEqual(await stopping.exited, { code: null, signal: 'SIGINT' });
+      await closed;
+      const messages = stopping.logs.map((l) => l['msg']);
+      assert.ok(messages.includes('shutting down'), messages.join(', '));
+      assert.ok(!messages.includes('stopped'), 'it did not wait for the review');
+    });
+
+    it('SIGTERM right after a burst of reviews: every decision is logged before the process exits', async () => {
+      const quitting = await startWebhook(['--policy', faultPolicy, ...certArgs], tmp);
+      const closed = new Promise((resolve) => quitting.child.once('close', resolve));
+      const reviews = 30;
+      for (let i = 0; i < reviews; i++) {
+        const { review } = await timed(quitting.port, `${proxy.host}/acme/signed:1.0`);
+        assert.equal(review.allowed, true, JSON.stringify(review));
+      }
+      // Lines wait up to 50 ms to be written in a batch: the last decisions'
+      // are still queued when the signal comes.
+      quitting.child.kill('SIGTERM');
+      await closed;
+      assert.equal(quitting.logs.filter((l) => l['msg'] === 'admission decision').length, reviews);
+      assert.deepEqual(
+        quitting.logs.slice(-2).map((l) => l['msg']),
+        ['shutting down', 'stopped'],
+      );
     });
 
     it('a registry serving content that does not match its digest: never admitted, even when ignore', async () => {

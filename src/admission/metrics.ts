@@ -169,6 +169,10 @@ export class AdmissionMetrics {
     'vouch_admission_inflight_shared_total',
     'Lookups that joined a verification or tag resolution already in flight.',
   );
+  readonly tagRefreshes = new Counter(
+    'vouch_admission_tag_refreshes_total',
+    'Tags resolved again in the background, before their cached digest expired, because requests still name them.',
+  );
   readonly registryErrors = new Counter(
     'vouch_admission_registry_errors_total',
     'Checks that could not be completed, by error code (NETWORK_ERROR, RATE_LIMITED, ...).',
@@ -196,6 +200,7 @@ export class AdmissionMetrics {
       this.cacheHits,
       this.cacheMisses,
       this.shared,
+      this.tagRefreshes,
       this.registryErrors,
       this.deadlines,
       this.reloads,

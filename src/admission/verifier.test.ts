@@ -9,7 +9,7 @@ import type { Stores } from '../registry/open.ts';
 import type { ImageStore } from '../registry/store.ts';
 import { AdmissionMetrics } from './metrics.ts';
 import { servedPolicy } from './policy-watch.ts';
-import { ImageVerifier } from './verifier.ts';
+import { ImageVerifier, refreshPoint } from './verifier.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -118,6 +118,58 @@ describe('ImageVerifier', () => {
       'a digest is not resolved',
     );
     assert.equal(metrics.cacheHits.value({ cache: 'verification' }), 2);
+  });
+
+  it('resolves a tag in use again in the background before its TTL ends, so it never expires while named', async () => {
+    let now = 0;
+    const { stores, calls, failWith } = fakeStores();
+    const metrics = new AdmissionMetrics();
+    const verifier = new ImageVerifier({
+      gather: { stores },
+      metrics,
+      tagTtlMs: 1_000,
+      now: () => now,
+    });
+    const served = policy();
+    const resolves = () => calls.filter((c) => c === 'resolve 1').length;
+    const refreshAt = 1_000 * refreshPoint('ghcr.io/acme/app:1');
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(resolves(), 1);
+    now = refreshAt - 1;
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(resolves(), 1, 'before its refresh point: a plain hit');
+    now = refreshAt;
+    await Promise.all([1, 2, 3].map(() => verifier.decide(served, 'ghcr.io/acme/app:1', 'ns')));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(resolves(), 2, 'at its refresh point: resolved again, once for concurrent hits');
+    assert.equal(metrics.tagRefreshes.value(), 1);
+    now = 1_000;
+    await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(resolves(), 2, 'at the first expiry, the refreshed digest answers');
+    assert.equal(metrics.cacheMisses.value({ cache: 'tag' }), 1, 'only the first sight missed');
+
+    // A refresh that fails leaves the entry to its expiry; then the error is the request's.
+    now = 2 * refreshAt;
+    failWith(unavailable('NETWORK_ERROR', 'connection refused'));
+    const cached = await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(cached.digest, DIGEST, 'answered from the cache while the refresh fails');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(resolves(), 3);
+    assert.equal(metrics.registryErrors.value({ code: 'NETWORK_ERROR' }), 1);
+    now = refreshAt + 1_000;
+    const expired = await verifier.decide(served, 'ghcr.io/acme/app:1', 'ns');
+    assert.equal(expired.result, 'unavailable', 'never served past its TTL');
+  });
+
+  it('spreads refresh points between half and three quarters of the TTL, fixed per tag', () => {
+    const points = Array.from({ length: 1000 }, (_, i) => refreshPoint(`registry:5000/app:v${i}`));
+    assert.ok(points.every((p) => p >= 0.5 && p < 0.75));
+    assert.equal(refreshPoint('registry:5000/app:v1'), points[1]);
+    // Spread, not bunched: each tenth of the range holds some of the 1,000.
+    for (let tenth = 0; tenth < 10; tenth++) {
+      const low = 0.5 + 0.025 * tenth;
+      assert.ok(points.filter((p) => p >= low && p < low + 0.025).length > 50, `tenth ${tenth}`);
+    }
   });
 
   it('never caches a failure to check, and counts it as a registry error', async () => {
