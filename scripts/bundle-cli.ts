@@ -13,14 +13,17 @@
  *   (bin.ts must not await at top level: the chunks import from it);
  * - one chunk per command: the command module and every module only that
  *   command imports statically;
- * - `common`: modules two or more commands import statically (the registry
- *   client, OCI types, output helpers), except those that import, directly
- *   or through other modules, an npm package or a Node module Node does not
- *   load at start-up;
- * - everything else (reached only behind a lazy `import()` such as the
- *   Sigstore bundle reader, or a module with a costly static import shared
- *   by several commands) is grouped by the set of lazy imports that reach
- *   it, as automatic splitting would, so it stays lazy.
+ * - `common`: what `vouch verify` (the command with a start-up target,
+ *   issue 3) imports statically and other commands import too (the registry
+ *   client, OCI types, keys, output helpers), except modules that import,
+ *   directly or through other modules, an npm package or a Node module Node
+ *   does not load at start-up; verify then reads the entry, `common` and its
+ *   own chunk, and no code only signing uses (~170 KB of it);
+ * - everything else (shared by commands but not on verify's path, such as the
+ *   attach engine of sign and attest, or reached only behind a lazy
+ *   `import()`, such as the Sigstore bundle reader) is grouped by the set of
+ *   commands, or else of lazy imports, that reach it, as automatic splitting
+ *   would: sign reads about ten files, which its key decryption dwarfs.
  *
  * npm packages stay external, loaded by Node from node_modules as they are
  * when running from source; undici and @sigstore/* load behind import().
@@ -36,6 +39,8 @@ import { type GetManualChunk, type ManualChunkMeta, rollup } from '@rollup/wasm-
 const outdir = process.argv[2] ?? 'dist/bin';
 const ENTRY = new URL('../src/cli/bin.ts', import.meta.url).pathname;
 const ENTRY_NAME = 'vouch';
+/** The command whose shared modules make up `common` (see above). */
+const HOT_COMMAND = 'verify';
 const COMMAND = /\/src\/cli\/commands\/([^/]+)\.ts$/;
 
 /**
@@ -115,13 +120,14 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
       .sort()
       .join('+');
 
+  const hotPath = closure(ENTRY.replace(/bin\.ts$/, `commands/${HOT_COMMAND}.ts`));
   const chunkOf = (id: string): string => {
     // A manual chunk named as the entry is the entry chunk.
     if (entryClosure.has(id)) return ENTRY_NAME;
     const roots = reachedBy.get(id) ?? [];
     const commands = roots.filter((root) => COMMAND.test(root));
     if (commands.length === 1) return name(commands);
-    if (commands.length > 1) return costly.has(id) ? name(commands) : 'common';
+    if (commands.length > 1) return hotPath.has(id) && !costly.has(id) ? 'common' : name(commands);
     return name(roots);
   };
   // Every module is named: Rollup would pull an unnamed dependency into the
