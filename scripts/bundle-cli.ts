@@ -41,7 +41,7 @@ const ENTRY = new URL('../src/cli/bin.ts', import.meta.url).pathname;
 const ENTRY_NAME = 'vouch';
 /** The command whose shared modules make up `common` (see above). */
 const HOT_COMMAND = 'verify';
-const COMMAND = /\/src\/cli\/commands\/([^/]+)\.ts$/;
+const COMMAND = /\/src\/cli\/commands\/[^/]+\.ts$/;
 
 /**
  * Node modules a one-shot command loads anyway (Node's start-up snapshot or
