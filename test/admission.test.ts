@@ -433,6 +433,12 @@ rules:
       spec: podSpec([image('signed')]),
     });
     assert.equal((await post(webhook.port, ca, '/nope', review)).status, 404);
+    // A review's answer carries its length: headers and body in one write,
+    // not chunked framing written piece by piece.
+    const answered = await post(webhook.port, ca, '/validate', review);
+    assert.equal(answered.status, 200);
+    assert.equal(answered.headers['transfer-encoding'], undefined);
+    assert.equal(Number(answered.headers['content-length']), Buffer.byteLength(answered.body));
     const get = await post(webhook.port, ca, '/validate', '', {}, 'GET');
     assert.equal(get.status, 405);
     assert.equal(get.headers['allow'], 'POST');

@@ -140,8 +140,9 @@ export class AdmissionHandler {
     const webhook: Webhook = path === '/mutate' ? 'mutate' : 'validate';
     const deadlineMs = Math.min(this.#deadlineMs, apiServerTimeout(url) ?? Infinity);
     const response = await this.#review(request, webhook, deadlineMs, started);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(reviewBody(response));
+    // With its length given, Node sends headers and body in one write, as
+    // for every other answer here, instead of chunked framing.
+    plain(res, 200, reviewBody(response), 'application/json');
   }
 
   async #review(
