@@ -188,6 +188,30 @@ rules:
     );
   });
 
+  it('evaluate: a notary authority on plain HTTP (not loopback) is refused before any request', async () => {
+    // The parser takes any http(s) URL; plain HTTP off loopback needs --allow-insecure-registry.
+    const file = join(tmp, 'notary-policy.yaml');
+    await writeFile(
+      file,
+      `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+authorities:
+  hub:
+    notary: { server: "http://notary.example.com", rootKeys: [{ file: keys/release.pub }] }
+rules:
+  - name: acme
+    images: ["${registry.host}/acme/**"]
+    authorities: [hub]
+`,
+    );
+    const run = await vouch('policy', 'evaluate', '--policy', file, signed);
+    assert.notEqual(run.code, 0, run.stdout + run.stderr);
+    assert.match(
+      run.stdout + run.stderr,
+      /notary server http:\/\/notary\.example\.com\/ is plain HTTP; use HTTPS, or --allow-insecure-registry/,
+    );
+  });
+
   it('evaluate --record, then test replays the evidence (no registry involved)', async () => {
     const record = join(tmp, 'evidence.json');
     const run = await vouch(

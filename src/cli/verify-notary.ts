@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { invalid } from '../core/errors.ts';
 import { readKeyFile } from '../keys/files.ts';
-import { isLoopbackRegistry, parseReference } from '../oci/reference.ts';
+import { parseReference } from '../oci/reference.ts';
 import { HttpClient } from '../registry/http.ts';
 import { Stores } from '../registry/open.ts';
 import { NotaryServer } from '../trust/notary-server.ts';
@@ -16,6 +16,7 @@ import { pinnedKeyIds } from '../trust/pins.ts';
 import { TrustStore } from '../trust/store.ts';
 import { type NotaryVerification, verifyNotaryImage } from '../trust/verify-notary.ts';
 import type { CliIO } from './io.ts';
+import { notaryServerUrl } from './notary-server-url.ts';
 import { writeJson } from './io.ts';
 import {
   credentialLookup,
@@ -103,35 +104,6 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
     io.stdout.write(results.map(toText).join(''));
   }
   return finishVerification(io, results);
-}
-
-/**
- * The notary server for a registry, as docker picks it. Plain HTTP only on
- * loopback or with --allow-insecure-registry (docker itself insists on HTTPS).
- */
-export function notaryServerUrl(
-  flag: string | undefined,
-  registry: string,
-  allowInsecure: boolean,
-): URL {
-  const text =
-    flag ?? (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid('USAGE', `notary server ${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackRegistry(url.host)) {
-    throw invalid(
-      'USAGE',
-      `notary server ${url.href} is plain HTTP; use HTTPS, or --allow-insecure-registry`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalid('USAGE', `notary server ${url.href} must be an https:// URL`);
-  }
-  return url;
 }
 
 function toText(result: NotaryVerification): string {

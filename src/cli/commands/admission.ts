@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { invalid, messageOf } from '../../core/errors.ts';
-import { isLoopbackRegistry } from '../../oci/reference.ts';
 import type { GatherPolicyOptions } from '../../policy/gather.ts';
 import type { KeylessAuthority } from '../../policy/types.ts';
 import type { HttpOptions } from '../../registry/http.ts';
@@ -12,6 +11,7 @@ import type { CertificateTrust } from '../../verify/evaluate.ts';
 import { BatchedLines } from '../batched-lines.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
+import { notaryServerUrl } from '../notary-server-url.ts';
 import {
   credentialLookup,
   integerFlag,
@@ -295,18 +295,8 @@ async function gatherOptions(
     notary: {
       trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
       server: (authority, registry) => {
-        const url = new URL(
-          authority.server ??
-            (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`),
-        );
-        if (url.protocol === 'http:' && !allowInsecure && !isLoopbackRegistry(url.host)) {
-          throw invalid(
-            'USAGE',
-            `notary server ${url.href} is plain HTTP; use HTTPS, or --allow-insecure-registry`,
-          );
-        }
         return new NotaryServer({
-          url,
+          url: notaryServerUrl(authority.server, registry, allowInsecure),
           http: (notaryHttp ??= new HttpClient(http)),
           credentials: () => credentials(registry),
           allowInsecure,

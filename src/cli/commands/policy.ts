@@ -2,7 +2,6 @@ import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { invalid } from '../../core/errors.ts';
-import { isLoopbackRegistry } from '../../oci/reference.ts';
 import type { EvidencedImage, PolicyEvidence } from '../../policy/evidence.ts';
 import type { ImageDecision } from '../../policy/evaluate.ts';
 import type { GatherPolicyOptions } from '../../policy/gather.ts';
@@ -13,6 +12,7 @@ import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { notaryServerUrl } from '../notary-server-url.ts';
 import {
   credentialLookup,
   integerFlag,
@@ -158,18 +158,8 @@ async function gather(
     gatherOptions.notary = {
       trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
       server: (authority, registry) => {
-        const url = new URL(
-          authority.server ??
-            (registry === 'docker.io' ? 'https://notary.docker.io' : `https://${registry}`),
-        );
-        if (url.protocol === 'http:' && !allowInsecure && !isLoopbackRegistry(url.host)) {
-          throw invalid(
-            'USAGE',
-            `notary server ${url.href} is plain HTTP; use HTTPS, or --allow-insecure-registry`,
-          );
-        }
         return new NotaryServer({
-          url,
+          url: notaryServerUrl(authority.server, registry, allowInsecure),
           http,
           credentials: () => credentials(registry),
           allowInsecure,

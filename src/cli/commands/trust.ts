@@ -38,7 +38,7 @@ import {
 } from '../options.ts';
 import { KEY_PASSWORD_OPTIONS, loadSigningKey } from '../password.ts';
 import { trustKeyStore, trustPassphrase, vouchTrustDir } from '../trust-keys.ts';
-import { notaryServerUrl } from '../verify-notary.ts';
+import { notaryServerUrl } from '../notary-server-url.ts';
 
 const COMMON_OPTIONS = {
   ...OUTPUT_OPTIONS,
