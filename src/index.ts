@@ -37,7 +37,13 @@ export type {
   CopyWithAttachmentsResult,
 } from './sign/index.ts';
 export { copyWithAttachments } from './sign/index.ts';
-export type { ImageVerification, Policy, Trust, Verdict, VerifyOptions } from './verify/index.ts';
+export type {
+  ImageVerification,
+  Policy,
+  CosignTrust,
+  Verdict,
+  VerifyOptions,
+} from './verify/index.ts';
 export { evaluate, gatherSignatures, verifyImage, verifyImages } from './verify/index.ts';
 export type {
   AttestationPolicy,

@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../src/registry/http.ts';
-import { fetchNotaryMetadata } from '../src/trust/gather.ts';
-import { NotaryServer } from '../src/trust/notary-server.ts';
+import { fetchNotaryMetadata } from '../src/dct/gather.ts';
+import { NotaryServer } from '../src/dct/notary-server.ts';
 import { rejectsWith } from './helpers/assertions.ts';
 import { type HostileRegistry, startHostileRegistry } from './helpers/hostile-registry.ts';
 

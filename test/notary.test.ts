@@ -19,9 +19,9 @@ import type { Descriptor } from '../src/oci/manifest.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import { Stores } from '../src/registry/open.ts';
-import { NotaryServer } from '../src/trust/notary-server.ts';
-import { TrustStore } from '../src/trust/store.ts';
-import { verifyNotaryImage } from '../src/trust/verify-notary.ts';
+import { NotaryServer } from '../src/dct/notary-server.ts';
+import { NotaryMetadataStore } from '../src/dct/metadata-store.ts';
+import { verifyNotaryImage } from '../src/dct/verify-notary.ts';
 import { runVouch } from './helpers/cli.ts';
 import { type HostileRegistry, startHostileRegistry } from './helpers/hostile-registry.ts';
 import { buildImage } from './helpers/images.ts';
@@ -196,7 +196,7 @@ describe('vouch verify --notary against notary-server and the notary CLI', () =>
     try {
       const options = {
         server: new NotaryServer({ url: new URL(notary.url), http }),
-        trustStore: new TrustStore(await freshTrustDir()),
+        trustStore: new NotaryMetadataStore(await freshTrustDir()),
       };
       assert.equal((await verifyNotaryImage(`${gun}:v1`, stores, options)).status, 'verified');
       // The server's timestamps last 14 days (notary const.go); its targets three years.

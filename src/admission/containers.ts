@@ -5,7 +5,7 @@
  * reads too), as JSON pointers (RFC 6901) so a mutation can replace exactly
  * that string.
  */
-import { isJsonObject, type JsonObject, type JsonValue } from '../formats/strict-json.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/strict-json.ts';
 import { CONTAINER_LISTS, IMAGE_VOLUME_PATH, POD_SPEC_PATHS } from '../policy/pod-spec.ts';
 import type { AdmissionRequest } from './review.ts';
 

@@ -11,7 +11,7 @@ import {
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from '../formats/strict-json.ts';
+} from '../core/strict-json.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';

@@ -14,7 +14,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { invalid } from '../core/errors.ts';
-import { NotaryKeyStore, type PassphraseRequest } from '../trust/key-store.ts';
+import { NotaryKeyStore, type PassphraseRequest } from '../dct/key-store.ts';
 import type { CliIO } from './io.ts';
 import { dockerConfigDir } from './options.ts';
 import { promptHidden } from './prompt.ts';

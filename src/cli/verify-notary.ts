@@ -11,10 +11,10 @@ import { readKeyFile } from '../keys/files.ts';
 import { parseReference } from '../oci/reference.ts';
 import { HttpClient } from '../registry/http.ts';
 import { Stores } from '../registry/open.ts';
-import { NotaryServer } from '../trust/notary-server.ts';
-import { pinnedKeyIds } from '../trust/pins.ts';
-import { TrustStore } from '../trust/store.ts';
-import { type NotaryVerification, verifyNotaryImage } from '../trust/verify-notary.ts';
+import { NotaryServer } from '../dct/notary-server.ts';
+import { pinnedKeyIds } from '../dct/pins.ts';
+import { NotaryMetadataStore } from '../dct/metadata-store.ts';
+import { type NotaryVerification, verifyNotaryImage } from '../dct/verify-notary.ts';
 import type { CliIO } from './io.ts';
 import { notaryServerUrl } from './notary-server-url.ts';
 import { writeJson } from './io.ts';
@@ -58,7 +58,9 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
   for (const path of values['notary-root-key'] ?? []) {
     pins.push(...pinnedKeyIds(await readKeyFile(path, '--notary-root-key'), path));
   }
-  const trustStore = new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'));
+  const trustStore = new NotaryMetadataStore(
+    values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'),
+  );
   const options = await storeOptions(io, values, 'short');
   const stores = new Stores(options);
   const http = new HttpClient(options.http);

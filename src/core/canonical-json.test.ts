@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseStrictJsonText } from '../formats/strict-json.ts';
+import { parseStrictJsonText } from './strict-json.ts';
 import { canonicalJson, canonicalJsonBytes, type CanonicalJsonValue } from './canonical-json.ts';
 
 const canonical = (text: string) => canonicalJson(parseStrictJsonText(text) as CanonicalJsonValue);

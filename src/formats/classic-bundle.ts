@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { denied, isVouchError, messageOf } from '../core/errors.ts';
 import { decodePemBlocks } from '../keys/pem.ts';
-import { decodeStdBase64, encodeStdBase64 } from './base64.ts';
+import { decodeStdBase64, encodeStdBase64 } from '../core/base64.ts';
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,
@@ -38,7 +38,7 @@ import {
 import { parseEnvelope } from './dsse.ts';
 import { parseRekorBundle, parseRekorEntry } from './rekor.ts';
 import { BUNDLE_V01_MEDIA_TYPE } from './sigstore-bundle.ts';
-import { isJsonObject, parseStrictJsonText } from './strict-json.ts';
+import { isJsonObject, parseStrictJsonText } from '../core/strict-json.ts';
 
 /** The codes of the VouchErrors thrown here. */
 export type ClassicBundleProblemCode =

@@ -13,8 +13,13 @@
 import { denied } from '../core/errors.ts';
 import { digestOf } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
-import { decodeStdBase64 } from './base64.ts';
-import { isJsonObject, type JsonValue, parseStrictJson, StrictJsonError } from './strict-json.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
+import {
+  isJsonObject,
+  type JsonValue,
+  parseStrictJson,
+  StrictJsonError,
+} from '../core/strict-json.ts';
 
 export const SIGSTORE_FORMAT = 'sigstore-json';
 

@@ -49,7 +49,7 @@ import {
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from './strict-json.ts';
+} from '../core/strict-json.ts';
 import {
   decodeSignatureBase64,
   DEFAULT_MAX_SIGNATURE_LAYERS,

@@ -37,10 +37,10 @@
  *   verifier try thousands of signatures against every key.
  */
 import { denied } from '../core/errors.ts';
-import { decodeStdBase64, encodeStdBase64 } from './base64.ts';
+import { decodeStdBase64, encodeStdBase64 } from '../core/base64.ts';
 import { goMarshalBytes, type GoValue } from './go-json.ts';
 import { array, checkFields, type Fail, object, string } from './json-fields.ts';
-import { type JsonValue, parseStrictJson, StrictJsonError } from './strict-json.ts';
+import { type JsonValue, parseStrictJson, StrictJsonError } from '../core/strict-json.ts';
 
 /** Layer media type of a cosign attestation (cosign pkg/types/payload.go DssePayloadType). */
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';

@@ -14,9 +14,9 @@
  *   malformed time or digest) refused with `fail`.
  */
 import { type Digest, digestOf, isDigest } from '../oci/digest.ts';
-import { decodeStdBase64, encodeStdBase64 } from './base64.ts';
+import { decodeStdBase64, encodeStdBase64 } from '../core/base64.ts';
 import { goMap, type GoStruct, type GoValue } from './go-json.ts';
-import { isJsonObject, type JsonObject, type JsonValue } from './strict-json.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/strict-json.ts';
 
 /** Go's zero `time.Time` as encoding/json writes it (RFC 3339). */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -46,7 +46,7 @@ import {
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from './strict-json.ts';
+} from '../core/strict-json.ts';
 
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
 /** What cosign's classic `attest` still writes (in-toto-golang StatementInTotoV01). */

@@ -52,8 +52,8 @@ export {
   parseContainersSignature,
   SIGSTORE_FORMAT,
 } from './containers-signature.ts';
-export type { JsonObject, JsonValue, StrictJsonOptions } from './strict-json.ts';
-export { parseStrictJson, StrictJsonError } from './strict-json.ts';
+export type { JsonObject, JsonValue, StrictJsonOptions } from '../core/strict-json.ts';
+export { parseStrictJson, StrictJsonError } from '../core/strict-json.ts';
 export type { GoStruct, GoValue } from './go-json.ts';
 export { goMarshal, goMarshalBytes, goString } from './go-json.ts';
 export type { AttachmentSuffix } from './cosign-signature.ts';

@@ -4,7 +4,7 @@
  * in-toto statements. Every check throws through the caller's `fail`, so each
  * schema keeps its own error code and says where the problem is.
  */
-import { isJsonObject, type JsonObject, type JsonValue } from './strict-json.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/strict-json.ts';
 
 export type Fail = (problem: string) => Error;
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isVouchError } from '../core/errors.ts';
 import { compareUtf8, goMarshal, goString } from './go-json.ts';
-import { parseStrictJson, parseStrictJsonText, StrictJsonError } from './strict-json.ts';
+import { parseStrictJson, parseStrictJsonText, StrictJsonError } from '../core/strict-json.ts';
 
 describe('goString', () => {
   test('escapes exactly what Go escapes', () => {

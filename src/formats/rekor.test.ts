@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseContainersSignature } from './containers-signature.ts';
 import { BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from './cosign-signature.ts';
-import { decodeStdBase64 } from './base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 import { parseRekorBundle, parseRekorEntry } from './rekor.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../shared/fixtures/containers-image');

@@ -28,7 +28,7 @@
  * Errors: VouchError `denied` TLOG_BUNDLE_INVALID, naming what is wrong.
  */
 import { denied } from '../core/errors.ts';
-import { decodeStdBase64 } from './base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 import {
   isJsonObject,
   type JsonObject,
@@ -36,7 +36,7 @@ import {
   parseStrictJson,
   parseStrictJsonText,
   StrictJsonError,
-} from './strict-json.ts';
+} from '../core/strict-json.ts';
 
 /** The parsed `dev.sigstore.cosign/bundle` annotation. Nothing in it is verified yet. */
 export interface RekorBundle {

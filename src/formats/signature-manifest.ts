@@ -19,7 +19,7 @@
 import { denied, invalid } from '../core/errors.ts';
 import { type Digest, digestAlgorithm, digestHex, isDigest } from '../oci/digest.ts';
 import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
-import { decodeStdBase64 } from './base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 
 /** Layer media type of a cosign signature (cosign pkg/types/media.go SimpleSigningMediaType). */
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';

@@ -25,7 +25,7 @@ import {
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from './strict-json.ts';
+} from '../core/strict-json.ts';
 
 /** Parses bundle bytes (see the module comment). Throws VouchError `denied` BUNDLE_INVALID. */
 export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBundle {

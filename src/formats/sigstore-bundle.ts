@@ -55,7 +55,7 @@ import { invalid } from '../core/errors.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import type { Annotations, Descriptor, ParsedManifest } from '../oci/manifest.ts';
 import { OCI_EMPTY, OCI_MANIFEST } from '../oci/media-types.ts';
-import { encodeStdBase64 } from './base64.ts';
+import { encodeStdBase64 } from '../core/base64.ts';
 import { type Envelope, encodeEnvelope } from './dsse.ts';
 import { goMap, goMarshalBytes, type GoStruct, type GoValue } from './go-json.ts';
 

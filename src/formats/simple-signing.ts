@@ -49,7 +49,7 @@ import {
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from './strict-json.ts';
+} from '../core/strict-json.ts';
 
 /** `critical.type` of every cosign image signature (payload.go CosignSignatureType). */
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';

@@ -14,7 +14,7 @@ import {
   exactly,
   matchingRegexp,
 } from '../sigstore/certificate-identity.ts';
-import { pinnedKeyIds } from '../trust/pins.ts';
+import { pinnedKeyIds } from '../dct/pins.ts';
 import { compileCondition } from './condition.ts';
 import { compileImageGlob, compileNamespaceGlob } from './glob.ts';
 import { type ParsedPolicy, parsePolicy } from './parse.ts';

@@ -24,13 +24,13 @@ import { formatReference, parseReference, withDefaultTag } from '../oci/referenc
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore } from '../registry/store.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
-import type { NotaryServer } from '../trust/notary-server.ts';
-import type { TrustStore } from '../trust/store.ts';
-import { verifyNotaryImage } from '../trust/verify-notary.ts';
+import type { NotaryServer } from '../dct/notary-server.ts';
+import type { NotaryMetadataStore } from '../dct/metadata-store.ts';
+import { verifyNotaryImage } from '../dct/verify-notary.ts';
 import type { AttestationGatherLimits } from '../verify/attestation-evidence.ts';
 import { fetchAttestations } from '../verify/attestation-evidence.ts';
 import { fetchBundleReferrers } from '../verify/bundle-evidence.ts';
-import type { CertificateTrust, Trust } from '../verify/evaluate.ts';
+import type { CertificateTrust, CosignTrust } from '../verify/evaluate.ts';
 import {
   type Evidence,
   fetchSignatures,
@@ -75,7 +75,7 @@ export interface GatherPolicyOptions {
   readonly loadTlogs?: () => Promise<readonly TransparencyLog[]>;
   /** Required when the policy has notary authorities. */
   readonly notary?: {
-    readonly trustStore: TrustStore;
+    readonly trustStore: NotaryMetadataStore;
     /** The notary server for an authority and the image's registry. */
     readonly server: (authority: NotaryAuthority, registry: string) => NotaryServer;
     /** Milliseconds since the epoch for expiry checks; now unless given. */
@@ -159,7 +159,7 @@ async function gatherImage(
     };
   }
   const authorities: AuthorityResult[] = [];
-  const trustOf = async (name: string): Promise<Trust> => {
+  const trustOf = async (name: string): Promise<CosignTrust> => {
     const authority = policy.authorities.get(name);
     if (authority?.kind === 'key') return { keys: authority.keys };
     if (authority?.kind === 'keyless') return keylessTrust(authority);
@@ -199,7 +199,7 @@ async function signatureResults(
   resolved: ImageEvidence,
   names: readonly string[],
   policy: CompiledPolicy,
-  trustOf: (name: string) => Promise<Trust>,
+  trustOf: (name: string) => Promise<CosignTrust>,
   options: GatherPolicyOptions,
 ): Promise<AuthorityResult[]> {
   let evidence: Evidence;
@@ -325,7 +325,7 @@ async function attestationResult(
   predicateType: string,
   evidence: Awaited<ReturnType<typeof fetchAttestations>> | undefined,
   failure: VouchError | undefined,
-  trustOf: (name: string) => Promise<Trust>,
+  trustOf: (name: string) => Promise<CosignTrust>,
 ): Promise<AttestationResult> {
   const failedWith = (e: VouchError): AttestationResult => ({
     authority,

@@ -39,7 +39,7 @@ import {
   COSIGN_SIGN_PREDICATE_TYPE,
   publicKeyHint,
 } from '../formats/sigstore-bundle.ts';
-import { isJsonObject, type JsonObject } from '../formats/strict-json.ts';
+import { isJsonObject, type JsonObject } from '../core/strict-json.ts';
 import type { Signer } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';

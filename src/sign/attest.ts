@@ -45,7 +45,7 @@ import {
   preAuthEncoding,
 } from '../formats/dsse.ts';
 import { buildStatement, parseStatement, protoJson } from '../formats/in-toto.ts';
-import { isJsonObject, type JsonObject } from '../formats/strict-json.ts';
+import { isJsonObject, type JsonObject } from '../core/strict-json.ts';
 import { type Signer, verifySignature } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, Platform } from '../oci/manifest.ts';

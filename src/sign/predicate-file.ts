@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { invalid, isVouchError, messageOf } from '../core/errors.ts';
 import { DEFAULT_MAX_ATTESTATION_BYTES } from '../formats/cosign-attestation.ts';
 import { parsePredicate } from '../formats/in-toto.ts';
-import type { JsonObject } from '../formats/strict-json.ts';
+import type { JsonObject } from '../core/strict-json.ts';
 
 const CHUNK = 64 * 1024;
 

@@ -26,7 +26,7 @@
 import { TrustedRoot as TrustedRootMessage } from '@sigstore/protobuf-specs';
 import { type TrustMaterial, toTrustMaterial } from '@sigstore/verify';
 import { invalid, messageOf } from '../core/errors.ts';
-import { isJsonObject, type JsonValue } from '../formats/strict-json.ts';
+import { isJsonObject, type JsonValue } from '../core/strict-json.ts';
 import type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 
 /** What keyless verification checks against. */

@@ -19,8 +19,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isVouchError, unavailable } from '../core/errors.ts';
-import { decodeStdBase64 } from '../formats/base64.ts';
-import { isJsonObject, parseStrictJson } from '../formats/strict-json.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
+import { isJsonObject, parseStrictJson } from '../core/strict-json.ts';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
 
 /** The TUF repository whose seeds hold the public-good trusted root. */

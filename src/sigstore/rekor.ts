@@ -26,7 +26,7 @@
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { canonicalJsonBytes } from '../core/canonical-json.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
-import { decodeStdBase64 } from '../formats/base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 import {
   type HashedRekordEntry,
   parseRekorBundle,

@@ -7,8 +7,8 @@
  * `trusted-root.ts`; the rest is read here leniently (a missing field is
  * null), since a summary must not fail on what verification does not use.
  */
-import { decodeStdBase64 } from '../formats/base64.ts';
-import { isJsonObject, type JsonValue } from '../formats/strict-json.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
+import { isJsonObject, type JsonValue } from '../core/strict-json.ts';
 import type { TrustedRoot } from './trusted-root.ts';
 
 export interface TrustedLogSummary {

@@ -25,14 +25,14 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { invalid } from '../core/errors.ts';
-import { decodeStdBase64 } from '../formats/base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 import {
   isJsonObject,
   type JsonObject,
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from '../formats/strict-json.ts';
+} from '../core/strict-json.ts';
 import {
   defaultHash,
   type KeyAlgorithm,

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid, messageOf } from '../core/errors.ts';
-import { isJsonObject, parseStrictJson } from '../formats/strict-json.ts';
+import { isJsonObject, parseStrictJson } from '../core/strict-json.ts';
 
 /** The TUF target holding the Sigstore trusted root. */
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json';

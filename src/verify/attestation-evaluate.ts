@@ -59,7 +59,7 @@ import {
   preAuthEncoding,
 } from '../formats/dsse.ts';
 import { parseStatement, type Statement, statementNames } from '../formats/in-toto.ts';
-import type { JsonObject } from '../formats/strict-json.ts';
+import type { JsonObject } from '../core/strict-json.ts';
 import { verifySignature } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
 import type {
@@ -77,7 +77,7 @@ import {
   checkTrust,
   isKeyTrust,
   type SignedBy,
-  type Trust,
+  type CosignTrust,
 } from './evaluate.ts';
 
 export interface AttestationPolicy {
@@ -167,7 +167,7 @@ export interface AttestationVerdict {
 /** Decides which attestations in `evidence` count under `trust` and `policy`. */
 export function evaluateAttestations(
   evidence: AttestationEvidence,
-  trust: Trust,
+  trust: CosignTrust,
   policy: AttestationPolicy,
 ): AttestationVerdict {
   checkTrust(trust, 'attestations');
@@ -210,7 +210,7 @@ export function evaluateAttestations(
 export function evaluateBundleStatements(
   bundles: BundleEvidence,
   digest: Digest,
-  trust: Trust,
+  trust: CosignTrust,
   policy: AttestationPolicy,
 ): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
   const verified: VerifiedAttestation[] = [];
@@ -236,7 +236,7 @@ const ATT: AttestationSource = { form: 'att' };
 function checkBundle(
   evidence: BundleReferrerEvidence,
   digest: Digest,
-  trust: Trust,
+  trust: CosignTrust,
   policy: AttestationPolicy,
 ): VerifiedAttestation | RejectedAttestation {
   const { index, bundle } = evidence;
@@ -281,7 +281,7 @@ function check(
   evidence: AttestationLayerEvidence,
   source: AttestationSource,
   digest: Digest,
-  trust: Trust,
+  trust: CosignTrust,
   policy: AttestationPolicy,
   stored?: Bundle,
 ): VerifiedAttestation | RejectedAttestation {

@@ -31,7 +31,7 @@
 import { isVouchError } from '../core/errors.ts';
 import { parseStatement } from '../formats/in-toto.ts';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../formats/sigstore-bundle.ts';
-import { isJsonObject, type JsonValue } from '../formats/strict-json.ts';
+import { isJsonObject, type JsonValue } from '../core/strict-json.ts';
 import { type Digest, digestAlgorithm, digestHex } from '../oci/digest.ts';
 import {
   type AttestationRejectionCode,
@@ -40,7 +40,7 @@ import {
   type VerifiedAttestation,
 } from './attestation-evaluate.ts';
 import type { BundleEvidence, BundleReferrerEvidence } from './bundle-evidence.ts';
-import type { Policy, Trust } from './evaluate.ts';
+import type { Policy, CosignTrust } from './evaluate.ts';
 
 export type BundleSignatureRejectionCode =
   | Exclude<AttestationRejectionCode, 'PREDICATE_TYPE_MISMATCH'>
@@ -64,7 +64,7 @@ export interface BundleSignatureVerdict {
 /** Decides which bundle referrers in `bundles` are cosign 3 signatures that count. */
 export function evaluateBundleSignatures(
   bundles: BundleEvidence,
-  trust: Trust,
+  trust: CosignTrust,
   policy: Policy = {},
 ): BundleSignatureVerdict {
   const digest = bundles.image.digest;

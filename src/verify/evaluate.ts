@@ -61,7 +61,7 @@ import {
   type SimpleSigningPayload,
   unmatchedAnnotations,
 } from '../formats/simple-signing.ts';
-import type { JsonObject } from '../formats/strict-json.ts';
+import type { JsonObject } from '../core/strict-json.ts';
 import type { Digest } from '../oci/digest.ts';
 import {
   formatReference,
@@ -82,7 +82,7 @@ import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { Evidence, LayerEvidenceProblem, SignatureEvidence } from './evidence.ts';
 
 /** Who may have signed: trusted keys, or a certificate identity under a trust root. */
-export type Trust = KeyTrust | CertificateTrust;
+export type CosignTrust = KeyTrust | CertificateTrust;
 
 export interface KeyTrust {
   /** Public keys; a signature counts if any of them verifies it. */
@@ -112,12 +112,12 @@ export interface CertificateTrust {
 }
 
 /** Whether `trust` is by keys (rather than a certificate identity). */
-export function isKeyTrust(trust: Trust): trust is KeyTrust {
+export function isKeyTrust(trust: CosignTrust): trust is KeyTrust {
   return 'keys' in trust;
 }
 
 /** Throws `invalid` NO_TRUSTED_KEYS for key trust without a key. */
-export function checkTrust(trust: Trust, what: string): void {
+export function checkTrust(trust: CosignTrust, what: string): void {
   if (isKeyTrust(trust) && trust.keys.length === 0) {
     throw invalid('NO_TRUSTED_KEYS', `at least one public key is needed to verify ${what}`);
   }
@@ -211,7 +211,7 @@ export interface Verdict {
 }
 
 /** Decides which signatures in `evidence` count under `trust` and `policy`. */
-export function evaluate(evidence: Evidence, trust: Trust, policy: Policy = {}): Verdict {
+export function evaluate(evidence: Evidence, trust: CosignTrust, policy: Policy = {}): Verdict {
   checkTrust(trust, 'signatures');
   const digest = evidence.image.digest;
   const verified: VerifiedSignature[] = [];
@@ -233,7 +233,7 @@ export function evaluate(evidence: Evidence, trust: Trust, policy: Policy = {}):
 function check(
   evidence: SignatureEvidence,
   digest: Digest,
-  trust: Trust,
+  trust: CosignTrust,
   policy: Policy,
 ): VerifiedSignature | RejectedSignature {
   const { index, payload } = evidence;

@@ -12,7 +12,7 @@ export type {
   Rejection,
   RejectionCode,
   SignedBy,
-  Trust,
+  CosignTrust,
   Verdict,
   VerifiedSignature,
 } from './evaluate.ts';

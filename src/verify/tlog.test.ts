@@ -39,7 +39,7 @@ import {
   type TransparencyLog,
   transparencyLogFromKey,
 } from '../sigstore/trusted-root.ts';
-import { evaluate, isKeyTrust, type Policy, type Trust, type Verdict } from './evaluate.ts';
+import { evaluate, isKeyTrust, type Policy, type CosignTrust, type Verdict } from './evaluate.ts';
 import { type Evidence, evidenceFromLayers } from './evidence.ts';
 import { withTlogs } from './verify.ts';
 
@@ -116,7 +116,7 @@ function only(verdict: Verdict): { code: string; message: string } {
 describe('evaluate: Rekor bundles on the key-rekor fixture', { skip }, () => {
   let tlogs: readonly TransparencyLog[];
   let cosign2: KeyObject;
-  const check = (layer: Layer & { digest: Digest }, trust?: Partial<Trust>) =>
+  const check = (layer: Layer & { digest: Digest }, trust?: Partial<CosignTrust>) =>
     evaluate(evidenceOf(layer.digest, [layer]), { keys: [cosign2], tlogs, ...trust });
 
   before(async () => {
@@ -276,7 +276,7 @@ describe('evaluate: Rekor bundles from a test log', () => {
       payload: layerPayload,
     };
   }
-  const run = (bundle: string | undefined, policy?: Policy, trust?: Partial<Trust>) =>
+  const run = (bundle: string | undefined, policy?: Policy, trust?: Partial<CosignTrust>) =>
     evaluate(
       evidenceOf(digest, [layerWith(bundle)]),
       { keys: [signer.publicKey], tlogs, ...trust },

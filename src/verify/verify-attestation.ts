@@ -27,7 +27,7 @@ import {
   type AttestationGatherLimits,
   fetchAttestations,
 } from './attestation-evidence.ts';
-import { checkTrust, type Trust } from './evaluate.ts';
+import { checkTrust, type CosignTrust } from './evaluate.ts';
 import { imageFields, verifyEachImage, verifyTarget } from './verify-common.ts';
 import type { ImageStatus } from './verify.ts';
 
@@ -50,7 +50,7 @@ export interface AttestationVerification {
 }
 
 export interface VerifyAttestationOptions {
-  readonly trust: Trust;
+  readonly trust: CosignTrust;
   readonly policy: AttestationPolicy;
   readonly limits?: AttestationGatherLimits;
   /** Images verified at once; 8 unless given. */

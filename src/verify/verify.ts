@@ -34,7 +34,7 @@ import {
   evaluate,
   isKeyTrust,
   type Policy,
-  type Trust,
+  type CosignTrust,
   type Verdict,
 } from './evaluate.ts';
 import type { BundleSignatureVerdict } from './bundle-signatures.ts';
@@ -62,7 +62,7 @@ export interface ImageVerification {
 }
 
 export interface VerifyOptions {
-  readonly trust: Trust;
+  readonly trust: CosignTrust;
   /**
    * Loads the trusted transparency logs when `trust.tlogs` is absent. Called
    * only when a signature carries a Rekor bundle. Default: the logs of the

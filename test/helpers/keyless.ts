@@ -17,7 +17,7 @@
  */
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
-import { encodeStdBase64 } from '../../src/formats/base64.ts';
+import { encodeStdBase64 } from '../../src/core/base64.ts';
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,

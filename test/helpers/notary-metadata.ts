@@ -10,8 +10,8 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { notaryCanonicalJson } from '../../src/formats/notary/canonical-json.ts';
 import { notaryKeyId } from '../../src/formats/notary/keys.ts';
-import type { JsonValue } from '../../src/formats/strict-json.ts';
-import type { FetchedMetadata } from '../../src/trust/update.ts';
+import type { JsonValue } from '../../src/core/strict-json.ts';
+import type { FetchedMetadata } from '../../src/dct/update.ts';
 
 export interface TestKey {
   readonly id: string;

@@ -269,8 +269,8 @@ async function gatherOptions(
     );
   };
   const { HttpClient } = await import('../../registry/http.ts');
-  const { NotaryServer } = await import('../../trust/notary-server.ts');
-  const { TrustStore } = await import('../../trust/store.ts');
+  const { NotaryServer } = await import('../../dct/notary-server.ts');
+  const { NotaryMetadataStore } = await import('../../dct/metadata-store.ts');
   let notaryHttp: InstanceType<typeof HttpClient> | undefined;
   const credentials = credentialLookup(io);
   const allowInsecure = values['allow-insecure-registry'] ?? false;
@@ -293,7 +293,9 @@ async function gatherOptions(
       return trust;
     },
     notary: {
-      trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
+      trustStore: new NotaryMetadataStore(
+        values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'),
+      ),
       server: (authority, registry) => {
         return new NotaryServer({
           url: notaryServerUrl(authority.server, registry, allowInsecure),

@@ -5,7 +5,7 @@ import { attachmentTag } from '../../formats/signature-manifest.ts';
 import { parseEnvelope } from '../../formats/dsse.ts';
 import { parseStatement } from '../../formats/in-toto.ts';
 import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
-import { parseStrictJson } from '../../formats/strict-json.ts';
+import { parseStrictJson } from '../../core/strict-json.ts';
 import type { ParsedManifest } from '../../oci/manifest.ts';
 import { Stores } from '../../registry/open.ts';
 import type { ImageStore } from '../../registry/store.ts';
@@ -15,7 +15,7 @@ import {
 } from '../../verify/attestation-evaluate.ts';
 import { type AttestationEvidence, fetchAttestations } from '../../verify/attestation-evidence.ts';
 import { type ImageEvidence, resolveImage, tagLocation } from '../../verify/evidence.ts';
-import type { Trust } from '../../verify/evaluate.ts';
+import type { CosignTrust } from '../../verify/evaluate.ts';
 import { decideAttestations } from '../../verify/verify-attestation.ts';
 import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
@@ -144,7 +144,7 @@ ${REGISTRY_HELP}`,
       );
     }
     // Read and checked before any network traffic: keys, or the keyless trust root.
-    const trust: Trust | undefined =
+    const trust: CosignTrust | undefined =
       identity !== undefined
         ? await certificateTrust(io, identity, values['trusted-root'], values.offline)
         : keyPaths.length > 0
@@ -206,7 +206,7 @@ interface DownloadRequest {
   readonly store: ImageStore;
   readonly image: ImageEvidence;
   /** Who may have signed; undefined: write what is stored, unverified. */
-  readonly trust: Trust | undefined;
+  readonly trust: CosignTrust | undefined;
   readonly keyPaths: readonly string[];
   readonly predicateType: string | null;
   readonly maxBytes: number;
@@ -276,7 +276,10 @@ async function downloadAttestations(request: DownloadRequest): Promise<Download>
   };
 }
 
-async function downloadSbomAttestations(request: DownloadRequest, trust: Trust): Promise<Download> {
+async function downloadSbomAttestations(
+  request: DownloadRequest,
+  trust: CosignTrust,
+): Promise<Download> {
   const { store, image, predicateType } = request;
   const evidence = await fetchAttestations(store, image, { maxEnvelopeBytes: request.maxBytes });
   const wanted = predicateType === null ? SBOM_PREDICATE_TYPES : [predicateType];
@@ -304,7 +307,7 @@ async function downloadSbomAttestations(request: DownloadRequest, trust: Trust):
 function verifiedAttestations(
   evidence: AttestationEvidence,
   request: DownloadRequest,
-  trust: Trust,
+  trust: CosignTrust,
   types?: readonly string[],
 ): VerifiedAttestation[] {
   const options = {

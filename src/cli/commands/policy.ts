@@ -146,17 +146,19 @@ async function gather(
   }
   const closers: (() => Promise<void>)[] = [() => stores.close()];
   if (kinds.has('notary')) {
-    const [{ HttpClient }, { NotaryServer }, { TrustStore }] = await Promise.all([
+    const [{ HttpClient }, { NotaryServer }, { NotaryMetadataStore }] = await Promise.all([
       import('../../registry/http.ts'),
-      import('../../trust/notary-server.ts'),
-      import('../../trust/store.ts'),
+      import('../../dct/notary-server.ts'),
+      import('../../dct/metadata-store.ts'),
     ]);
     const http = new HttpClient(options.http);
     closers.push(() => http.close());
     const credentials = credentialLookup(io);
     const allowInsecure = values['allow-insecure-registry'] ?? false;
     gatherOptions.notary = {
-      trustStore: new TrustStore(values['trust-dir'] ?? join(homedir(), '.vouch', 'trust')),
+      trustStore: new NotaryMetadataStore(
+        values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'),
+      ),
       server: (authority, registry) => {
         return new NotaryServer({
           url: notaryServerUrl(authority.server, registry, allowInsecure),

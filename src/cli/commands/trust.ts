@@ -16,14 +16,14 @@ import { readKeyFile, writeFileSafely } from '../../keys/files.ts';
 import { parseReference, repositoryName, type ImageReference } from '../../oci/reference.ts';
 import { HttpClient } from '../../registry/http.ts';
 import { Stores } from '../../registry/open.ts';
-import { inspectTrust, prettyTrust, type TrustInspection } from '../../trust/inspect.ts';
-import { migrateRepository } from '../../trust/migrate.ts';
-import { NotaryServer } from '../../trust/notary-server.ts';
-import { loadRepository, type TrustWriteOptions } from '../../trust/publish.ts';
-import { ROTATABLE_ROLES, type RotatableRole, rotateKey } from '../../trust/rotate.ts';
-import { revokeTags, signTag } from '../../trust/sign-tag.ts';
-import { addSigner, checkSignerName, removeSigner } from '../../trust/signers.ts';
-import { TrustStore } from '../../trust/store.ts';
+import { inspectTrust, prettyTrust, type TrustInspection } from '../../dct/inspect.ts';
+import { migrateRepository } from '../../dct/migrate.ts';
+import { NotaryServer } from '../../dct/notary-server.ts';
+import { loadRepository, type TrustWriteOptions } from '../../dct/publish.ts';
+import { ROTATABLE_ROLES, type RotatableRole, rotateKey } from '../../dct/rotate.ts';
+import { revokeTags, signTag } from '../../dct/sign-tag.ts';
+import { addSigner, checkSignerName, removeSigner } from '../../dct/signers.ts';
+import { NotaryMetadataStore } from '../../dct/metadata-store.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import { type CliIO, writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -360,7 +360,7 @@ async function withContext<T>(
           credentials: () => credentials(reference.registry),
           allowInsecure,
         }),
-        trustStore: new TrustStore(trustDir),
+        trustStore: new NotaryMetadataStore(trustDir),
         keyStore: trustKeyStore(io, trustDir),
       },
       stores,

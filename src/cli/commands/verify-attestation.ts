@@ -31,7 +31,7 @@ import {
   signerName,
 } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
-import type { Trust } from '../../verify/evaluate.ts';
+import type { CosignTrust } from '../../verify/evaluate.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
 import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
 
@@ -166,7 +166,7 @@ ${REGISTRY_HELP}`,
     let results: AttestationVerification[];
     try {
       stores.connectAhead(specs);
-      const trust: Trust =
+      const trust: CosignTrust =
         identity === undefined
           ? { keys: await readPublicKeys(keyPaths) }
           : await certificateTrust(io, identity, values['trusted-root'], values.offline);

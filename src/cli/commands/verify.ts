@@ -5,7 +5,7 @@ import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
-import type { LoggedSignature, Trust, Verdict } from '../../verify/evaluate.ts';
+import type { LoggedSignature, CosignTrust, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
 import { vouchCacheDir } from '../cache-dir.ts';
@@ -65,7 +65,7 @@ log entry is for this very signature, key and payload. The trusted logs are
 those of --trusted-root and --rekor-public-key; with neither, those of the
 Sigstore trusted root cached by \`vouch trusted-root update\` if it has run,
 else of the public-good trusted root shipped with vouch (no network needed).
-Either is read only when a signature has a bundle. Trust material is never
+Either is read only when a signature has a bundle. CosignTrust material is never
 fetched, except that a cached root whose TUF timestamp has expired is
 refreshed through TUF once first; with --offline it is used as it is and
 nothing but the registry is contacted. A signature without a bundle counts
@@ -188,7 +188,7 @@ ${REGISTRY_HELP}`,
     let results: ImageVerification[];
     try {
       stores.connectAhead(specs);
-      const trust: Trust =
+      const trust: CosignTrust =
         identity === undefined
           ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
           : await certificateTrust(io, identity, values['trusted-root'], values.offline);
@@ -227,7 +227,7 @@ async function keyTrust(
   keyPaths: readonly string[],
   rootPath: string | undefined,
   rekorKeyPaths: readonly string[],
-): Promise<Trust> {
+): Promise<CosignTrust> {
   const keys = await readPublicKeys(keyPaths);
   const tlogs = await trustedLogs(io, rootPath, rekorKeyPaths);
   return { keys, ...(tlogs === undefined ? {} : { tlogs }) };

@@ -13,7 +13,7 @@
  */
 import { denied } from '../../core/errors.ts';
 import { compareUtf8 } from '../go-json.ts';
-import type { JsonValue } from '../strict-json.ts';
+import type { JsonValue } from '../../core/strict-json.ts';
 
 export function notaryCanonicalJson(value: JsonValue): string {
   if (value === null) return 'null';

@@ -15,8 +15,8 @@
  *   dropped when zero (`formatGoTime`).
  */
 import { createHash, type KeyObject, sign } from 'node:crypto';
-import { encodeStdBase64 } from '../base64.ts';
-import type { JsonObject, JsonValue } from '../strict-json.ts';
+import { encodeStdBase64 } from '../../core/base64.ts';
+import type { JsonObject, JsonValue } from '../../core/strict-json.ts';
 import { notaryCanonicalJson } from './canonical-json.ts';
 
 /** What signs one role's file: the key ID the metadata names it by, and its private key. */

@@ -24,7 +24,7 @@ import {
 } from 'node:crypto';
 import { denied } from '../../core/errors.ts';
 import { decodePemBlocks } from '../../keys/pem.ts';
-import { encodeStdBase64 } from '../base64.ts';
+import { encodeStdBase64 } from '../../core/base64.ts';
 import { notaryCanonicalJson } from './canonical-json.ts';
 
 export const NOTARY_KEY_TYPES = ['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519'] as const;

@@ -15,14 +15,14 @@
  * base64 are all refused.
  */
 import { denied } from '../../core/errors.ts';
-import { decodeStdBase64 } from '../base64.ts';
+import { decodeStdBase64 } from '../../core/base64.ts';
 import { array, checkFields, describe, object, quote, string } from '../json-fields.ts';
 import {
   type JsonObject,
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
-} from '../strict-json.ts';
+} from '../../core/strict-json.ts';
 import { notaryCanonicalBytes } from './canonical-json.ts';
 import { NOTARY_KEY_TYPES, type NotaryKey, type NotaryKeyType, notaryKey } from './keys.ts';
 import { parseGoTime } from './time.ts';

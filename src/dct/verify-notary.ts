@@ -18,12 +18,12 @@ import { fetchNotaryMetadata, type NotaryLimits } from './gather.ts';
 import { DOCKER_TRUSTED_ROLES, findTarget } from './lookup.ts';
 import type { NotaryServer } from './notary-server.ts';
 import { pinnedKeyIds } from './pins.ts';
-import type { TrustStore } from './store.ts';
+import type { NotaryMetadataStore } from './metadata-store.ts';
 import { type TrustedRepository, updateTrustedMetadata } from './update.ts';
 
 export interface NotaryVerifyOptions {
   readonly server: NotaryServer;
-  readonly trustStore: TrustStore;
+  readonly trustStore: NotaryMetadataStore;
   /** Canonical IDs of pinned root keys; otherwise the trust store's pin file, otherwise trust on first use. */
   readonly pinnedRootKeys?: readonly string[];
   /** Milliseconds since the epoch; now unless given. */
@@ -165,7 +165,7 @@ export async function verifyNotaryImage(
   }
 }
 
-async function storedPins(store: TrustStore, gun: string): Promise<string[] | undefined> {
+async function storedPins(store: NotaryMetadataStore, gun: string): Promise<string[] | undefined> {
   const pem = await store.pinnedRootKeys(gun);
   return pem === undefined ? undefined : pinnedKeyIds(pem, `the pinned root keys of ${gun}`);
 }

@@ -12,7 +12,7 @@ export { DOCKER_TRUSTED_ROLES, findTarget } from './lookup.ts';
 export type { NotaryServerOptions } from './notary-server.ts';
 export { NotaryServer } from './notary-server.ts';
 export { pinnedKeyIds } from './pins.ts';
-export { PINNED_ROOT_KEYS_FILE, TrustStore } from './store.ts';
+export { PINNED_ROOT_KEYS_FILE, NotaryMetadataStore } from './metadata-store.ts';
 export type {
   FetchedMetadata,
   TrustedMetadata,

@@ -19,7 +19,7 @@ import type { TrustedMetadata, TrustedRepository } from './update.ts';
 const MAX_CACHED_BYTES = 64 * 1024 * 1024;
 export const PINNED_ROOT_KEYS_FILE = 'pinned-root-keys.pem';
 
-export class TrustStore {
+export class NotaryMetadataStore {
   readonly dir: string;
 
   constructor(dir: string) {

@@ -18,12 +18,12 @@ import { signImages } from '../sign/sign.ts';
 import { RELEASES_ROLE, TARGETS_ROLE } from './lookup.ts';
 import type { NotaryServer } from './notary-server.ts';
 import { loadRepository } from './publish.ts';
-import type { TrustStore } from './store.ts';
+import type { NotaryMetadataStore } from './metadata-store.ts';
 import { verifyNotaryImage } from './verify-notary.ts';
 
 export interface MigrateOptions {
   readonly server: NotaryServer;
-  readonly trustStore: TrustStore;
+  readonly trustStore: NotaryMetadataStore;
   readonly stores: Stores;
   readonly signer: Signer;
   readonly dryRun: boolean;

@@ -10,18 +10,18 @@ import { denied, isVouchError } from '../core/errors.ts';
 import { createRootCertificate } from '../formats/notary/certificate.ts';
 import { formatGoTime, publicKeyJson } from '../formats/notary/encode.ts';
 import { notaryKey, notaryKeyId } from '../formats/notary/keys.ts';
-import { decodeStdBase64 } from '../formats/base64.ts';
-import { parseStrictJson } from '../formats/strict-json.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
+import { parseStrictJson } from '../core/strict-json.ts';
 import { fetchNotaryMetadata, type NotaryLimits } from './gather.ts';
 import { type KeyJson, RepositoryDraft, emptyTargets } from './draft.ts';
 import type { NotaryKeyStore } from './key-store.ts';
 import type { NotaryServer } from './notary-server.ts';
-import type { TrustStore } from './store.ts';
+import type { NotaryMetadataStore } from './metadata-store.ts';
 import { type TrustedRepository, updateTrustedMetadata } from './update.ts';
 
 export interface TrustWriteOptions {
   readonly server: NotaryServer;
-  readonly trustStore: TrustStore;
+  readonly trustStore: NotaryMetadataStore;
   readonly keyStore: NotaryKeyStore;
   /** Milliseconds since the epoch; now unless given. */
   readonly now?: number;

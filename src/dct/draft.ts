@@ -16,9 +16,9 @@ import {
   metadataFileMeta,
 } from '../formats/notary/encode.ts';
 import { canonicalKeyId, type NotaryKeyType, notaryKey } from '../formats/notary/keys.ts';
-import { decodeStdBase64 } from '../formats/base64.ts';
+import { decodeStdBase64 } from '../core/base64.ts';
 import type { BaseRole } from '../formats/notary/metadata.ts';
-import type { JsonValue } from '../formats/strict-json.ts';
+import type { JsonValue } from '../core/strict-json.ts';
 import type { TrustedRepository } from './update.ts';
 
 export interface KeyJson {
