@@ -2,6 +2,7 @@
 // Formatting is Prettier's; nothing here overlaps it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint/layers.js';
 
 /** DESIGN.md: library code never prints, never exits, never reads the environment. */
 const libraryBoundaries = {
@@ -39,4 +40,6 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.ts'], ignores: ['src/cli/**', 'src/**/*.test.ts'], rules: libraryBoundaries },
+  // docs/design.md: imports point down the layers (tests included: a test of a layer needs only it and what is below).
+  { files: ['src/**/*.ts'], plugins: { vouch: layers }, rules: { 'vouch/layers': 'error' } },
 );
