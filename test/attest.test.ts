@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVouchError } from '../src/core/errors.ts';
+import { hasCode } from '../src/core/errors.ts';
 import { attestationTag, PREDICATE_TYPE_ANNOTATION } from '../src/formats/cosign-attestation.ts';
 import {
   appendSignatureLayer,
@@ -95,7 +95,7 @@ async function appendRaw(
     if (manifest.kind !== 'image') throw new Error('not an image');
     base = { manifest, config: await store.readBlob(manifest.manifest.config, 1 << 20) };
   } catch (error) {
-    if (!(isVouchError(error) && error.code === 'MANIFEST_UNKNOWN')) throw error;
+    if (!hasCode(error, 'MANIFEST_UNKNOWN')) throw error;
   }
   const result = appendSignatureLayer(base, layer, { allowDuplicates: true });
   assert.ok(result.changed);
@@ -558,9 +558,8 @@ describe('vouch attest, verify-attestation, download', () => {
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.ok(run.stderr.includes(fragment), `${args.join(' ')}: ${run.stderr}`);
     }
-    await assert.rejects(
-      store.getManifest({ tag: attestationTag(digest) }),
-      (error: unknown) => isVouchError(error) && error.code === 'MANIFEST_UNKNOWN',
+    await assert.rejects(store.getManifest({ tag: attestationTag(digest) }), (error: unknown) =>
+      hasCode(error, 'MANIFEST_UNKNOWN'),
     );
   });
 });

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../src/core/errors.ts';
+import { hasCode } from '../src/core/errors.ts';
 import { parseImageSpec, Stores } from '../src/registry/open.ts';
 import { startHostileRegistry } from './helpers/hostile-registry.ts';
 import { freePort } from './helpers/registry.ts';
@@ -40,10 +40,7 @@ describe('Stores.connectAhead', () => {
       const opened = await stores.openImage(`${registry.host}/a/one:1`);
       const lookup = opened.store.getManifest({ tag: '1' });
       releasePing();
-      await assert.rejects(
-        lookup,
-        (error) => isVouchError(error) && error.code === 'MANIFEST_UNKNOWN',
-      );
+      await assert.rejects(lookup, (error) => hasCode(error, 'MANIFEST_UNKNOWN'));
       assert.deepEqual(registry.requests, ['GET /v2/', 'GET /v2/a/one/manifests/1']);
     } finally {
       releasePing();
@@ -58,9 +55,8 @@ describe('Stores.connectAhead', () => {
     try {
       stores.connectAhead([parseImageSpec(`${host}/app:1`)]);
       const opened = await stores.openImage(`${host}/app:1`);
-      await assert.rejects(
-        opened.store.getManifest({ tag: '1' }),
-        (error) => isVouchError(error) && error.code === 'NETWORK_ERROR',
+      await assert.rejects(opened.store.getManifest({ tag: '1' }), (error) =>
+        hasCode(error, 'NETWORK_ERROR'),
       );
     } finally {
       await stores.close();

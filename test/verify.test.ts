@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVouchError } from '../src/core/errors.ts';
+import { hasCode } from '../src/core/errors.ts';
 import {
   appendSignatureLayer,
   SIGNATURE_ANNOTATION,
@@ -112,7 +112,7 @@ async function readSignatureImage(
     assert.ok(config !== undefined);
     return { manifest, config };
   } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') return undefined;
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) return undefined;
     throw error;
   }
 }

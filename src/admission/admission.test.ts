@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode } from '../core/errors.ts';
 import type { ImageDecision } from '../policy/evaluate.ts';
 import { CONTAINER_LISTS, POD_SPEC_PATHS, WORKLOAD_KINDS } from '../policy/pod-spec.ts';
 import { findImages } from '../policy/workloads.ts';
@@ -142,9 +142,7 @@ describe('parseAdmissionReview', () => {
       assert.throws(
         () => parseAdmissionReview(body),
         (error: unknown) =>
-          isVouchError(error) &&
-          error.code === 'ADMISSION_REVIEW_INVALID' &&
-          message.test(error.message),
+          hasCode(error, 'ADMISSION_REVIEW_INVALID') && message.test(error.message),
       );
     }
   });

@@ -19,3 +19,4 @@ export type { AdmissionWebhookOptions, RunningAdmissionWebhook } from './server.
 export { startAdmissionWebhook } from './server.ts';
 export type { VerifierOptions } from './verifier.ts';
 export { ImageVerifier } from './verifier.ts';
+export type { AdmissionErrorCode, AdmissionErrorCodes } from './error-codes.ts';

@@ -4,7 +4,7 @@
  * `P.pub`) then reporting it.
  */
 import type { KeyObject } from 'node:crypto';
-import { invalid, isVouchError } from '../core/errors.ts';
+import { hasCode, invalid } from '../core/errors.ts';
 import { keyAlgorithm } from '../keys/algorithms.ts';
 import { encryptCosignKey } from '../keys/cosign-key.ts';
 import {
@@ -77,7 +77,7 @@ async function withForceHint<T>(promise: Promise<T>): Promise<T> {
   try {
     return await promise;
   } catch (error) {
-    if (isVouchError(error) && error.code === 'KEY_FILE_EXISTS')
+    if (hasCode(error, 'KEY_FILE_EXISTS'))
       throw invalid(error.code, `${error.message} (use --force to replace it)`, { cause: error });
     throw error;
   }

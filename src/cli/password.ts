@@ -31,7 +31,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import { hasCode, invalid, isVouchError, messageOf } from '../core/errors.ts';
 import type { Password } from '../keys/cosign-key.ts';
 import { readKeyFile } from '../keys/files.ts';
 import { loadPrivateKey } from '../keys/load.ts';
@@ -120,7 +120,7 @@ export async function loadPrivateKeyFile(
       },
     });
   } catch (error) {
-    if (isVouchError(error) && error.code === 'WRONG_PASSWORD' && origin !== undefined) {
+    if (hasCode(error, 'WRONG_PASSWORD') && origin !== undefined) {
       throw invalid('WRONG_PASSWORD', `${error.message}; the password came from ${origin}`, {
         cause: error,
       });

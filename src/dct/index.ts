@@ -47,3 +47,4 @@ export type { Revocation, TagSignature } from './sign-tag.ts';
 export { revokeTags, signTag } from './sign-tag.ts';
 export type { SignerChange } from './signers.ts';
 export { addSigner, removeSigner } from './signers.ts';
+export type { DctErrorCode, DctErrorCodes } from './error-codes.ts';

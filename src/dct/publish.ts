@@ -6,7 +6,7 @@
  * data no client could read is reported at once rather than by the next pull.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { denied, isVouchError } from '../core/errors.ts';
+import { denied, hasCode } from '../core/errors.ts';
 import { createRootCertificate } from '../formats/notary/certificate.ts';
 import { formatGoTime, publicKeyJson } from '../formats/notary/encode.ts';
 import { notaryKey, notaryKeyId } from '../formats/notary/keys.ts';
@@ -38,7 +38,7 @@ export async function loadRepository(
   try {
     fetched = await fetchNotaryMetadata(options.server, gun, trusted, options.limits);
   } catch (error) {
-    if (isVouchError(error) && error.code === 'NOTARY_NO_TRUST_DATA') return undefined;
+    if (hasCode(error, 'NOTARY_NO_TRUST_DATA')) return undefined;
     throw error;
   }
   const repository = updateTrustedMetadata(trusted, fetched, {

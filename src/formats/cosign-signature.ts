@@ -37,7 +37,7 @@
  * `signature-manifest.ts`, re-exported here, so verifying loads none of the
  * writing code.
  */
-import { denied, invalid } from '../core/errors.ts';
+import { type CodeOf, denied, invalid } from '../core/errors.ts';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
 import { type Descriptor, type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';
@@ -339,7 +339,7 @@ function readBase(base: StoredSignatureImage): {
   return { manifest, config, existing: parsed.manifest.layers };
 }
 
-function strictObject(bytes: Uint8Array, where: string, code: string): JsonObject {
+function strictObject(bytes: Uint8Array, where: string, code: CodeOf<'denied'>): JsonObject {
   let value: JsonValue;
   try {
     value = parseStrictJson(bytes);

@@ -126,3 +126,4 @@ export { buildSignStatement } from './in-toto.ts';
 export { parseBundle } from './sigstore-bundle-reader.ts';
 export type { ClassicBundleProblemCode, ClassicLayer } from './classic-bundle.ts';
 export { bundleOfClassicAttestation, bundleOfClassicSignature } from './classic-bundle.ts';
+export type { FormatErrorCode, FormatErrorCodes } from './error-codes.ts';

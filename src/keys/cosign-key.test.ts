@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
 import { describe, test } from 'node:test';
 import nacl from 'tweetnacl';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode, isVouchError } from '../core/errors.ts';
 import { keyAlgorithm } from './algorithms.ts';
 import {
   COSIGN_KEY_PEM_TYPE,
@@ -224,7 +224,7 @@ describe('cosign encrypted keys', () => {
     }
     await assert.rejects(
       encryptCosignKey(privateKey, PASSWORD, { scryptCost: 16384 as 65536 }),
-      (error) => isVouchError(error) && error.code === 'UNSUPPORTED_KEY_ENCRYPTION',
+      (error) => hasCode(error, 'UNSUPPORTED_KEY_ENCRYPTION'),
     );
   });
 
@@ -289,17 +289,15 @@ describe('cosign encrypted keys', () => {
     const p224 = generateKeyPairSync('ec', { namedCurve: 'P-224' }).privateKey;
     const sealed = seal(p224.export({ format: 'der', type: 'pkcs8' }), 'hello');
     await rejectsWith(decryptCosignKey(sealed, 'hello'), 'UNSUPPORTED_KEY', 'secp224r1');
-    await assert.rejects(
-      encryptCosignKey(p224, 'hello'),
-      (error) => isVouchError(error) && error.code === 'UNSUPPORTED_KEY',
+    await assert.rejects(encryptCosignKey(p224, 'hello'), (error) =>
+      hasCode(error, 'UNSUPPORTED_KEY'),
     );
   });
 
   test('only private keys are encrypted', async () => {
     const { publicKey } = await generateKeyPair('ecdsa-p256');
-    await assert.rejects(
-      encryptCosignKey(publicKey, PASSWORD),
-      (error) => isVouchError(error) && error.code === 'UNSUPPORTED_KEY',
+    await assert.rejects(encryptCosignKey(publicKey, PASSWORD), (error) =>
+      hasCode(error, 'UNSUPPORTED_KEY'),
     );
   });
 

@@ -18,7 +18,14 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { invalid, isVouchError, messageOf, unavailable, type VouchError } from '../core/errors.ts';
+import {
+  type CodeOf,
+  invalid,
+  isVouchError,
+  messageOf,
+  unavailable,
+  type VouchError,
+} from '../core/errors.ts';
 import { MAX_PEM_LENGTH } from './pem.ts';
 
 export interface KeyPairPaths {
@@ -236,7 +243,11 @@ async function renameOver(from: string, to: string): Promise<void> {
 const CALLER_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP']);
 
 /** An fs error as ours: the caller's path is wrong (`invalid`) or the disk failed (`unavailable`). */
-function fileError(error: unknown, what: string, code = 'KEY_FILE_UNWRITABLE'): VouchError {
+function fileError(
+  error: unknown,
+  what: string,
+  code: CodeOf<'invalid'> = 'KEY_FILE_UNWRITABLE',
+): VouchError {
   if (isVouchError(error)) return error;
   const errno = (error as NodeJS.ErrnoException).code ?? '';
   const message = `${what}: ${messageOf(error)}`;

@@ -46,3 +46,4 @@ export {
 } from './pem.ts';
 export type { SignatureOptions, Signer } from './signer.ts';
 export { createKeySigner, verifySignature } from './signer.ts';
+export type { KeyErrorCode, KeyErrorCodes } from './error-codes.ts';

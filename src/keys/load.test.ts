@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode, isVouchError } from '../core/errors.ts';
 import { encryptCosignKey } from './cosign-key.ts';
 import { generateKeyPair } from './generate.ts';
 import { loadPrivateKey } from './load.ts';
@@ -52,17 +52,11 @@ describe('loadPrivateKey', () => {
     );
     await assert.rejects(
       loadPrivateKey(pem, { password: 'nope', source: 'cosign.key' }),
-      (error) =>
-        isVouchError(error) &&
-        error.code === 'WRONG_PASSWORD' &&
-        error.message.includes('cosign.key'),
+      (error) => hasCode(error, 'WRONG_PASSWORD') && error.message.includes('cosign.key'),
     );
   });
 
   test('garbage is malformed', async () => {
-    await assert.rejects(
-      loadPrivateKey('not a key'),
-      (error) => isVouchError(error) && error.code === 'MALFORMED_PEM',
-    );
+    await assert.rejects(loadPrivateKey('not a key'), (error) => hasCode(error, 'MALFORMED_PEM'));
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode, isVouchError } from '../core/errors.ts';
 import {
   createDigester,
   digestAlgorithm,
@@ -57,8 +57,7 @@ describe('digests', () => {
       assert.equal(isDigest(input), false);
       assert.throws(
         () => parseDigest(input),
-        (error: unknown) =>
-          isVouchError(error) && error.code === 'INVALID_DIGEST' && error.category === 'invalid',
+        (error: unknown) => hasCode(error, 'INVALID_DIGEST') && error.category === 'invalid',
       );
     });
   }

@@ -26,3 +26,4 @@ export {
   repositoryName,
   withDefaultTag,
 } from './reference.ts';
+export type { OciErrorCode, OciErrorCodes } from './error-codes.ts';

@@ -45,3 +45,4 @@ export { parsePolicy } from './parse.ts';
 export type { PolicyIssue } from './source.ts';
 export { formatIssue, PolicyError } from './source.ts';
 export * from './types.ts';
+export type { PolicyErrorCode, PolicyErrorCodes } from './error-codes.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode } from '../core/errors.ts';
 import { compilePolicy, compilePolicyText } from './compile.ts';
 import { compileCondition } from './condition.ts';
 import { evaluateImage, evaluatePolicy } from './evaluate.ts';
@@ -329,7 +329,7 @@ describe('image globs', () => {
     ]) {
       assert.throws(
         () => compileImageGlob(glob),
-        (e: unknown) => isVouchError(e) && e.code === 'INVALID_GLOB',
+        (e: unknown) => hasCode(e, 'INVALID_GLOB'),
         glob,
       );
     }

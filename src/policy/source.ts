@@ -28,7 +28,11 @@ export interface PolicyIssue {
 export class PolicyError extends VouchError {
   readonly issues: readonly PolicyIssue[];
 
-  constructor(code: string, source: string, issues: readonly PolicyIssue[]) {
+  constructor(
+    code: 'POLICY_INVALID' | 'POLICY_UNREADABLE' | 'EVIDENCE_INVALID',
+    source: string,
+    issues: readonly PolicyIssue[],
+  ) {
     super('invalid', code, `${source}: ${issues.map(formatIssue).join('; ')}`);
     this.name = 'PolicyError';
     this.issues = issues;
@@ -280,7 +284,7 @@ export class SourceReader {
   }
 
   /** Throws a PolicyError with every problem found, if any. */
-  throwIfProblems(code: string): void {
+  throwIfProblems(code: 'POLICY_INVALID' | 'EVIDENCE_INVALID'): void {
     if (this.issues.length > 0) throw new PolicyError(code, this.source, this.issues);
   }
 }

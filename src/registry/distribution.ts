@@ -9,7 +9,7 @@
  * tag points to, every body is capped before it is read, and blobs are
  * verified as they stream.
  */
-import { denied, isVouchError, messageOf, unavailable } from '../core/errors.ts';
+import { denied, hasCode, isVouchError, messageOf, unavailable } from '../core/errors.ts';
 import { type Digest, digestAlgorithm, digestOf, isDigest } from '../oci/digest.ts';
 import {
   type Descriptor,
@@ -29,12 +29,7 @@ import {
   type HttpResponse,
   header,
 } from './http.ts';
-import {
-  addToReferrersTag,
-  filterByArtifactType,
-  MANIFEST_UNKNOWN,
-  readReferrersTag,
-} from './referrers-tag.ts';
+import { addToReferrersTag, filterByArtifactType, readReferrersTag } from './referrers-tag.ts';
 import { responseError } from './response-error.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
 import { collect, verifyContent } from './verified-content.ts';
@@ -154,7 +149,7 @@ export class RegistryClient {
       return this.#firstAnswering(
         http,
         https,
-        (error) => isVouchError(error) && error.code !== 'RATE_LIMITED',
+        (error) => isVouchError(error) && !hasCode(error, 'RATE_LIMITED'),
       );
     }
     if (this.#options.allowInsecure ?? false) {
@@ -553,7 +548,7 @@ export class RegistryRepository implements ImageStore {
         throw await responseError(response, {
           where: this.location,
           what: `referrers of ${digest}`,
-          notFoundCode: MANIFEST_UNKNOWN,
+          notFoundCode: 'MANIFEST_UNKNOWN',
         });
       }
       filtered &&=
@@ -697,7 +692,11 @@ export class RegistryRepository implements ImageStore {
 
   #error(response: HttpResponse, target: ManifestTarget) {
     const what = 'tag' in target ? `manifest "${target.tag}"` : `manifest ${target.digest}`;
-    return responseError(response, { where: this.location, what, notFoundCode: MANIFEST_UNKNOWN });
+    return responseError(response, {
+      where: this.location,
+      what,
+      notFoundCode: 'MANIFEST_UNKNOWN',
+    });
   }
 
   #blobError(response: HttpResponse, digest: Digest) {
@@ -711,7 +710,7 @@ export class RegistryRepository implements ImageStore {
 
 /** The transport's own words for a network failure, without our "could not reach" wrapper. */
 function isNetworkError(error: unknown): boolean {
-  return isVouchError(error) && error.code === 'NETWORK_ERROR';
+  return hasCode(error, 'NETWORK_ERROR');
 }
 
 function networkDetail(error: unknown): string {

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isVouchError, messageOf, unavailable } from '../core/errors.ts';
+import { hasCode, isVouchError, messageOf, unavailable } from '../core/errors.ts';
 import { NodeTransport } from './node-transport.ts';
 import type { Transport, TransportKind } from './transport.ts';
 import { UndiciTransport } from './undici-transport.ts';
@@ -283,8 +283,7 @@ export function retryAfterMs(
 }
 
 function isRetryableNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error) || !('code' in error) || error.code !== 'NETWORK_ERROR')
-    return false;
+  if (!hasCode(error, 'NETWORK_ERROR')) return false;
   const cause = error.cause as { code?: string; name?: string } | undefined;
   // An abort is the caller's decision, and TLS failures will not heal by retrying.
   return (

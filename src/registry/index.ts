@@ -16,3 +16,4 @@ export type { ImageSpec, OpenedImage, StoreOptions } from './open.ts';
 export { parseImageSpec, Stores } from './open.ts';
 export { referrersTag } from './referrers-tag.ts';
 export type { ImageStore, ManifestTarget } from './store.ts';
+export type { RegistryErrorCode, RegistryErrorCodes } from './error-codes.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode } from '../core/errors.ts';
 import { digestOf } from '../oci/digest.ts';
 import { parseLayoutLocation } from './layout-location.ts';
 
@@ -47,9 +47,7 @@ describe('parseLayoutLocation', () => {
       assert.throws(
         () => parseLayoutLocation(spec),
         (error: unknown) =>
-          isVouchError(error) &&
-          error.code === 'INVALID_LAYOUT_REFERENCE' &&
-          error.category === 'invalid',
+          hasCode(error, 'INVALID_LAYOUT_REFERENCE') && error.category === 'invalid',
       );
     });
   }

@@ -14,7 +14,7 @@ import type { Descriptor } from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.ts';
 import { REF_NAME_ANNOTATION } from './layout-index-json.ts';
 import { OCILayoutStore, openLayout } from './layout.ts';
-import { addToReferrersTag, MANIFEST_UNKNOWN, referrersTag } from './referrers-tag.ts';
+import { addToReferrersTag, referrersTag } from './referrers-tag.ts';
 import { collect } from './verified-content.ts';
 
 const run = promisify(execFile);
@@ -315,12 +315,12 @@ describe('manifests', () => {
     });
     const error = await rejectsWith(
       store.getManifest({ tag: 'nope' }),
-      MANIFEST_UNKNOWN,
+      'MANIFEST_UNKNOWN',
       'invalid',
     );
     assert.equal(error.message, `tag "nope" not found in oci:${path}`);
     const missing = digestOf(encoder.encode('missing'));
-    await rejectsWith(store.getManifest({ digest: missing }), MANIFEST_UNKNOWN, 'invalid');
+    await rejectsWith(store.getManifest({ digest: missing }), 'MANIFEST_UNKNOWN', 'invalid');
   });
 
   test('a tag is replaced in place, one descriptor per tag; listTags keeps index.json order', async () => {
@@ -395,7 +395,7 @@ describe('manifests', () => {
     await writeFile(file, bytes.subarray(0, 20));
     await rejectsWith(store.getManifest({ tag: 'v1' }), 'DIGEST_MISMATCH', 'denied');
     await rm(file);
-    await rejectsWith(store.getManifest({ tag: 'v1' }), MANIFEST_UNKNOWN);
+    await rejectsWith(store.getManifest({ tag: 'v1' }), 'MANIFEST_UNKNOWN');
   });
 
   test('a manifest over the cap is refused on its size, before it is read', async () => {
@@ -455,8 +455,8 @@ describe('manifests', () => {
     await store.deleteManifest(lone.digest);
     assert.deepEqual(await store.listTags(), ['child', 'multi']);
     assert.equal(existsSync(blobPath(path, lone.digest)), false);
-    await rejectsWith(store.getManifest({ digest: lone.digest }), MANIFEST_UNKNOWN);
-    await rejectsWith(store.deleteManifest(lone.digest), MANIFEST_UNKNOWN, 'invalid');
+    await rejectsWith(store.getManifest({ digest: lone.digest }), 'MANIFEST_UNKNOWN');
+    await rejectsWith(store.deleteManifest(lone.digest), 'MANIFEST_UNKNOWN', 'invalid');
 
     await store.deleteManifest(child.digest);
     assert.deepEqual(await store.listTags(), ['multi']);
@@ -505,7 +505,11 @@ describe('concurrent writers', () => {
     );
     assert.equal(won.filter(Boolean).length, 1);
     const missing = describeBytes(manifestBytes('never stored'), OCI_MANIFEST);
-    await rejectsWith(store.compareAndSetTag('t', undefined, missing), MANIFEST_UNKNOWN, 'invalid');
+    await rejectsWith(
+      store.compareAndSetTag('t', undefined, missing),
+      'MANIFEST_UNKNOWN',
+      'invalid',
+    );
     await rejectsWith(
       store.compareAndSetTag('bad tag', undefined, first),
       'INVALID_TAG',
@@ -614,7 +618,7 @@ describe('referrers', () => {
     assert.deepEqual(await store.listTags(), ['v1', referrersTag(subject.digest)]);
     // A referrer deleted by digest goes, though the referrers listing still names it.
     await store.deleteManifest(sbom.digest);
-    await rejectsWith(store.getManifest({ digest: sbom.digest }), MANIFEST_UNKNOWN);
+    await rejectsWith(store.getManifest({ digest: sbom.digest }), 'MANIFEST_UNKNOWN');
   });
 });
 

@@ -57,7 +57,6 @@ import {
   addToReferrersTag,
   filterByArtifactType,
   isReferrersTag,
-  MANIFEST_UNKNOWN,
   readReferrersTag,
 } from './referrers-tag.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
@@ -194,7 +193,7 @@ export class OCILayoutStore implements ImageStore {
       file,
       this.#maxManifestBytes,
       (size) => manifestTooLarge(where, file, size, this.#maxManifestBytes),
-      () => invalid(MANIFEST_UNKNOWN, `manifest ${digest} not found in ${this.location}`),
+      () => invalid('MANIFEST_UNKNOWN', `manifest ${digest} not found in ${this.location}`),
       where,
     );
     checkBytes(bytes, digest, undefined, file, where);
@@ -225,9 +224,8 @@ export class OCILayoutStore implements ImageStore {
     try {
       parsed = parseManifest(bytes, mediaType, where);
     } catch (error) {
-      throw invalid(isVouchError(error) ? error.code : 'MANIFEST_INVALID', messageOf(error), {
-        cause: error,
-      });
+      // parseManifest's MANIFEST_INVALID is `denied` from a registry; a layout is the caller's file.
+      throw invalid('MANIFEST_INVALID', messageOf(error), { cause: error });
     }
     const descriptor: Descriptor = {
       mediaType: parsed.mediaType,
@@ -277,7 +275,10 @@ export class OCILayoutStore implements ImageStore {
     }
     const stored = await statFile(this.#blobFile(checked), this.location);
     if (stored === undefined || stored.size !== descriptor.size) {
-      throw invalid(MANIFEST_UNKNOWN, `${where}: manifest ${checked} is not stored in the layout`);
+      throw invalid(
+        'MANIFEST_UNKNOWN',
+        `${where}: manifest ${checked} is not stored in the layout`,
+      );
     }
     let swapped = false;
     await this.#updateIndex((manifests) => {
@@ -312,7 +313,7 @@ export class OCILayoutStore implements ImageStore {
       const remaining = index.manifests.filter((d) => d.digest !== checked);
       const exists = (await statFile(file, this.location)) !== undefined;
       if (remaining.length === index.manifests.length && !exists) {
-        throw invalid(MANIFEST_UNKNOWN, `manifest ${checked} not found in ${this.location}`);
+        throw invalid('MANIFEST_UNKNOWN', `manifest ${checked} not found in ${this.location}`);
       }
       if (remaining.length !== index.manifests.length) {
         await this.#writeIndex({ ...index, manifests: remaining });
@@ -433,7 +434,7 @@ export class OCILayoutStore implements ImageStore {
     const matches = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
     const found = matches[0];
     if (found === undefined)
-      throw invalid(MANIFEST_UNKNOWN, `tag "${tag}" not found in ${this.location}`);
+      throw invalid('MANIFEST_UNKNOWN', `tag "${tag}" not found in ${this.location}`);
     if (matches.length > 1) {
       throw denied(
         'TAG_AMBIGUOUS',
@@ -460,7 +461,7 @@ export class OCILayoutStore implements ImageStore {
       this.#maxManifestBytes,
       (size) => manifestTooLarge(where, file, size, this.#maxManifestBytes),
       () =>
-        invalid(MANIFEST_UNKNOWN, `${where}: manifest ${descriptor.digest} is missing (${file})`),
+        invalid('MANIFEST_UNKNOWN', `${where}: manifest ${descriptor.digest} is missing (${file})`),
       where,
     );
     checkBytes(bytes, descriptor.digest, descriptor.size, file, where);

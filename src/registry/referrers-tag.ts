@@ -5,13 +5,11 @@
  * `<alg>-<hex>` (algorithm truncated to 32 and hex to 64 characters).
  * Distribution 2.8 and OCI image layouts both need it.
  */
-import { denied, isVouchError } from '../core/errors.ts';
+import { denied, hasCode } from '../core/errors.ts';
 import { type Digest, digestAlgorithm, digestHex } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
 import type { ImageStore } from './store.ts';
-
-export const MANIFEST_UNKNOWN = 'MANIFEST_UNKNOWN';
 
 /** Tags of this schema for vouch's digests (sha512 hex truncated to 64, as `referrersTag` writes it). */
 const REFERRERS_TAG_PATTERN = /^sha(?:256|512)-[a-f0-9]{64}$/;
@@ -32,7 +30,7 @@ export async function readReferrersTag(store: ImageStore, subject: Digest): Prom
   try {
     index = await store.getManifest({ tag });
   } catch (error) {
-    if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return [];
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) return [];
     throw error;
   }
   if (index.kind !== 'index') {

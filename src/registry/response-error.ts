@@ -5,7 +5,7 @@
  * category: 404 is the caller's input, 401/403/429/5xx mean the evidence
  * could not be gathered.
  */
-import { invalid, unavailable, type VouchError } from '../core/errors.ts';
+import { type CodeOf, invalid, unavailable, type VouchError } from '../core/errors.ts';
 import { type HttpResponse, header } from './http.ts';
 import { collect } from './verified-content.ts';
 
@@ -18,7 +18,7 @@ export interface ResponseContext {
   /** What was asked for: `manifest "v1"`, `blob sha256:...`, `tag list`. */
   readonly what: string;
   /** The error code for a 404, which depends on what was asked for. */
-  readonly notFoundCode: string;
+  readonly notFoundCode: CodeOf<'invalid'>;
 }
 
 export async function responseError(

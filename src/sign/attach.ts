@@ -41,7 +41,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLimiter } from '../core/concurrency.ts';
-import { denied, invalid, isVouchError, unavailable } from '../core/errors.ts';
+import { denied, hasCode, invalid, isVouchError, unavailable } from '../core/errors.ts';
 import {
   type AttachmentSuffix,
   appendSignatureLayer,
@@ -70,7 +70,6 @@ const SETTLE_ROUNDS = 3;
 const BACKOFF_BASE_MS = 20;
 const BACKOFF_MAX_MS = 1000;
 /** Layout and registry errors for a manifest or tag that does not exist. */
-const MANIFEST_UNKNOWN = 'MANIFEST_UNKNOWN';
 
 /** What every request names: where the image is (the layer goes to the same store) and which manifest. */
 export interface AttachRequest {
@@ -99,11 +98,25 @@ export interface PreparedLayer {
   readonly layer: SignatureLayer;
 }
 
+/** The codes of the attach engine's failures, per kind of attachment. */
+const ATTACHMENT_CODES = {
+  signature: {
+    conflict: 'SIGNATURE_CONFLICT',
+    manifestInvalid: 'SIGNATURE_MANIFEST_INVALID',
+    tooMany: 'TOO_MANY_SIGNATURES',
+  },
+  attestation: {
+    conflict: 'ATTESTATION_CONFLICT',
+    manifestInvalid: 'ATTESTATION_MANIFEST_INVALID',
+    tooMany: 'TOO_MANY_ATTESTATIONS',
+  },
+} as const;
+
 export interface AttachmentKind<Q extends AttachRequest, P extends PreparedLayer> {
   /** The tag suffix: `sig`, `att`. */
   readonly suffix: AttachmentSuffix;
-  /** For messages and error codes: `signature`, `attestation`. */
-  readonly noun: string;
+  /** For messages and error codes (ATTACHMENT_CODES): `signature`, `attestation`. */
+  readonly noun: keyof typeof ATTACHMENT_CODES;
   /** Makes (signs) the layer for one manifest; called once per manifest. */
   prepare(unit: AttachUnit<Q>): Promise<P>;
   /**
@@ -483,7 +496,7 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
   conflictError(unit: AttachUnit<Q>, detail: string): Error {
     const { noun, suffix } = this.#kind;
     return unavailable(
-      `${noun.toUpperCase()}_CONFLICT`,
+      ATTACHMENT_CODES[noun].conflict,
       `${unit.image}: could not store the ${noun} of ${unit.digest} in ${unit.store.location}:${attachmentTag(unit.digest, suffix)}: ${detail}; the ${noun}s already there are intact, so trying again is safe`,
     );
   }
@@ -710,7 +723,7 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
     try {
       manifest = await store.getManifest({ tag });
     } catch (error) {
-      if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return undefined;
+      if (hasCode(error, 'MANIFEST_UNKNOWN')) return undefined;
       throw error;
     }
     const where = `${store.location}:${tag}`;
@@ -718,13 +731,13 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
     const { maxLayers } = this.#settings;
     if (manifest.kind !== 'image') {
       throw denied(
-        `${noun.toUpperCase()}_MANIFEST_INVALID`,
+        ATTACHMENT_CODES[noun].manifestInvalid,
         `${where} is an index (${manifest.mediaType}), not a ${noun} manifest; refusing to replace it`,
       );
     }
     if (manifest.manifest.layers.length > maxLayers) {
       throw denied(
-        `TOO_MANY_${noun.toUpperCase()}S`,
+        ATTACHMENT_CODES[noun].tooMany,
         `${where} has ${manifest.manifest.layers.length} layers, more than the ${maxLayers} vouch accepts`,
       );
     }
@@ -762,7 +775,7 @@ async function currentDigest(store: ImageStore, tag: string): Promise<Digest | u
   try {
     return (await store.resolve({ tag })).digest;
   } catch (error) {
-    if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return undefined;
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) return undefined;
     throw error;
   }
 }

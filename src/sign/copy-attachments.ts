@@ -17,12 +17,11 @@
  * checked before the first is written, so a refused copy writes none.
  */
 import { createLimiter } from '../core/concurrency.ts';
-import { invalid, isVouchError } from '../core/errors.ts';
+import { hasCode, invalid } from '../core/errors.ts';
 import { type AttachmentSuffix, attachmentTag } from '../formats/cosign-signature.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
 import { type CopyOptions, type CopyResult, copyImage } from '../registry/copy.ts';
-import { MANIFEST_UNKNOWN } from '../registry/referrers-tag.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 
 /** What `cosign copy` carries by default, in its order. */
@@ -120,7 +119,7 @@ async function resolveIfPresent(store: ImageStore, tag: string): Promise<Descrip
   try {
     return await store.resolve({ tag });
   } catch (error) {
-    if (isVouchError(error) && error.code === MANIFEST_UNKNOWN) return undefined;
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) return undefined;
     throw error;
   }
 }

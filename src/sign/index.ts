@@ -47,3 +47,4 @@ export type {
   BundleSignOptions,
 } from './attest-bundle.ts';
 export { attestImagesAsBundles, signImagesAsBundles } from './attest-bundle.ts';
+export type { SignErrorCode, SignErrorCodes } from './error-codes.ts';

@@ -14,7 +14,7 @@ import {
   GITHUB_ISSUER,
   issueCertificate,
 } from '../../test/helpers/keyless.ts';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode } from '../core/errors.ts';
 import {
   type CertificateClaims,
   certificateClaims,
@@ -54,8 +54,7 @@ describe('value matchers', () => {
   test('a regexp that does not compile is INVALID_REGEXP', () => {
     assert.throws(
       () => matchingRegexp('(', '--certificate-identity-regexp'),
-      (error) =>
-        isVouchError(error) && error.code === 'INVALID_REGEXP' && error.category === 'invalid',
+      (error) => hasCode(error, 'INVALID_REGEXP') && error.category === 'invalid',
     );
   });
 });

@@ -65,3 +65,4 @@ export type {
   KeylessSigner,
 } from './keyless.ts';
 export { verifyBundle } from './keyless.ts';
+export type { SigstoreErrorCode, SigstoreErrorCodes } from './error-codes.ts';

@@ -19,7 +19,7 @@
  * transport failure while fetching one aborts the whole image, since the
  * evidence is then incomplete.
  */
-import { isVouchError, messageOf } from '../core/errors.ts';
+import { hasCode, isVouchError, messageOf } from '../core/errors.ts';
 import { createLimiter } from '../core/concurrency.ts';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -193,7 +193,7 @@ export async function getTagManifest(
   try {
     return await store.getManifest({ tag });
   } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') return undefined;
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) return undefined;
     throw error;
   }
 }

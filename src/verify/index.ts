@@ -83,3 +83,4 @@ export type {
   RejectedBundleSignature,
 } from './bundle-signatures.ts';
 export { evaluateBundleSignatures } from './bundle-signatures.ts';
+export type { VerifyErrorCode, VerifyErrorCodes } from './error-codes.ts';

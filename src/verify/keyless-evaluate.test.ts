@@ -27,7 +27,7 @@ import {
   mintKeylessSignature,
   type TrustedParts,
 } from '../../test/helpers/keyless.ts';
-import { isVouchError } from '../core/errors.ts';
+import { hasCode } from '../core/errors.ts';
 import { attestationLayer } from '../formats/cosign-attestation.ts';
 import {
   layerOfContainersSignature,
@@ -213,8 +213,7 @@ describe('keyless trust material', () => {
     assert.throws(
       () => keylessTrustOf(parseTrustedRoot(Buffer.from(json), 'root.json'), 'root.json'),
       (error) =>
-        isVouchError(error) &&
-        error.code === 'TRUSTED_ROOT_INVALID' &&
+        hasCode(error, 'TRUSTED_ROOT_INVALID') &&
         /certificateAuthorities\[0\]\.validFor\.start is missing/.test(error.message),
     );
   });

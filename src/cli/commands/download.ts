@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { denied, invalid, isVouchError, messageOf } from '../../core/errors.ts';
+import { denied, hasCode, invalid, isVouchError, messageOf } from '../../core/errors.ts';
 import { DEFAULT_MAX_ATTESTATION_BYTES } from '../../formats/cosign-attestation.ts';
 import { attachmentTag } from '../../formats/signature-manifest.ts';
 import { parseEnvelope } from '../../formats/dsse.ts';
@@ -325,12 +325,11 @@ function verifiedAttestations(
       types === undefined
         ? undefined
         : `no verified attestation of type ${types.join(' or ')} for ${evidence.image.reference} (${evidence.image.digest})`;
-    throw denied(
-      types === undefined
-        ? (decided.error?.code ?? 'NO_VALID_ATTESTATION')
-        : 'NO_VALID_ATTESTATION',
-      `${other ?? decided.error?.message ?? 'no valid attestation'}${reasons.length > 0 ? `; ${reasons.join('; ')}` : ''}`,
-    );
+    const detail = reasons.length > 0 ? `; ${reasons.join('; ')}` : '';
+    if (other === undefined && hasCode(decided.error, 'NO_ATTESTATIONS', 'NO_VALID_ATTESTATION')) {
+      throw denied(decided.error.code, decided.error.message + detail);
+    }
+    throw denied('NO_VALID_ATTESTATION', `${other ?? 'no valid attestation'}${detail}`);
   }
   return verified;
 }
@@ -343,7 +342,7 @@ async function downloadSbomAttachment(request: DownloadRequest): Promise<Downloa
   try {
     manifest = await store.getManifest({ tag });
   } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) {
       throw denied(
         'NO_SBOM',
         `no SBOM attached to ${image.reference} (${image.digest}): nothing at ${location}. cosign's SBOM attachments are deprecated; SBOMs are published as attestations now: vouch download sbom --key KEY ${image.reference}`,

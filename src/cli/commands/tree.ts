@@ -1,4 +1,4 @@
-import { invalid, isVouchError } from '../../core/errors.ts';
+import { hasCode, invalid } from '../../core/errors.ts';
 import {
   BUNDLE_PREDICATE_TYPE_ANNOTATION,
   COSIGN_SIGN_PREDICATE_TYPE,
@@ -109,7 +109,7 @@ async function attachment(store: ImageStore, location: string, tag: string): Pro
   try {
     manifest = await store.getManifest({ tag });
   } catch (error) {
-    if (isVouchError(error) && error.code === 'MANIFEST_UNKNOWN') {
+    if (hasCode(error, 'MANIFEST_UNKNOWN')) {
       return { location, manifest: null, entries: [] };
     }
     throw error;

@@ -22,7 +22,7 @@ import {
   verify,
   X509Certificate,
 } from 'node:crypto';
-import { denied } from '../../core/errors.ts';
+import { denied, hasCode } from '../../core/errors.ts';
 import { decodePemBlocks } from '../../keys/pem.ts';
 import { encodeStdBase64 } from '../../core/base64.ts';
 import { notaryCanonicalJson } from './canonical-json.ts';
@@ -111,8 +111,7 @@ export function notaryKey(type: NotaryKeyType, publicBytes: Uint8Array, where: s
       }
     }
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'NOTARY_METADATA_INVALID')
-      throw error;
+    if (hasCode(error, 'NOTARY_METADATA_INVALID')) throw error;
     throw fail(
       `not a valid key (${error instanceof Error ? error.message : String(error)})`,
       error,

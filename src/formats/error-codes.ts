@@ -1,0 +1,39 @@
+/**
+ * The error codes src/formats/ raises, each with the categories it is raised
+ * with; core/errors.ts `ErrorCodes` gathers every layer's.
+ */
+export interface FormatErrorCodes {
+  ATTESTATION_MANIFEST_INVALID: 'denied';
+  BUNDLE_INVALID: 'denied';
+  CERT_INVALID: 'denied';
+  CERT_MISSING: 'denied';
+  CONTAINERS_SIGNATURE_INVALID: 'denied';
+  ENVELOPE_INVALID: 'denied';
+  INVALID_ATTESTATION_INPUT: 'invalid';
+  INVALID_BUNDLE_INPUT: 'invalid';
+  INVALID_JSON_NUMBER: 'invalid';
+  INVALID_JSON_STRING: 'invalid';
+  INVALID_PREDICATE_TYPE: 'invalid';
+  INVALID_SIGNATURE_INPUT: 'invalid';
+  INVALID_STATEMENT_INPUT: 'invalid';
+  NOTARY_METADATA_INVALID: 'denied';
+  NOT_A_PRIVATE_KEY: 'invalid';
+  PREDICATE_INVALID: 'invalid';
+  SIGNATURE_CONFIG_INVALID: 'denied';
+  SIGNATURE_MANIFEST_INVALID: 'denied';
+  SIMPLE_SIGNING_INVALID: 'denied';
+  STATEMENT_INVALID: 'denied';
+  TIMESTAMP_INVALID: 'denied';
+  TLOG_BUNDLE_INVALID: 'denied';
+  TLOG_MISSING: 'denied';
+  TOO_MANY_ATTESTATIONS: 'denied';
+  TOO_MANY_SIGNATURES: 'denied';
+  UNSUPPORTED_DIGEST: 'invalid';
+}
+
+export type FormatErrorCode = keyof FormatErrorCodes;
+
+declare module '../core/errors.ts' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+  interface ErrorCodes extends FormatErrorCodes {}
+}

@@ -1,0 +1,20 @@
+/**
+ * The error codes src/policy/ raises, each with the categories it is raised
+ * with; core/errors.ts `ErrorCodes` gathers every layer's.
+ */
+export interface PolicyErrorCodes {
+  CHECK_FAILED: 'unavailable';
+  EVIDENCE_INVALID: 'invalid';
+  INVALID_CONDITION: 'invalid';
+  INVALID_GLOB: 'invalid';
+  MANIFEST_YAML_INVALID: 'invalid';
+  POLICY_INVALID: 'invalid';
+  POLICY_UNREADABLE: 'invalid';
+}
+
+export type PolicyErrorCode = keyof PolicyErrorCodes;
+
+declare module '../core/errors.ts' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+  interface ErrorCodes extends PolicyErrorCodes {}
+}
