@@ -25,6 +25,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildSignStatement, buildStatement } from '../src/formats/in-toto.ts';
 import { PREDICATE_TYPES } from '../src/formats/predicate-types.ts';
 import {
+  BUNDLE_V02_MEDIA_TYPE,
   BUNDLE_V03_MEDIA_TYPE,
   buildBundleReferrer,
   COSIGN_SIGN_PREDICATE_TYPE,
@@ -430,6 +431,48 @@ describe('keyless Sigstore bundle referrers: verify, verify-attestation, downloa
     // Logged in the trusted log, so only the certificate's chain is wrong.
     const { ref } = await signedImage('registry', 'other-ca', { sigstore: rogue, log: sigstore });
     await expectRejected(ref, KEYLESS, 'CERT_CHAIN_INVALID');
+  });
+
+  it('a v0.2 bundle whose certificate chain carries the root CA: CERT_CHAIN_INCLUDES_ROOT', async () => {
+    // sigstore-conformance bundle-with-root-cert_fail; the same bundle with the leaf alone verifies.
+    // (Stored under cosign's v0.3 artifact type: OCI artifact types carry no parameters.)
+    const target = await where.registry('root-in-chain');
+    const asV02 = (bundle: Uint8Array, chain: readonly Uint8Array[]) => {
+      const document = JSON.parse(new TextDecoder().decode(bundle)) as {
+        verificationMaterial: { certificate: { rawBytes: string }; tlogEntries: unknown };
+      };
+      const { certificate, tlogEntries } = document.verificationMaterial;
+      const rest = chain.map((der) => ({ rawBytes: Buffer.from(der).toString('base64') }));
+      return new TextEncoder().encode(
+        JSON.stringify({
+          ...document,
+          mediaType: BUNDLE_V02_MEDIA_TYPE,
+          verificationMaterial: {
+            x509CertificateChain: { certificates: [certificate, ...rest] },
+            tlogEntries,
+          },
+        }),
+      );
+    };
+    const signature = await mintKeylessBundle(sigstore, SIGNER, signStatement(target.digest));
+    const attestation = await mintKeylessBundle(
+      sigstore,
+      SIGNER,
+      spdxStatement(target.digest, target.ref),
+    );
+    for (const [bundle, type] of [
+      [signature.bundle, COSIGN_SIGN_PREDICATE_TYPE],
+      [attestation.bundle, SPDX],
+    ] as const) {
+      await pushReferrer(target, asV02(bundle, [sigstore.root]), type);
+    }
+    await expectRejected(target.ref, KEYLESS, 'CERT_CHAIN_INCLUDES_ROOT');
+
+    const leafOnly = await where.registry('leaf-only-chain');
+    const leafSignature = await mintKeylessBundle(sigstore, SIGNER, signStatement(leafOnly.digest));
+    await pushReferrer(leafOnly, asV02(leafSignature.bundle, []), COSIGN_SIGN_PREDICATE_TYPE);
+    const { run } = await verifyJson(leafOnly.ref, ...KEYLESS);
+    assert.equal(run.code, 0, run.stdout);
   });
 
   it('a broken inclusion promise: TLOG_SET_INVALID, though the inclusion proof verifies', async () => {

@@ -356,6 +356,131 @@ describe('vouch trust with notary-server and the notary CLI', () => {
     }
   });
 
+  it('inspect prints what docker trust inspect prints: [] and exit 1 without trust data, the references found, (Repo Admin)', async () => {
+    // docker/cli v28.2.2 cli/command/trust/inspect.go (runInspect, getRepoTrustInfo),
+    // inspect_pretty.go and cli/command/inspect/inspector.go (Inspect, jsonInspector.Flush).
+    const { gun, images } = await newImage('v1');
+    const [v1] = images as [(typeof images)[0]];
+    const { gun: empty } = await newImage('v1');
+    const admin = await user();
+    assert.equal((await admin.run(['sign', `${gun}:v1`])).code, 0);
+    const keys = JSON.parse((await admin.run(['inspect', gun])).stdout) as {
+      AdministrativeKeys: { Keys: { ID: string }[] }[];
+    }[];
+    const [rootKey, targetsKey] = keys[0]?.AdministrativeKeys.map((role) => role.Keys[0]?.ID) ?? [];
+    assert.ok(rootKey !== undefined && targetsKey !== undefined);
+    const signed = `${gun}:v1`;
+    const digest = digestHex(v1.digest);
+
+    // https://github.com/docker/cli/blob/v28.2.2/cli/command/trust/testdata/trust-inspect-one-tag-no-signers.golden
+    const json = [
+      '[',
+      '    {',
+      `        "Name": "${signed}",`,
+      '        "SignedTags": [',
+      '            {',
+      '                "SignedTag": "v1",',
+      `                "Digest": "${digest}",`,
+      '                "Signers": [',
+      '                    "Repo Admin"',
+      '                ]',
+      '            }',
+      '        ],',
+      '        "Signers": [],',
+      '        "AdministrativeKeys": [',
+      '            {',
+      '                "Name": "Root",',
+      '                "Keys": [',
+      '                    {',
+      `                        "ID": "${rootKey}"`,
+      '                    }',
+      '                ]',
+      '            },',
+      '            {',
+      '                "Name": "Repository",',
+      '                "Keys": [',
+      '                    {',
+      `                        "ID": "${targetsKey}"`,
+      '                    }',
+      '                ]',
+      '            }',
+      '        ]',
+      '    }',
+      ']',
+      '',
+    ].join('\n');
+    const one = await admin.run(['inspect', signed]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout, json);
+
+    // https://github.com/docker/cli/blob/v28.2.2/cli/command/trust/testdata/trust-inspect-pretty-one-tag-no-signers.golden
+    const pretty =
+      `\nSignatures for ${signed}\n\n` +
+      `${'SIGNED TAG'.padEnd(13)}${'DIGEST'.padEnd(67)}SIGNERS\n` +
+      `${'v1'.padEnd(13)}${digest}   (Repo Admin)\n` +
+      `\nAdministrative keys for ${signed}\n\n` +
+      `  Repository Key:\t${targetsKey}\n` +
+      `  Root Key:\t${rootKey}\n`;
+    const prettyRun = await admin.run(['inspect', '--pretty', signed]);
+    assert.equal(prettyRun.code, 0, prettyRun.stderr);
+    assert.equal(prettyRun.stdout, pretty);
+
+    // No trust data: `[]` (trust-inspect-uninitialized.golden), exit 1.
+    const none = await admin.run(['inspect', empty]);
+    assert.equal(none.stdout, '[]\n');
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, new RegExp(`no signatures or cannot access ${empty}`));
+
+    // Several references: the ones found are printed, in order; exit 1 for the other.
+    for (const references of [
+      [signed, empty],
+      [empty, signed],
+    ]) {
+      const some = await admin.run(['inspect', ...references]);
+      assert.equal(some.stdout, json, references.join(' '));
+      assert.equal(some.code, 1);
+      assert.match(some.stderr, new RegExp(`no signatures or cannot access ${empty}`));
+    }
+
+    // --pretty stops at the first reference it cannot inspect, as docker's loop does.
+    const prettyFirst = await admin.run(['inspect', '--pretty', signed, empty]);
+    assert.equal(prettyFirst.stdout, `${pretty}\n\n`);
+    assert.equal(prettyFirst.code, 1);
+    const prettyEmptyFirst = await admin.run(['inspect', '--pretty', empty, signed]);
+    assert.equal(prettyEmptyFirst.stdout, '');
+    assert.equal(prettyEmptyFirst.code, 1);
+  });
+
+  it("inspect lists a tag's signers in notary's walk order in JSON, sorted in --pretty, as docker does", async () => {
+    // docker/cli v28.2.2 cli/command/trust/common.go matchReleasedSignatures appends signers in
+    // the order notary's GetAllTargetMetadataByName walks the delegations (breadth-first, as
+    // targets.json lists them); only the --pretty formatter sorts them (formatter.go Signers).
+    const { gun } = await newImage('v1');
+    const admin = await user();
+    for (const name of ['zed', 'alice']) {
+      assert.equal((await admin.run(['key', 'generate', name, '--dir', admin.home])).code, 0);
+      const added = await admin.run([
+        'signer',
+        'add',
+        '--key',
+        join(admin.home, `${name}.pub`),
+        name,
+        gun,
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+    }
+    // targets.json now delegates releases, zed, alice, in that order (signer add appends).
+    const signed = await admin.run(['sign', `${gun}:v1`]);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.stdout, /into targets\/releases, targets\/alice, targets\/zed\n/);
+    const [report] = JSON.parse((await admin.run(['inspect', `${gun}:v1`])).stdout) as {
+      SignedTags: { Signers: string[] }[];
+    }[];
+    assert.deepEqual(report?.SignedTags[0]?.Signers, ['zed', 'alice']);
+    const pretty = await admin.run(['inspect', '--pretty', `${gun}:v1`]);
+    assert.match(pretty.stdout, /\nv1 +[0-9a-f]{64} {3}alice, zed\n/);
+  });
+
   it('rotates the targets, snapshot, timestamp and root keys; both clients follow', async () => {
     const { gun, images } = await newImage('v1');
     const [v1] = images as [(typeof images)[0]];

@@ -29,7 +29,7 @@ export type {
 } from './verify-notary.ts';
 export { checkServedManifest, signedTag, verifyNotaryImage } from './verify-notary.ts';
 export type { TrustInspection, TrustSignerInfo, TrustTagInfo } from './inspect.ts';
-export { inspectTrust, prettyTrust } from './inspect.ts';
+export { inspectTrust, prettyTrust, trustInspectJson } from './inspect.ts';
 export type {
   NotaryKeyStoreOptions,
   PassphraseRequest,

@@ -4,13 +4,23 @@
  * inspect.go, common.go, inspect_pretty.go):
  *
  * - SignedTags: tags in `targets` or `targets/releases` ("released"), each
- *   with the other delegations that sign the same digest as its signers, or
- *   "Repo Admin" when none does (`matchReleasedSignatures`), natural order;
+ *   with the other delegations that sign the same digest as its signers, in
+ *   the order notary walks them (breadth-first, as each role lists its
+ *   delegations: `repository.targets`' order), or "Repo Admin" when none does
+ *   (`matchReleasedSignatures`); tags in natural order;
  * - Signers: every delegation but `targets/releases`, named without
  *   `targets/`, with canonical key IDs, by name descending;
  * - AdministrativeKeys: Root (the key IDs root.json lists) then Repository
  *   (the targets keys).
+ *
+ * Printed as docker prints them (checked against docker's golden files,
+ * https://github.com/docker/cli/tree/v28.2.2/cli/command/trust/testdata):
+ * `trustInspectJson` is inspect.go's `inspect.Inspect` with no template
+ * (cli/command/inspect/inspector.go: json.Marshal, json.Indent with four
+ * spaces, `[]` when nothing was found); `prettyTrust` is inspect_pretty.go,
+ * where a tag signed by the targets key alone shows `(Repo Admin)`.
  */
+import { type GoStruct, goMarshalIndent } from '../formats/go-json.ts';
 import { canonicalKeyId } from '../formats/notary/keys.ts';
 import { RELEASES_ROLE, TARGETS_ROLE } from './lookup.ts';
 import type { TrustedRepository } from './update.ts';
@@ -78,7 +88,7 @@ export function inspectTrust(
   const signedTags = [...rows.values()]
     .map((row) => ({
       ...row,
-      Signers: row.Signers.length === 0 ? [REPO_ADMIN] : row.Signers.sort(),
+      Signers: row.Signers.length === 0 ? [REPO_ADMIN] : row.Signers,
     }))
     .sort((a, b) => naturalCompare(a.SignedTag, b.SignedTag));
 
@@ -121,6 +131,28 @@ export function naturalCompare(a: string, b: string): number {
   return x.length - y.length;
 }
 
+/** What `docker trust inspect` prints for `reports`, the repositories it could inspect. */
+export function trustInspectJson(reports: readonly TrustInspection[]): string {
+  // common.go trustSigner and trustKey: every field `json:",omitempty"`.
+  const signer = (role: TrustSignerInfo): GoStruct => ({
+    ...(role.Name === '' ? {} : { Name: role.Name }),
+    ...(role.Keys.length === 0
+      ? {}
+      : { Keys: role.Keys.map((key) => (key.ID === '' ? {} : { ID: key.ID })) }),
+  });
+  const elements = reports.map((report): GoStruct => ({
+    Name: report.Name,
+    SignedTags: report.SignedTags.map((row) => ({
+      SignedTag: row.SignedTag,
+      Digest: row.Digest,
+      Signers: row.Signers,
+    })),
+    Signers: report.Signers.map(signer),
+    AdministrativeKeys: report.AdministrativeKeys.map(signer),
+  }));
+  return `${goMarshalIndent(elements, '    ')}\n`;
+}
+
 /** The `--pretty` text docker prints (inspect_pretty.go), for one repository. */
 export function prettyTrust(inspection: TrustInspection): string {
   const out: string[] = [];
@@ -130,7 +162,18 @@ export function prettyTrust(inspection: TrustInspection): string {
     out.push(
       table(
         ['SIGNED TAG', 'DIGEST', 'SIGNERS'],
-        inspection.SignedTags.map((row) => [row.SignedTag, row.Digest, row.Signers.join(', ')]),
+        inspection.SignedTags.map((row) => [
+          row.SignedTag,
+          row.Digest,
+          // printSignatures: a tag no delegation signs reads "(Repo Admin)" here, "Repo Admin"
+          // in JSON. No signer can be called that: role names are [-a-z0-9_/] (update.ts).
+          // formatter.go trustTagContext.Signers sorts them (sort.Strings: bytes, and the
+          // names are ASCII).
+          [...row.Signers]
+            .sort()
+            .map((name) => (name === REPO_ADMIN ? `(${REPO_ADMIN})` : name))
+            .join(', '),
+        ]),
       ),
     );
   } else {

@@ -13,8 +13,11 @@
  *   and, because Marshal's `escapeHTML` is on, `<`, `>`, `&` as `\u003c`,
  *   `\u003e`, `\u0026`, and U+2028/U+2029 as `\u2028`/`\u2029`
  *   (encode.go appendString).
- * - No whitespace. Numbers are integers (Go int64); nothing vouch writes needs
- *   Go's float formatting, so other numbers are refused.
+ * - No whitespace (`goMarshal`), or `json.MarshalIndent(v, "", indent)`'s
+ *   (`goMarshalIndent`, as docker's `inspect` commands print: json.Indent of
+ *   Marshal): one element per line, `": "` after keys, `[]` and `{}` when
+ *   empty. Numbers are integers (Go int64); nothing vouch writes needs Go's
+ *   float formatting, so other numbers are refused.
  */
 import { invalid } from '../core/errors.ts';
 
@@ -49,6 +52,16 @@ export function goString(value: string): string {
 }
 
 export function goMarshal(value: GoValue): string {
+  return marshal(value, undefined, '');
+}
+
+/** `json.MarshalIndent(value, "", indent)`. */
+export function goMarshalIndent(value: GoValue, indent: string): string {
+  return marshal(value, indent, '');
+}
+
+/** Marshal; with `indent`, each element on its own line after `margin` plus one more `indent`. */
+function marshal(value: GoValue, indent: string | undefined, margin: string): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -61,15 +74,28 @@ export function goMarshal(value: GoValue): string {
     case 'string':
       return goString(value);
   }
-  if (Array.isArray(value)) return `[${value.map((v: GoValue) => goMarshal(v)).join(',')}]`;
-  if (value instanceof Map) {
-    const entries = [...(value as ReadonlyMap<string, GoValue>).entries()].sort(([a], [b]) =>
-      compareUtf8(a, b),
+  const inner = indent === undefined ? undefined : margin + indent;
+  const wrap = (open: string, items: readonly string[], close: string) =>
+    inner === undefined || items.length === 0
+      ? `${open}${items.join(',')}${close}`
+      : `${open}\n${inner}${items.join(`,\n${inner}`)}\n${margin}${close}`;
+  const colon = indent === undefined ? ':' : ': ';
+  if (Array.isArray(value)) {
+    return wrap(
+      '[',
+      value.map((v: GoValue) => marshal(v, indent, inner ?? '')),
+      ']',
     );
-    return `{${entries.map(([k, v]) => `${goString(k)}:${goMarshal(v)}`).join(',')}}`;
   }
-  const fields = Object.entries(value as GoStruct);
-  return `{${fields.map(([k, v]) => `${goString(k)}:${goMarshal(v)}`).join(',')}}`;
+  const fields =
+    value instanceof Map
+      ? [...(value as ReadonlyMap<string, GoValue>).entries()].sort(([a], [b]) => compareUtf8(a, b))
+      : Object.entries(value as GoStruct);
+  return wrap(
+    '{',
+    fields.map(([k, v]) => `${goString(k)}${colon}${marshal(v, indent, inner ?? '')}`),
+    '}',
+  );
 }
 
 export function goMarshalBytes(value: GoValue): Uint8Array {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isVouchError } from '../core/errors.ts';
-import { compareUtf8, goMarshal, goString } from './go-json.ts';
+import { compareUtf8, goMarshal, goMarshalIndent, goString } from './go-json.ts';
 import { parseStrictJson, parseStrictJsonText, StrictJsonError } from '../core/strict-json.ts';
 
 describe('goString', () => {
@@ -69,6 +69,39 @@ describe('goMarshal', () => {
     assert.ok('\uFFFD' > '\u{1F600}'); // what a plain sort would do
     assert.equal(compareUtf8('a', 'a'), 0);
     assert.ok(compareUtf8('a', 'ab') < 0);
+  });
+});
+
+describe('goMarshalIndent', () => {
+  test('json.MarshalIndent: one element a line, ": " after keys, [] and {} when empty', () => {
+    const value = {
+      b: [1, 'x', { c: [], d: new Map<string, null>() }],
+      a: new Map([
+        ['z', true],
+        ['y', null],
+      ]),
+    };
+    assert.equal(
+      goMarshalIndent(value, '  '),
+      [
+        '{',
+        '  "b": [',
+        '    1,',
+        '    "x",',
+        '    {',
+        '      "c": [],',
+        '      "d": {}',
+        '    }',
+        '  ],',
+        '  "a": {',
+        '    "y": null,',
+        '    "z": true',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    assert.equal(goMarshalIndent([], '    '), '[]');
+    assert.equal(goMarshalIndent(['<&>'], '\t'), '[\n\t"\\u003c\\u0026\\u003e"\n]');
   });
 });
 

@@ -12,8 +12,9 @@ import {
   bundleFromJSON,
 } from '@sigstore/bundle';
 import { denied, messageOf } from '../core/errors.ts';
+import { decodeProtojsonBase64, encodeStdBase64 } from '../core/base64.ts';
 import { type Envelope, parseEnvelope } from './dsse.ts';
-import { object, string } from './json-fields.ts';
+import { describe, type Fail, object, string } from './json-fields.ts';
 import {
   type BundleContent,
   BUNDLE_VERSIONS,
@@ -46,6 +47,7 @@ export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBu
       `mediaType ${JSON.stringify(mediaType)} is not a bundle media type vouch reads (v0.1 to v0.3)`,
     );
   }
+  for (const path of BYTES_FIELDS) checkBytes(top, path.split('.'), '', fail);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(top);
@@ -57,6 +59,7 @@ export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBu
     const detail = Array.isArray(fields) && fields.length > 0 ? `: ${fields.join(', ')}` : '';
     throw fail(`${error instanceof Error ? error.message : String(error)}${detail}`, error);
   }
+  checkTlogEntries(bundle, fail);
   const content = readContent(top, bundle, where, fail);
   const material = readMaterial(top, bundle, fail);
   return {
@@ -72,6 +75,81 @@ export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBu
   };
 }
 
+/**
+ * The `bytes` fields of a bundle (sigstore/protobuf-specs@104df67
+ * protos/sigstore_bundle.proto, sigstore_common.proto, sigstore_rekor.proto,
+ * envelope.proto), by JSON name; `[]` marks a repeated field.
+ */
+const BYTES_FIELDS = [
+  'verificationMaterial.x509CertificateChain.certificates[].rawBytes',
+  'verificationMaterial.certificate.rawBytes',
+  'verificationMaterial.tlogEntries[].logId.keyId',
+  'verificationMaterial.tlogEntries[].inclusionPromise.signedEntryTimestamp',
+  'verificationMaterial.tlogEntries[].inclusionProof.rootHash',
+  'verificationMaterial.tlogEntries[].inclusionProof.hashes[]',
+  'verificationMaterial.tlogEntries[].canonicalizedBody',
+  'verificationMaterial.timestampVerificationData.rfc3161Timestamps[].signedTimestamp',
+  'messageSignature.messageDigest.digest',
+  'messageSignature.signature',
+  'dsseEnvelope.payload',
+  'dsseEnvelope.signatures[].sig',
+] as const;
+
+/**
+ * Each value at `segments` under `value` is base64 as protojson reads a
+ * bytes field (base64.ts). @sigstore/protobuf-specs decodes with Node's
+ * Buffer, which takes anything (`INVALID!!!BASE64!!!ENCODING===` decodes
+ * to some bytes; sigstore-conformance bundle-invalid-base64-signature_fail),
+ * and reads a repeated field that is not an array as empty; protojson refuses
+ * both. Absent and `null` fields are left to the bundle's own assertions
+ * (protojson reads `null` as the default value).
+ */
+function checkBytes(value: JsonValue, segments: readonly string[], path: string, fail: Fail) {
+  const [segment, ...rest] = segments;
+  if (segment === undefined) {
+    if (typeof value !== 'string' || decodeProtojsonBase64(value) === undefined) {
+      throw fail(`${path} is not base64 (protobuf JSON bytes), found ${describe(value)}`);
+    }
+    return;
+  }
+  const repeated = segment.endsWith('[]');
+  const name = repeated ? segment.slice(0, -2) : segment;
+  const where = path === '' ? name : `${path}.${name}`;
+  const parent = object(value, path === '' ? 'the bundle' : path, fail);
+  const child = parent[name];
+  if (child === undefined || child === null) return;
+  if (!repeated) {
+    checkBytes(child, rest, where, fail);
+    return;
+  }
+  if (!Array.isArray(child)) throw fail(`${where} must be an array, found ${describe(child)}`);
+  for (const [index, element] of (child as readonly JsonValue[]).entries()) {
+    checkBytes(element, rest, `${where}[${index}]`, fail);
+  }
+}
+
+/**
+ * What sigstore-go refuses in a tlog entry and @sigstore/bundle lets through
+ * (pkg/tlog/entry.go ParseTransparencyLogEntry): a negative log index, and an
+ * inclusion proof without a checkpoint, which v0.1 bundles may carry and
+ * @sigstore/verify then reads as `undefined.envelope` (a TypeError).
+ */
+function checkTlogEntries(bundle: Bundle, fail: Fail): void {
+  for (const [index, entry] of bundle.verificationMaterial.tlogEntries.entries()) {
+    const where = `verificationMaterial.tlogEntries[${index}]`;
+    if (Number(entry.logIndex) < 0) {
+      throw fail(`${where}.logIndex is ${entry.logIndex}, a log index is never negative`);
+    }
+    const proof = entry.inclusionProof;
+    if (
+      proof !== undefined &&
+      (proof.checkpoint === undefined || proof.checkpoint.envelope === '')
+    ) {
+      throw fail(`${where}.inclusionProof.checkpoint is missing: an inclusion proof needs one`);
+    }
+  }
+}
+
 function readContent(
   top: JsonObject,
   bundle: Bundle,
@@ -80,7 +158,22 @@ function readContent(
 ): BundleContent {
   if (bundle.content.$case === 'dsseEnvelope') {
     const raw = object(top.dsseEnvelope, 'dsseEnvelope', fail);
-    const envelopeJson = new TextEncoder().encode(JSON.stringify(raw));
+    // The envelope is a protobuf message here: its payload and signatures may be in any base64
+    // protojson reads (checked above). dsse.ts reads DSSE's own JSON, so it is given them in
+    // standard base64: the very bytes @sigstore/verify checks the signature over. Each
+    // signature is an object (checkBytes) and there is exactly one (assertBundle*).
+    const { dsseEnvelope } = bundle.content;
+    const stored = raw.signatures as readonly JsonObject[];
+    const envelopeJson = new TextEncoder().encode(
+      JSON.stringify({
+        ...raw,
+        payload: encodeStdBase64(dsseEnvelope.payload),
+        signatures: dsseEnvelope.signatures.map((signature, i) => ({
+          ...stored[i],
+          sig: encodeStdBase64(signature.sig),
+        })),
+      }),
+    );
     // dsse.ts's reader, so both storage forms are held to one set of envelope rules.
     let envelope: Envelope;
     try {

@@ -171,6 +171,191 @@ describe('buildDsseBundle and parseBundle', () => {
   });
 });
 
+describe('parseBundle: bytes fields are base64 as the protobuf JSON mapping reads them', () => {
+  // Every `bytes` field of a bundle (sigstore/protobuf-specs protos/sigstore_bundle.proto,
+  // sigstore_common.proto, sigstore_rekor.proto, envelope.proto) holds base64 in JSON
+  // (https://protobuf.dev/programming-guides/json/), as sigstore-go reads it with protojson.
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const entry = {
+    logIndex: '7',
+    logId: { keyId: b64('log id') },
+    kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
+    integratedTime: '1700000000',
+    inclusionPromise: { signedEntryTimestamp: b64('set') },
+    inclusionProof: {
+      logIndex: '7',
+      rootHash: b64('root hash'),
+      treeSize: '8',
+      hashes: [b64('hash 0'), b64('hash 1')],
+      checkpoint: { envelope: 'origin\n8\nroot\n\n- sig\n' },
+    },
+    canonicalizedBody: b64('{"kind":"hashedrekord"}'),
+  };
+  const material = {
+    x509CertificateChain: { certificates: [{ rawBytes: b64('leaf') }, { rawBytes: b64('ca') }] },
+    tlogEntries: [entry],
+    timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: b64('tsr') }] },
+  };
+  const messageBundle = () => ({
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
+    verificationMaterial: structuredClone(material),
+    messageSignature: {
+      messageDigest: { algorithm: 'SHA2_256', digest: b64('digest') },
+      signature: b64('signature'),
+    },
+  });
+  const dsseBundle = async () => ({
+    ...json(await signedBundle()),
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
+    verificationMaterial: structuredClone(material),
+  });
+  const certificateBundle = () => {
+    const doc = messageBundle();
+    const { x509CertificateChain: _chain, ...rest } = doc.verificationMaterial;
+    return {
+      ...doc,
+      mediaType: BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial: { ...rest, certificate: { rawBytes: b64('leaf') } },
+    };
+  };
+  /** Sets the value at a path such as `a.b[1].c` in a JSON document. */
+  const setAt = (doc: unknown, path: string, value: unknown) => {
+    const keys = path.split(/\.|\[(\d+)\]/).filter((key) => key !== undefined && key !== '');
+    const last = keys.pop() as string;
+    let node = doc as Record<string, unknown>;
+    for (const key of keys) node = node[key] as Record<string, unknown>;
+    node[last] = value;
+  };
+  const INVALID = 'INVALID!!!BASE64!!!ENCODING====';
+  const fields: ReadonlyArray<readonly [string, 'message' | 'dsse' | 'certificate']> = [
+    ['messageSignature.signature', 'message'],
+    ['messageSignature.messageDigest.digest', 'message'],
+    ['dsseEnvelope.payload', 'dsse'],
+    ['dsseEnvelope.signatures[0].sig', 'dsse'],
+    ['verificationMaterial.x509CertificateChain.certificates[1].rawBytes', 'message'],
+    ['verificationMaterial.certificate.rawBytes', 'certificate'],
+    ['verificationMaterial.tlogEntries[0].logId.keyId', 'message'],
+    ['verificationMaterial.tlogEntries[0].inclusionPromise.signedEntryTimestamp', 'message'],
+    ['verificationMaterial.tlogEntries[0].inclusionProof.rootHash', 'message'],
+    ['verificationMaterial.tlogEntries[0].inclusionProof.hashes[1]', 'message'],
+    ['verificationMaterial.tlogEntries[0].canonicalizedBody', 'message'],
+    [
+      'verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp',
+      'message',
+    ],
+  ];
+  const altered = async (
+    kind: 'message' | 'dsse' | 'certificate',
+    path: string,
+    value: unknown,
+  ) => {
+    const doc =
+      kind === 'message'
+        ? messageBundle()
+        : kind === 'certificate'
+          ? certificateBundle()
+          : await dsseBundle();
+    setAt(doc, path, value);
+    return encode(doc);
+  };
+
+  test('the unaltered bundles parse, with every bytes field decoded', async () => {
+    const message = parseBundle(encode(messageBundle()));
+    assert.equal(message.content.kind, 'message-signature');
+    if (message.content.kind === 'message-signature') {
+      assert.equal(Buffer.from(message.content.signature).toString(), 'signature');
+    }
+    assert.equal(parseBundle(encode(await dsseBundle())).content.kind, 'dsse-envelope');
+    assert.equal(parseBundle(encode(certificateBundle())).material.kind, 'certificate');
+  });
+
+  for (const [path, kind] of fields) {
+    test(`${path}: not base64 is BUNDLE_INVALID`, async () => {
+      const bytes = await altered(kind, path, INVALID);
+      assert.throws(() => parseBundle(bytes), expectError('denied', 'BUNDLE_INVALID', path));
+    });
+    test(`${path}: a number, or base64 mixing both alphabets, is BUNDLE_INVALID`, async () => {
+      for (const value of [5, 'AB+_', 'AQ=']) {
+        const bytes = await altered(kind, path, value);
+        assert.throws(
+          () => parseBundle(bytes),
+          expectError('denied', 'BUNDLE_INVALID', path),
+          JSON.stringify(value),
+        );
+      }
+    });
+    test(`${path}: URL-safe and unpadded base64 are read, as protojson reads them`, async () => {
+      // "\xfb\xff" and 16 bytes of a signature-like value: URL-safe unpadded, then padded.
+      for (const value of ['-_8', '-_8=', Buffer.from('abcdefghijklmnop').toString('base64url')]) {
+        parseBundle(await altered(kind, path, value));
+      }
+    });
+  }
+
+  test('a DSSE payload in URL-safe unpadded base64 is the envelope the reader checks', async () => {
+    const doc = await dsseBundle();
+    setAt(doc, 'dsseEnvelope.payload', Buffer.from(statement).toString('base64url'));
+    const parsed = parseBundle(encode(doc));
+    assert.equal(parsed.content.kind, 'dsse-envelope');
+    if (parsed.content.kind !== 'dsse-envelope') return;
+    assert.deepEqual(parsed.content.envelope.payload, statement);
+    assert.deepEqual(
+      new Uint8Array(
+        parsed.bundle.content.$case === 'dsseEnvelope'
+          ? parsed.bundle.content.dsseEnvelope.payload
+          : [],
+      ),
+      statement,
+    );
+    assert.equal(
+      json(parsed.content.envelopeJson).payload,
+      Buffer.from(statement).toString('base64'),
+    );
+  });
+
+  test('a repeated bytes field that is not an array, or an element that is not a string, is BUNDLE_INVALID', async () => {
+    const hashes = 'verificationMaterial.tlogEntries[0].inclusionProof.hashes';
+    const notArray = messageBundle();
+    setAt(notArray, hashes, b64('hash'));
+    assert.throws(
+      () => parseBundle(encode(notArray)),
+      expectError('denied', 'BUNDLE_INVALID', 'inclusionProof.hashes'),
+    );
+    const nullElement = messageBundle();
+    setAt(nullElement, hashes, [null]);
+    assert.throws(
+      () => parseBundle(encode(nullElement)),
+      expectError('denied', 'BUNDLE_INVALID', 'inclusionProof.hashes[0]'),
+    );
+  });
+
+  test('an inclusion proof without a checkpoint is BUNDLE_INVALID in a v0.1 bundle too', () => {
+    // sigstore-go pkg/tlog/entry.go ParseTransparencyLogEntry: "inclusion proof missing required
+    // checkpoint"; the sigstore-conformance case bundle-with-root-cert_fail carries such a proof.
+    for (const checkpoint of [undefined, { envelope: '' }]) {
+      const doc = messageBundle();
+      setAt(doc, 'verificationMaterial.tlogEntries[0].inclusionProof.checkpoint', checkpoint);
+      assert.throws(
+        () => parseBundle(encode(doc)),
+        expectError('denied', 'BUNDLE_INVALID', 'tlogEntries[0].inclusionProof.checkpoint'),
+      );
+    }
+  });
+
+  test('a negative log index is BUNDLE_INVALID', () => {
+    // sigstore-go pkg/tlog/entry.go ParseTransparencyLogEntry refuses LogIndex < 0
+    // (sigstore-conformance bundle-negative-log-index_fail).
+    for (const logIndex of ['-1', -27246492]) {
+      const doc = messageBundle();
+      setAt(doc, 'verificationMaterial.tlogEntries[0].logIndex', logIndex);
+      assert.throws(
+        () => parseBundle(encode(doc)),
+        expectError('denied', 'BUNDLE_INVALID', 'tlogEntries[0].logIndex'),
+      );
+    }
+  });
+});
+
 describe('buildBundleReferrer and readBundleReferrer', () => {
   const subject = { mediaType: OCI_MANIFEST, digest: image, size: 123 };
   const created = new Date('2026-11-22T04:26:38.512Z');

@@ -10,16 +10,23 @@
  * `denied` BUNDLE_INVALID:
  * - the bytes are strict JSON (duplicate keys refused, strict-json.ts) and
  *   the top-level `mediaType` is one of the v0.1, v0.2, v0.3 media types;
+ * - every `bytes` field (signature, digest, certificates, log ID, SET,
+ *   inclusion proof hashes, canonicalized body, timestamps, DSSE payload and
+ *   signatures) is base64 exactly as protojson reads it, as sigstore-go does
+ *   (base64.ts `decodeProtojsonBase64`): @sigstore/bundle decodes anything;
  * - @sigstore/bundle's `bundleFromJSON` reads it (it validates with
  *   `assertBundle`: content and verification material present, a DSSE
  *   envelope with exactly one signature — Sigstore bundles allow one,
  *   in-toto/attestation spec/v1/envelope.md), then the version's own rules:
  *   v0.1 entries need an inclusion promise, v0.2+ an inclusion proof with a
  *   checkpoint, v0.3 a single certificate instead of a chain
- *   (`assertBundleV01`, `assertBundleV02`, `assertBundleLatest`);
+ *   (`assertBundleV01`, `assertBundleV02`, `assertBundleLatest`); then what
+ *   sigstore-go also refuses in any version: a negative log index, an
+ *   inclusion proof without a checkpoint;
  * - a DSSE envelope is read again by formats/dsse.ts from the JSON as
- *   stored, so the envelope a verifier checks is exactly what the DSSE
- *   reader of the `.att` form checks (strict base64, field names);
+ *   stored (payload and signatures re-encoded in standard base64), so the
+ *   envelope a verifier checks is exactly what the DSSE reader of the `.att`
+ *   form checks (field names, signature count);
  * - @sigstore/bundle's reader is lenient about JSON types and throws raw
  *   TypeErrors on some; every throw is caught and reported as BUNDLE_INVALID.
  *

@@ -10,7 +10,9 @@
  *    RFC 3161 timestamps verify with a trusted timestamp authority;
  * 2. the certificate chains to a CA of the trust root valid at every
  *    timestamp, each certificate of the path valid then (CERT_CHAIN_INVALID,
- *    CERT_EXPIRED), and carries an SCT of a trusted CT log (SCT_INVALID);
+ *    CERT_EXPIRED), and carries an SCT of a trusted CT log (SCT_INVALID).
+ *    The path is built from the leaf and the trust root only: certificates
+ *    after the leaf in a v0.1/v0.2 `x509CertificateChain` are never used;
  * 3. every tlog entry's SET or inclusion proof verifies (TLOG_SET_INVALID,
  *    TLOG_INCLUSION_PROOF_INVALID) and its body records this signature and
  *    payload digest (TLOG_BINDING_MISMATCH);
@@ -18,13 +20,22 @@
  *
  * Then the checks @sigstore/verify lacks:
  *
- * 5. every tlog entry names this very certificate (CERT_BINDING_MISMATCH):
+ * 5. no certificate after the leaf in an `x509CertificateChain` is a
+ *    self-signed root, and each is X.509 (CERT_CHAIN_INCLUDES_ROOT,
+ *    CERT_INVALID). Signers "MUST NOT include root CA certificates in
+ *    bundles" (sigstore/protobuf-specs protos/sigstore_bundle.proto
+ *    VerificationMaterial); the spec lets verifiers ignore one, but
+ *    sigstore-conformance's bundle-with-root-cert_fail says a client "should
+ *    reject this", and a root in a bundle only ever invites trusting it.
+ *    (sigstore-go and @sigstore/verify read the leaf alone; sigstore-js 1.x
+ *    wrote v0.1 bundles with the Fulcio root in the chain, which this refuses.)
+ * 6. every tlog entry names this very certificate (CERT_BINDING_MISMATCH):
  *    @sigstore/verify compares only signature and digest, so a genuine entry
  *    of the same signature bytes logged with another certificate would pass —
  *    the class of bypass cosign fixed as CVE-2022-36056 and checks in
  *    `pkg/cosign/verify.go comparePublicKey`, and sigstore-go in
  *    `pkg/verify/tlog.go` ("transparency log certificate does not match");
- * 6. the certificate's identity and issuer match what was asked for
+ * 7. the certificate's identity and issuer match what was asked for
  *    (CERT_IDENTITY_MISMATCH, CERT_ISSUER_MISMATCH, CERT_CLAIM_MISMATCH).
  *
  * `intoto` 0.0.1 entries (classic attestations by cosign < 2.2.0), which
@@ -62,6 +73,8 @@ export type KeylessProblemCode =
   /** The certificate is not DER X.509. */
   | 'CERT_INVALID'
   | 'CERT_CHAIN_INVALID'
+  /** A v0.1/v0.2 chain carries a self-signed root after the leaf. */
+  | 'CERT_CHAIN_INCLUDES_ROOT'
   | 'CERT_EXPIRED'
   | 'SCT_INVALID'
   | 'TIMESTAMP_INVALID'
@@ -149,6 +162,10 @@ export function verifyBundle(
   } catch (error) {
     return problem('CERT_INVALID', `the certificate is not DER X.509: ${messageOf(error)}`);
   }
+  if (material.$case === 'x509CertificateChain') {
+    const rooted = chainProblem(material.x509CertificateChain.certificates.slice(1));
+    if (rooted !== undefined) return rooted;
+  }
 
   const entries: readonly TransparencyLogEntry[] = bundle.verificationMaterial.tlogEntries.filter(
     (entry): entry is TransparencyLogEntry =>
@@ -207,6 +224,43 @@ export function verifyBundle(
     tlog: entries.map((entry) => logEntryOf(entry, trust.tlogs)),
     certificate: new Uint8Array(raw),
   };
+}
+
+/**
+ * CERT_CHAIN_INCLUDES_ROOT if one of `rest` (the chain after the leaf) is a
+ * self-signed root: its subject is its issuer (RFC 5280 §3.2 "self-issued")
+ * and its own key verifies its signature. CERT_INVALID if one is not X.509.
+ */
+function chainProblem(rest: ReadonlyArray<{ readonly rawBytes: Buffer }>): Problem | undefined {
+  for (const [index, { rawBytes }] of rest.entries()) {
+    const position = index + 1;
+    let certificate: X509Certificate;
+    try {
+      certificate = X509Certificate.parse(Buffer.from(rawBytes));
+    } catch (error) {
+      return {
+        ok: false,
+        code: 'CERT_INVALID',
+        message: `certificate ${position} of the chain is not DER X.509: ${messageOf(error)}`,
+      };
+    }
+    if (certificate.subject.equals(certificate.issuer) && selfSigned(certificate)) {
+      return {
+        ok: false,
+        code: 'CERT_CHAIN_INCLUDES_ROOT',
+        message: `certificate ${position} of the chain is a self-signed root; a bundle must not carry a root CA, roots come from the trust root`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function selfSigned(certificate: X509Certificate): boolean {
+  try {
+    return certificate.verify();
+  } catch {
+    return false;
+  }
 }
 
 function hexLogId(entry: TransparencyLogEntry): string {

@@ -6,7 +6,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalid } from '../../core/errors.ts';
+import { denied, invalid, isVouchError, type VouchError } from '../../core/errors.ts';
 import {
   encodeNotaryPublicKey,
   readNotaryKeyFile,
@@ -16,7 +16,12 @@ import { readKeyFile, writeFileSafely } from '../../keys/files.ts';
 import { parseReference, repositoryName, type ImageReference } from '../../oci/reference.ts';
 import { HttpClient } from '../../registry/http.ts';
 import { Stores } from '../../registry/open.ts';
-import { inspectTrust, prettyTrust, type TrustInspection } from '../../dct/inspect.ts';
+import {
+  inspectTrust,
+  prettyTrust,
+  type TrustInspection,
+  trustInspectJson,
+} from '../../dct/inspect.ts';
 import { migrateRepository } from '../../dct/migrate.ts';
 import { NotaryServer } from '../../dct/notary-server.ts';
 import { loadRepository, type TrustWriteOptions } from '../../dct/publish.ts';
@@ -227,23 +232,43 @@ ${REGISTRY_HELP}`,
         if (images.length === 0)
           throw invalid('USAGE', 'usage: vouch trust inspect [--pretty] IMAGE[:TAG]...');
         const references = images.map((image) => ({ image, reference: parseRepo(image) }));
-        const reports: TrustInspection[] = [];
-        for (const { image, reference } of references) {
+        const inspect = async ({ image, reference }: (typeof references)[number]) => {
           const gun = repositoryName(reference);
           const repository = await withContext(io, values, reference, (options) =>
             loadRepository(gun, options),
           );
           if (repository === undefined) {
-            throw invalid(
+            // docker: "no signatures or cannot access", exit 1.
+            throw denied(
               'NOTARY_NO_TRUST_DATA',
               `no signatures or cannot access ${image}: ${gun} has no trust data`,
             );
           }
-          reports.push(inspectTrust(image, repository, reference.tag));
+          return inspectTrust(image, repository, reference.tag);
+        };
+        // docker/cli v28.2.2 cli/command/trust/inspect.go runInspect: --pretty prints each
+        // reference in turn and stops at the first it cannot inspect; JSON prints every
+        // reference it could inspect, `[]` if none, and then fails for the others.
+        if (values.pretty) {
+          for (const [index, entry] of references.entries()) {
+            io.stdout.write(prettyTrust(await inspect(entry)));
+            if (index < references.length - 1) io.stdout.write('\n\n');
+          }
+          return 0;
         }
-        if (values.pretty) io.stdout.write(reports.map(prettyTrust).join('\n\n'));
-        else io.stdout.write(`${JSON.stringify(reports, null, 4)}\n`);
-        return 0;
+        const reports: TrustInspection[] = [];
+        const failures: VouchError[] = [];
+        for (const entry of references) {
+          try {
+            reports.push(await inspect(entry));
+          } catch (error) {
+            if (!isVouchError(error)) throw error;
+            failures.push(error);
+          }
+        }
+        io.stdout.write(trustInspectJson(reports));
+        for (const failure of failures) io.stderr.write(`vouch: ${failure.message}\n`);
+        return exitCodeOf(failures.map((failure) => failure.category));
       }
       case 'signer add': {
         const [name, repo, ...extra] = rest;
