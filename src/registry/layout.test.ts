@@ -186,6 +186,27 @@ describe('openLayout', () => {
       await rejectsWith(openLayout(path, { create: false }), 'MANIFEST_INVALID', 'denied');
     }
   });
+
+  test('a deeply nested index.json is refused at the depth cap, quickly', async () => {
+    const { path } = await freshLayout();
+    // Just under the 16 MiB index.json cap.
+    const half = 8 * 1024 * 1024 - 64;
+    const prefix = '{"schemaVersion":2,"manifests":[],"x":';
+    await writeFile(join(path, 'index.json'), `${prefix}${'['.repeat(half)}${']'.repeat(half)}}`);
+    const started = performance.now();
+    const error = await rejectsWith(
+      openLayout(path, { create: false }),
+      'MANIFEST_INVALID',
+      'denied',
+    );
+    // index.json is level 1: the 64th bracket is level 65.
+    assert.match(
+      error.message,
+      new RegExp(`nesting deeper than 64 at offset ${prefix.length + 63}$`),
+    );
+    // Reading and decoding 16 MiB is all it costs; parsing it took 29 s and 1.4 GB.
+    assert.ok(performance.now() - started < 10_000, 'refused quickly');
+  });
 });
 
 describe('blobs', () => {

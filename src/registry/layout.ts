@@ -26,6 +26,7 @@ import { existsSync, type Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { denied, invalid, isVouchError, messageOf } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from '../oci/digest.ts';
 import {
   type Descriptor,
@@ -616,7 +617,7 @@ async function checkLayoutFile(file: string, where: string): Promise<void> {
   );
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    document = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     throw invalid('LAYOUT_INVALID', `${where}: ${file} is not UTF-8 JSON`, { cause: error });
   }
