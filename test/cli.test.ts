@@ -10,10 +10,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { signatureTag } from '../src/formats/signature-manifest.ts';
+import { encryptCosignKey } from '../src/keys/cosign-key.ts';
+import { generateKeyPair } from '../src/keys/generate.ts';
 import { digestHex } from '../src/oci/digest.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import { runVouch } from './helpers/cli.ts';
-import { type BuiltImage, buildIndex } from './helpers/images.ts';
+import { type BuiltImage, buildImage, buildIndex } from './helpers/images.ts';
 
 /** Runs the CLI in-process with these arguments and no DOCKER_CONFIG. */
 const vouch = (...argv: string[]) => runVouch(argv);
@@ -166,6 +169,32 @@ describe('vouch CLI on OCI layouts', () => {
       assert.match(help.stdout, new RegExp(`Usage: vouch ${name}`));
       assert.match(help.stdout, /vouch \w+ .+/);
     }
+  });
+
+  test('sign on a layout keeps the index.json members vouch does not know', async () => {
+    const path = join(dir, 'foreign');
+    const store = await openLayout(path, { create: true });
+    const built = await buildImage(store);
+    const { mediaType, digest, size } = built.descriptor;
+    // As another tool might write it: extra members at the top and in the
+    // entry, a platform field image-spec does not have, numbers in source form.
+    const entry = `{"mediaType":"${mediaType}","digest":"${digest}","size":${size},"annotations":{"org.opencontainers.image.ref.name":"1.0","vendor.note":"x"},"platform":{"architecture":"amd64","os":"linux","features":["sse4"]},"x-built-by":{"tool":"other","n":1.0}}`;
+    await writeFile(
+      join(path, 'index.json'),
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[${entry}],"annotations":{"b":"2","a":"1"},"x-vendor":[12345678901234567890]}`,
+    );
+    const key = await generateKeyPair('ecdsa-p256');
+    const keyFile = join(dir, 'foreign.key');
+    await writeFile(keyFile, await encryptCosignKey(key.privateKey, 'pw', { scryptCost: 32768 }));
+    const run = await runVouch(['sign', '--key', keyFile, `oci:${path}:1.0`], {
+      env: { DOCKER_CONFIG: join(dir, 'no-docker'), VOUCH_PASSWORD: 'pw' },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const signature = await store.resolve({ tag: signatureTag(digest) });
+    assert.equal(
+      await readFile(join(path, 'index.json'), 'utf8'),
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[${entry},{"mediaType":"${signature.mediaType}","digest":"${signature.digest}","size":${signature.size},"annotations":{"org.opencontainers.image.ref.name":"${signatureTag(digest)}"}}],"annotations":{"b":"2","a":"1"},"x-vendor":[12345678901234567890]}`,
+    );
   });
 
   test('the bin entry point runs as a process and sets the exit code', () => {

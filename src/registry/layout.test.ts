@@ -486,6 +486,98 @@ describe('manifests', () => {
   });
 });
 
+describe("index.json is the user's file", () => {
+  /**
+   * An index.json as another tool might write it: indented, members in its
+   * own order, fields vouch does not know at the top and in a descriptor,
+   * numbers and escapes JSON.parse would rewrite, and known fields vouch
+   * would leave out when empty.
+   */
+  function foreignIndex(entry: Descriptor): string {
+    return `{
+  "schemaVersion": 2,
+  "x-vendor": { "n": 1.50, "big": 12345678901234567890, "s": "\\u00e9\\/" },
+  "manifests": [
+    {
+      "x-first": true,
+      "mediaType": "${entry.mediaType}",
+      "size": ${entry.size},
+      "digest": "${entry.digest}",
+      "annotations": { "z": "last", "${REF_NAME_ANNOTATION}": "kept", "a": "first" },
+      "urls": [],
+      "data": "",
+      "platform": { "os": "linux", "architecture": "amd64", "features": ["sse4"], "os.features": [] },
+      "x-extra": [1.0, { "y": null }, 1e2]
+    }
+  ],
+  "annotations": { "b": "2", "a": "1" },
+  "subject": { "mediaType": "${entry.mediaType}", "digest": "${entry.digest}", "size": ${entry.size}, "x-s": 0.0 }
+}
+`;
+  }
+
+  /** What vouch writes for it: the same members and values, whitespace gone, mediaType added second. */
+  function keptIndex(entry: Descriptor, manifests: string[]): string {
+    return [
+      '{"schemaVersion":2,',
+      `"mediaType":"${OCI_INDEX}",`,
+      '"x-vendor":{"n":1.50,"big":12345678901234567890,"s":"\\u00e9\\/"},',
+      `"manifests":[${manifests.join(',')}],`,
+      '"annotations":{"b":"2","a":"1"},',
+      `"subject":{"mediaType":"${entry.mediaType}","digest":"${entry.digest}","size":${entry.size},"x-s":0.0}}`,
+    ].join('');
+  }
+
+  function keptEntry(entry: Descriptor): string {
+    return [
+      '{"x-first":true,',
+      `"mediaType":"${entry.mediaType}","size":${entry.size},"digest":"${entry.digest}",`,
+      `"annotations":{"z":"last","${REF_NAME_ANNOTATION}":"kept","a":"first"},`,
+      '"urls":[],"data":"",',
+      '"platform":{"os":"linux","architecture":"amd64","features":["sse4"],"os.features":[]},',
+      '"x-extra":[1.0,{"y":null},1e2]}',
+    ].join('');
+  }
+
+  /** A new entry, as containers/image writes one. */
+  function newEntry(entry: Descriptor, tag: string): string {
+    return `{"mediaType":"${entry.mediaType}","digest":"${entry.digest}","size":${entry.size},"annotations":{"${REF_NAME_ANNOTATION}":"${tag}"}}`;
+  }
+
+  test('adding, moving and deleting tags keeps every other member and entry as written', async () => {
+    const { path, store } = await freshLayout();
+    const kept = await store.putManifest(manifestBytes('kept'), OCI_MANIFEST);
+    const other = await store.putManifest(manifestBytes('other'), OCI_MANIFEST);
+    const third = await store.putManifest(manifestBytes('third'), OCI_MANIFEST);
+    await writeFile(join(path, 'index.json'), foreignIndex(kept));
+    const indexJson = () => readFile(join(path, 'index.json'), 'utf8');
+
+    await store.putManifest(manifestBytes('other'), OCI_MANIFEST, 'new');
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept), newEntry(other, 'new')]));
+
+    assert.equal(await store.compareAndSetTag('new', other.digest, third), true);
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept), newEntry(third, 'new')]));
+
+    await store.deleteManifest(third.digest);
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept)]));
+    assert.deepEqual(await store.listTags(), ['kept']);
+  });
+
+  test('a file that already has a mediaType keeps its place and its members', async () => {
+    const { path, store } = await freshLayout();
+    const kept = await store.putManifest(manifestBytes('kept'), OCI_MANIFEST);
+    await writeFile(
+      join(path, 'index.json'),
+      `{"manifests":[],"x":{"a":[]},"mediaType":"${OCI_INDEX}","schemaVersion":2}`,
+    );
+    await store.putManifest(manifestBytes('kept'), OCI_MANIFEST, 't');
+    assert.equal(
+      await readFile(join(path, 'index.json'), 'utf8'),
+      `{"manifests":[${newEntry(kept, 't')}],"x":{"a":[]},"mediaType":"${OCI_INDEX}","schemaVersion":2}`,
+    );
+  });
+});
+
 describe('concurrent writers', () => {
   test('many concurrent putManifest calls keep every tag', async () => {
     const { store } = await freshLayout();

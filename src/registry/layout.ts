@@ -48,10 +48,13 @@ import {
   writeNewFile,
 } from './layout-files.ts';
 import {
+  type IndexFile,
   parseIndex,
+  parseIndexFile,
   REF_NAME_ANNOTATION,
   replaceTag,
   serializeIndex,
+  serializeIndexFile,
 } from './layout-index-json.ts';
 import { withLayoutLock } from './layout-lock.ts';
 import {
@@ -309,14 +312,15 @@ export class OCILayoutStore implements ImageStore {
     const checked = checkedDigest(digest, this.location);
     const file = this.#blobFile(checked);
     await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
-      const index = await this.readIndex();
+      const indexFile = await this.#readIndexFile();
+      const index = indexFile.index;
       const remaining = index.manifests.filter((d) => d.digest !== checked);
       const exists = (await statFile(file, this.location)) !== undefined;
       if (remaining.length === index.manifests.length && !exists) {
         throw invalid(MANIFEST_UNKNOWN, `manifest ${checked} not found in ${this.location}`);
       }
       if (remaining.length !== index.manifests.length) {
-        await this.#writeIndex({ ...index, manifests: remaining });
+        await this.#writeIndex(indexFile, remaining);
       }
       if (exists && !(await this.#isContained(checked, remaining))) {
         try {
@@ -404,9 +408,18 @@ export class OCILayoutStore implements ImageStore {
 
   /** index.json, validated as an OCI image index. */
   async readIndex(): Promise<ImageIndex> {
+    return parseIndex(await this.#readIndexBytes(), `${this.location} (index.json)`);
+  }
+
+  /** index.json for an edit: validated, and kept as written. */
+  async #readIndexFile(): Promise<IndexFile> {
+    return parseIndexFile(await this.#readIndexBytes(), `${this.location} (index.json)`);
+  }
+
+  async #readIndexBytes(): Promise<Uint8Array> {
     const file = join(this.root, 'index.json');
     const where = `${this.location} (index.json)`;
-    const bytes = await readCapped(
+    return readCapped(
       file,
       this.#maxIndexBytes,
       (size) =>
@@ -426,7 +439,6 @@ export class OCILayoutStore implements ImageStore {
             ),
       where,
     );
-    return parseIndex(bytes, where);
   }
 
   async #findTag(tag: string): Promise<Descriptor> {
@@ -552,14 +564,15 @@ export class OCILayoutStore implements ImageStore {
     change: (manifests: readonly Descriptor[]) => Descriptor[] | undefined,
   ): Promise<void> {
     await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
-      const index = await this.readIndex();
-      const manifests = change(index.manifests);
-      if (manifests !== undefined) await this.#writeIndex({ ...index, manifests });
+      const file = await this.#readIndexFile();
+      const manifests = change(file.index.manifests);
+      if (manifests !== undefined) await this.#writeIndex(file, manifests);
     });
   }
 
-  async #writeIndex(index: ImageIndex): Promise<void> {
-    await replaceFile(join(this.root, 'index.json'), serializeIndex(index), this.location);
+  async #writeIndex(file: IndexFile, manifests: readonly Descriptor[]): Promise<void> {
+    const bytes = serializeIndexFile(file, manifests);
+    await replaceFile(join(this.root, 'index.json'), bytes, this.location);
   }
 
   /** Whether a manifest reachable from `roots` contains `target` (index child, config or layer). */
