@@ -4,7 +4,7 @@
  * `main`, plus one real process to check the bin entry point.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -208,5 +208,132 @@ describe('vouch CLI on OCI layouts', () => {
       encoding: 'utf8',
     });
     assert.equal(bad.status, 2);
+  });
+});
+
+/**
+ * A failure is said once: the report names the image, its status and the
+ * error's code; the message itself is the one `vouch:` line on stderr. On a
+ * terminal both streams land on one screen, which is where it used to appear
+ * twice. script(1) from util-linux gives the CLI a pseudo-terminal.
+ */
+describe('each error is printed once', () => {
+  const bin = join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts');
+  let dir: string;
+  let layout: string;
+  let keyFile: string;
+  let publicKey: string;
+  let predicate: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-cli-once-'));
+    layout = join(dir, 'layout');
+    await buildImage(await openLayout(layout, { create: true }), { tag: '1.0' });
+    const key = await generateKeyPair('ecdsa-p256');
+    keyFile = join(dir, 'k.key');
+    publicKey = join(dir, 'k.pub');
+    predicate = join(dir, 'predicate.json');
+    await writeFile(keyFile, await encryptCosignKey(key.privateKey, 'pw', { scryptCost: 32768 }));
+    await writeFile(publicKey, key.publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(predicate, '{"buildType":"x"}');
+    env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      DOCKER_CONFIG: join(dir, 'no-docker'),
+      VOUCH_PASSWORD: 'pw',
+    };
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+
+  /** The CLI with stdout and stderr on one pseudo-terminal: what a user sees. */
+  function onTerminal(args: readonly string[]): SpawnSyncReturns<string> {
+    const command = [process.execPath, bin, ...args].map(quote).join(' ');
+    return spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8' });
+  }
+
+  function onPipes(args: readonly string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+  }
+
+  const count = (text: string, part: string) => text.split(part).length - 1;
+
+  const cases = () => [
+    {
+      args: ['sign', '--key', keyFile, `oci:${layout}:nope`],
+      code: 2,
+      report: `oci:${layout}:nope: NOT SIGNED (MANIFEST_UNKNOWN)`,
+      message: `vouch: oci:${layout}:nope: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: [
+        'attest',
+        '--key',
+        keyFile,
+        '--type',
+        'slsaprovenance1',
+        '--predicate',
+        predicate,
+        `oci:${layout}:nope`,
+      ],
+      code: 2,
+      report: `oci:${layout}:nope: NOT ATTESTED (MANIFEST_UNKNOWN)`,
+      message: `vouch: oci:${layout}:nope: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: ['verify', '--key', publicKey, `oci:${layout}:nope`],
+      code: 2,
+      report: `oci:${layout}:nope: invalid (MANIFEST_UNKNOWN)`,
+      message: `vouch: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: ['verify', '--key', publicKey, `oci:${layout}:1.0`],
+      code: 1,
+      report: `oci:${layout}:1.0: NOT VERIFIED (NO_SIGNATURES)`,
+      message: `vouch: oci:${layout}:1.0: no signatures found for`,
+      text: 'no signatures found for',
+    },
+    {
+      args: [
+        'verify-attestation',
+        '--key',
+        publicKey,
+        '--type',
+        'slsaprovenance1',
+        `oci:${layout}:1.0`,
+      ],
+      code: 1,
+      report: `oci:${layout}:1.0: NOT VERIFIED (NO_ATTESTATIONS)`,
+      message: `vouch: oci:${layout}:1.0: no attestations found for`,
+      text: 'no attestations found for',
+    },
+  ];
+
+  test('on a terminal', () => {
+    for (const { args, code, report, text } of cases()) {
+      const run = onTerminal(args);
+      assert.equal(run.status, code, `${args[0]}: ${run.stdout}${run.stderr}`);
+      const screen = run.stdout.replaceAll('\r\n', '\n');
+      assert.equal(count(screen, text), 1, `${args[0]}: ${screen}`);
+      assert.equal(count(screen, report), 1, `${args[0]}: ${screen}`);
+    }
+  });
+
+  test('on pipes: the message on stderr only, the report where it was', () => {
+    for (const { args, code, report, message, text } of cases()) {
+      const run = onPipes(args);
+      assert.equal(run.status, code, `${args[0]}: ${run.stderr}`);
+      const both = `${run.stdout}${run.stderr}`;
+      assert.equal(count(both, text), 1, `${args[0]}: ${both}`);
+      assert.equal(count(both, report), 1, `${args[0]}: ${both}`);
+      assert.equal(count(run.stderr, message), 1, `${args[0]}: ${run.stderr}`);
+    }
   });
 });
