@@ -4,16 +4,19 @@
  * `main`, plus one real process to check the bin entry point.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { signatureTag } from '../src/formats/signature-manifest.ts';
+import { encryptCosignKey } from '../src/keys/cosign-key.ts';
+import { generateKeyPair } from '../src/keys/generate.ts';
 import { digestHex } from '../src/oci/digest.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import { runVouch } from './helpers/cli.ts';
-import { type BuiltImage, buildIndex } from './helpers/images.ts';
+import { type BuiltImage, buildImage, buildIndex } from './helpers/images.ts';
 
 /** Runs the CLI in-process with these arguments and no DOCKER_CONFIG. */
 const vouch = (...argv: string[]) => runVouch(argv);
@@ -168,6 +171,32 @@ describe('vouch CLI on OCI layouts', () => {
     }
   });
 
+  test('sign on a layout keeps the index.json members vouch does not know', async () => {
+    const path = join(dir, 'foreign');
+    const store = await openLayout(path, { create: true });
+    const built = await buildImage(store);
+    const { mediaType, digest, size } = built.descriptor;
+    // As another tool might write it: extra members at the top and in the
+    // entry, a platform field image-spec does not have, numbers in source form.
+    const entry = `{"mediaType":"${mediaType}","digest":"${digest}","size":${size},"annotations":{"org.opencontainers.image.ref.name":"1.0","vendor.note":"x"},"platform":{"architecture":"amd64","os":"linux","features":["sse4"]},"x-built-by":{"tool":"other","n":1.0}}`;
+    await writeFile(
+      join(path, 'index.json'),
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[${entry}],"annotations":{"b":"2","a":"1"},"x-vendor":[12345678901234567890]}`,
+    );
+    const key = await generateKeyPair('ecdsa-p256');
+    const keyFile = join(dir, 'foreign.key');
+    await writeFile(keyFile, await encryptCosignKey(key.privateKey, 'pw', { scryptCost: 32768 }));
+    const run = await runVouch(['sign', '--key', keyFile, `oci:${path}:1.0`], {
+      env: { DOCKER_CONFIG: join(dir, 'no-docker'), VOUCH_PASSWORD: 'pw' },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const signature = await store.resolve({ tag: signatureTag(digest) });
+    assert.equal(
+      await readFile(join(path, 'index.json'), 'utf8'),
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[${entry},{"mediaType":"${signature.mediaType}","digest":"${signature.digest}","size":${signature.size},"annotations":{"org.opencontainers.image.ref.name":"${signatureTag(digest)}"}}],"annotations":{"b":"2","a":"1"},"x-vendor":[12345678901234567890]}`,
+    );
+  });
+
   test('the bin entry point runs as a process and sets the exit code', () => {
     const bin = join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts');
     const ok = spawnSync(process.execPath, [bin, 'digest', `oci:${layout}:1.0`], {
@@ -179,5 +208,132 @@ describe('vouch CLI on OCI layouts', () => {
       encoding: 'utf8',
     });
     assert.equal(bad.status, 2);
+  });
+});
+
+/**
+ * A failure is said once: the report names the image, its status and the
+ * error's code; the message itself is the one `vouch:` line on stderr. On a
+ * terminal both streams land on one screen, which is where it used to appear
+ * twice. script(1) from util-linux gives the CLI a pseudo-terminal.
+ */
+describe('each error is printed once', () => {
+  const bin = join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts');
+  let dir: string;
+  let layout: string;
+  let keyFile: string;
+  let publicKey: string;
+  let predicate: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-cli-once-'));
+    layout = join(dir, 'layout');
+    await buildImage(await openLayout(layout, { create: true }), { tag: '1.0' });
+    const key = await generateKeyPair('ecdsa-p256');
+    keyFile = join(dir, 'k.key');
+    publicKey = join(dir, 'k.pub');
+    predicate = join(dir, 'predicate.json');
+    await writeFile(keyFile, await encryptCosignKey(key.privateKey, 'pw', { scryptCost: 32768 }));
+    await writeFile(publicKey, key.publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(predicate, '{"buildType":"x"}');
+    env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      DOCKER_CONFIG: join(dir, 'no-docker'),
+      VOUCH_PASSWORD: 'pw',
+    };
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+
+  /** The CLI with stdout and stderr on one pseudo-terminal: what a user sees. */
+  function onTerminal(args: readonly string[]): SpawnSyncReturns<string> {
+    const command = [process.execPath, bin, ...args].map(quote).join(' ');
+    return spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8' });
+  }
+
+  function onPipes(args: readonly string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+  }
+
+  const count = (text: string, part: string) => text.split(part).length - 1;
+
+  const cases = () => [
+    {
+      args: ['sign', '--key', keyFile, `oci:${layout}:nope`],
+      code: 2,
+      report: `oci:${layout}:nope: NOT SIGNED (MANIFEST_UNKNOWN)`,
+      message: `vouch: oci:${layout}:nope: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: [
+        'attest',
+        '--key',
+        keyFile,
+        '--type',
+        'slsaprovenance1',
+        '--predicate',
+        predicate,
+        `oci:${layout}:nope`,
+      ],
+      code: 2,
+      report: `oci:${layout}:nope: NOT ATTESTED (MANIFEST_UNKNOWN)`,
+      message: `vouch: oci:${layout}:nope: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: ['verify', '--key', publicKey, `oci:${layout}:nope`],
+      code: 2,
+      report: `oci:${layout}:nope: invalid (MANIFEST_UNKNOWN)`,
+      message: `vouch: tag "nope" not found in oci:${layout}`,
+      text: `tag "nope" not found in oci:${layout}`,
+    },
+    {
+      args: ['verify', '--key', publicKey, `oci:${layout}:1.0`],
+      code: 1,
+      report: `oci:${layout}:1.0: NOT VERIFIED (NO_SIGNATURES)`,
+      message: `vouch: oci:${layout}:1.0: no signatures found for`,
+      text: 'no signatures found for',
+    },
+    {
+      args: [
+        'verify-attestation',
+        '--key',
+        publicKey,
+        '--type',
+        'slsaprovenance1',
+        `oci:${layout}:1.0`,
+      ],
+      code: 1,
+      report: `oci:${layout}:1.0: NOT VERIFIED (NO_ATTESTATIONS)`,
+      message: `vouch: oci:${layout}:1.0: no attestations found for`,
+      text: 'no attestations found for',
+    },
+  ];
+
+  test('on a terminal', () => {
+    for (const { args, code, report, text } of cases()) {
+      const run = onTerminal(args);
+      assert.equal(run.status, code, `${args[0]}: ${run.stdout}${run.stderr}`);
+      const screen = run.stdout.replaceAll('\r\n', '\n');
+      assert.equal(count(screen, text), 1, `${args[0]}: ${screen}`);
+      assert.equal(count(screen, report), 1, `${args[0]}: ${screen}`);
+    }
+  });
+
+  test('on pipes: the message on stderr only, the report where it was', () => {
+    for (const { args, code, report, message, text } of cases()) {
+      const run = onPipes(args);
+      assert.equal(run.status, code, `${args[0]}: ${run.stderr}`);
+      const both = `${run.stdout}${run.stderr}`;
+      assert.equal(count(both, text), 1, `${args[0]}: ${both}`);
+      assert.equal(count(both, report), 1, `${args[0]}: ${both}`);
+      assert.equal(count(run.stderr, message), 1, `${args[0]}: ${run.stderr}`);
+    }
   });
 });

@@ -424,6 +424,29 @@ for (const transport of ['undici', 'node'] as const) {
           },
         );
       });
+
+      test('a manifest nested two million deep is refused at the depth cap, quickly', async () => {
+        // Just under the 4 MiB cap: JSON.parse took seconds and hundreds of MB on this.
+        const half = 2 * 1024 * 1024 - 128;
+        const prefix = `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","layers":[],"x":`;
+        const bytes = encoder.encode(`${prefix}${'['.repeat(half)}${']'.repeat(half)}}`);
+        await withTransport(
+          (_req, res) => sendManifest(res, bytes),
+          {},
+          async ({ repo }) => {
+            const started = performance.now();
+            await assert.rejects(
+              repo.getManifest({ tag: 'deep' }),
+              expectError(
+                'denied',
+                'MANIFEST_INVALID',
+                `nesting deeper than 64 at offset ${prefix.length + 63}`,
+              ),
+            );
+            assert.ok(performance.now() - started < 5000, 'refused quickly');
+          },
+        );
+      });
     });
 
     describe('blobs that lie', () => {

@@ -26,7 +26,7 @@ import {
   REGISTRY_OPTIONS,
   storeOptions,
 } from './options.ts';
-import { errorJson, finishVerification, STATUS_TEXT } from './verify-output.ts';
+import { errorJson, finishVerification, statusLine } from './verify-output.ts';
 
 export async function runNotaryVerify(args: readonly string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(args, {
@@ -109,7 +109,7 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
 }
 
 function toText(result: NotaryVerification): string {
-  const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
+  const lines = [statusLine(result.image, result.status, result.error)];
   if (result.digest !== undefined)
     lines.push(`  digest: ${result.digest} (${result.length} bytes)`);
   if (result.role !== undefined) {
@@ -118,6 +118,5 @@ function toText(result: NotaryVerification): string {
   for (const rejected of result.rejectedRoles) {
     lines.push(`  role not trusted: ${rejected.role}: ${rejected.code}: ${rejected.message}`);
   }
-  if (result.error !== undefined) lines.push(`  ${result.error.code}: ${result.error.message}`);
   return `${lines.join('\n')}\n`;
 }

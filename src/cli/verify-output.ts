@@ -1,19 +1,30 @@
 /**
  * The output shared by `vouch verify` and `vouch verify-attestation`: status
  * words, key names, the error of a result as JSON, and the closing error
- * lines with the exit code.
+ * lines with the exit code. An image's error message is written once, as the
+ * closing `vouch: ...` line on stderr; its text report names the status and
+ * the error's code, so a terminal, where both streams meet, shows it once.
  */
 import type { VouchError } from '../core/errors.ts';
 import type { ImageStatus } from '../verify/verify.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 
-export const STATUS_TEXT: Readonly<Record<ImageStatus, string>> = {
+const STATUS_TEXT: Readonly<Record<ImageStatus, string>> = {
   verified: 'verified',
   denied: 'NOT VERIFIED',
   invalid: 'invalid',
   unavailable: 'could not check',
 };
+
+/** The first line of an image's text report: `IMAGE: STATUS` and the error's code, if any. */
+export function statusLine(
+  image: string,
+  status: ImageStatus,
+  error: VouchError | undefined,
+): string {
+  return `${image}: ${STATUS_TEXT[status]}${error === undefined ? '' : ` (${error.code})`}`;
+}
 
 /** The --key file that key `index` came from. */
 export function keyName(keyPaths: readonly string[], index: number): string {

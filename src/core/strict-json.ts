@@ -20,6 +20,7 @@
  *
  * Objects come back with a null prototype, so `__proto__` is an ordinary key.
  */
+import { MAX_JSON_DEPTH } from '../core/json.ts';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
 
@@ -38,11 +39,9 @@ export class StrictJsonError extends Error {
 }
 
 export interface StrictJsonOptions {
-  /** Deepest nesting of arrays and objects accepted; 64 unless given. */
+  /** Deepest nesting of arrays and objects accepted; MAX_JSON_DEPTH (64) unless given. */
   readonly maxDepth?: number;
 }
-
-const DEFAULT_MAX_DEPTH = 64;
 
 export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = {}): JsonValue {
   let text: string;
@@ -56,7 +55,7 @@ export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = 
 }
 
 export function parseStrictJsonText(text: string, options: StrictJsonOptions = {}): JsonValue {
-  const parser = new Parser(text, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const parser = new Parser(text, options.maxDepth ?? MAX_JSON_DEPTH);
   parser.skipWhitespace();
   const value = parser.value(0);
   parser.skipWhitespace();

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { invalid, messageOf, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import type { TrustedMetadata, TrustedRepository } from './update.ts';
 
 const MAX_CACHED_BYTES = 64 * 1024 * 1024;
@@ -49,7 +50,7 @@ export class NotaryMetadataStore {
     if (snapshot !== undefined) {
       try {
         const meta = (
-          JSON.parse(Buffer.from(snapshot).toString('utf8')) as { signed: { meta: object } }
+          parseJson(Buffer.from(snapshot).toString('utf8')) as { signed: { meta: object } }
         ).signed.meta;
         queue.push(...Object.keys(meta).filter((role) => /^targets(?:\/[-a-z0-9_]+)+$/.test(role)));
       } catch {

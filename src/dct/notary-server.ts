@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { denied, invalid, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { RegistryAuth, repositoryScope } from '../registry/auth.ts';
 import type { Credentials } from '../registry/credentials.ts';
 import { bodyOf, discard, type HttpClient, type HttpResponse, header } from '../registry/http.ts';
@@ -183,7 +184,7 @@ const MAX_ERROR_BYTES = 64 * 1024;
 /** The errcode envelope's message and detail (server/errors/errors.go), or the text as is. */
 function serverReason(text: string): string {
   try {
-    const parsed = JSON.parse(text) as {
+    const parsed = parseJson(text) as {
       errors?: { code?: string; message?: string; detail?: unknown }[];
     };
     const first = parsed.errors?.[0];

@@ -19,6 +19,7 @@
 import { createPrivateKey, randomBytes, scrypt, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { invalid, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { keyAlgorithm, where } from './algorithms.ts';
 import { decodePem, encodePem, type PemSourceOptions } from './pem.ts';
 
@@ -183,7 +184,7 @@ function parseSealedKey(bytes: Uint8Array, source: string | undefined): SealedKe
   };
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    json = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     malformed('the PEM body is not JSON', error);
   }

@@ -389,3 +389,50 @@ describe('describeManifest', () => {
     assert.equal('artifactType' in describeManifest(parsed), false);
   });
 });
+
+describe('parseManifest: nesting depth', () => {
+  const MiB = 1024 * 1024;
+  /** An OCI manifest whose extra field `x` holds `text`. */
+  const withExtra = (text: string) =>
+    Buffer.from(`${JSON.stringify(ociManifest).slice(0, -1)},"x":${text}}`);
+
+  test('4 MiB of nested arrays is refused at the 65th level, before anything is built', () => {
+    // Unbalanced on purpose: a parser that built the arrays first would fail on
+    // the missing brackets at the end; the refusal names the depth and its offset.
+    const bytes = withExtra('['.repeat(4 * MiB));
+    // The manifest is level 1 and `x` starts where `withExtra('')` has its last brace.
+    const offset = withExtra('').length - 1 + 63;
+    const started = performance.now();
+    assert.throws(
+      () => parseManifest(bytes, OCI_MANIFEST, 'test-source'),
+      invalidManifest(`nesting deeper than 64 at offset ${offset}`),
+    );
+    assert.ok(performance.now() - started < 1500, 'refused quickly');
+  });
+
+  test('a balanced 4 MiB nest in an unknown field is refused too', () => {
+    const half = 2 * MiB;
+    rejects(
+      withExtra(`${'['.repeat(half)}${']'.repeat(half)}`).toString(),
+      OCI_MANIFEST,
+      'nesting deeper than 64',
+    );
+  });
+
+  test('64 levels are read; the manifest itself is level 1', () => {
+    assert.equal(
+      parseManifest(withExtra(`${'['.repeat(63)}${']'.repeat(63)}`), OCI_MANIFEST, 'x').kind,
+      'image',
+    );
+    rejects(
+      withExtra(`${'{"a":'.repeat(64)}1${'}'.repeat(64)}`).toString(),
+      OCI_MANIFEST,
+      'nesting deeper than 64',
+    );
+  });
+
+  test('brackets inside strings do not count', () => {
+    const text = JSON.stringify({ ...ociManifest, annotations: { a: '[[[{{{"\\'.repeat(100) } });
+    assert.equal(parseManifest(Buffer.from(text), OCI_MANIFEST, 'x').kind, 'image');
+  });
+});

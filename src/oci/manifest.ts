@@ -6,6 +6,7 @@
  * of a re-serialisation.
  */
 import { denied } from '../core/errors.ts';
+import { JsonDepthError, parseJson } from '../core/json.ts';
 import { type Digest, digestOf, isDigest } from './digest.ts';
 import {
   DOCKER_MANIFEST_V1,
@@ -104,9 +105,10 @@ export function parseManifest(
     denied('MANIFEST_INVALID', `invalid manifest from ${where}: ${problem}`);
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    document = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
-    throw denied('MANIFEST_INVALID', `invalid manifest from ${where}: not UTF-8 JSON`, {
+    const problem = error instanceof JsonDepthError ? error.message : 'not UTF-8 JSON';
+    throw denied('MANIFEST_INVALID', `invalid manifest from ${where}: ${problem}`, {
       cause: error,
     });
   }

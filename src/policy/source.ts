@@ -9,8 +9,9 @@
  * review, and `*anchor` or `<<:` make what a rule says depend on text
  * elsewhere.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import { VouchError } from '../core/errors.ts';
+import { parseYamlDocument } from './yaml-documents.ts';
 
 /** One problem, where it was written (1-based line and column; 0 when unknown). */
 export interface PolicyIssue {
@@ -255,9 +256,8 @@ export class SourceReader {
 
   constructor(text: string, source: string) {
     this.source = source;
-    const document = parseDocument(text, {
+    const document = parseYamlDocument(text, {
       lineCounter: this.#lines,
-      prettyErrors: false,
       uniqueKeys: true,
       strict: true,
     });

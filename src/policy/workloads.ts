@@ -12,9 +12,10 @@
  * values replaced in place (the source is edited at each scalar's own range,
  * so comments, quoting, ordering and everything else stay byte for byte).
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, Scalar } from 'yaml';
 import { invalid } from '../core/errors.ts';
 import { CONTAINER_LISTS, IMAGE_VOLUME_PATH, POD_SPEC_PATHS } from './pod-spec.ts';
+import { parseAllYamlDocuments } from './yaml-documents.ts';
 
 export interface ImageLocation {
   /** The image as written. */
@@ -37,8 +38,7 @@ export interface ImageLocation {
  */
 export function findImages(text: string, source: string): ImageLocation[] {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  const list = Array.isArray(documents) ? documents : [];
+  const list = parseAllYamlDocuments(text, { lineCounter: lines });
   for (const document of list) {
     const error = document.errors[0];
     if (error !== undefined) {

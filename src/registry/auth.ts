@@ -7,6 +7,7 @@
  * expires.
  */
 import { invalid, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
 import type { Credentials } from './credentials.ts';
 import { bodyOf, type HttpClient } from './http.ts';
@@ -215,7 +216,7 @@ export class RegistryAuth {
   #parseToken(body: Uint8Array, host: string): CachedToken {
     let document: unknown;
     try {
-      document = JSON.parse(Buffer.from(body).toString('utf8'));
+      document = parseJson(Buffer.from(body).toString('utf8'));
     } catch (error) {
       throw unavailable(
         'TOKEN_RESPONSE_INVALID',

@@ -35,6 +35,7 @@ import {
 } from 'node:fs/promises';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { invalid, messageOf, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 
 /** A username and password, sent with HTTP basic auth or the token service's password grant. */
 export interface BasicCredentials {
@@ -289,7 +290,7 @@ async function loadConfig(configDir: string): Promise<LoadedConfig | undefined> 
   if (text.trim() === '') return emptyConfig(configDir);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (error) {
     throw invalid('DOCKER_CONFIG_INVALID', `${file} is not valid JSON: ${messageOf(error)}`, {
       cause: error,
@@ -511,7 +512,7 @@ async function helperGet(
   if (stdout === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(stdout);
+    parsed = parseJson(stdout);
   } catch {
     parsed = undefined;
   }

@@ -10,6 +10,7 @@
  * verified as they stream.
  */
 import { denied, hasCode, isVouchError, messageOf, unavailable } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { type Digest, digestAlgorithm, digestOf, isDigest } from '../oci/digest.ts';
 import {
   type Descriptor,
@@ -684,7 +685,7 @@ export class RegistryRepository implements ImageStore {
   async #readJson(response: HttpResponse, what: string): Promise<unknown> {
     const bytes = await this.#readBody(response, what);
     try {
-      return JSON.parse(Buffer.from(bytes).toString('utf8'));
+      return parseJson(Buffer.from(bytes).toString('utf8'));
     } catch (error) {
       throw denied('RESPONSE_INVALID', `${this.location}: ${what} is not JSON`, { cause: error });
     }

@@ -1,8 +1,16 @@
 /**
  * A layout's `index.json`: an image index whose descriptors carry
  * `org.opencontainers.image.ref.name` annotations (the tags, one descriptor
- * per tag as skopeo keeps them). Parsed strictly, edited tag by tag, and
- * written as containers/image writes it.
+ * per tag as skopeo keeps them). Parsed strictly and edited tag by tag.
+ *
+ * It is the user's file, which other tools write too: an edit changes only
+ * the entries it adds or removes. Every other member, at the top and in each
+ * entry (fields vouch does not know, annotations in their order, an empty
+ * `urls`, a platform's extra fields), is written back with the value as it
+ * was written: numbers and strings keep their exact source text, members
+ * keep their order, only whitespace goes. containers/image instead decodes
+ * into Go structs and drops what they lack. New entries, and a new file, are
+ * written as containers/image writes them.
  */
 import { denied } from '../core/errors.ts';
 import {
@@ -29,6 +37,59 @@ export function parseIndex(bytes: Uint8Array, where: string): ImageIndex {
   return parsed.manifest;
 }
 
+/** index.json as read for an edit: the validated index and the document exactly as written. */
+export interface IndexFile {
+  readonly index: ImageIndex;
+  /**
+   * The same document with every number and string kept as its source text
+   * (`JSON.rawJSON`), so `JSON.stringify` writes each value back byte for
+   * byte; `document.manifests[i]` is the entry `index.manifests[i]` was read from.
+   */
+  readonly document: Readonly<Record<string, unknown>>;
+}
+
+export function parseIndexFile(bytes: Uint8Array, where: string): IndexFile {
+  // parseIndex validates first (and caps depth), so the second parse reads what it accepted.
+  const index = parseIndex(bytes, where);
+  const document = JSON.parse(new TextDecoder().decode(bytes), keepSourceText) as Record<
+    string,
+    unknown
+  >;
+  return { index, document };
+}
+
+/**
+ * `file` with its entries replaced by `manifests`: an entry it already held
+ * (the same Descriptor object) is written as it was read, a new one as
+ * containers/image writes it. A file without `mediaType` gets one after
+ * `schemaVersion`, where containers/image puts it (image-index.md: it SHOULD
+ * be there).
+ */
+export function serializeIndexFile(file: IndexFile, manifests: readonly Descriptor[]): Uint8Array {
+  const read = file.document.manifests as readonly unknown[];
+  const entries = new Map<Descriptor, unknown>(file.index.manifests.map((d, i) => [d, read[i]]));
+  // A null prototype makes `__proto__` an ordinary member, as JSON.parse made it.
+  const document = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(file.document)) {
+    document[key] =
+      key === 'manifests' ? manifests.map((d) => entries.get(d) ?? orderDescriptor(d)) : value;
+    if (key === 'schemaVersion' && !Object.hasOwn(file.document, 'mediaType')) {
+      document.mediaType = OCI_INDEX;
+    }
+  }
+  return new TextEncoder().encode(JSON.stringify(document));
+}
+
+// JSON.parse source text access and JSON.rawJSON (TC39 proposal-json-parse-with-source,
+// https://github.com/tc39/proposal-json-parse-with-source; V8 and Node.js since 21),
+// not yet in TypeScript's lib.
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/** A JSON.parse reviver that keeps every primitive as its exact source text. */
+function keepSourceText(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return context?.source === undefined ? value : rawJSON(context.source);
+}
+
 /** One descriptor per tag: the entry already named `tag` is replaced in place, or `entry` is appended. */
 export function replaceTag(
   manifests: readonly Descriptor[],
@@ -50,7 +111,7 @@ export function replaceTag(
 }
 
 /**
- * index.json as containers/image writes it (Go's `json.Marshal` of an
+ * A new index.json as containers/image writes it (Go's `json.Marshal` of an
  * image-spec `Index`): fields in struct order, empty optional fields left out,
  * annotation keys sorted. Unlike skopeo, `mediaType` is always written
  * (image-index.md: it SHOULD be used).

@@ -186,6 +186,27 @@ describe('openLayout', () => {
       await rejectsWith(openLayout(path, { create: false }), 'MANIFEST_INVALID', 'denied');
     }
   });
+
+  test('a deeply nested index.json is refused at the depth cap, quickly', async () => {
+    const { path } = await freshLayout();
+    // Just under the 16 MiB index.json cap.
+    const half = 8 * 1024 * 1024 - 64;
+    const prefix = '{"schemaVersion":2,"manifests":[],"x":';
+    await writeFile(join(path, 'index.json'), `${prefix}${'['.repeat(half)}${']'.repeat(half)}}`);
+    const started = performance.now();
+    const error = await rejectsWith(
+      openLayout(path, { create: false }),
+      'MANIFEST_INVALID',
+      'denied',
+    );
+    // index.json is level 1: the 64th bracket is level 65.
+    assert.match(
+      error.message,
+      new RegExp(`nesting deeper than 64 at offset ${prefix.length + 63}$`),
+    );
+    // Reading and decoding 16 MiB is all it costs; parsing it took 29 s and 1.4 GB.
+    assert.ok(performance.now() - started < 10_000, 'refused quickly');
+  });
 });
 
 describe('blobs', () => {
@@ -462,6 +483,98 @@ describe('manifests', () => {
     assert.deepEqual(await store.listTags(), ['multi']);
     assert.ok(existsSync(blobPath(path, child.digest)), 'the index still lists the child');
     assert.equal((await store.getManifest({ digest: child.digest })).digest, child.digest);
+  });
+});
+
+describe("index.json is the user's file", () => {
+  /**
+   * An index.json as another tool might write it: indented, members in its
+   * own order, fields vouch does not know at the top and in a descriptor,
+   * numbers and escapes JSON.parse would rewrite, and known fields vouch
+   * would leave out when empty.
+   */
+  function foreignIndex(entry: Descriptor): string {
+    return `{
+  "schemaVersion": 2,
+  "x-vendor": { "n": 1.50, "big": 12345678901234567890, "s": "\\u00e9\\/" },
+  "manifests": [
+    {
+      "x-first": true,
+      "mediaType": "${entry.mediaType}",
+      "size": ${entry.size},
+      "digest": "${entry.digest}",
+      "annotations": { "z": "last", "${REF_NAME_ANNOTATION}": "kept", "a": "first" },
+      "urls": [],
+      "data": "",
+      "platform": { "os": "linux", "architecture": "amd64", "features": ["sse4"], "os.features": [] },
+      "x-extra": [1.0, { "y": null }, 1e2]
+    }
+  ],
+  "annotations": { "b": "2", "a": "1" },
+  "subject": { "mediaType": "${entry.mediaType}", "digest": "${entry.digest}", "size": ${entry.size}, "x-s": 0.0 }
+}
+`;
+  }
+
+  /** What vouch writes for it: the same members and values, whitespace gone, mediaType added second. */
+  function keptIndex(entry: Descriptor, manifests: string[]): string {
+    return [
+      '{"schemaVersion":2,',
+      `"mediaType":"${OCI_INDEX}",`,
+      '"x-vendor":{"n":1.50,"big":12345678901234567890,"s":"\\u00e9\\/"},',
+      `"manifests":[${manifests.join(',')}],`,
+      '"annotations":{"b":"2","a":"1"},',
+      `"subject":{"mediaType":"${entry.mediaType}","digest":"${entry.digest}","size":${entry.size},"x-s":0.0}}`,
+    ].join('');
+  }
+
+  function keptEntry(entry: Descriptor): string {
+    return [
+      '{"x-first":true,',
+      `"mediaType":"${entry.mediaType}","size":${entry.size},"digest":"${entry.digest}",`,
+      `"annotations":{"z":"last","${REF_NAME_ANNOTATION}":"kept","a":"first"},`,
+      '"urls":[],"data":"",',
+      '"platform":{"os":"linux","architecture":"amd64","features":["sse4"],"os.features":[]},',
+      '"x-extra":[1.0,{"y":null},1e2]}',
+    ].join('');
+  }
+
+  /** A new entry, as containers/image writes one. */
+  function newEntry(entry: Descriptor, tag: string): string {
+    return `{"mediaType":"${entry.mediaType}","digest":"${entry.digest}","size":${entry.size},"annotations":{"${REF_NAME_ANNOTATION}":"${tag}"}}`;
+  }
+
+  test('adding, moving and deleting tags keeps every other member and entry as written', async () => {
+    const { path, store } = await freshLayout();
+    const kept = await store.putManifest(manifestBytes('kept'), OCI_MANIFEST);
+    const other = await store.putManifest(manifestBytes('other'), OCI_MANIFEST);
+    const third = await store.putManifest(manifestBytes('third'), OCI_MANIFEST);
+    await writeFile(join(path, 'index.json'), foreignIndex(kept));
+    const indexJson = () => readFile(join(path, 'index.json'), 'utf8');
+
+    await store.putManifest(manifestBytes('other'), OCI_MANIFEST, 'new');
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept), newEntry(other, 'new')]));
+
+    assert.equal(await store.compareAndSetTag('new', other.digest, third), true);
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept), newEntry(third, 'new')]));
+
+    await store.deleteManifest(third.digest);
+    assert.equal(await indexJson(), keptIndex(kept, [keptEntry(kept)]));
+    assert.deepEqual(await store.listTags(), ['kept']);
+  });
+
+  test('a file that already has a mediaType keeps its place and its members', async () => {
+    const { path, store } = await freshLayout();
+    const kept = await store.putManifest(manifestBytes('kept'), OCI_MANIFEST);
+    await writeFile(
+      join(path, 'index.json'),
+      `{"manifests":[],"x":{"a":[]},"mediaType":"${OCI_INDEX}","schemaVersion":2}`,
+    );
+    await store.putManifest(manifestBytes('kept'), OCI_MANIFEST, 't');
+    assert.equal(
+      await readFile(join(path, 'index.json'), 'utf8'),
+      `{"manifests":[${newEntry(kept, 't')}],"x":{"a":[]},"mediaType":"${OCI_INDEX}","schemaVersion":2}`,
+    );
   });
 });
 

@@ -26,6 +26,7 @@ import { existsSync, type Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { denied, invalid, isVouchError, messageOf } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from '../oci/digest.ts';
 import {
   type Descriptor,
@@ -47,10 +48,13 @@ import {
   writeNewFile,
 } from './layout-files.ts';
 import {
+  type IndexFile,
   parseIndex,
+  parseIndexFile,
   REF_NAME_ANNOTATION,
   replaceTag,
   serializeIndex,
+  serializeIndexFile,
 } from './layout-index-json.ts';
 import { withLayoutLock } from './layout-lock.ts';
 import {
@@ -309,14 +313,15 @@ export class OCILayoutStore implements ImageStore {
     const checked = checkedDigest(digest, this.location);
     const file = this.#blobFile(checked);
     await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
-      const index = await this.readIndex();
+      const indexFile = await this.#readIndexFile();
+      const index = indexFile.index;
       const remaining = index.manifests.filter((d) => d.digest !== checked);
       const exists = (await statFile(file, this.location)) !== undefined;
       if (remaining.length === index.manifests.length && !exists) {
         throw invalid('MANIFEST_UNKNOWN', `manifest ${checked} not found in ${this.location}`);
       }
       if (remaining.length !== index.manifests.length) {
-        await this.#writeIndex({ ...index, manifests: remaining });
+        await this.#writeIndex(indexFile, remaining);
       }
       if (exists && !(await this.#isContained(checked, remaining))) {
         try {
@@ -404,9 +409,18 @@ export class OCILayoutStore implements ImageStore {
 
   /** index.json, validated as an OCI image index. */
   async readIndex(): Promise<ImageIndex> {
+    return parseIndex(await this.#readIndexBytes(), `${this.location} (index.json)`);
+  }
+
+  /** index.json for an edit: validated, and kept as written. */
+  async #readIndexFile(): Promise<IndexFile> {
+    return parseIndexFile(await this.#readIndexBytes(), `${this.location} (index.json)`);
+  }
+
+  async #readIndexBytes(): Promise<Uint8Array> {
     const file = join(this.root, 'index.json');
     const where = `${this.location} (index.json)`;
-    const bytes = await readCapped(
+    return readCapped(
       file,
       this.#maxIndexBytes,
       (size) =>
@@ -426,7 +440,6 @@ export class OCILayoutStore implements ImageStore {
             ),
       where,
     );
-    return parseIndex(bytes, where);
   }
 
   async #findTag(tag: string): Promise<Descriptor> {
@@ -552,14 +565,15 @@ export class OCILayoutStore implements ImageStore {
     change: (manifests: readonly Descriptor[]) => Descriptor[] | undefined,
   ): Promise<void> {
     await withLayoutLock(this.root, this.#lockTimeoutMs, this.location, async () => {
-      const index = await this.readIndex();
-      const manifests = change(index.manifests);
-      if (manifests !== undefined) await this.#writeIndex({ ...index, manifests });
+      const file = await this.#readIndexFile();
+      const manifests = change(file.index.manifests);
+      if (manifests !== undefined) await this.#writeIndex(file, manifests);
     });
   }
 
-  async #writeIndex(index: ImageIndex): Promise<void> {
-    await replaceFile(join(this.root, 'index.json'), serializeIndex(index), this.location);
+  async #writeIndex(file: IndexFile, manifests: readonly Descriptor[]): Promise<void> {
+    const bytes = serializeIndexFile(file, manifests);
+    await replaceFile(join(this.root, 'index.json'), bytes, this.location);
   }
 
   /** Whether a manifest reachable from `roots` contains `target` (index child, config or layer). */
@@ -617,7 +631,7 @@ async function checkLayoutFile(file: string, where: string): Promise<void> {
   );
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    document = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     throw invalid('LAYOUT_INVALID', `${where}: ${file} is not UTF-8 JSON`, { cause: error });
   }

@@ -6,6 +6,7 @@
  * could not be gathered.
  */
 import { type CodeOf, invalid, unavailable, type VouchError } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { type HttpResponse, header } from './http.ts';
 import { collect } from './verified-content.ts';
 
@@ -63,7 +64,7 @@ async function readErrorDetail(response: HttpResponse): Promise<string> {
   }
   const text = Buffer.from(bytes).toString('utf8').trim();
   try {
-    const parsed = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const parsed = parseJson(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     if (Array.isArray(parsed.errors)) {
       return parsed.errors
         .map((e) =>

@@ -51,6 +51,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { type SignedEntity, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
 import { messageOf } from '../core/errors.ts';
+import { parseJson } from '../core/json.ts';
 import { decodePemBlocks } from '../keys/pem.ts';
 import {
   type CertificateClaims,
@@ -460,7 +461,7 @@ function namesCertificate(value: unknown, certificate: Buffer): boolean {
 
 function parseBody(entry: TransparencyLogEntry): unknown {
   try {
-    return JSON.parse(Buffer.from(entry.canonicalizedBody).toString('utf8')) as unknown;
+    return parseJson(Buffer.from(entry.canonicalizedBody).toString('utf8'));
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import { attestImagesAsBundles, type BundleAttestResult } from '../../sign/attes
 import { defaultDockerReference } from '../../sign/identity.ts';
 import { attestationSigner } from '../../sign/image-signer.ts';
 import { readPredicateFile } from '../../sign/predicate-file.ts';
-import { attachExitCode, failureJson, failureLine } from '../attach-output.ts';
+import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -211,20 +211,19 @@ function attestationText(attestation: ManifestAttestation): string {
 }
 
 function toText(result: AttestResult): string {
-  const lines = [`${result.image}: ${result.ok ? 'attested' : 'NOT ATTESTED'}`];
+  const lines = [statusLine(result.image, result, 'attested', 'NOT ATTESTED')];
   lines.push(...result.attestations.map(attestationText));
-  if (!result.ok) lines.push(failureLine(result.error));
   return `${lines.join('\n')}\n`;
 }
 
 function bundleToText(result: BundleAttestResult): string {
-  const lines = [`${result.image}: ${result.ok ? 'attested' : 'NOT ATTESTED'}`];
+  const lines = [statusLine(result.image, result, 'attested', 'NOT ATTESTED')];
   if (result.ok) {
     const { attestation } = result;
     lines.push(
       `  ${attestation.digest}: attested, stored as a Sigstore bundle referrer ${attestation.location} (${attestation.predicateType})`,
     );
-  } else lines.push(failureLine(result.error));
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -12,7 +12,7 @@ import {
   type SignResult,
   signImages,
 } from '../../sign/sign.ts';
-import { attachExitCode, failureJson, failureLine } from '../attach-output.ts';
+import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -220,9 +220,8 @@ function signatureText(signature: ManifestSignature): string {
 }
 
 function toText(result: SignResult): string {
-  const lines = [`${result.image}: ${result.ok ? 'signed' : 'NOT SIGNED'}`];
+  const lines = [statusLine(result.image, result, 'signed', 'NOT SIGNED')];
   lines.push(...result.signatures.map(signatureText));
-  if (!result.ok) lines.push(failureLine(result.error));
   return `${lines.join('\n')}\n`;
 }
 
@@ -238,12 +237,12 @@ function toJson(result: SignResult) {
 }
 
 function bundleToText(result: BundleAttestResult): string {
-  const lines = [`${result.image}: ${result.ok ? 'signed' : 'NOT SIGNED'}`];
+  const lines = [statusLine(result.image, result, 'signed', 'NOT SIGNED')];
   if (result.ok) {
     lines.push(
       `  ${result.digest}: signed, stored as a Sigstore bundle referrer ${result.attestation.location}`,
     );
-  } else lines.push(failureLine(result.error));
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -33,7 +33,7 @@ import {
 import { readPublicKeys } from '../public-keys.ts';
 import type { CosignTrust } from '../../verify/evaluate.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
-import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
+import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' attestations and print the verified statements",
@@ -204,7 +204,7 @@ ${REGISTRY_HELP}`,
 };
 
 function toText(result: AttestationVerification, keyPaths: readonly string[]): string {
-  const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
+  const lines = [statusLine(result.image, result.status, result.error)];
   if (result.digest !== undefined) lines.push(`  digest: ${result.digest}`);
   if (result.attestationLocation !== undefined)
     lines.push(`  attestations: ${result.attestationLocation}`);
@@ -222,7 +222,6 @@ function toText(result: AttestationVerification, keyPaths: readonly string[]): s
       lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
     }
   }
-  // The error itself follows as `vouch: ...` on the same stream.
   return `${lines.join('\n')}\n`;
 }
 

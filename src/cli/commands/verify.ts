@@ -36,7 +36,7 @@ import {
   signerName,
 } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
-import { errorJson, finishVerification, keyName, STATUS_TEXT } from '../verify-output.ts';
+import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' signatures with a public key or a keyless certificate identity",
@@ -277,7 +277,7 @@ function defaultTlogs(io: CliIO, offline: boolean): () => Promise<readonly Trans
 }
 
 function toText(result: ImageVerification, keyPaths: readonly string[]): string {
-  const lines = [`${result.image}: ${STATUS_TEXT[result.status]}`];
+  const lines = [statusLine(result.image, result.status, result.error)];
   if (result.digest !== undefined) lines.push(`  digest: ${result.digest}`);
   if (result.signatureLocation !== undefined)
     lines.push(`  signatures: ${result.signatureLocation}`);
@@ -309,7 +309,6 @@ function toText(result: ImageVerification, keyPaths: readonly string[]): string 
       lines.push(`  not counted: ${rejected.reason.code}: ${rejected.reason.message}`);
     }
   }
-  if (result.error !== undefined) lines.push(`  ${result.error.code}: ${result.error.message}`);
   return `${lines.join('\n')}\n`;
 }
 
