@@ -715,6 +715,88 @@ rules:
     assert.ok(shared >= 1, 'concurrent requests joined the verification in flight');
   });
 
+  it('decides every spelling of a repository as its canonical name: no bypass by host case, port zeros, Hub aliases or default ports', async () => {
+    // A signature is required for localhost:PORT, Docker Hub's official
+    // images are denied, everything else is allowed: a spelling the rules
+    // missed would be allowed by default.
+    const port = host.slice(host.lastIndexOf(':') + 1);
+    const dir = join(tmp, 'spelling-policy');
+    await mkdir(join(dir, 'keys'), { recursive: true });
+    await writeFile(
+      join(dir, 'keys', 'release.pub'),
+      await readFile(join(tmp, 'policy', 'keys', 'release.pub')),
+    );
+    const file = join(dir, 'policy.yaml');
+    await writeFile(
+      file,
+      `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+defaultAction: allow
+authorities:
+  release:
+    key: { file: keys/release.pub }
+rules:
+  - name: local
+    images: ["localhost:${port}/acme/**"]
+    authorities: [release]
+  - name: no-official-images
+    images: ["docker.io/library/**"]
+    action: deny
+`,
+    );
+    const spelled = await startWebhook(['--policy', file, ...certArgs], tmp);
+    try {
+      const pod = (images: string[]) =>
+        reviewOf({ group: '', version: 'v1', kind: 'Pod' }, { kind: 'Pod', spec: podSpec(images) });
+      for (const [image, reason] of [
+        [
+          `LOCALHOST:${port}/acme/unsigned:1.0`,
+          /rule local: 0 of 1 required authority verified it/,
+        ],
+        [
+          `LocalHost:0${port}/acme/unsigned:1.0`,
+          /rule local: 0 of 1 required authority verified it/,
+        ],
+        ['registry-1.docker.io/library/nginx:1.27', /rule no-official-images/],
+        ['Index.Docker.IO/nginx:1.27', /rule no-official-images/],
+        ['REGISTRY.HUB.DOCKER.COM/library/nginx:1.27', /rule no-official-images/],
+        ['ghcr.io:443/acme/app:1', /registry port 443 is the default port of HTTPS/],
+        [`localhost:80/acme/app:1`, /registry port 80 is the default port of plain HTTP/],
+      ] as const) {
+        const answer = await admit(spelled.port, ca, '/validate', pod([image]));
+        assert.equal(answer.allowed, false, `${image}: ${JSON.stringify(answer)}`);
+        assert.match(answer.status?.message ?? '', reason, image);
+      }
+      // The invalid hosts that used to pass the parser are denied, not a crash.
+      for (const image of [
+        '127.0.0.1:99999/app:a',
+        '999.999.999.999:5000/x:1',
+        '[1:2:3:4:5:6:7:8:9]:5000/x:1',
+      ]) {
+        const answer = await admit(spelled.port, ca, '/validate', pod([image]));
+        assert.equal(answer.allowed, false, image);
+        assert.match(answer.status?.message ?? '', /not an image reference: invalid reference/);
+      }
+
+      // Caches are keyed by the canonical name: once one spelling of a tag
+      // is verified, another spelling asks the registry nothing.
+      const signed = `LOCALHOST:${port}/acme/signed:1.0`;
+      const allowed = await admit(spelled.port, ca, '/validate', pod([signed]));
+      assert.equal(allowed.allowed, true, JSON.stringify(allowed));
+      const before = proxy.requests.length;
+      const again = await admit(
+        spelled.port,
+        ca,
+        '/validate',
+        pod([`localhost:00${port}/acme/signed:1.0`, `localhost:${port}/acme/signed:1.0`]),
+      );
+      assert.equal(again.allowed, true, JSON.stringify(again));
+      assert.deepEqual(proxy.requests.slice(before), [], 'no registry traffic for a cached image');
+    } finally {
+      await spelled.stop();
+    }
+  });
+
   it('logs one JSON line per decision with the images, rules and results', async () => {
     const answer = await admit(
       webhook.port,

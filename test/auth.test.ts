@@ -162,6 +162,35 @@ describe('basic auth (htpasswd registry)', () => {
     assert.match(again.stderr, /No credentials/);
   });
 
+  it('vouch login stores credentials under the registry name references use', async () => {
+    // A port with leading zeros reaches the same registry; the credentials go
+    // under the canonical name, the one `vouch digest` looks them up by.
+    const configDir = newConfigDir();
+    const env = envFor(configDir);
+    const port = registry.host.slice(registry.host.lastIndexOf(':') + 1);
+    const login = await runVouch(
+      ['login', `http://127.0.0.1:00${port}/v2/`, '-u', 'alice', '--password-stdin'],
+      { env, stdin: ['s3cret\n'] },
+    );
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual(JSON.parse(await readFile(join(configDir, 'config.json'), 'utf8')), {
+      auths: { [registry.host]: { auth: basicAuth('alice', 's3cret') } },
+    });
+    const digestRun = await runVouch(['digest', `${registry.host}/basic/app:v1`], { env });
+    assert.equal(digestRun.code, 0, digestRun.stderr);
+    for (const [host, fragment] of [
+      ['example.com:443', 'registry port 443 is the default port of HTTPS'],
+      ['nohost', 'a registry has a "." or a port, or is localhost'],
+    ] as const) {
+      const refused = await runVouch(['login', host, '-u', 'alice', '--password-stdin'], {
+        env,
+        stdin: ['s3cret\n'],
+      });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.ok(refused.stderr.includes(fragment), refused.stderr);
+    }
+  });
+
   it('vouch login with a wrong password exits 3 and writes nothing', async () => {
     const configDir = newConfigDir();
     const run = await runVouch(['login', registry.host, '-u', 'alice', '--password-stdin'], {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { signatureTag } from '../src/formats/signature-manifest.ts';
 import { encryptCosignKey } from '../src/keys/cosign-key.ts';
 import { generateKeyPair } from '../src/keys/generate.ts';
+import { publicKeyToPem } from '../src/keys/pem.ts';
 import { digestHex } from '../src/oci/digest.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import { runVouch } from './helpers/cli.ts';
@@ -138,6 +139,53 @@ describe('vouch CLI on OCI layouts', () => {
     assert.equal(run.code, 2);
     assert.match(run.stderr, /lowercase/);
     assert.match(run.stderr, /character 22/);
+  });
+
+  test('a registry host no URL can name is invalid input (exit 2), in text and in JSON', async () => {
+    // These passed the reference grammar, then crashed building the
+    // registry URL ("internal error: TypeError: Invalid URL", exit 3).
+    const key = join(dir, 'cosign.pub');
+    await writeFile(
+      key,
+      publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    );
+    const cases: [string, string][] = [
+      ['127.0.0.1:99999/app:a', 'registry port 99999 is out of range (1-65535) (at character 11)'],
+      [
+        '999.999.999.999:5000/x',
+        'IPv4 address "999.999.999.999" has a number above 255 ("999") (at character 1)',
+      ],
+      [
+        '[1:2:3:4:5:6:7:8:9]:5000/x',
+        'IPv6 address "1:2:3:4:5:6:7:8:9" has 9 groups; an IPv6 address has 8 (at character 2)',
+      ],
+    ];
+    for (const [reference, reason] of cases) {
+      const message = `invalid reference ${JSON.stringify(reference)}: ${reason}`;
+      for (const command of [['digest'], ['manifest'], ['verify', '--key', key]]) {
+        const text = await vouch(...command, reference);
+        assert.equal(text.code, 2, `${command[0]} ${reference}: ${text.stderr}`);
+        assert.equal(text.stderr, `vouch: ${message}\n`);
+        assert.equal(text.stdout, '');
+      }
+      for (const command of [['digest'], ['verify', '--key', key]]) {
+        for (const flag of [['-o', 'json'], ['--output', 'json'], ['--output=json'], ['-ojson']]) {
+          const json = await vouch(...command, ...flag, reference);
+          assert.equal(
+            json.code,
+            2,
+            `${command[0]} ${flag.join(' ')} ${reference}: ${json.stderr}`,
+          );
+          assert.equal(json.stderr, `vouch: ${message}\n`);
+          assert.deepEqual(JSON.parse(json.stdout), {
+            error: { code: 'INVALID_REFERENCE', category: 'invalid', message },
+          });
+        }
+      }
+      // Only when JSON is asked for: text output, and a "json" that is not the format.
+      assert.equal((await vouch('digest', '-o', 'text', reference)).stdout, '');
+      assert.equal((await vouch('digest', reference, 'json')).stdout, '');
+    }
   });
 
   test('usage errors exit 2', async () => {

@@ -188,6 +188,81 @@ rules:
     );
   });
 
+  it('evaluate and check: a rule covers every spelling of its registry; default ports are refused', async () => {
+    // A signature is required for localhost:PORT; everything else is allowed.
+    // Host case and leading zeros in the port reach the same registry, so
+    // they must not fall through to the default action.
+    const port = registry.host.slice(registry.host.lastIndexOf(':') + 1);
+    const file = join(tmp, 'spelling-policy.yaml');
+    await writeFile(
+      file,
+      `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+defaultAction: allow
+authorities:
+  release:
+    key: { file: keys/release.pub }
+rules:
+  - name: local
+    images: ["localhost:${port}/acme/**"]
+    authorities: [release]
+`,
+    );
+    const spellings = [
+      `LOCALHOST:${port}/acme/unsigned:1.0`,
+      `LocalHost:${port}/acme/unsigned:1.0`,
+      `localhost:0${port}/acme/unsigned:1.0`,
+    ];
+    for (const image of spellings) {
+      const run = await vouch('policy', 'evaluate', '--policy', file, '-o', 'json', image);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const [decision] = (JSON.parse(run.stdout) as { images: Decision[] }).images;
+      assert.deepEqual(
+        [decision?.image, decision?.rule, decision?.result, decision?.digest],
+        [image, 'local', 'denied', digests['unsigned']],
+      );
+    }
+    const signedHere = await vouch(
+      'policy',
+      'evaluate',
+      '--policy',
+      file,
+      `LOCALHOST:${port}/acme/signed:1.0`,
+    );
+    assert.equal(signedHere.code, 0, signedHere.stdout + signedHere.stderr);
+    assert.match(signedHere.stdout, /: allowed\n {2}rule: local, mode enforce\n/);
+
+    // An explicit default port is refused, not matched by nothing and allowed.
+    const refused = await vouch('policy', 'evaluate', '--policy', file, 'localhost:443/acme/app:1');
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(
+      refused.stdout,
+      /DENIED\n[^]*reason: not an image reference: .*registry port 443 is the default port of HTTPS/,
+    );
+
+    const manifest = `apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: prod }
+spec:
+  containers:
+    - { name: a, image: "LOCALHOST:${port}/acme/unsigned:1.0" }
+    - { name: b, image: "ghcr.io:443/acme/app:1" }
+`;
+    const check = await runVouch(['policy', 'check', '--policy', file, '-f', '-', '-o', 'json'], {
+      env,
+      stdin: [manifest],
+    });
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    const rows = (JSON.parse(check.stdout) as { images: Decision[] }).images;
+    assert.deepEqual(
+      rows.map((d) => [d.image, d.rule, d.result]),
+      [
+        [`LOCALHOST:${port}/acme/unsigned:1.0`, 'local', 'denied'],
+        ['ghcr.io:443/acme/app:1', null, 'denied'],
+      ],
+    );
+  });
+
   it('evaluate: a notary authority on plain HTTP (not loopback) is refused before any request', async () => {
     // The parser takes any http(s) URL; plain HTTP off loopback needs --allow-insecure-registry.
     const file = join(tmp, 'notary-policy.yaml');

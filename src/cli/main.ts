@@ -6,7 +6,7 @@
 
 import { isVouchError } from '../core/errors.ts';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import type { CliIO } from './io.ts';
+import { type CliIO, writeJson } from './io.ts';
 
 export interface Command {
   readonly summary: string;
@@ -144,15 +144,34 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   try {
     return await command.run(args, io);
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, wantsJson(args));
   }
 }
 
-function reportError(error: unknown, io: CliIO): number {
+/**
+ * Whether the arguments ask for JSON output (`-o json`, `--output json`,
+ * `--output=json`, `-ojson`; `-o` is --output in every command that has
+ * it). A command that fails before writing its report then still writes
+ * JSON on stdout, so a script reading it is not left with nothing.
+ */
+function wantsJson(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
+    const arg = args[i];
+    if (arg === '--output=json' || arg === '-ojson') return true;
+    if ((arg === '-o' || arg === '--output') && args[i + 1] === 'json') return true;
+  }
+  return false;
+}
+
+function reportError(error: unknown, io: CliIO, json: boolean): number {
   if (isVouchError(error)) {
     io.stderr.write(`vouch: ${error.message}\n`);
     if (io.env.VOUCH_DEBUG !== undefined && error.cause !== undefined)
       io.stderr.write(`  caused by: ${String(error.cause)}\n`);
+    if (json) {
+      const { code, category, message } = error;
+      writeJson(io, { error: { code, category, message } });
+    }
     return EXIT_CODES[error.category];
   }
   io.stderr.write(

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { invalid } from '../core/errors.ts';
-import { parseReference } from '../oci/reference.ts';
+import { canonicalRegistry } from '../oci/reference.ts';
 import type { HelperRunner } from '../registry/credentials.ts';
 import type { StoreOptions } from '../registry/open.ts';
 import type { ManifestTarget } from '../registry/store.ts';
@@ -181,15 +181,12 @@ export function requireTarget(image: string, target: ManifestTarget | undefined)
   return target;
 }
 
-/** A registry host as `vouch login` takes it: `host[:port]`, or a URL as docker accepts. */
+/**
+ * A registry host as `vouch login` takes it: `host[:port]`, or a URL as
+ * docker accepts, in the canonical form references name it (so credentials
+ * are stored under the name they are looked up by).
+ */
 export function registryHost(text: string): string {
   const host = text.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  if (host === '' || host === 'index.docker.io' || host === 'registry-1.docker.io')
-    return 'docker.io';
-  // Parsing host/x checks the host against the reference grammar.
-  const { registry } = parseReference(`${host}/x`);
-  if (registry !== host.toLowerCase() && registry !== host) {
-    throw invalid('USAGE', `"${text}" is not a registry host (expected host[:port])`);
-  }
-  return registry;
+  return host === '' ? 'docker.io' : canonicalRegistry(host);
 }

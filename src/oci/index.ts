@@ -19,6 +19,7 @@ export { describeManifest, parseManifest } from './manifest.ts';
 export * as mediaTypes from './media-types.ts';
 export type { ImageReference } from './reference.ts';
 export {
+  canonicalRegistry,
   familiarReference,
   formatReference,
   isLoopbackRegistry,

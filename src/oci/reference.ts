@@ -9,6 +9,7 @@
  *   reference := name [ ":" tag ] [ "@" digest ]
  *   name      := [ domain "/" ] path
  *   domain    := host [ ":" port ]        host := domain-name | "[" ipv6 "]"
+ *   port      := 1-65535, neither 80 nor 443 (vouch; upstream takes any digits)
  *   path      := component ( "/" component )*
  *   component := [a-z0-9]+ ( ( [._] | "__" | "-"+ ) [a-z0-9]+ )*
  *   tag       := [\w][\w.-]{0,127}
@@ -18,8 +19,33 @@ import type { VouchError } from '../core/errors.ts';
 import { invalid, messageOf } from '../core/errors.ts';
 import { type Digest, parseDigest } from './digest.ts';
 
+/**
+ * A parsed reference names its registry canonically: two spellings that reach
+ * the same registry are one string wherever vouch compares or keys by it
+ * (policy rules, admission caches, notary GUNs and trust pins, signed
+ * identities), so no spelling can get another decision than its repository.
+ *
+ * Folded, because the registry reached is the same either way: host names
+ * lower-cased (DNS is case-insensitive, RFC 4343; URL parsers lower-case
+ * them), IPv6 addresses in RFC 5952's form (as URL parsers print them),
+ * leading zeros dropped from ports, Docker Hub's other host names turned
+ * into docker.io (vouch reaches docker.io at registry-1.docker.io).
+ * Refused, because no one spelling is right: an explicit default port.
+ * `host:443` is `host` over HTTPS but not over plain HTTP (`host:80` the
+ * other way round), and vouch, like docker, speaks plain HTTP to loopback
+ * and insecure registries: dropping the port would change where vouch
+ * connects, keeping it would give one registry two names. Also refused:
+ * hosts a URL parser refuses or reads as another host (ports out of range,
+ * IPv4 notations other than four decimal numbers, malformed IPv6).
+ *
+ * Folding here rather than refusing every non-canonical spelling keeps
+ * what docker and Kubernetes accept (`index.docker.io/x`, capitals in a
+ * host), and doing it in the parser, the one place every reference passes,
+ * means no consumer has to remember to: a second, "canonical" field beside
+ * the spelling would be one more thing to forget.
+ */
 export interface ImageReference {
-  /** Registry host with optional port: 'docker.io', 'ghcr.io', '127.0.0.1:5000', '[::1]:5000'. */
+  /** Registry host with optional port, canonical: 'docker.io', 'ghcr.io', '127.0.0.1:5000', '[::1]:5000'. */
   readonly registry: string;
   /** Path inside the registry, normalised: 'library/ubuntu' on docker.io. */
   readonly repository: string;
@@ -28,11 +54,23 @@ export interface ImageReference {
   readonly digest?: Digest;
 }
 
-// normalize.go defaultDomain, legacyDefaultDomain, officialRepoPrefix, defaultTag.
+// normalize.go defaultDomain, officialRepoPrefix, defaultTag.
 const DEFAULT_REGISTRY = 'docker.io';
-const LEGACY_REGISTRY = 'index.docker.io';
 const OFFICIAL_PREFIX = 'library/';
 const DEFAULT_TAG = 'latest';
+// Docker Hub's registry under its other names: normalize.go legacyDefaultDomain;
+// registry-1.docker.io, the host that serves its API; registry.hub.docker.com
+// and registry.docker.io, which answer for it too (docker/hub-feedback#2113,
+// docker/hub-tool#31).
+const HUB_ALIASES: ReadonlySet<string> = new Set([
+  'index.docker.io',
+  'registry-1.docker.io',
+  'registry.hub.docker.com',
+  'registry.docker.io',
+]);
+const HTTPS_PORT = 443;
+const HTTP_PORT = 80;
+const MAX_PORT = 65535;
 
 // reference.go RepositoryNameTotalLengthMax. Since distribution/reference
 // v0.6.0 it bounds the path only: the domain is not counted.
@@ -118,6 +156,21 @@ export function withDefaultTag(ref: ImageReference): ImageReference {
 }
 
 /**
+ * A registry written alone (`GHCR.IO`, `localhost:5000`) in the canonical
+ * form a reference naming it would have. Throws `invalid` INVALID_REFERENCE
+ * for anything that is not a registry name, or that vouch refuses.
+ */
+export function canonicalRegistry(text: string): string {
+  if (text === '' || !looksLikeDomain(text)) {
+    throw invalid(
+      'INVALID_REFERENCE',
+      `invalid registry ${quote(text)}: a registry has a "." or a port, or is localhost`,
+    );
+  }
+  return scanDomain(text, text.length, 'registry');
+}
+
+/**
  * Whether a registry (host with optional port) is on this machine: localhost,
  * 127.0.0.0/8 or [::1]. IPv4 counts only in plain dotted decimal (no leading
  * zeros, no short forms such as '127.1'), so an odd spelling never passes for local.
@@ -178,8 +231,7 @@ function scanName(input: string, end: number): { registry: string; repository: s
   if (slash !== -1 && slash < end) {
     const first = input.slice(0, slash);
     if (looksLikeDomain(first)) {
-      scanDomain(input, slash);
-      registry = first === LEGACY_REGISTRY ? DEFAULT_REGISTRY : first;
+      registry = scanDomain(input, slash);
       pathStart = slash + 1;
     }
   }
@@ -199,24 +251,33 @@ function scanName(input: string, end: number): { registry: string; repository: s
   return { registry, repository };
 }
 
-/** regexp.go domainAndPort, over input[0, end). */
-function scanDomain(input: string, end: number): void {
+/**
+ * regexp.go domainAndPort, over input[0, end); returns the registry in its
+ * canonical form (see ImageReference). `what` names the input in messages.
+ */
+function scanDomain(input: string, end: number, what = 'reference'): string {
+  const bad = (reason: string, at: number) => fail(input, reason, at, what);
   let i = 0;
+  let host: string;
   if (input.charCodeAt(0) === BRACKET_OPEN) {
     // regexp.go ipv6address: brackets around [a-fA-F0-9:]+, so no zone
     // identifiers and no dotted IPv4 tail.
     const close = input.indexOf(']');
-    if (close === -1 || close > end) throw fail(input, 'IPv6 address has no closing "]"', 0);
-    if (close === 1) throw fail(input, 'IPv6 address is empty', 1);
+    if (close === -1 || close > end) throw bad('IPv6 address has no closing "]"', 0);
+    if (close === 1) throw bad('IPv6 address is empty', 1);
     for (let j = 1; j < close; j++) {
       const c = input.charCodeAt(j);
       if (!isHex(c) && c !== COLON) {
-        throw fail(input, `invalid character ${describe(input, j)} in IPv6 address`, j);
+        throw bad(`invalid character ${describe(input, j)} in IPv6 address`, j);
       }
     }
+    const address = input.slice(1, close);
+    const words = ipv6Words(address);
+    if (typeof words === 'string') throw bad(`IPv6 address ${quote(address)} ${words}`, 1);
+    host = `[${formatIPv6(words)}]`;
     i = close + 1;
     if (i < end && input.charCodeAt(i) !== COLON) {
-      throw fail(input, `expected ":" or "/" after IPv6 address, found ${describe(input, i)}`, i);
+      throw bad(`expected ":" or "/" after IPv6 address, found ${describe(input, i)}`, i);
     }
   } else {
     // regexp.go domainName: labels of [a-zA-Z0-9-] that neither start nor end with '-'.
@@ -225,26 +286,91 @@ function scanDomain(input: string, end: number): void {
       while (i < end && isLabelChar(input.charCodeAt(i))) i++;
       const c = input.charCodeAt(i);
       if (i < end && c !== DOT && c !== COLON) {
-        throw fail(input, `invalid character ${describe(input, i)} in registry host`, i);
+        throw bad(`invalid character ${describe(input, i)} in registry host`, i);
       }
-      if (i === start) throw fail(input, 'registry host has an empty label', i);
+      if (i === start) throw bad('registry host has an empty label', i);
       if (input.charCodeAt(start) === DASH) {
-        throw fail(input, 'registry host label must not start with "-"', start);
+        throw bad('registry host label must not start with "-"', start);
       }
       if (input.charCodeAt(i - 1) === DASH) {
-        throw fail(input, 'registry host label must not end with "-"', i - 1);
+        throw bad('registry host label must not end with "-"', i - 1);
       }
       if (i === end || c === COLON) break;
       i++;
     }
+    host = input.slice(0, i);
+    checkNumericHost(host, bad);
+    host = host.toLowerCase();
   }
-  if (i === end) return;
-  // input[i] is ':'; regexp.go optionalPort is any run of digits.
-  if (i + 1 === end) throw fail(input, 'registry port is empty', i);
-  for (let j = i + 1; j < end; j++) {
-    if (!isDigit(input.charCodeAt(j))) {
-      throw fail(input, `invalid character ${describe(input, j)} in registry port`, j);
+  let port = '';
+  if (i < end) {
+    // input[i] is ':'; regexp.go optionalPort is any run of digits.
+    if (i + 1 === end) throw bad('registry port is empty', i);
+    for (let j = i + 1; j < end; j++) {
+      if (!isDigit(input.charCodeAt(j))) {
+        throw bad(`invalid character ${describe(input, j)} in registry port`, j);
+      }
     }
+    const digits = input.slice(i + 1, end);
+    const number = Number(digits);
+    if (number < 1 || number > MAX_PORT) {
+      const shown = digits.length <= 10 ? digits : `of ${digits.length} digits`;
+      throw bad(`registry port ${shown} is out of range (1-${MAX_PORT})`, i + 1);
+    }
+    if (number === HTTPS_PORT || number === HTTP_PORT) {
+      const scheme = number === HTTPS_PORT ? 'HTTPS' : 'plain HTTP';
+      throw bad(
+        `registry port ${number} is the default port of ${scheme}; write the registry as ${quote(host)}`,
+        i + 1,
+      );
+    }
+    port = `:${number}`;
+  }
+  if (port === '' && HUB_ALIASES.has(host)) return DEFAULT_REGISTRY;
+  const registry = host + port;
+  if (!looksLikeDomain(registry)) {
+    throw bad(
+      `registry host ${quote(input.slice(0, end))} is a registry only because of its capital letters, ` +
+        `but host names are case-insensitive and ${quote(registry)} would name a Docker Hub repository; ` +
+        'write its domain or a port',
+      0,
+    );
+  }
+  return registry;
+}
+
+/**
+ * A URL parser reads a host whose last label is a number (digits, or 0x and
+ * hex digits) as an IPv4 address (https://url.spec.whatwg.org/#ends-in-a-number-checker):
+ * it refuses `999.999.999.999` and `foo.1`, and reads `127.1`, `0x7f.0.0.1`
+ * and `010.0.0.1` as 127.0.0.1 and 8.0.0.1. So such a host must be an IPv4
+ * address in the one notation every client reads alike: four decimal numbers
+ * up to 255, without leading zeros.
+ */
+function checkNumericHost(host: string, bad: (reason: string, at: number) => VouchError): void {
+  const parts = host.split('.');
+  if (!/^(?:[0-9]+|0[xX][0-9a-fA-F]*)$/.test(parts.at(-1) ?? '')) return;
+  if (parts.length !== 4) {
+    throw bad(
+      `registry host ${quote(host)} ends in a number, so URL parsers read it as an IPv4 address, ` +
+        'which it is not (four decimal numbers, such as 127.0.0.1)',
+      0,
+    );
+  }
+  let at = 0;
+  for (const part of parts) {
+    const address = `IPv4 address ${quote(host)}`;
+    if (!/^[0-9]+$/.test(part)) {
+      throw bad(`${address} has a part that is not a decimal number (${quote(part)})`, at);
+    }
+    if (part.length > 1 && part.startsWith('0')) {
+      throw bad(
+        `${address} has a number with a leading zero (${quote(part)}), which URL parsers read as octal`,
+        at,
+      );
+    }
+    if (Number(part) > 255) throw bad(`${address} has a number above 255 (${quote(part)})`, at);
+    at += part.length + 1;
   }
 }
 
@@ -399,29 +525,62 @@ function hostOf(registry: string): string | undefined {
 
 /** ::1 in any RFC 4291 text form: '::1', '0:0:0:0:0:0:0:1', '::0:1'. */
 function isIPv6Loopback(address: string): boolean {
-  const halves = address.split('::');
-  if (halves.length > 2) return false;
-  const groups = (half: string | undefined): string[] | undefined => {
-    if (half === undefined || half === '') return [];
-    const parts = half.split(':');
-    return parts.every((part) => /^[0-9a-fA-F]{1,4}$/.test(part)) ? parts : undefined;
-  };
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  if (head === undefined || tail === undefined) return false;
-  const present = head.length + tail.length;
-  if (halves.length === 2 ? present > 7 : present !== 8) return false;
-  const words = [...head, ...Array<string>(8 - present).fill('0'), ...tail].map((group) =>
-    Number.parseInt(group, 16),
-  );
-  return words.every((word, index) => word === (index === 7 ? 1 : 0));
+  const words = ipv6Words(address);
+  return typeof words !== 'string' && words.every((word, index) => word === (index === 7 ? 1 : 0));
 }
 
-function fail(input: string, reason: string, index?: number): VouchError {
+/**
+ * The eight 16-bit words of an IPv6 address in RFC 4291 §2.2 text form
+ * (hexadecimal groups, one "::" for a run of zero groups), or what is wrong
+ * with it.
+ */
+function ipv6Words(address: string): number[] | string {
+  const halves = address.split('::');
+  if (halves.length > 2) return 'has more than one "::"';
+  const groups = halves.map((half) => (half === '' ? [] : half.split(':')));
+  for (const group of groups.flat()) {
+    if (group === '') return 'has an empty group';
+    if (!/^[0-9a-fA-F]+$/.test(group))
+      return `has a group that is not hexadecimal (${quote(group)})`;
+    if (group.length > 4) return `has a group of more than 4 digits (${quote(group)})`;
+  }
+  const [head = [], tail = []] = groups;
+  const present = head.length + tail.length;
+  if (halves.length === 1 && present !== 8) {
+    return `has ${present} groups; an IPv6 address has 8`;
+  }
+  if (halves.length === 2 && present > 7) {
+    return `has ${present} groups and "::", which stands for at least one more; an IPv6 address has 8`;
+  }
+  return [...head, ...Array<string>(8 - present).fill('0'), ...tail].map((group) =>
+    Number.parseInt(group, 16),
+  );
+}
+
+/**
+ * RFC 5952 §4: lower-case hexadecimal without leading zeros, the first
+ * longest run of two or more zero words as "::" (also what the WHATWG URL
+ * serialiser writes).
+ */
+function formatIPv6(words: readonly number[]): string {
+  let best = 0;
+  let bestLength = 1;
+  for (let i = 0; i < words.length;) {
+    let j = i;
+    while (j < words.length && words[j] === 0) j++;
+    if (j - i > bestLength) [best, bestLength] = [i, j - i];
+    i = Math.max(j, i + 1);
+  }
+  const hex = (part: readonly number[]) => part.map((word) => word.toString(16)).join(':');
+  if (bestLength < 2) return hex(words);
+  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLength))}`;
+}
+
+function fail(input: string, reason: string, index?: number, what = 'reference'): VouchError {
   // The scan goes left to right, and everything before an error has passed the
   // grammar, which is ASCII: the index counts characters exactly.
   const where = index === undefined ? '' : ` (at character ${index + 1})`;
-  return invalid('INVALID_REFERENCE', `invalid reference ${quote(input)}: ${reason}${where}`);
+  return invalid('INVALID_REFERENCE', `invalid ${what} ${quote(input)}: ${reason}${where}`);
 }
 
 /** The character at input[i], quoted. */

@@ -13,11 +13,17 @@
  * A glob must start with a registry (`ghcr.io/...`, `localhost:5000/...`,
  * `*` or `**`): unlike policy-controller, which reads `nginx` as
  * `index.docker.io/library/nginx` (research/policy.md §2.1), vouch asks for
- * `docker.io/library/nginx`, so what a rule covers is written in it.
+ * `docker.io/library/nginx`, so what a rule covers is written in it. Images
+ * are matched by their canonical names (oci/reference.ts), so a registry
+ * written in a glob must be canonical too: `ghcr.io:443`, `index.docker.io`
+ * or `[0:0::1]:5000` would match nothing, and are refused with the name to
+ * write instead; so is a docker.io glob with one path segment (`docker.io/nginx`),
+ * as every repository there has two.
  *
  * Namespace globs (`team-*`) know only `*`, matching any characters.
  */
-import { invalid } from '../core/errors.ts';
+import { invalid, messageOf } from '../core/errors.ts';
+import { canonicalRegistry } from '../oci/reference.ts';
 
 export interface ImageGlob {
   /** As written in the policy. */
@@ -59,6 +65,24 @@ export function compileImageGlob(glob: string): ImageGlob {
     throw fail(
       'start with a registry (docker.io/library/nginx, ghcr.io/acme/**, localhost:5000/*) or a wildcard',
     );
+  }
+  if (segments.length > 1 && !registry.includes('*')) {
+    let canonical: string;
+    try {
+      canonical = canonicalRegistry(registry);
+    } catch (error) {
+      throw fail(messageOf(error));
+    }
+    if (canonical !== registry) {
+      throw fail(
+        `images name this registry ${JSON.stringify(canonical)}, so write that; as written, the glob matches nothing`,
+      );
+    }
+    if (canonical === 'docker.io' && segments.length === 2 && segments[1] !== '**') {
+      throw fail(
+        'every repository on docker.io has two or more path segments (nginx is docker.io/library/nginx), so it matches nothing',
+      );
+    }
   }
   return { glob, pattern: new RegExp(`^${segmentsPattern(segments)}$`) };
 }

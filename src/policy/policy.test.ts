@@ -334,6 +334,43 @@ describe('image globs', () => {
       );
     }
   });
+  it('refuses registries images never carry: a glob matches canonical names', () => {
+    const cases: [string, string][] = [
+      ['ghcr.io:443/acme/**', 'registry port 443 is the default port of HTTPS'],
+      ['localhost:80/**', 'registry port 80 is the default port of plain HTTP'],
+      ['localhost:05000/**', 'images name this registry "localhost:5000"'],
+      ['index.docker.io/library/nginx', 'images name this registry "docker.io"'],
+      ['registry-1.docker.io/**', 'images name this registry "docker.io"'],
+      ['registry.hub.docker.com/library/*', 'images name this registry "docker.io"'],
+      ['[0:0::1]:5000/**', 'images name this registry "[::1]:5000"'],
+      ['[1:2:3:4:5:6:7:8:9]:5000/**', 'has 9 groups'],
+      ['127.1/**', 'ends in a number'],
+      ['localhost:99999/**', 'registry port 99999 is out of range'],
+      ['docker.io/nginx', 'nginx is docker.io/library/nginx'],
+      ['docker.io/*', 'nginx is docker.io/library/nginx'],
+    ];
+    for (const [glob, fragment] of cases) {
+      assert.throws(
+        () => compileImageGlob(glob),
+        (e: unknown) =>
+          hasCode(e, 'INVALID_GLOB') &&
+          e.message.startsWith(`${JSON.stringify(glob)} is not an image glob: `) &&
+          e.message.includes(fragment),
+        glob,
+      );
+    }
+    for (const glob of [
+      'docker.io/**',
+      'docker.io/library/*',
+      'localhost:5000/**',
+      '[::1]:5000/**',
+      '*.example.com/**',
+      'ghcr.io:*/**',
+      '**/app',
+    ]) {
+      assert.equal(compileImageGlob(glob).glob, glob);
+    }
+  });
   it('matches namespaces', () => {
     assert.ok(matchesNamespaceGlob(compileNamespaceGlob('team-*'), 'team-a'));
     assert.ok(!matchesNamespaceGlob(compileNamespaceGlob('team-*'), 'prod'));
