@@ -142,6 +142,49 @@ describe('the bundled CLI', () => {
     });
   });
 
+  test('keyless regexps are Go RE2 through the bundle; verify --key never loads the engine', async () => {
+    const layout = join(dir, 'regexp');
+    await run(process.execPath, [join(ROOT, 'scripts/demo-image.ts'), layout, '1.0']);
+    await vouch('sign', '--key', join(dir, 'cosign.key'), `oci:${layout}:1.0`);
+    const hook = join(dir, 're2-hook.mjs');
+    await writeFile(
+      hook,
+      [
+        "import { registerHooks } from 'node:module';",
+        'registerHooks({',
+        '  resolve(specifier, context, next) {',
+        "    if (specifier === '@bufbuild/re2') process.stderr.write('RE2 LOADED\\n');",
+        '    return next(specifier, context);',
+        '  },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const hooked = (...args: string[]) =>
+      run(process.execPath, ['--import', hook, bin, ...args], { env });
+    const issuer = ['--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'];
+
+    const keyed = await hooked('verify', '--key', join(dir, 'cosign.pub'), `oci:${layout}:1.0`);
+    assert.match(keyed.stdout, /verified/);
+    assert.doesNotMatch(keyed.stderr, /RE2 LOADED/);
+    await assert.rejects(
+      hooked('verify', '--certificate-identity-regexp', '(a)\\1', ...issuer, `oci:${layout}:1.0`),
+      { code: 2, stderr: /RE2 LOADED[\s\S]*invalid escape sequence: `\\1`/ },
+    );
+    // `\-` is Go syntax JavaScript's u flag refuses: accepted, the image has no keyless signature.
+    await assert.rejects(
+      vouch(
+        'verify',
+        '--offline',
+        '--certificate-identity-regexp',
+        'https://github\\.com/chainguard\\-images/.+',
+        ...issuer,
+        `oci:${layout}:1.0`,
+      ),
+      { code: 1, stdout: /CERT_MISSING/ },
+    );
+  });
+
   test('shows the shipped Sigstore trusted root (read from @sigstore/tuf beside the bundle)', async () => {
     const { stdout } = await vouch('trusted-root', 'show', '-o', 'json');
     assert.match(stdout, /rekor\.sigstore\.dev/);

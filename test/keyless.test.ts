@@ -198,7 +198,8 @@ describe('keyless vouch verify and verify-attestation', () => {
     const json = await vouch(
       'verify',
       '--certificate-identity-regexp',
-      'https://github\\.com/chainguard-images/.+',
+      // `\-`: Go's RE2 syntax (cosign's), an error under JavaScript's u flag.
+      'https://github\\.com/chainguard\\-images/.+',
       ...ISSUER,
       '--certificate-github-workflow-trigger',
       'push',
@@ -353,6 +354,9 @@ describe('keyless vouch verify and verify-attestation', () => {
       ['verify', '--key', keyFile, ...IDENTITY, ...ISSUER, ref],
       ['verify', ...IDENTITY, '--certificate-identity-regexp', '.*', ...ISSUER, ref],
       ['verify', '--certificate-identity-regexp', '(', ...ISSUER, ref],
+      // RE2 has no backreferences or lookaround.
+      ['verify', '--certificate-identity-regexp', '(https)\\1', ...ISSUER, ref],
+      ['verify', ...IDENTITY, '--certificate-oidc-issuer-regexp', 'https://(?=token)', ref],
       ['verify', ...IDENTITY, ...ISSUER, '--trusted-root', badRoot, ref],
       ['verify-attestation', '--type', 'spdxjson', ...IDENTITY, ref],
       [

@@ -38,7 +38,8 @@ export const KEYLESS_HELP = `Keyless options (instead of --key; cosign's names a
                               the certificate's identity (SAN: a workflow URI, an email),
                               exactly
       --certificate-identity-regexp RE
-                              the identity matches RE; anchored: RE must match all of it
+                              the identity matches RE (Go's RE2 syntax, as cosign's);
+                              anchored: RE must match all of it
       --certificate-oidc-issuer URL
                               the OIDC issuer that vouched for the identity, exactly
       --certificate-oidc-issuer-regexp RE

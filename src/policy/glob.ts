@@ -21,6 +21,12 @@
  * as every repository there has two.
  *
  * Namespace globs (`team-*`) know only `*`, matching any characters.
+ *
+ * Matching takes O(len(glob)·len(name)) steps, never more (see
+ * matchesWildcard and matchesSegments): the names come from admission
+ * requests, and a backtracking RegExp of `[^/]*` runs costs len(name)^k for
+ * a glob with k stars (`*-*-*-*-svc` against a long name that does not end
+ * in `svc`).
  */
 import { invalid, messageOf } from '../core/errors.ts';
 import { canonicalRegistry } from '../oci/reference.ts';
@@ -28,7 +34,13 @@ import { canonicalRegistry } from '../oci/reference.ts';
 export interface ImageGlob {
   /** As written in the policy. */
   readonly glob: string;
-  readonly pattern: RegExp;
+  /** Its path segments: `**`, or characters and `*`s. */
+  readonly segments: readonly string[];
+}
+
+/** Counts a matcher's steps, for tests of its bound. */
+export interface StepMeter {
+  steps: number;
 }
 
 // Characters a reference name can hold (distribution/reference), plus `*`.
@@ -84,12 +96,15 @@ export function compileImageGlob(glob: string): ImageGlob {
       );
     }
   }
-  return { glob, pattern: new RegExp(`^${segmentsPattern(segments)}$`) };
+  return { glob, segments };
 }
 
-/** Whether `repository` (`registry/path`) is covered by `glob`. */
-export function matchesImageGlob(glob: ImageGlob, repository: string): boolean {
-  return glob.pattern.test(repository);
+/**
+ * Whether `repository` (`registry/path`) is covered by `glob`, in at most
+ * 2·(len(glob)+1)·(len(repository)+1) steps.
+ */
+export function matchesImageGlob(glob: ImageGlob, repository: string, meter?: StepMeter): boolean {
+  return matchesSegments(glob.segments, repository.split('/'), meter);
 }
 
 /** docker's splitDockerDomain test: a registry has a dot or a port, or is localhost. */
@@ -102,27 +117,80 @@ function looksLikeRegistry(segment: string): boolean {
   );
 }
 
-function segmentsPattern(segments: readonly string[]): string {
-  let pattern = '';
-  segments.forEach((segment, index) => {
-    const first = index === 0;
-    if (segment === '**') {
-      // One or more whole segments, each with its separator.
-      pattern += first ? '[^/]+(?:/[^/]+)*' : '(?:/[^/]+)+';
-      return;
+/**
+ * Whether the name's segments match the glob's: a simulation of the
+ * nondeterministic automaton whose states are positions in the glob's
+ * segments, fed one name segment at a time. `live[i]` says the name's
+ * segments so far can be matched by the glob's first `i`; a `**` at `i`,
+ * fed a non-empty segment, both stays (it may take more) and moves on (it
+ * took at least one). Each pair of a glob segment g and a name segment n is
+ * tried at most once, at a cost of (len(g)+1)·(len(n)+1) steps
+ * (matchesWildcard), and the sums of len(g)+1 and len(n)+1 are len(glob)+1
+ * and len(name)+1: at most 2·(len(glob)+1)·(len(name)+1) steps in all.
+ */
+function matchesSegments(
+  glob: readonly string[],
+  name: readonly string[],
+  meter: StepMeter | undefined,
+): boolean {
+  let live = new Uint8Array(glob.length + 1);
+  let next = new Uint8Array(glob.length + 1);
+  live[0] = 1;
+  for (const segment of name) {
+    next.fill(0);
+    for (let i = 0; i < glob.length; i++) {
+      if (live[i] === 0) continue;
+      if (meter !== undefined) meter.steps++;
+      const pattern = glob[i] as string;
+      if (pattern === '**') {
+        if (segment !== '') next[i] = next[i + 1] = 1;
+      } else if (matchesWildcard(pattern, segment, meter)) {
+        next[i + 1] = 1;
+      }
     }
-    const literal = segment
-      .split('*')
-      .map((part) => part.replace(/[.[\]\\^$+?(){}|-]/g, '\\$&'))
-      .join('[^/]*');
-    pattern += first ? literal : `/${literal}`;
-  });
-  return pattern;
+    if (!next.includes(1)) return false;
+    [live, next] = [next, live];
+  }
+  return live[glob.length] === 1;
+}
+
+/**
+ * Whether all of `text` matches `pattern`, where `*` stands for any run of
+ * characters (none included) and every other character for itself: the
+ * greedy algorithm with one backtrack point (https://research.swtch.com/glob).
+ * On a mismatch only the latest `*` takes one more character, and matching
+ * resumes after it; an earlier `*` never needs to take more, since whatever
+ * it would take the latest one can take instead. Each resumption moves the
+ * backtrack point one character on (at most len(text) times), and between
+ * two of them the pattern position only advances (at most len(pattern)
+ * steps): at most (len(pattern)+1)·(len(text)+1) steps.
+ */
+function matchesWildcard(pattern: string, text: string, meter?: StepMeter): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1; // the latest `*` in pattern
+  let resume = 0; // where in text the characters after it are tried next
+  while (t < text.length) {
+    if (meter !== undefined) meter.steps++;
+    if (pattern[p] === '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 export interface NamespaceGlob {
   readonly glob: string;
-  readonly pattern: RegExp;
 }
 
 // A Kubernetes namespace is a DNS label (RFC 1123); `*` is the wildcard.
@@ -136,9 +204,13 @@ export function compileNamespaceGlob(glob: string): NamespaceGlob {
       `${JSON.stringify(glob)} is not a namespace glob: a namespace name (lower-case letters, digits, -) with * as the wildcard`,
     );
   }
-  return { glob, pattern: new RegExp(`^${glob.split('*').join('[a-z0-9-]*')}$`) };
+  return { glob };
 }
 
+// What a namespace glob's characters and `*`s can match.
+const NAMESPACE_CHARACTERS = /^[a-z0-9-]*$/;
+
+/** Whether `namespace` is covered by `glob`, in O(len(glob)·len(namespace)) steps. */
 export function matchesNamespaceGlob(glob: NamespaceGlob, namespace: string): boolean {
-  return glob.pattern.test(namespace);
+  return NAMESPACE_CHARACTERS.test(namespace) && matchesWildcard(glob.glob, namespace);
 }

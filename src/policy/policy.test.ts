@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { hasCode } from '../core/errors.ts';
+import { matches } from '../sigstore/certificate-identity.ts';
 import { compilePolicy, compilePolicyText } from './compile.ts';
 import { compileCondition } from './condition.ts';
 import { evaluateImage, evaluatePolicy } from './evaluate.ts';
@@ -168,6 +169,32 @@ describe('parsePolicy', () => {
       /rules\[0\]\.attestations\[1\]\.condition \(line \d+, column \d+\): the CEL expression names "foo"/,
     );
     assert.match(text, /notary authority: Docker Content Trust signs tags/);
+  });
+
+  it('reads identityRegExp and issuerRegExp as Go (RE2) does', () => {
+    const withRegexps = (identity: string, issuer: string) =>
+      policy('  - {name: a, images: ["**"], action: deny}\n')
+        .replace('identityRegExp: https://github\\.com/acme/.+', `identityRegExp: '${identity}'`)
+        .replace(
+          'issuer: https://token.actions.githubusercontent.com',
+          `issuerRegExp: '${issuer}'`,
+        );
+    // `\-` is an escape Go accepts (and cosign with it), JavaScript's u flag not.
+    const compiled = compile(
+      withRegexps('https://github\\.com/acme\\-corp/.+', '(?i)https://TOKEN\\.actions\\..+'),
+    );
+    const ci = compiled.authorities.get('ci');
+    assert.ok(ci?.kind === 'keyless');
+    assert.equal(matches(ci.identity.subject, 'https://github.com/acme-corp/app'), true);
+    assert.equal(matches(ci.identity.issuer, 'https://token.actions.githubusercontent.com'), true);
+
+    const issues = issuesOf(withRegexps('https://github\\.com/(acme)/\\1', 'https://x(?=y)'));
+    assert.deepEqual(
+      issues.map((issue) => issue.path),
+      ['authorities.ci.keyless.identityRegExp', 'authorities.ci.keyless.issuerRegExp'],
+    );
+    assert.match(issues[0]?.message ?? '', /invalid escape sequence: `\\1`/);
+    assert.match(issues[1]?.message ?? '', /invalid or unsupported Perl syntax: `\(\?=`/);
   });
 
   it('refuses bad regular expressions, files that are not keys, and YAML errors', () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { X509Certificate } from '@sigstore/core';
+import fc from 'fast-check';
 import {
   CHAINGUARD_IDENTITY,
   createKeylessSigstore,
@@ -55,6 +56,91 @@ describe('value matchers', () => {
     assert.throws(
       () => matchingRegexp('(', '--certificate-identity-regexp'),
       (error) => hasCode(error, 'INVALID_REGEXP') && error.category === 'invalid',
+    );
+  });
+});
+
+describe('regexps are Go RE2, as cosign reads them', () => {
+  const matching = (source: string, value: string) => matches(matchingRegexp(source), value);
+
+  test("Go syntax JavaScript's u flag refuses, with Go's meaning", () => {
+    const chainguard = 'https://github\\.com/chainguard\\-images/images/.+';
+    assert.equal(matching(chainguard, CHAINGUARD_IDENTITY), true, '\\- escapes a hyphen');
+    assert.equal(matching(chainguard, 'https://github.com/chainguard/images/x'), false);
+    assert.equal(matching('\\Qhttps://a.b/c\\E.*', 'https://a.b/c/d'), true, '\\Q...\\E quotes');
+    assert.equal(matching('\\Qhttps://a.b/c\\E.*', 'https://aXb/c/d'), false);
+    assert.equal(matching('[[:alpha:]]+@[[:alnum:].]+', 'jane@example.com'), true);
+    assert.equal(matching('[[:alpha:]]+', 'jane1'), false);
+    assert.equal(matching('\\pL+', 'jörg'), true);
+    assert.equal(matching('\\p{Greek}+', 'αβγ'), true);
+    assert.equal(matching('\\x{41}\\z', 'A'), true);
+    assert.equal(matching('(?P<org>acme)/.+', 'acme/app'), true);
+  });
+
+  test('(?i) and the other Go flags apply', () => {
+    assert.equal(matching('(?i)https://GITHUB\\.com/acme/.+', 'https://github.com/acme/x'), true);
+    assert.equal(matching('https://GITHUB\\.com/acme/.+', 'https://github.com/acme/x'), false);
+    assert.equal(matching('a.b', 'a\nb'), false, '. is not a newline');
+    assert.equal(matching('(?s)a.b', 'a\nb'), true);
+    assert.equal(matching('(?m)a$', 'a\n'), false, 'anchored: the newline must be matched too');
+  });
+
+  test('what RE2 refuses is INVALID_REGEXP, saying why', () => {
+    for (const [source, why] of [
+      ['(a)\\1', 'invalid escape sequence'], // backreference
+      ['a(?=b)', 'invalid or unsupported Perl syntax'], // lookahead
+      ['a(?!b)', 'invalid or unsupported Perl syntax'],
+      ['(?<=a)b', 'invalid named capture'], // lookbehind
+      ['a++', 'invalid nested repetition operator'], // possessive
+      ['(?>a)', 'invalid or unsupported Perl syntax'], // atomic group
+      ['\\u0041', 'invalid escape sequence'], // JavaScript's \u; Go writes \x{41}
+      ['a{1001}', 'invalid repeat count'],
+      ['x'.repeat(1025), 'longer than 1024 characters'],
+    ]) {
+      assert.throws(
+        () => matchingRegexp(source as string, '--certificate-identity-regexp'),
+        (error) =>
+          hasCode(error, 'INVALID_REGEXP') &&
+          error.category === 'invalid' &&
+          error.message.includes('--certificate-identity-regexp') &&
+          error.message.includes(why as string),
+        source,
+      );
+    }
+  });
+
+  test('a pattern is checked on its own, not as part of the anchored one', () => {
+    // `^(?:a)|(.*)$` compiles, and matches anything: a closing parenthesis
+    // must not end the group that anchors the pattern.
+    assert.throws(
+      () => matchingRegexp('https://github\\.com/acme/.+)|(.*'),
+      (error) => hasCode(error, 'INVALID_REGEXP'),
+    );
+    assert.equal(matching('\\Qa)|(b', 'a)|(b'), true, 'an unterminated \\Q quotes to the end');
+  });
+
+  test('nested quantifiers run in linear time (RE2: no backtracking)', () => {
+    assert.equal(matching('(a+)+$', `${'a'.repeat(100_000)}b`), false);
+    assert.equal(matching('(a|aa)*c', 'a'.repeat(100_000)), false);
+    assert.equal(matching('(x+x+)+y', 'x'.repeat(100_000)), false);
+  });
+
+  test('anchoring is unchanged: where Go and JavaScript read a pattern alike, the whole value must match', () => {
+    const atom = fc.constantFrom('a', 'b', '.', '[ab]', '[^a]', '(?:a|b)', '(a|ab)', '\\.');
+    const quantifier = fc.constantFrom('', '*', '+', '?', '{1,2}', '*?');
+    const piece = fc.tuple(atom, quantifier).map(([a, q]) => a + q);
+    const source = fc
+      .array(fc.array(piece, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 })
+      .map((branches) => branches.map((pieces) => pieces.join('')).join('|'));
+    fc.assert(
+      fc.property(source, fc.stringMatching(/^[ab.]{0,6}$/), (pattern, value) => {
+        assert.equal(
+          matching(pattern, value),
+          new RegExp(`^(?:${pattern})$`, 'u').test(value),
+          `${pattern} against ${value}`,
+        );
+      }),
+      { numRuns: 3000 },
     );
   });
 });

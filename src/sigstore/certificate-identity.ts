@@ -8,9 +8,11 @@
  *
  * Differences from cosign, all toward strictness:
  *
- * - a regular expression is anchored (`^(?:re)$`): cosign's Go
- *   `regexp.MatchString` finds a match anywhere, so `https://github.com/org/`
- *   would also accept `https://evil.example/?https://github.com/org/`;
+ * - a regular expression is anchored (it must match the whole value, as
+ *   `^(?:re)$` would): cosign's Go `regexp.MatchString` finds a match
+ *   anywhere, so `https://github.com/org/` would also accept
+ *   `https://evil.example/?https://github.com/org/`. Otherwise it is read
+ *   as cosign reads it, with Go's RE2 syntax (go-regexp.ts);
  * - an exact value is compared exactly (never as a pattern, the footgun of
  *   @sigstore/verify's policy, research/sigstore.md §2.2);
  * - both a subject and an issuer are required (cosign requires them on the
@@ -24,9 +26,10 @@
  * the deprecated OIDs .1.2-.1.6, compared exactly, as cosign's
  * `CertExtensions` getters read them.
  */
-// Types only: the CLI loads this module for every verification, @sigstore/* only keylessly.
+// Types only: policies load this module to compile identities; @sigstore/* only keyless checks need.
 import type { X509Certificate } from '@sigstore/core';
 import { invalid } from '../core/errors.ts';
+import { compileGoRegexp, type GoRegexp, GoRegexpError } from './go-regexp.ts';
 
 /** A value to match: exactly, or by an anchored regular expression. */
 export type ValueMatcher =
@@ -34,8 +37,8 @@ export type ValueMatcher =
   | {
       /** The pattern as the user wrote it (for messages). */
       readonly regexp: string;
-      /** `^(?:regexp)$`, compiled. */
-      readonly pattern: RegExp;
+      /** The pattern, compiled as Go compiles it. */
+      readonly pattern: GoRegexp;
     };
 
 /** The GitHub Actions workflow claims cosign can require (Fulcio OIDs 1.3.6.1.4.1.57264.1.2-.6). */
@@ -78,27 +81,27 @@ export function exactly(value: string): ValueMatcher {
 }
 
 /**
- * A matcher for the whole value by `source`, a JavaScript regular expression
- * (close to Go's RE2 syntax for what identities use). Throws `invalid`
- * INVALID_REGEXP when it does not compile.
+ * A matcher for the whole value by `source`, a regular expression in Go's
+ * RE2 syntax (as cosign's). The pattern is compiled on its own, never
+ * spliced into `^(?:...)$`: `a)|(.*` would otherwise anchor nothing. Throws
+ * `invalid` INVALID_REGEXP, with the parser's reason, when RE2 refuses it.
  */
 export function matchingRegexp(source: string, what = 'the regular expression'): ValueMatcher {
   try {
-    return { regexp: source, pattern: new RegExp(`^(?:${source})$`, 'u') };
+    return { regexp: source, pattern: compileGoRegexp(source) };
   } catch (error) {
+    if (!(error instanceof GoRegexpError)) throw error;
     throw invalid(
       'INVALID_REGEXP',
-      `${what} ${JSON.stringify(source)} is not a valid regular expression`,
-      {
-        cause: error,
-      },
+      `${what} ${JSON.stringify(source)} is not a valid regular expression (Go RE2 syntax, as cosign's: no backreferences or lookaround): ${error.message}`,
+      { cause: error },
     );
   }
 }
 
 /** Whether `value` satisfies `matcher`. */
 export function matches(matcher: ValueMatcher, value: string): boolean {
-  return 'exact' in matcher ? matcher.exact === value : matcher.pattern.test(value);
+  return 'exact' in matcher ? matcher.exact === value : matcher.pattern.matchesWhole(value);
 }
 
 /** The matcher as a person would read it. */
