@@ -123,6 +123,16 @@ function writeForever(res: ServerResponse, chunk = Buffer.alloc(16 * 1024, 0x61)
   });
 }
 
+/** What `promise` rejects with; fails the test if it resolves. */
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
 /** Resolves with `promise`, or rejects after `ms` (a bound on what a test may wait for). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -639,6 +649,104 @@ for (const transport of ['undici', 'node'] as const) {
         );
       });
 
+      test("a 401 from a redirect target is never adopted as the registry's challenge", async () => {
+        // The registry wants Basic and 302s manifest GETs to another origin,
+        // whose 401 names a token realm of its own. Adopting that challenge
+        // would send the registry's password there and the token it mints
+        // back to the registry, for the rest of the run.
+        const foreignAuth: string[] = [];
+        const registryAuth: string[] = [];
+        const other = await startHostileRegistry((req, res) => {
+          if (req.headers.authorization !== undefined) foreignAuth.push(req.headers.authorization);
+          if (req.url?.startsWith('/token')) {
+            send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+            return;
+          }
+          send(res, 401, {
+            'www-authenticate': `Bearer realm="${other.url}/token",service="elsewhere"`,
+          });
+        });
+        try {
+          await withTransport(
+            (req, res) => {
+              if (req.headers.authorization !== undefined)
+                registryAuth.push(req.headers.authorization);
+              if (req.headers.authorization !== BASIC) {
+                send(res, 401, { 'www-authenticate': 'Basic realm="hostile"' });
+                return;
+              }
+              if (req.url === '/v2/') {
+                send(res, 200, { 'docker-distribution-api-version': 'registry/2.0' });
+                return;
+              }
+              send(res, 302, { location: `${other.url}/elsewhere${req.url ?? ''}` });
+            },
+            { ping: false, credentials: USER },
+            async ({ repo }) => {
+              const failures = [
+                await failureOf(repo.getManifest({ tag: 'latest' })),
+                await failureOf(repo.getManifest({ tag: 'latest' })),
+              ];
+              assert.deepEqual(foreignAuth, [], 'the other origin got credentials');
+              assert.ok(
+                registryAuth.every((value) => value === BASIC),
+                `the registry got ${registryAuth.join(', ')}`,
+              );
+              assert.ok(registryAuth.length >= 2, registryAuth.join(', '));
+              assert.equal(
+                other.requests.filter((line) => line.startsWith('GET /token')).length,
+                0,
+                'no token was asked of the other origin',
+              );
+              for (const failure of failures) {
+                expectError('unavailable', 'REDIRECT_UNAUTHORIZED', other.host)(failure);
+              }
+            },
+          );
+        } finally {
+          await other.stop();
+        }
+      });
+
+      test('a /v2/ ping redirected to another origin that answers 401 teaches no challenge', async () => {
+        const foreignAuth: string[] = [];
+        const other = await startHostileRegistry((req, res) => {
+          if (req.headers.authorization !== undefined) foreignAuth.push(req.headers.authorization);
+          if (req.url?.startsWith('/token')) {
+            send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+            return;
+          }
+          send(res, 401, { 'www-authenticate': `Bearer realm="${other.url}/token"` });
+        });
+        try {
+          await withTransport(
+            (req, res) => {
+              if (req.url === '/v2/') {
+                send(res, 302, { location: `${other.url}/v2/` });
+                return;
+              }
+              if (req.headers.authorization !== undefined) {
+                send(res, 400, {}, `unexpected ${req.headers.authorization}`);
+                return;
+              }
+              sendManifest(res, imageManifest());
+            },
+            { ping: false, credentials: USER, http: { retries: 0 } },
+            async ({ repo, server }) => {
+              const failure = await failureOf(repo.getManifest({ tag: 'latest' }));
+              assert.deepEqual(foreignAuth, [], 'the other origin got credentials');
+              assert.ok(
+                !server.requests.some((line) => line.endsWith('[auth]')),
+                server.requests.join(', '),
+              );
+              expectError('unavailable', 'REDIRECT_UNAUTHORIZED', other.host)(failure);
+            },
+          );
+        } finally {
+          await other.stop();
+        }
+      });
+
       test('a redirect loop fails with TOO_MANY_REDIRECTS after the configured bound', async () => {
         const bytes = Buffer.from('never served');
         const descriptor = blobDescriptor(bytes);
@@ -1039,6 +1147,37 @@ for (const transport of ['undici', 'node'] as const) {
             assert.equal(count('GET /token'), 2);
           },
         );
+      });
+
+      test('an identity token is never replayed to another origin by a redirect of the token POST', async () => {
+        // Docker's OAuth2 refresh-token grant puts the credential in the body,
+        // which a 307 would carry to wherever it points.
+        const bodies: string[] = [];
+        const other = await startHostileRegistry(async (req, res) => {
+          let body = '';
+          for await (const chunk of req) body += String(chunk);
+          bodies.push(body);
+          send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+        });
+        let self = '';
+        try {
+          await withTransport(
+            bearerRegistry(
+              () => `${self}/token`,
+              (_req, res) => send(res, 307, { location: `${other.url}/token` }),
+              () => false,
+            ),
+            { ping: false, credentials: { identityToken: 'refresh-me' } },
+            async ({ repo, server }) => {
+              self = server.url;
+              const failure = await failureOf(repo.getManifest({ tag: 'latest' }));
+              assert.deepEqual(bodies, [], 'the other origin was sent the refresh token');
+              expectError('unavailable', 'REDIRECT_REFUSED', other.host)(failure);
+            },
+          );
+        } finally {
+          await other.stop();
+        }
       });
 
       test('a token the registry accepts is used and cached (control)', async () => {

@@ -19,7 +19,7 @@ import {
 } from '../oci/manifest.ts';
 import { MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
-import { RegistryAuth, repositoryScope } from './auth.ts';
+import { challengeOf, RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
 import {
   bodyOf,
@@ -154,7 +154,7 @@ export class RegistryClient {
       return this.#firstAnswering(
         http,
         https,
-        (error) => isVouchError(error) && error.code !== 'RATE_LIMITED',
+        (error) => isVouchError(error) && !HTTP_REGISTRY_ANSWERS.has(error.code),
       );
     }
     if (this.#options.allowInsecure ?? false) {
@@ -209,12 +209,14 @@ export class RegistryClient {
       });
     }
     await discard(response);
-    if (response.status === 401) this.auth.learn(header(response.headers, 'www-authenticate'));
+    if (response.status === 401)
+      this.auth.learn(await challengeOf(response, origin, this.registry));
   }
 
   /**
    * Sends a request with the authorization `scopes` need, answering one 401
-   * with a fresh token. Credentials go only to the registry's own origin.
+   * from the registry with a fresh token. Credentials go only to the
+   * registry's own origin, and only its own 401s teach a challenge.
    */
   async request(request: RegistryRequest): Promise<HttpResponse> {
     const origin = await this.origin();
@@ -230,18 +232,28 @@ export class RegistryClient {
         idempotent: request.idempotent ?? false,
       });
     const response = await send(authorization);
+    // A location the registry handed out on another origin (an upload URL)
+    // answers for itself; its 401 is the caller's to report.
+    if (response.status !== 401 || !sameOrigin) return response;
+    const challenge = await challengeOf(response, origin, this.registry);
     const replayable = request.body === undefined || request.body instanceof Uint8Array;
-    if (response.status !== 401 || !sameOrigin || !replayable) return response;
-    const retry = await this.auth.retryAuthorization(
-      header(response.headers, 'www-authenticate'),
-      request.scopes,
-      authorization,
-    );
+    if (!replayable) return response;
+    const retry = await this.auth.retryAuthorization(challenge, request.scopes, authorization);
     if (retry === undefined) return response;
     await discard(response);
-    return send(retry);
+    const retried = await send(retry);
+    // Said plainly rather than as the registry refusing the credentials.
+    if (retried.status === 401) await challengeOf(retried, origin, this.registry);
+    return retried;
   }
 }
+
+/**
+ * Errors that are a registry's answer over plain HTTP, so a loopback
+ * registry is not asked again over HTTPS: it asks us to wait, or it
+ * redirected to an origin that wants credentials.
+ */
+const HTTP_REGISTRY_ANSWERS = new Set(['RATE_LIMITED', 'REDIRECT_UNAUTHORIZED']);
 
 export class RegistryRepository implements ImageStore {
   readonly client: RegistryClient;

@@ -49,6 +49,12 @@ export interface HttpRequest {
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
   /** Whether repeating the request is harmless (GET, HEAD, PUT of a manifest, DELETE). */
   readonly idempotent?: boolean;
+  /**
+   * The body carries a credential (an OAuth2 refresh token): it is never
+   * sent to another origin, so a redirect that would replay it elsewhere is
+   * refused, as the Authorization header would be dropped.
+   */
+  readonly credentialsInBody?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -158,15 +164,22 @@ export class HttpClient {
           `${url.host} redirected from HTTPS to plain HTTP (${next.host}); refusing the downgrade`,
         );
       }
+      const keepsBody = !(
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      );
       if (next.origin !== url.origin) {
         // Credentials are for the origin that asked for them (RFC 9110 §15.4 leaves
         // this to the client; Docker and sigstore-js strip them the same way).
         for (const name of SENSITIVE_HEADERS) delete headers[name];
+        if (keepsBody && body !== undefined && request.credentialsInBody === true) {
+          throw unavailable(
+            'REDIRECT_REFUSED',
+            `${url.host} redirected a request carrying credentials to ${next.host}; they are not sent to another origin`,
+          );
+        }
       }
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === 'POST')
-      ) {
+      if (!keepsBody) {
         method = 'GET';
         body = undefined;
         delete headers['content-type'];
