@@ -1368,6 +1368,161 @@ for (const transport of ['undici', 'node'] as const) {
           },
         );
       });
+
+      test('a manifest sent one byte at a time ends within the request timeout', async () => {
+        await withTransport(
+          (_req, res) => drip(res, 100_000),
+          { http: { requestTimeoutMs: 1000, bodyTimeoutMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'NETWORK_ERROR', '1000 ms'),
+              ),
+              5000,
+              'the dripping manifest',
+            );
+            const elapsed = performance.now() - started;
+            assert.ok(elapsed >= 900 && elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+            assert.equal(
+              count(`GET ${MANIFESTS}`),
+              1,
+              'a request that ran out of time is not retried',
+            );
+          },
+        );
+      });
+
+      test('an error body sent one byte at a time ends within the request timeout', async () => {
+        await withTransport(
+          (_req, res) => drip(res, 100_000, 404),
+          { http: { requestTimeoutMs: 1000, bodyTimeoutMs: 5000 } },
+          async ({ repo }) => {
+            const started = performance.now();
+            // The error's detail is cut short; the answer's status still decides.
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('invalid', 'MANIFEST_UNKNOWN'),
+              ),
+              5000,
+              'the dripping error body',
+            );
+            assert.ok(performance.now() - started < 5000);
+          },
+        );
+      });
+
+      test('a server that never answers: retries stay within the request timeout', async () => {
+        await withTransport(
+          () => {
+            // accept the request, never answer
+          },
+          { http: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, retries: 3 } },
+          async ({ repo }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'NETWORK_ERROR'),
+              ),
+              6000,
+              'the silent registry',
+            );
+            const elapsed = performance.now() - started;
+            assert.ok(elapsed < 2500, `took ${Math.round(elapsed)} ms`);
+          },
+        );
+      });
+
+      test('fast failures are retried while the request timeout lasts, then no more', async () => {
+        await withTransport(
+          (_req, res) => send(res, 503, { 'retry-after': '1' }),
+          { http: { requestTimeoutMs: 1500, retries: 10, maxRetryAfterMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'REGISTRY_ERROR'),
+              ),
+              5000,
+              'the failing registry',
+            );
+            const elapsed = performance.now() - started;
+            // Answers at 0 and 1 s; the next would start after the 1.5 s bound.
+            assert.equal(count(`GET ${MANIFESTS}`), 2);
+            assert.ok(elapsed < 1500, `took ${Math.round(elapsed)} ms`);
+          },
+        );
+      });
+
+      test('a blob streamed for a copy may take longer than the request timeout while it moves (control)', async () => {
+        const bytes = Buffer.from('a blob that arrives slowly but surely');
+        const descriptor = blobDescriptor(bytes);
+        await withTransport(
+          (_req, res) => {
+            res.writeHead(200, { 'content-length': String(bytes.byteLength) });
+            let sent = 0;
+            const timer = setInterval(() => {
+              res.write(bytes.subarray(sent, sent + 4));
+              sent += 4;
+              if (sent >= bytes.byteLength) {
+                clearInterval(timer);
+                res.end();
+              }
+            }, 100);
+            res.on('close', () => clearInterval(timer));
+          },
+          { http: { requestTimeoutMs: 500, bodyTimeoutMs: 1000 } },
+          async ({ repo }) => {
+            const streamed: Buffer[] = [];
+            for await (const chunk of await repo.getBlob(descriptor))
+              streamed.push(Buffer.from(chunk));
+            assert.deepEqual(Buffer.concat(streamed), bytes);
+            // The same blob read whole, as a signature payload is, has the request's bound.
+            await assert.rejects(
+              repo.readBlob(descriptor, 1000),
+              expectError('unavailable', 'NETWORK_ERROR', '500 ms'),
+            );
+          },
+        );
+      });
+
+      test("the client's signal (a command's deadline) stops a dripping body and every later request", async () => {
+        const deadline = AbortSignal.timeout(800);
+        await withTransport(
+          (_req, res) => drip(res, 100_000),
+          { http: { signal: deadline, requestTimeoutMs: 10_000, bodyTimeoutMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'DEADLINE_EXCEEDED'),
+              ),
+              5000,
+              'the dripping manifest',
+            );
+            assert.ok(performance.now() - started < 5000);
+            const before = count('GET ');
+            await assert.rejects(
+              repo.getManifest({ tag: 'other' }),
+              expectError('unavailable', 'DEADLINE_EXCEEDED'),
+            );
+            assert.equal(count('GET '), before, 'nothing is sent after the deadline');
+          },
+        );
+      });
     });
   });
+}
+
+/** Answers 200 (or `status`) announcing `length` bytes, then sends one every 100 ms until the client leaves. */
+function drip(res: ServerResponse, length: number, status = 200): void {
+  res.writeHead(status, { 'content-type': OCI_MANIFEST, 'content-length': String(length) });
+  res.on('error', () => {});
+  const timer = setInterval(() => res.write('{'), 100);
+  res.on('close', () => clearInterval(timer));
 }

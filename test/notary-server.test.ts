@@ -1,7 +1,8 @@
 /**
  * The notary server client against a lying server on 127.0.0.1, over both
  * transports: credentials stay with the notary server (and the token server
- * it names).
+ * it names), and every request ends within its time bound however slowly
+ * the server answers.
  */
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
@@ -33,6 +34,17 @@ async function failureOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   assert.fail('expected a rejection');
+}
+
+/** Resolves with `promise`, or rejects after `ms` (a bound on what a test may wait for). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 for (const transport of ['undici', 'node'] as const) {
@@ -99,6 +111,59 @@ for (const transport of ['undici', 'node'] as const) {
       } finally {
         await other.stop();
       }
+    });
+
+    test('metadata sent one byte at a time ends within the request timeout', async () => {
+      await withNotary(
+        (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000' });
+          const timer = setInterval(() => res.write('{'), 100);
+          res.on('close', () => clearInterval(timer));
+        },
+        { http: { requestTimeoutMs: 1000, bodyTimeoutMs: 5000 } },
+        async (notary) => {
+          const started = performance.now();
+          await within(
+            assert.rejects(
+              notary.metadata(GUN, 'root.json', 1 << 20),
+              expectError('unavailable', 'NETWORK_ERROR', '1000 ms'),
+            ),
+            5000,
+            'the dripping metadata',
+          );
+          const elapsed = performance.now() - started;
+          assert.ok(elapsed >= 900 && elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+        },
+      );
+    });
+
+    test('a server that never answers: retries stay within the request timeout', async () => {
+      await withNotary(
+        () => {
+          // accept the request, never answer
+        },
+        {
+          http: {
+            requestTimeoutMs: 1000,
+            headersTimeoutMs: 1000,
+            retries: 3,
+            retryBaseDelayMs: 5,
+          },
+        },
+        async (notary) => {
+          const started = performance.now();
+          await within(
+            assert.rejects(
+              notary.metadata(GUN, 'timestamp.json', 1 << 20),
+              expectError('unavailable', 'NETWORK_ERROR'),
+            ),
+            5000,
+            'the silent server',
+          );
+          const elapsed = performance.now() - started;
+          assert.ok(elapsed < 2500, `took ${Math.round(elapsed)} ms`);
+        },
+      );
     });
   });
 }

@@ -73,6 +73,8 @@ interface RegistryRequest {
   readonly headers?: Record<string, string>;
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
   readonly idempotent?: boolean;
+  /** A blob transfer: held to the silence timeouts, not to the whole-request one (http.ts). */
+  readonly bulk?: boolean;
 }
 
 export class RegistryClient {
@@ -230,6 +232,7 @@ export class RegistryClient {
         headers: { ...request.headers, ...(auth === undefined ? {} : { authorization: auth }) },
         ...(request.body === undefined ? {} : { body: request.body }),
         idempotent: request.idempotent ?? false,
+        bulk: request.bulk ?? false,
       });
     const response = await send(authorization);
     // A location the registry handed out on another origin (an upload URL)
@@ -446,11 +449,21 @@ export class RegistryRepository implements ImageStore {
   }
 
   async getBlob(descriptor: Descriptor): Promise<AsyncIterable<Uint8Array>> {
+    return this.#blob(descriptor, true);
+  }
+
+  /**
+   * A blob's verified stream. `bulk` for a transfer (a copy), whose time
+   * grows with the blob; a read the caller caps is held to the request
+   * timeout like a manifest.
+   */
+  async #blob(descriptor: Descriptor, bulk: boolean): Promise<AsyncIterable<Uint8Array>> {
     const response = await this.client.request({
       method: 'GET',
       path: this.#path('blobs', descriptor.digest),
       scopes: this.#scopes('pull'),
       idempotent: true,
+      bulk,
     });
     if (response.status !== 200) throw await this.#blobError(response, descriptor.digest);
     const declared = Number(header(response.headers, 'content-length'));
@@ -471,7 +484,7 @@ export class RegistryRepository implements ImageStore {
         `${this.location}: blob ${descriptor.digest} has ${descriptor.size} bytes, more than the ${maxBytes}-byte limit`,
       );
     }
-    return collect(await this.getBlob(descriptor), maxBytes, () =>
+    return collect(await this.#blob(descriptor, false), maxBytes, () =>
       denied(
         'BLOB_TOO_LARGE',
         `${this.location}: blob ${descriptor.digest} exceeds ${maxBytes} bytes`,
@@ -622,6 +635,7 @@ export class RegistryRepository implements ImageStore {
       },
       body: chunk,
       scopes: this.#scopes('pull', 'push'),
+      bulk: true,
     });
     const next = header(response.headers, 'location');
     if (response.status !== 202 || next === undefined) {
@@ -649,6 +663,7 @@ export class RegistryRepository implements ImageStore {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
       body,
       scopes: this.#scopes('pull', 'push'),
+      bulk: length > 0,
     });
     if (response.status !== 201) {
       throw await responseError(response, {
