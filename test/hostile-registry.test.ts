@@ -6,8 +6,12 @@
  * evidence that could not be gathered, `invalid` for what the caller asked.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../src/oci/media-types.ts';
@@ -16,6 +20,7 @@ import { RegistryClient, type RegistryRepository } from '../src/registry/distrib
 import { HttpClient, type HttpOptions } from '../src/registry/http.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
 import { expectError } from './helpers/assertions.ts';
+import { runVouch } from './helpers/cli.ts';
 import {
   type HostileHandler,
   type HostileRegistry,
@@ -1518,6 +1523,83 @@ for (const transport of ['undici', 'node'] as const) {
     });
   });
 }
+
+// The CLI's own bounds: --timeout for each request, --deadline for the command.
+describe('the CLI against a registry that drips', () => {
+  let dir: string;
+  let key: string;
+  let server: HostileRegistry;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-drip-'));
+    key = join(dir, 'cosign.pub');
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(key, publicKey.export({ type: 'spki', format: 'pem' }));
+    server = await startHostileRegistry(registryRoutes((_req, res) => drip(res, 100_000)));
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('vouch manifest --timeout 1 ends within seconds: exit 3, NETWORK_ERROR', async () => {
+    const started = performance.now();
+    const run = await within(
+      runVouch(['manifest', '--timeout', '1', `${server.host}/${REPO}:latest`]),
+      5000,
+      'vouch manifest',
+    );
+    const elapsed = performance.now() - started;
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /within 1000 ms/);
+    assert.ok(elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+  });
+
+  test('vouch verify --deadline 2s stops all work at the deadline: exit 3, DEADLINE_EXCEEDED in the JSON', async () => {
+    const started = performance.now();
+    const run = await within(
+      runVouch([
+        'verify',
+        '--key',
+        key,
+        '--deadline',
+        '2s',
+        '--timeout',
+        '60',
+        '-o',
+        'json',
+        `${server.host}/${REPO}:latest`,
+        `${server.host}/${REPO}:other`,
+      ]),
+      6000,
+      'vouch verify',
+    );
+    const elapsed = performance.now() - started;
+    assert.equal(run.code, 3, run.stderr);
+    assert.ok(elapsed >= 1900 && elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      images: { status: string; error: { code: string; category: string; message: string } }[];
+    };
+    assert.equal(report.ok, false);
+    assert.equal(report.images.length, 2);
+    for (const image of report.images) {
+      assert.equal(image.status, 'unavailable');
+      assert.equal(image.error.code, 'DEADLINE_EXCEEDED');
+      assert.equal(image.error.category, 'unavailable');
+      assert.match(image.error.message, /deadline of 2s/);
+    }
+  });
+
+  test('--deadline takes a duration; anything else is a usage error', async () => {
+    for (const bad of ['0', '-1s', '2 s', 'soon', '1.5.0s', '25h']) {
+      const run = await runVouch(['manifest', '--deadline', bad, `${server.host}/${REPO}:latest`]);
+      assert.equal(run.code, 2, `${bad}: ${run.stderr}`);
+      assert.match(run.stderr, /--deadline/);
+    }
+  });
+});
 
 /** Answers 200 (or `status`) announcing `length` bytes, then sends one every 100 ms until the client leaves. */
 function drip(res: ServerResponse, length: number, status = 200): void {
