@@ -1182,6 +1182,37 @@ rules:
       assert.ok(took < 1200, `answered in ${took} ms`);
     });
 
+    it('a registry that drips a manifest: answered by the deadline, and the drip is cut soon after', async () => {
+      // Headers at once, then a byte every 200 ms: never silent long enough
+      // for an idle timeout, so only a bound on the whole request ends it.
+      const drips: { started: number; ended?: number }[] = [];
+      const dripping = await startHostileRegistry((req, res) => {
+        if (req.url === '/v2/') return void res.writeHead(200).end('{}');
+        res.writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'content-length': '100000',
+        });
+        if (req.method === 'HEAD') return void res.end();
+        const drip = { started: performance.now() } as { started: number; ended?: number };
+        drips.push(drip);
+        res.on('error', () => {});
+        const timer = setInterval(() => res.write('{'), 200);
+        res.on('close', () => {
+          clearInterval(timer);
+          drip.ended = performance.now();
+        });
+      });
+      hostiles.push(dripping);
+      const { review, ms } = await timed(failClosed.port, `${dripping.host}/acme/app:1.0`);
+      assert.equal(review.allowed, false);
+      assert.ok(ms < DEADLINE_S * 1000 + 1000, `answered in ${ms} ms`);
+      await waitFor(() => drips.length > 0 && drips.every((d) => d.ended !== undefined), 5_000);
+      for (const drip of drips) {
+        const held = (drip.ended ?? Infinity) - drip.started;
+        assert.ok(held < DEADLINE_S * 1000 + 1000, `the webhook held a drip for ${held} ms`);
+      }
+    });
+
     it('a registry answering 429: never admitted when fail-closed, and counted as a registry error', async () => {
       // The API version check passes; every manifest and blob is rate limited (Docker Hub's pull limit).
       const limited = await startHostileRegistry((req, res) => {

@@ -6,8 +6,12 @@
  * evidence that could not be gathered, `invalid` for what the caller asked.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../src/oci/media-types.ts';
@@ -16,6 +20,7 @@ import { RegistryClient, type RegistryRepository } from '../src/registry/distrib
 import { HttpClient, type HttpOptions } from '../src/registry/http.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
 import { expectError } from './helpers/assertions.ts';
+import { runVouch } from './helpers/cli.ts';
 import {
   type HostileHandler,
   type HostileRegistry,
@@ -121,6 +126,16 @@ function writeForever(res: ServerResponse, chunk = Buffer.alloc(16 * 1024, 0x61)
     };
     pump();
   });
+}
+
+/** What `promise` rejects with; fails the test if it resolves. */
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
 }
 
 /** Resolves with `promise`, or rejects after `ms` (a bound on what a test may wait for). */
@@ -662,6 +677,104 @@ for (const transport of ['undici', 'node'] as const) {
         );
       });
 
+      test("a 401 from a redirect target is never adopted as the registry's challenge", async () => {
+        // The registry wants Basic and 302s manifest GETs to another origin,
+        // whose 401 names a token realm of its own. Adopting that challenge
+        // would send the registry's password there and the token it mints
+        // back to the registry, for the rest of the run.
+        const foreignAuth: string[] = [];
+        const registryAuth: string[] = [];
+        const other = await startHostileRegistry((req, res) => {
+          if (req.headers.authorization !== undefined) foreignAuth.push(req.headers.authorization);
+          if (req.url?.startsWith('/token')) {
+            send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+            return;
+          }
+          send(res, 401, {
+            'www-authenticate': `Bearer realm="${other.url}/token",service="elsewhere"`,
+          });
+        });
+        try {
+          await withTransport(
+            (req, res) => {
+              if (req.headers.authorization !== undefined)
+                registryAuth.push(req.headers.authorization);
+              if (req.headers.authorization !== BASIC) {
+                send(res, 401, { 'www-authenticate': 'Basic realm="hostile"' });
+                return;
+              }
+              if (req.url === '/v2/') {
+                send(res, 200, { 'docker-distribution-api-version': 'registry/2.0' });
+                return;
+              }
+              send(res, 302, { location: `${other.url}/elsewhere${req.url ?? ''}` });
+            },
+            { ping: false, credentials: USER },
+            async ({ repo }) => {
+              const failures = [
+                await failureOf(repo.getManifest({ tag: 'latest' })),
+                await failureOf(repo.getManifest({ tag: 'latest' })),
+              ];
+              assert.deepEqual(foreignAuth, [], 'the other origin got credentials');
+              assert.ok(
+                registryAuth.every((value) => value === BASIC),
+                `the registry got ${registryAuth.join(', ')}`,
+              );
+              assert.ok(registryAuth.length >= 2, registryAuth.join(', '));
+              assert.equal(
+                other.requests.filter((line) => line.startsWith('GET /token')).length,
+                0,
+                'no token was asked of the other origin',
+              );
+              for (const failure of failures) {
+                expectError('unavailable', 'REDIRECT_UNAUTHORIZED', other.host)(failure);
+              }
+            },
+          );
+        } finally {
+          await other.stop();
+        }
+      });
+
+      test('a /v2/ ping redirected to another origin that answers 401 teaches no challenge', async () => {
+        const foreignAuth: string[] = [];
+        const other = await startHostileRegistry((req, res) => {
+          if (req.headers.authorization !== undefined) foreignAuth.push(req.headers.authorization);
+          if (req.url?.startsWith('/token')) {
+            send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+            return;
+          }
+          send(res, 401, { 'www-authenticate': `Bearer realm="${other.url}/token"` });
+        });
+        try {
+          await withTransport(
+            (req, res) => {
+              if (req.url === '/v2/') {
+                send(res, 302, { location: `${other.url}/v2/` });
+                return;
+              }
+              if (req.headers.authorization !== undefined) {
+                send(res, 400, {}, `unexpected ${req.headers.authorization}`);
+                return;
+              }
+              sendManifest(res, imageManifest());
+            },
+            { ping: false, credentials: USER, http: { retries: 0 } },
+            async ({ repo, server }) => {
+              const failure = await failureOf(repo.getManifest({ tag: 'latest' }));
+              assert.deepEqual(foreignAuth, [], 'the other origin got credentials');
+              assert.ok(
+                !server.requests.some((line) => line.endsWith('[auth]')),
+                server.requests.join(', '),
+              );
+              expectError('unavailable', 'REDIRECT_UNAUTHORIZED', other.host)(failure);
+            },
+          );
+        } finally {
+          await other.stop();
+        }
+      });
+
       test('a redirect loop fails with TOO_MANY_REDIRECTS after the configured bound', async () => {
         const bytes = Buffer.from('never served');
         const descriptor = blobDescriptor(bytes);
@@ -1064,6 +1177,37 @@ for (const transport of ['undici', 'node'] as const) {
         );
       });
 
+      test('an identity token is never replayed to another origin by a redirect of the token POST', async () => {
+        // Docker's OAuth2 refresh-token grant puts the credential in the body,
+        // which a 307 would carry to wherever it points.
+        const bodies: string[] = [];
+        const other = await startHostileRegistry(async (req, res) => {
+          let body = '';
+          for await (const chunk of req) body += String(chunk);
+          bodies.push(body);
+          send(res, 200, { 'content-type': 'application/json' }, '{"token":"minted-elsewhere"}');
+        });
+        let self = '';
+        try {
+          await withTransport(
+            bearerRegistry(
+              () => `${self}/token`,
+              (_req, res) => send(res, 307, { location: `${other.url}/token` }),
+              () => false,
+            ),
+            { ping: false, credentials: { identityToken: 'refresh-me' } },
+            async ({ repo, server }) => {
+              self = server.url;
+              const failure = await failureOf(repo.getManifest({ tag: 'latest' }));
+              assert.deepEqual(bodies, [], 'the other origin was sent the refresh token');
+              expectError('unavailable', 'REDIRECT_REFUSED', other.host)(failure);
+            },
+          );
+        } finally {
+          await other.stop();
+        }
+      });
+
       test('a token the registry accepts is used and cached (control)', async () => {
         let self = '';
         await withTransport(
@@ -1252,6 +1396,238 @@ for (const transport of ['undici', 'node'] as const) {
           },
         );
       });
+
+      test('a manifest sent one byte at a time ends within the request timeout', async () => {
+        await withTransport(
+          (_req, res) => drip(res, 100_000),
+          { http: { requestTimeoutMs: 1000, bodyTimeoutMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'NETWORK_ERROR', '1000 ms'),
+              ),
+              5000,
+              'the dripping manifest',
+            );
+            const elapsed = performance.now() - started;
+            assert.ok(elapsed >= 900 && elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+            assert.equal(
+              count(`GET ${MANIFESTS}`),
+              1,
+              'a request that ran out of time is not retried',
+            );
+          },
+        );
+      });
+
+      test('an error body sent one byte at a time ends within the request timeout', async () => {
+        await withTransport(
+          (_req, res) => drip(res, 100_000, 404),
+          { http: { requestTimeoutMs: 1000, bodyTimeoutMs: 5000 } },
+          async ({ repo }) => {
+            const started = performance.now();
+            // The error's detail is cut short; the answer's status still decides.
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('invalid', 'MANIFEST_UNKNOWN'),
+              ),
+              5000,
+              'the dripping error body',
+            );
+            assert.ok(performance.now() - started < 5000);
+          },
+        );
+      });
+
+      test('a server that never answers: retries stay within the request timeout', async () => {
+        await withTransport(
+          () => {
+            // accept the request, never answer
+          },
+          { http: { requestTimeoutMs: 1000, headersTimeoutMs: 1000, retries: 3 } },
+          async ({ repo }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'NETWORK_ERROR'),
+              ),
+              6000,
+              'the silent registry',
+            );
+            const elapsed = performance.now() - started;
+            assert.ok(elapsed < 2500, `took ${Math.round(elapsed)} ms`);
+          },
+        );
+      });
+
+      test('fast failures are retried while the request timeout lasts, then no more', async () => {
+        await withTransport(
+          (_req, res) => send(res, 503, { 'retry-after': '1' }),
+          { http: { requestTimeoutMs: 1500, retries: 10, maxRetryAfterMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'REGISTRY_ERROR'),
+              ),
+              5000,
+              'the failing registry',
+            );
+            const elapsed = performance.now() - started;
+            // Answers at 0 and 1 s; the next would start after the 1.5 s bound.
+            assert.equal(count(`GET ${MANIFESTS}`), 2);
+            assert.ok(elapsed < 1500, `took ${Math.round(elapsed)} ms`);
+          },
+        );
+      });
+
+      test('a blob streamed for a copy may take longer than the request timeout while it moves (control)', async () => {
+        const bytes = Buffer.from('a blob that arrives slowly but surely');
+        const descriptor = blobDescriptor(bytes);
+        await withTransport(
+          (_req, res) => {
+            res.writeHead(200, { 'content-length': String(bytes.byteLength) });
+            let sent = 0;
+            const timer = setInterval(() => {
+              res.write(bytes.subarray(sent, sent + 4));
+              sent += 4;
+              if (sent >= bytes.byteLength) {
+                clearInterval(timer);
+                res.end();
+              }
+            }, 100);
+            res.on('close', () => clearInterval(timer));
+          },
+          { http: { requestTimeoutMs: 500, bodyTimeoutMs: 1000 } },
+          async ({ repo }) => {
+            const streamed: Buffer[] = [];
+            for await (const chunk of await repo.getBlob(descriptor))
+              streamed.push(Buffer.from(chunk));
+            assert.deepEqual(Buffer.concat(streamed), bytes);
+            // The same blob read whole, as a signature payload is, has the request's bound.
+            await assert.rejects(
+              repo.readBlob(descriptor, 1000),
+              expectError('unavailable', 'NETWORK_ERROR', '500 ms'),
+            );
+          },
+        );
+      });
+
+      test("the client's signal (a command's deadline) stops a dripping body and every later request", async () => {
+        const deadline = AbortSignal.timeout(800);
+        await withTransport(
+          (_req, res) => drip(res, 100_000),
+          { http: { signal: deadline, requestTimeoutMs: 10_000, bodyTimeoutMs: 5000 } },
+          async ({ repo, count }) => {
+            const started = performance.now();
+            await within(
+              assert.rejects(
+                repo.getManifest({ tag: 'latest' }),
+                expectError('unavailable', 'DEADLINE_EXCEEDED'),
+              ),
+              5000,
+              'the dripping manifest',
+            );
+            assert.ok(performance.now() - started < 5000);
+            const before = count('GET ');
+            await assert.rejects(
+              repo.getManifest({ tag: 'other' }),
+              expectError('unavailable', 'DEADLINE_EXCEEDED'),
+            );
+            assert.equal(count('GET '), before, 'nothing is sent after the deadline');
+          },
+        );
+      });
     });
   });
+}
+
+// The CLI's own bounds: --timeout for each request, --deadline for the command.
+describe('the CLI against a registry that drips', () => {
+  let dir: string;
+  let key: string;
+  let server: HostileRegistry;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vouch-drip-'));
+    key = join(dir, 'cosign.pub');
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(key, publicKey.export({ type: 'spki', format: 'pem' }));
+    server = await startHostileRegistry(registryRoutes((_req, res) => drip(res, 100_000)));
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('vouch manifest --timeout 1 ends within seconds: exit 3, NETWORK_ERROR', async () => {
+    const started = performance.now();
+    const run = await within(
+      runVouch(['manifest', '--timeout', '1', `${server.host}/${REPO}:latest`]),
+      5000,
+      'vouch manifest',
+    );
+    const elapsed = performance.now() - started;
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /within 1000 ms/);
+    assert.ok(elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+  });
+
+  test('vouch verify --deadline 2s stops all work at the deadline: exit 3, DEADLINE_EXCEEDED in the JSON', async () => {
+    const started = performance.now();
+    const run = await within(
+      runVouch([
+        'verify',
+        '--key',
+        key,
+        '--deadline',
+        '2s',
+        '--timeout',
+        '60',
+        '-o',
+        'json',
+        `${server.host}/${REPO}:latest`,
+        `${server.host}/${REPO}:other`,
+      ]),
+      6000,
+      'vouch verify',
+    );
+    const elapsed = performance.now() - started;
+    assert.equal(run.code, 3, run.stderr);
+    assert.ok(elapsed >= 1900 && elapsed < 5000, `took ${Math.round(elapsed)} ms`);
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      images: { status: string; error: { code: string; category: string; message: string } }[];
+    };
+    assert.equal(report.ok, false);
+    assert.equal(report.images.length, 2);
+    for (const image of report.images) {
+      assert.equal(image.status, 'unavailable');
+      assert.equal(image.error.code, 'DEADLINE_EXCEEDED');
+      assert.equal(image.error.category, 'unavailable');
+      assert.match(image.error.message, /deadline of 2s/);
+    }
+  });
+
+  test('--deadline takes a duration; anything else is a usage error', async () => {
+    for (const bad of ['0', '-1s', '2 s', 'soon', '1.5.0s', '25h']) {
+      const run = await runVouch(['manifest', '--deadline', bad, `${server.host}/${REPO}:latest`]);
+      assert.equal(run.code, 2, `${bad}: ${run.stderr}`);
+      assert.match(run.stderr, /--deadline/);
+    }
+  });
+});
+
+/** Answers 200 (or `status`) announcing `length` bytes, then sends one every 100 ms until the client leaves. */
+function drip(res: ServerResponse, length: number, status = 200): void {
+  res.writeHead(status, { 'content-type': OCI_MANIFEST, 'content-length': String(length) });
+  res.on('error', () => {});
+  const timer = setInterval(() => res.write('{'), 100);
+  res.on('close', () => clearInterval(timer));
 }

@@ -156,13 +156,15 @@ export function requireOneMode(
 /**
  * Keyless trust: `identity` checked against the root of `rootPath`, or the
  * public-good root. Reads and validates the root now, so a bad file is a
- * usage error before any network traffic.
+ * usage error before any network traffic; a TUF refresh it needs stops at
+ * the command's deadline (`signal`).
  */
 export async function certificateTrust(
   io: CliIO,
   identity: CertificateIdentity,
   rootPath: string | undefined,
   offline: boolean,
+  signal: AbortSignal | undefined,
 ): Promise<CertificateTrust> {
   // Loaded here, not at startup: verifying with --key never needs @sigstore/*.
   const [{ chooseTrustedRoot }, { keylessTrustOf }, keyless] = await Promise.all([
@@ -170,7 +172,7 @@ export async function certificateTrust(
     import('../sigstore/keyless-trust.ts'),
     import('../verify/certificate-trust.ts'),
   ]);
-  const root = await chooseTrustedRoot(io, { file: rootPath, offline });
+  const root = await chooseTrustedRoot(io, { file: rootPath, offline, signal });
   const material = keylessTrustOf(root, rootPath ?? 'the trusted root');
   return keyless.certificateTrust(identity, material);
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { invalid } from '../core/errors.ts';
+import { invalid, unavailable } from '../core/errors.ts';
 import { canonicalRegistry } from '../oci/reference.ts';
 import type { HelperRunner } from '../registry/credentials.ts';
 import type { StoreOptions } from '../registry/open.ts';
@@ -35,15 +35,39 @@ export const REGISTRY_OPTIONS = {
   'ca-file': { type: 'string' },
   'max-manifest-bytes': { type: 'string' },
   timeout: { type: 'string' },
+  deadline: { type: 'string' },
 } as const satisfies Options;
 
-export const REGISTRY_HELP = `Registry options:
+/** How long a command may run before it stops all work (`--deadline`). */
+export const DEFAULT_DEADLINE = '5m';
+/** `vouch copy` moves whole images, whose blobs take as long as they are large. */
+export const COPY_DEADLINE = '1h';
+
+const REGISTRY_HELP_LINES = `Registry options:
       --allow-insecure-registry  allow plain HTTP to registries that are not on loopback
       --ca-file FILE             PEM certificates to trust in addition to the system roots
       --max-manifest-bytes N     refuse manifests larger than N bytes (default 4194304)
-      --timeout SECONDS          time to wait for a registry's response headers (default 30)
-Credentials come from the Docker configuration ($DOCKER_CONFIG or ~/.docker/config.json),
+      --timeout SECONDS          the longest one request to a registry or notary server may
+                                 take, whole answer and retries included (default 30;
+                                 blob transfers of a copy need only keep moving)`;
+
+const CREDENTIALS_HELP = `Credentials come from the Docker configuration ($DOCKER_CONFIG or ~/.docker/config.json),
 including credential helpers; use \`vouch login\` to add them.`;
+
+/** The registry options' help for a command whose `--deadline` defaults to `deadline`. */
+export function registryHelp(deadline: string = DEFAULT_DEADLINE): string {
+  return `${REGISTRY_HELP_LINES}
+      --deadline DURATION        stop all work and fail (exit 3, DEADLINE_EXCEEDED) when the
+                                 command has run this long: 90s, 5m, 1h30m; a bare number is
+                                 seconds (default ${deadline})
+${CREDENTIALS_HELP}`;
+}
+
+export const REGISTRY_HELP = registryHelp();
+
+/** For a server, which bounds each of its requests instead of its whole run. */
+export const SERVER_REGISTRY_HELP = `${REGISTRY_HELP_LINES}
+${CREDENTIALS_HELP}`;
 
 /** parseArgs, with its usage errors turned into ours (exit code 2). */
 export function parseFlags<T extends Options>(
@@ -134,6 +158,64 @@ export function workloadFor(images: number): Workload {
   return images > SHORT_WORK_MAX_IMAGES ? 'sustained' : 'short';
 }
 
+/** Units of `--deadline`, in milliseconds. */
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+/** Timers take at most 2^31 - 1 ms; a day is far beyond any command's need. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+
+/**
+ * A duration as Go's `time.ParseDuration` writes it for what a command may
+ * need (`500ms`, `90s`, `5m`, `1h30m`, `1.5h`): one or more decimal numbers,
+ * each with a unit, or a bare number of seconds as `--timeout` takes; more
+ * than zero and at most a day.
+ */
+export function durationFlag(name: string, value: string): number {
+  const text = /^[0-9]+(?:\.[0-9]+)?$/.test(value) ? `${value}s` : value;
+  const parts = /^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/.test(text)
+    ? [...text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)]
+    : [];
+  const ms = parts.reduce(
+    (total, [, number, unit]) => total + Number(number) * (DURATION_UNITS[unit ?? ''] ?? NaN),
+    0,
+  );
+  if (parts.length === 0 || !(ms > 0) || ms > MAX_DURATION_MS) {
+    throw invalid(
+      'USAGE',
+      `--${name} takes a duration of at most 24h such as 90s, 5m or 1h30m, not "${value}"`,
+    );
+  }
+  return Math.ceil(ms);
+}
+
+/**
+ * The signal that stops a command's work when its `--deadline` passes:
+ * every request of its HTTP clients and TUF fetches fails at once with
+ * DEADLINE_EXCEEDED (`unavailable`, exit 3), so the command reports what it
+ * could not finish and ends.
+ */
+export function deadlineSignal(value: string): AbortSignal {
+  const deadline = new AbortController();
+  AbortSignal.timeout(durationFlag('deadline', value)).addEventListener(
+    'abort',
+    () =>
+      deadline.abort(
+        unavailable('DEADLINE_EXCEEDED', `the deadline of ${value} passed (--deadline)`),
+      ),
+    { once: true },
+  );
+  return deadline.signal;
+}
+
+/**
+ * The stores' options from the registry flags. The command's deadline
+ * starts now: `deadline` is its default, or null for a server, which bounds
+ * each request it answers instead (admission).
+ */
 export async function storeOptions(
   io: CliIO,
   values: {
@@ -141,8 +223,10 @@ export async function storeOptions(
     'ca-file'?: string;
     'max-manifest-bytes'?: string;
     timeout?: string;
+    deadline?: string;
   },
   workload: Workload,
+  deadline: string | null = DEFAULT_DEADLINE,
 ): Promise<StoreOptions> {
   const caFile = values['ca-file'];
   let ca: string | undefined;
@@ -156,14 +240,16 @@ export async function storeOptions(
       );
     }
   }
-  const timeout = integerFlag('timeout', values.timeout);
+  const timeout = integerFlag('timeout', values.timeout, 1, 3600);
   const maxManifestBytes = integerFlag('max-manifest-bytes', values['max-manifest-bytes']);
+  const signal = deadline === null ? undefined : deadlineSignal(values.deadline ?? deadline);
   return {
     http: {
       userAgent: USER_AGENT,
       transport: workload === 'short' ? 'node' : 'undici',
       ...(ca === undefined ? {} : { ca }),
-      ...(timeout === undefined ? {} : { headersTimeoutMs: timeout * 1000 }),
+      ...(timeout === undefined ? {} : { requestTimeoutMs: timeout * 1000 }),
+      ...(signal === undefined ? {} : { signal }),
     },
     credentials: credentialLookup(io),
     allowInsecure: values['allow-insecure-registry'] ?? false,

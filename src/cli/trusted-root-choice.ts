@@ -15,13 +15,21 @@ import { USER_AGENT } from './options.ts';
 
 export async function chooseTrustedRoot(
   io: CliIO,
-  options: { readonly file?: string | undefined; readonly offline: boolean },
+  options: {
+    readonly file?: string | undefined;
+    readonly offline: boolean;
+    /** The command's deadline, which a TUF refresh is held to too. */
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<TrustedRoot> {
   const { trustedRoot, origin } = await selectTrustedRoot({
     ...(options.file === undefined ? {} : { file: options.file }),
     cacheDir: vouchCacheDir(io),
     offline: options.offline,
-    update: { userAgent: USER_AGENT },
+    update: {
+      userAgent: USER_AGENT,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    },
   });
   if (origin.kind === 'tuf-cache' && origin.refreshed) {
     io.stderr.write(

@@ -26,6 +26,10 @@ export type ErrorCategory = 'denied' | 'unavailable' | 'invalid';
 export interface ErrorCodes {
   /** A command line or option the caller got wrong. */
   USAGE: 'invalid';
+  /** The command's overall deadline passed (core/abort.ts). */
+  DEADLINE_EXCEEDED: 'unavailable';
+  /** The caller stopped the work (core/abort.ts). */
+  ABORTED: 'unavailable';
 }
 
 export type ErrorCode = keyof ErrorCodes;

@@ -5,12 +5,13 @@
  * `timestamp.json` and `<role>.<sha256 hex>.json`. Every body is capped
  * before and while it is read (endless data); the registry token flow answers
  * a 401 challenge (notary-server wires only `auth.type: token`, §1.3), with
- * credentials sent only to the server's own origin.
+ * credentials sent only to the server's own origin (and the token server it
+ * names) and challenges learned only from its own 401s.
  */
 import { randomBytes } from 'node:crypto';
 import { denied, invalid, unavailable } from '../core/errors.ts';
 import { parseJson } from '../core/json.ts';
-import { RegistryAuth, repositoryScope } from '../registry/auth.ts';
+import { challengeOf, RegistryAuth, repositoryScope } from '../registry/auth.ts';
 import type { Credentials } from '../registry/credentials.ts';
 import { bodyOf, discard, type HttpClient, type HttpResponse, header } from '../registry/http.ts';
 import { collect } from '../registry/verified-content.ts';
@@ -143,14 +144,13 @@ export class NotaryServer {
     const sent = await this.#auth.authorization(scopes);
     let response = await send(sent);
     if (response.status === 401) {
-      const retry = await this.#auth.retryAuthorization(
-        header(response.headers, 'www-authenticate'),
-        scopes,
-        sent,
-      );
+      // Only the server's own 401 is a challenge (registry/auth.ts).
+      const challenge = await challengeOf(response, this.url, this.url.host);
+      const retry = await this.#auth.retryAuthorization(challenge, scopes, sent);
       if (retry !== undefined) {
         await discard(response);
         response = await send(retry);
+        if (response.status === 401) await challengeOf(response, this.url, this.url.host);
       }
     }
     return response;

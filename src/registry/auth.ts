@@ -4,13 +4,15 @@
  * Authentication"): the registry answers 401 with a `WWW-Authenticate: Bearer
  * realm=...,service=...,scope=...` challenge, the client asks the realm for a
  * token covering the scopes it needs, and caches it per scope set until it
- * expires.
+ * expires. The realm may be on another origin (registry-1.docker.io names
+ * auth.docker.io) because the registry named it; like Docker, the
+ * registry's own credentials go there, and nowhere else.
  */
 import { invalid, unavailable } from '../core/errors.ts';
 import { parseJson } from '../core/json.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
 import type { Credentials } from './credentials.ts';
-import { bodyOf, type HttpClient } from './http.ts';
+import { bodyOf, discard, type HttpClient, type HttpResponse, header } from './http.ts';
 import { collect } from './verified-content.ts';
 
 export interface Challenge {
@@ -40,6 +42,32 @@ export function parseChallenges(value: string): Challenge[] {
     }
   }
   return challenges;
+}
+
+/**
+ * The `WWW-Authenticate` of a 401 that `origin`, the server we authenticate
+ * to, sent itself. A 401 from an origin a redirect led to is an error, never
+ * a challenge: adopting it would send our credentials to the realm that
+ * origin names and the tokens it mints back to ours, for the rest of the
+ * run. Docker keeps a challenge under the URL that answered with it
+ * (distribution registry/client/auth/challenge `AddResponse` keys by
+ * `resp.Request.URL`, the last request after redirects), so another
+ * origin's challenge never authorizes requests to the registry either.
+ */
+export async function challengeOf(
+  response: HttpResponse,
+  origin: URL,
+  server: string,
+): Promise<string | undefined> {
+  if (response.url.origin !== origin.origin) {
+    await discard(response);
+    throw unavailable(
+      'REDIRECT_UNAUTHORIZED',
+      `${server} redirected a request to ${response.url.host}, which asked for credentials (401); ` +
+        `vouch sends ${server}'s credentials only to ${server} and the token server it names`,
+    );
+  }
+  return header(response.headers, 'www-authenticate');
 }
 
 export interface RegistryAuthOptions {
@@ -182,6 +210,7 @@ export class RegistryAuth {
         headers,
         body: new TextEncoder().encode(form.toString()),
         idempotent: true,
+        credentialsInBody: true,
       });
     } else {
       if (service !== undefined) url.searchParams.set('service', service);

@@ -20,7 +20,7 @@ import {
 } from '../oci/manifest.ts';
 import { MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.ts';
 import { isLoopbackRegistry } from '../oci/reference.ts';
-import { RegistryAuth, repositoryScope } from './auth.ts';
+import { challengeOf, RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
 import {
   bodyOf,
@@ -69,6 +69,8 @@ interface RegistryRequest {
   readonly headers?: Record<string, string>;
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
   readonly idempotent?: boolean;
+  /** A blob transfer: held to the silence timeouts, not to the whole-request one (http.ts). */
+  readonly bulk?: boolean;
 }
 
 export class RegistryClient {
@@ -150,7 +152,7 @@ export class RegistryClient {
       return this.#firstAnswering(
         http,
         https,
-        (error) => isVouchError(error) && !hasCode(error, 'RATE_LIMITED'),
+        (error) => isVouchError(error) && !hasCode(error, ...HTTP_REGISTRY_ANSWERS),
       );
     }
     if (this.#options.allowInsecure ?? false) {
@@ -205,12 +207,14 @@ export class RegistryClient {
       });
     }
     await discard(response);
-    if (response.status === 401) this.auth.learn(header(response.headers, 'www-authenticate'));
+    if (response.status === 401)
+      this.auth.learn(await challengeOf(response, origin, this.registry));
   }
 
   /**
    * Sends a request with the authorization `scopes` need, answering one 401
-   * with a fresh token. Credentials go only to the registry's own origin.
+   * from the registry with a fresh token. Credentials go only to the
+   * registry's own origin, and only its own 401s teach a challenge.
    */
   async request(request: RegistryRequest): Promise<HttpResponse> {
     const origin = await this.origin();
@@ -224,20 +228,31 @@ export class RegistryClient {
         headers: { ...request.headers, ...(auth === undefined ? {} : { authorization: auth }) },
         ...(request.body === undefined ? {} : { body: request.body }),
         idempotent: request.idempotent ?? false,
+        bulk: request.bulk ?? false,
       });
     const response = await send(authorization);
+    // A location the registry handed out on another origin (an upload URL)
+    // answers for itself; its 401 is the caller's to report.
+    if (response.status !== 401 || !sameOrigin) return response;
+    const challenge = await challengeOf(response, origin, this.registry);
     const replayable = request.body === undefined || request.body instanceof Uint8Array;
-    if (response.status !== 401 || !sameOrigin || !replayable) return response;
-    const retry = await this.auth.retryAuthorization(
-      header(response.headers, 'www-authenticate'),
-      request.scopes,
-      authorization,
-    );
+    if (!replayable) return response;
+    const retry = await this.auth.retryAuthorization(challenge, request.scopes, authorization);
     if (retry === undefined) return response;
     await discard(response);
-    return send(retry);
+    const retried = await send(retry);
+    // Said plainly rather than as the registry refusing the credentials.
+    if (retried.status === 401) await challengeOf(retried, origin, this.registry);
+    return retried;
   }
 }
+
+/**
+ * Errors that are a registry's answer over plain HTTP, so a loopback
+ * registry is not asked again over HTTPS: it asks us to wait, or it
+ * redirected to an origin that wants credentials.
+ */
+const HTTP_REGISTRY_ANSWERS = ['RATE_LIMITED', 'REDIRECT_UNAUTHORIZED'] as const;
 
 export class RegistryRepository implements ImageStore {
   readonly client: RegistryClient;
@@ -430,11 +445,21 @@ export class RegistryRepository implements ImageStore {
   }
 
   async getBlob(descriptor: Descriptor): Promise<AsyncIterable<Uint8Array>> {
+    return this.#blob(descriptor, true);
+  }
+
+  /**
+   * A blob's verified stream. `bulk` for a transfer (a copy), whose time
+   * grows with the blob; a read the caller caps is held to the request
+   * timeout like a manifest.
+   */
+  async #blob(descriptor: Descriptor, bulk: boolean): Promise<AsyncIterable<Uint8Array>> {
     const response = await this.client.request({
       method: 'GET',
       path: this.#path('blobs', descriptor.digest),
       scopes: this.#scopes('pull'),
       idempotent: true,
+      bulk,
     });
     if (response.status !== 200) throw await this.#blobError(response, descriptor.digest);
     const declared = Number(header(response.headers, 'content-length'));
@@ -455,7 +480,7 @@ export class RegistryRepository implements ImageStore {
         `${this.location}: blob ${descriptor.digest} has ${descriptor.size} bytes, more than the ${maxBytes}-byte limit`,
       );
     }
-    return collect(await this.getBlob(descriptor), maxBytes, () =>
+    return collect(await this.#blob(descriptor, false), maxBytes, () =>
       denied(
         'BLOB_TOO_LARGE',
         `${this.location}: blob ${descriptor.digest} exceeds ${maxBytes} bytes`,
@@ -606,6 +631,7 @@ export class RegistryRepository implements ImageStore {
       },
       body: chunk,
       scopes: this.#scopes('pull', 'push'),
+      bulk: true,
     });
     const next = header(response.headers, 'location');
     if (response.status !== 202 || next === undefined) {
@@ -633,6 +659,7 @@ export class RegistryRepository implements ImageStore {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
       body,
       scopes: this.#scopes('pull', 'push'),
+      bulk: length > 0,
     });
     if (response.status !== 201) {
       throw await responseError(response, {

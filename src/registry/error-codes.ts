@@ -32,6 +32,7 @@ export interface RegistryErrorCodes {
   PAGINATION_INVALID: 'denied';
   RATE_LIMITED: 'unavailable';
   REDIRECT_REFUSED: 'unavailable';
+  REDIRECT_UNAUTHORIZED: 'unavailable';
   REFERRERS_INVALID: 'denied';
   REFERRERS_TOO_MANY: 'denied';
   REGISTRY_ERROR: 'unavailable';

@@ -49,8 +49,8 @@ export interface SelectTrustedRootOptions {
   readonly offline: boolean;
   /** The time TUF expiry is judged at; now by default. */
   readonly now?: Date;
-  /** Options for the refresh of an expired cache (timeout, user agent). */
-  readonly update?: Pick<TufUpdateOptions, 'timeoutMs' | 'userAgent'>;
+  /** Options for the refresh of an expired cache (timeout, deadline, user agent). */
+  readonly update?: Pick<TufUpdateOptions, 'timeoutMs' | 'signal' | 'userAgent'>;
   /** Replaces the TUF update (for tests); default `updateTrustedRoot`. */
   readonly refresh?: (options: TufUpdateOptions) => Promise<TufUpdateResult>;
 }

@@ -37,6 +37,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as TufJs from 'tuf-js';
+import { abortError } from '../core/abort.ts';
 import { denied, invalid, isVouchError, messageOf, unavailable } from '../core/errors.ts';
 import { PUBLIC_GOOD_TUF_URL, publicGoodTufRoot } from './public-good.ts';
 import {
@@ -60,6 +61,11 @@ export interface TufUpdateOptions {
   readonly initialRoot?: Uint8Array;
   /** Per request, headers and body; default 30 s. */
   readonly timeoutMs?: number;
+  /**
+   * Stops the update (a command's deadline): the file being fetched is cut
+   * and the update fails with `abortError` of it, nothing cached.
+   */
+  readonly signal?: AbortSignal;
   readonly userAgent?: string;
 }
 
@@ -184,6 +190,7 @@ async function runUpdater(
   const fetcher = createFetcher(
     modules,
     options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    options.signal,
     options.userAgent,
   );
   let updater: TufJs.Updater;
@@ -214,6 +221,9 @@ async function runUpdater(
     return await readFile(path);
   } catch (error) {
     if (isVouchError(error)) throw error;
+    if (options.signal?.aborted === true) {
+      throw abortError(options.signal, `the TUF update from ${mirrorUrl}`);
+    }
     if (fetcher.failure !== undefined) {
       throw unavailable(
         'TUF_UNAVAILABLE',
@@ -244,6 +254,7 @@ interface RecordingFetcher extends TufJs.BaseFetcher {
 function createFetcher(
   { tuf, errors }: TufModules,
   timeoutMs: number,
+  stop: AbortSignal | undefined,
   userAgent: string | undefined,
 ): RecordingFetcher {
   class Fetcher extends tuf.BaseFetcher implements RecordingFetcher {
@@ -252,7 +263,11 @@ function createFetcher(
     override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
       const response = await fetch(url, {
         headers: userAgent === undefined ? {} : { 'user-agent': userAgent },
-        signal: AbortSignal.timeout(timeoutMs),
+        // Covers the body too: fetch's signal aborts the stream it returns.
+        signal: AbortSignal.any([
+          AbortSignal.timeout(timeoutMs),
+          ...(stop === undefined ? [] : [stop]),
+        ]),
       });
       if (!response.ok || response.body === null) {
         await response.body?.cancel();

@@ -16,7 +16,7 @@ import {
   credentialLookup,
   integerFlag,
   parseFlags,
-  REGISTRY_HELP,
+  SERVER_REGISTRY_HELP,
   REGISTRY_OPTIONS,
   storeOptions,
 } from '../options.ts';
@@ -88,7 +88,7 @@ Cert options:
       --out-dir DIR           where to write ca.crt, ca.key, tls.crt, tls.key
       --days N                validity of the serving certificate (default 365)
 
-${REGISTRY_HELP}`,
+${SERVER_REGISTRY_HELP}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const [sub, ...rest] = args;
@@ -173,20 +173,22 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const ttlMs = (secondsFlag('cache-ttl', values['cache-ttl'], 0, 86_400) ?? 600) * 1000;
   const tagTtlMs = (secondsFlag('tag-ttl', values['tag-ttl'], 0, 3600) ?? 30) * 1000;
 
-  const options = await storeOptions(io, values, 'sustained');
-  const stores = new Stores({
-    ...options,
-    http: {
-      ...options.http,
-      // A registry slower than the deadline cannot help this request; a
-      // Retry-After longer than a quarter of it fails over to the failure policy.
-      headersTimeoutMs: Math.min(options.http?.headersTimeoutMs ?? Infinity, deadlineMs),
-      bodyTimeoutMs: deadlineMs,
-      connectTimeoutMs: Math.min(deadlineMs, 5_000),
-      maxRetryAfterMs: deadlineMs / 4,
-    },
-  });
-  const { gather, close } = await gatherOptions(io, stores, values, options.http);
+  // No deadline for the whole run: a server bounds each request it answers.
+  const options = await storeOptions(io, values, 'sustained', null);
+  const http: HttpOptions = {
+    ...options.http,
+    // A registry slower than the deadline cannot help this request, nor can
+    // one that drips its answer: each request, retries included, ends by the
+    // deadline, so no verification outlives the reviews waiting on it for
+    // long. A Retry-After longer than a quarter of it fails over to the
+    // failure policy.
+    requestTimeoutMs: Math.min(options.http?.requestTimeoutMs ?? Infinity, deadlineMs),
+    bodyTimeoutMs: deadlineMs,
+    connectTimeoutMs: Math.min(deadlineMs, 5_000),
+    maxRetryAfterMs: deadlineMs / 4,
+  };
+  const stores = new Stores({ ...options, http });
+  const { gather, close } = await gatherOptions(io, stores, values, http);
   // Written in batches, off the request path (batched-lines.ts), and all
   // written before the process ends, however it ends short of SIGKILL.
   const lines = new BatchedLines(io.stdout);

@@ -5,12 +5,13 @@ import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import {
+  COPY_DEADLINE,
   integerFlag,
   OUTPUT_OPTIONS,
   outputFormat,
   parseFlags,
-  REGISTRY_HELP,
   REGISTRY_OPTIONS,
+  registryHelp,
   requireTarget,
   storeOptions,
 } from '../options.ts';
@@ -46,7 +47,7 @@ Options:
       --force              replace attachment tags the destination holds with other
                            content (by default the copy refuses: they are someone's signatures)
 
-${REGISTRY_HELP}`,
+${registryHelp(COPY_DEADLINE)}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals } = parseFlags(args, {
@@ -62,7 +63,7 @@ ${REGISTRY_HELP}`,
       throw invalid('USAGE', 'vouch copy takes a SOURCE and a DESTINATION');
     const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 4;
     const [sourceImage, destinationImage] = positionals as [string, string];
-    const stores = new Stores(await storeOptions(io, values, 'sustained'));
+    const stores = new Stores(await storeOptions(io, values, 'sustained', COPY_DEADLINE));
     try {
       const source = await stores.openImage(sourceImage);
       const sourceTarget = requireTarget(sourceImage, source.target);

@@ -143,15 +143,22 @@ ${REGISTRY_HELP}`,
         '--type applies to SBOM attestations, which need --key or the keyless options; the legacy .sbom attachment has no predicate type',
       );
     }
-    // Read and checked before any network traffic: keys, or the keyless trust root.
+    const options = await storeOptions(io, values, 'short');
+    // Read and checked before any registry traffic: keys, or the keyless trust root.
     const trust: CosignTrust | undefined =
       identity !== undefined
-        ? await certificateTrust(io, identity, values['trusted-root'], values.offline)
+        ? await certificateTrust(
+            io,
+            identity,
+            values['trusted-root'],
+            values.offline,
+            options.http?.signal,
+          )
         : keyPaths.length > 0
           ? { keys: await readPublicKeys(keyPaths) }
           : undefined;
 
-    const stores = new Stores(await storeOptions(io, values, 'short'));
+    const stores = new Stores(options);
     let download: Download;
     try {
       const opened = await stores.openImage(image);

@@ -29,7 +29,8 @@ Examples:
 Options:
   -u, --username NAME     user name (prompted for on a terminal when missing)
       --password-stdin    read the password from standard input
-      --allow-insecure-registry, --ca-file FILE, --timeout SECONDS  as for other commands`,
+      --allow-insecure-registry, --ca-file FILE, --timeout SECONDS, --deadline DURATION
+                          as for other commands`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals } = parseFlags(args, {

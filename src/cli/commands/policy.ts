@@ -124,7 +124,12 @@ async function gather(
     concurrency,
     loadTlogs: async () => {
       const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
-      return (await chooseTrustedRoot(io, { offline: values.offline ?? false })).tlogs;
+      return (
+        await chooseTrustedRoot(io, {
+          offline: values.offline ?? false,
+          signal: options.http?.signal,
+        })
+      ).tlogs;
     },
   };
   if (kinds.has('keyless')) {
@@ -137,6 +142,7 @@ async function gather(
       const root = await chooseTrustedRoot(io, {
         file: authority.trustedRoot,
         offline: values.offline ?? false,
+        signal: options.http?.signal,
       });
       return keyless.certificateTrust(
         authority.identity,

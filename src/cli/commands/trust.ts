@@ -356,6 +356,7 @@ type Values = {
   'ca-file'?: string;
   'max-manifest-bytes'?: string;
   timeout?: string;
+  deadline?: string;
 };
 
 /** The notary server, trust store, key store and registry clients for one repository; closed after. */

@@ -18,7 +18,15 @@ import { vouchCacheDir } from '../cache-dir.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { type CliIO, writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { integerFlag, OUTPUT_OPTIONS, outputFormat, parseFlags, USER_AGENT } from '../options.ts';
+import {
+  DEFAULT_DEADLINE,
+  deadlineSignal,
+  integerFlag,
+  OUTPUT_OPTIONS,
+  outputFormat,
+  parseFlags,
+  USER_AGENT,
+} from '../options.ts';
 
 export const command: Command = {
   summary: 'Update the Sigstore trusted root through TUF, or show the one in use',
@@ -57,7 +65,9 @@ Options:
       --tuf-root FILE         the repository's initial root.json, trusted only when
                               nothing is cached for it yet (default for the public-good
                               repository: the root embedded in @sigstore/tuf)
-      --timeout SECONDS       time to wait for each TUF file (default 30)
+      --timeout SECONDS       time each TUF file may take, whole (default 30)
+      --deadline DURATION     stop and fail (exit 3, DEADLINE_EXCEEDED) when the update
+                              has run this long: 90s, 5m (default ${DEFAULT_DEADLINE})
       --trusted-root FILE     (show) show this file, as verification would use it
   -o, --output text|json      output format (default text)
 
@@ -85,11 +95,13 @@ async function update(args: readonly string[], io: CliIO): Promise<number> {
       'tuf-url': { type: 'string', default: PUBLIC_GOOD_TUF_URL },
       'tuf-root': { type: 'string' },
       timeout: { type: 'string' },
+      deadline: { type: 'string' },
     },
     false,
   );
   const format = outputFormat(values.output);
   const timeout = integerFlag('timeout', values.timeout, 1, 3600);
+  const signal = deadlineSignal(values.deadline ?? DEFAULT_DEADLINE);
   const rootPath = values['tuf-root'];
   const initialRoot =
     rootPath === undefined ? undefined : await readKeyFile(rootPath, '--tuf-root');
@@ -99,6 +111,7 @@ async function update(args: readonly string[], io: CliIO): Promise<number> {
     cacheDir: vouchCacheDir(io),
     mirrorUrl,
     userAgent: USER_AGENT,
+    signal,
     ...(initialRoot === undefined ? {} : { initialRoot }),
     ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
   });

@@ -162,14 +162,21 @@ ${REGISTRY_HELP}`,
     const maxReferrers = integerFlag('max-referrers', values['max-referrers'], 1, 100_000);
     const concurrency =
       integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    const options = await storeOptions(io, values, workloadFor(positionals.length));
+    const stores = new Stores(options);
     let results: AttestationVerification[];
     try {
       stores.connectAhead(specs);
       const trust: CosignTrust =
         identity === undefined
           ? { keys: await readPublicKeys(keyPaths) }
-          : await certificateTrust(io, identity, values['trusted-root'], values.offline);
+          : await certificateTrust(
+              io,
+              identity,
+              values['trusted-root'],
+              values.offline,
+              options.http?.signal,
+            );
       results = await verifyAttestationsOfImages(stores, positionals, {
         trust,
         policy: { predicateType },

@@ -185,17 +185,19 @@ ${REGISTRY_HELP}`,
     );
     const concurrency =
       integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    const options = await storeOptions(io, values, workloadFor(positionals.length));
+    const deadline = options.http?.signal;
+    const stores = new Stores(options);
     let results: ImageVerification[];
     try {
       stores.connectAhead(specs);
       const trust: CosignTrust =
         identity === undefined
           ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
-          : await certificateTrust(io, identity, values['trusted-root'], values.offline);
+          : await certificateTrust(io, identity, values['trusted-root'], values.offline, deadline);
       results = await verifyImages(stores, positionals, {
         trust,
-        loadTlogs: defaultTlogs(io, values.offline),
+        loadTlogs: defaultTlogs(io, values.offline, deadline),
         policy: {
           annotations,
           ...(signedIdentity === undefined ? {} : { signedIdentity }),
@@ -269,10 +271,14 @@ async function trustedLogs(
  * a signature carries a bundle, so a plain key verification never reads
  * trust material.
  */
-function defaultTlogs(io: CliIO, offline: boolean): () => Promise<readonly TransparencyLog[]> {
+function defaultTlogs(
+  io: CliIO,
+  offline: boolean,
+  signal: AbortSignal | undefined,
+): () => Promise<readonly TransparencyLog[]> {
   return async () => {
     const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
-    return (await chooseTrustedRoot(io, { offline })).tlogs;
+    return (await chooseTrustedRoot(io, { offline, signal })).tlogs;
   };
 }
 
