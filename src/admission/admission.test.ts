@@ -394,6 +394,39 @@ describe('webhookManifests', () => {
     }
   });
 
+  it('runs read-only, as the image user, writing only to emptyDirs: the cache, the trust data and /tmp', () => {
+    const [deployment] = parseAllDocuments(webhookManifests(options))
+      .map((d) => d.toJS() as { kind: string; spec: any }) // eslint-disable-line @typescript-eslint/no-explicit-any
+      .filter((d) => d.kind === 'Deployment');
+    const pod = deployment?.spec.template.spec;
+    const [container] = pod.containers;
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    // The Containerfile's USER.
+    assert.deepEqual(
+      [pod.securityContext.runAsNonRoot, pod.securityContext.runAsUser],
+      [true, 65532],
+    );
+    const emptyDirs = new Set(
+      pod.volumes
+        .filter((v: { emptyDir?: object }) => v.emptyDir)
+        .map((v: { name: string }) => v.name),
+    );
+    const writable = container.volumeMounts
+      .filter((m: { name: string }) => emptyDirs.has(m.name))
+      .map((m: { mountPath: string }) => m.mountPath);
+    const under = (path: string) =>
+      writable.some((dir: string) => `${path}/`.startsWith(`${dir}/`));
+    const env = Object.fromEntries(
+      container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
+    const args: string[] = container.args;
+    // VOUCH_CACHE_DIR: the trusted root's TUF cache; --trust-dir: Docker Content
+    // Trust metadata; /tmp: tuf-js stages each TUF download in os.tmpdir().
+    assert.ok(under(env.VOUCH_CACHE_DIR), `VOUCH_CACHE_DIR ${env.VOUCH_CACHE_DIR} in ${writable}`);
+    assert.ok(under(args[args.indexOf('--trust-dir') + 1] as string), `--trust-dir in ${writable}`);
+    assert.ok(under('/tmp'), `/tmp in ${writable}`);
+  });
+
   it('refuses policy files outside the policy directory and timeouts out of range', () => {
     assert.throws(
       () => webhookManifests({ ...options, policyFiles: new Map([['../x.pem', 'PEM']]) }),

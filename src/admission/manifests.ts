@@ -157,10 +157,15 @@ export function webhookManifests(options: WebhookManifestOptions): string {
                   readOnlyRootFilesystem: true,
                   capabilities: { drop: ['ALL'] },
                 },
+                // The root file system is read-only; vouch writes only to the
+                // cache (the trusted root's TUF cache, Docker Content Trust
+                // metadata) and /tmp, where tuf-js stages each TUF download
+                // (os.tmpdir(): `theupdateframework/tuf-js@510524d:packages/client/src/utils/tmpfile.ts`).
                 volumeMounts: [
                   { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
                   { name: 'tls', mountPath: TLS_DIR, readOnly: true },
                   { name: 'cache', mountPath: '/var/cache/vouch' },
+                  { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
             ],
@@ -168,6 +173,7 @@ export function webhookManifests(options: WebhookManifestOptions): string {
               { name: 'policy', configMap: { name: `${WEBHOOK_NAME}-policy`, items } },
               { name: 'tls', secret: { secretName: `${WEBHOOK_NAME}-tls` } },
               { name: 'cache', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
             ],
           },
         },
