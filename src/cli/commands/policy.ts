@@ -322,7 +322,7 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
     throw invalid('USAGE', '--fix rewrites files; it cannot rewrite stdin');
   }
   const policy = await loadPolicy(values.policy);
-  const { findImages, pinImages } = await import('../../policy/workloads.ts');
+  const { findImages } = await import('../../policy/workloads.ts');
   const texts = new Map<string, string>();
   for (const path of paths) {
     for (const file of path === '-' ? ['-'] : await manifestFiles(path)) {
@@ -359,13 +359,28 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
     };
   });
 
+  let pinned = 0;
   if (extra.fix === true) {
+    const { pinImages } = await import('../../policy/pin-images.ts');
+    // Every file's new text first, so a refusal leaves every file as it was.
+    const writes = new Map<string, { file: string; before: string; after: string }>();
     for (const [file, text] of texts) {
-      const pins = rows
-        .filter((r) => r.location.file === file && r.decision.pin !== undefined)
-        .map((r) => ({ range: r.location.range, image: r.decision.pin as string }));
-      if (pins.length > 0) await writeAtomically(file, pinImages(text, pins));
+      const pins = rows.flatMap(({ location, decision }) =>
+        location.file === file && decision.pin !== undefined
+          ? [{ location, image: decision.pin }]
+          : [],
+      );
+      if (pins.length === 0) continue;
+      const result = pinImages(text, pins, file);
+      for (const { pin, reason } of result.refused) {
+        io.stderr.write(
+          `vouch: ${file}:${pin.location.line}: ${pin.location.image} not pinned: ${reason}\n`,
+        );
+      }
+      pinned += pins.length - result.refused.length;
+      if (result.text !== text) writes.set(file, { file, before: text, after: result.text });
     }
+    for (const { file, after } of writes.values()) await writeAtomically(file, after);
   }
 
   if (output === 'json') {
@@ -386,7 +401,6 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
   } else {
     io.stdout.write(table(rows));
     if (extra.fix === true) {
-      const pinned = rows.filter((r) => r.decision.pin !== undefined).length;
       io.stdout.write(`pinned ${pinned} image reference${pinned === 1 ? '' : 's'} to digests\n`);
     }
   }
