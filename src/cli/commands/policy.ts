@@ -1,6 +1,6 @@
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { invalid } from '../../core/errors.ts';
 import type { EvidencedImage, PolicyEvidence } from '../../policy/evidence.ts';
 import type { ImageDecision } from '../../policy/evaluate.ts';
@@ -22,6 +22,7 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import { replaceFile } from '../replace-file.ts';
 
 const COMMON_OPTIONS = {
   ...REGISTRY_OPTIONS,
@@ -230,10 +231,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
   );
   const record = values.record;
   if (record !== undefined) {
-    await writeAtomically(
-      record,
-      `${JSON.stringify({ ...evidence, images: recorded }, null, 2)}\n`,
-    );
+    await replaceFile(record, `${JSON.stringify({ ...evidence, images: recorded }, null, 2)}\n`);
   }
   const decisions = recorded.map((image) => evaluateImage(image, policy));
   if (output === 'json') {
@@ -378,9 +376,20 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
         );
       }
       pinned += pins.length - result.refused.length;
-      if (result.text !== text) writes.set(file, { file, before: text, after: result.text });
+      if (result.text === text) continue;
+      // Two -f naming one file (through a link): it is written once.
+      const real = await realpath(file).catch(() => file);
+      const planned = writes.get(real);
+      if (planned !== undefined && planned.after !== result.text) {
+        throw invalid(
+          'FILE_CHANGED',
+          `${planned.file} and ${file} are one file that changed while read`,
+        );
+      }
+      writes.set(real, { file, before: text, after: result.text });
     }
-    for (const { file, after } of writes.values()) await writeAtomically(file, after);
+    for (const { file, before, after } of writes.values())
+      await replaceFile(file, after, { expected: before });
   }
 
   if (output === 'json') {
@@ -494,10 +503,22 @@ async function manifestFiles(path: string): Promise<string[]> {
   }
   if (!info.isDirectory()) return [path];
   const entries = await readdir(path, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (!/\.ya?ml$/.test(entry.name)) continue;
+    const file = join(entry.parentPath, entry.name);
+    // A link to a file is read as kubectl reads it (it walks with lstat and opens links).
+    if (entry.isFile() || (entry.isSymbolicLink() && (await isFile(file)))) files.push(file);
+  }
+  return files.sort();
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function readText(file: string): Promise<string> {
@@ -513,17 +534,4 @@ async function readStdin(io: CliIO): Promise<string> {
   for await (const chunk of io.stdin)
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Writes `text` to a temporary file beside `path`, then renames it over `path`. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.vouch-${process.pid}-${Date.now()}`);
-  let mode: number | undefined;
-  try {
-    mode = (await stat(path)).mode & 0o777;
-  } catch {
-    mode = undefined;
-  }
-  await writeFile(temporary, text, mode === undefined ? {} : { mode });
-  await rename(temporary, path);
 }
