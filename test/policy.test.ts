@@ -467,7 +467,7 @@ data: { image: not-an-image }
     assert.match(fix.stdout, /pinned 5 image references to digests/);
     assert.equal(
       fix.stderr,
-      `vouch: ${compose}:4: ${signed} not pinned: the anchor &img at line 1 is itself no image pinned with its aliases; pinning would change it too\n`,
+      `vouch: ${compose}:4: ${signed} not pinned: the anchor &img at line 1 is also used where it is written, which is no image; pinning would change it there too\n`,
     );
     assert.ok(
       (await lstat(join(dir, 'links', 'pods.yaml'))).isSymbolicLink(),

@@ -171,7 +171,7 @@ services:
       refused.map((r) => [r.pin.location.line, r.reason]),
       [4, 6].map((line) => [
         line,
-        'the anchor &img at line 1 is itself no image pinned with its aliases; pinning would change it too',
+        'the anchor &img at line 1 is also used where it is written, which is no image; pinning would change it there too',
       ]),
     );
   });
@@ -211,6 +211,31 @@ services:
     );
     assert.equal(one.text, text, 'pinning one place would change the other');
     assert.match(one.refused[0]?.reason ?? '', /is also used at line 3/);
+  });
+
+  it('pins an image merged from another service with it, and refuses one merged from a template', () => {
+    const text = `services:
+  a: &a
+    image: nginx:1
+  b:
+    <<: *a
+`;
+    assertPinsOnlyImages(text, [
+      { document: 0, path: ['services', 'a', 'image'] },
+      { document: 0, path: ['services', 'b', '<<', 'image'] },
+    ]);
+    const template = `x-base: &base\n  image: nginx:1\nservices:\n  a:\n    <<: *base\n`;
+    const { text: pinned, refused } = pinAll(template);
+    assert.equal(pinned, template);
+    assert.deepEqual(
+      refused.map((r) => [r.pin.location.line, r.reason]),
+      [
+        [
+          5,
+          'the value at line 2 is also used where it is written, which is no image; pinning would change it there too',
+        ],
+      ],
+    );
   });
 
   it('refuses to pin one anchor to two references', () => {

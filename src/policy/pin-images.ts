@@ -108,7 +108,7 @@ export function pinImages(text: string, pins: readonly ImagePin[], source: strin
       if (other !== undefined) {
         refuse(
           other.at === start
-            ? `${what} is itself no image pinned with its aliases; pinning would change it too`
+            ? `${what} is also used where it is written, which is no image; pinning would change it there too`
             : `${what} is also used at line ${lineOf(other.at)}, where it is no image pinned with it`,
         );
         continue;

@@ -657,6 +657,43 @@ items:
     );
   });
 
+  it('applies merge keys as kubectl and compose do: own keys first, then each merged map', () => {
+    const text = `x-base: &base {image: ghcr.io/acme/base:1, restart: always}
+x-other: &other {image: ghcr.io/acme/other:1}
+services:
+  a: {<<: *base}
+  b: {<<: [*other, *base]}
+  c: {<<: *base, image: ghcr.io/acme/own:1}
+  d: {"<<": *base}
+  e: {!!merge <<: *base}
+  loop: &loop {<<: *loop}
+...
+%YAML 1.1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: &spec
+  containers: [{name: a, image: nginx:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+spec: {<<: *spec}
+`;
+    assert.deepEqual(
+      findImages(text, 'x.yaml').map((f) => [f.object, f.image, f.line]),
+      [
+        ['compose service a', 'ghcr.io/acme/base:1', 4],
+        ['compose service b', 'ghcr.io/acme/other:1', 5],
+        ['compose service c', 'ghcr.io/acme/own:1', 6],
+        ['compose service e', 'ghcr.io/acme/base:1', 8],
+        ['Pod/p', 'nginx:1', 17],
+      ],
+      'a quoted "<<" is a plain key; an alias to another document is none',
+    );
+  });
+
   it('bounds the objects aliases can make of a few lines', () => {
     const lists = [
       '- &l0 {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: []}}',

@@ -45,6 +45,9 @@ export interface ImageLocation {
  */
 const MAX_ENTRIES = 100_000;
 
+/** Merges inside merged maps followed: real files nest a few; a map merged into itself ends here. */
+const MAX_MERGES = 8;
+
 /** A value reached in a document: the node it stands for and the way there. */
 interface Place {
   readonly node: ValueNode;
@@ -79,13 +82,30 @@ export function findImages(text: string, source: string): ImageLocation[] {
       const alias = isAlias(written) ? written : place.alias;
       return { node, path: [...place.path, i], ...(alias === undefined ? {} : { alias }) };
     };
-    const child = (place: Place | undefined, key: string): Place | undefined => {
+    /** The items of a sequence, each with its place. */
+    const itemsOf = (place: Place | undefined): Place[] =>
+      place === undefined || !isSeq(place.node)
+        ? []
+        : place.node.items.flatMap((item, i) => step(place, item, i) ?? []);
+    /** The value of `key` in the map at `place`, its own or merged into it. */
+    const child = (place: Place | undefined, key: string, merges = 0): Place | undefined => {
       if (place === undefined || !isMap(place.node)) return undefined;
-      const i = place.node.items.findIndex((pair) => {
+      const pairs = place.node.items;
+      const i = pairs.findIndex((pair) => {
         const name = resolve(pair.key);
         return isScalar(name) && name.value === key;
       });
-      return i < 0 ? undefined : step(place, place.node.items[i]?.value, i);
+      if (i >= 0) return step(place, pairs[i]?.value, i);
+      // Merge keys (https://yaml.org/type/merge.html), which kubectl's and compose's
+      // readers apply: after the map's own keys, each merged map in the order listed.
+      const m = merges < MAX_MERGES ? pairs.findIndex((pair) => isMergeKey(resolve(pair.key))) : -1;
+      const merged = m < 0 ? undefined : step(place, pairs[m]?.value, m);
+      for (const source of isSeq(merged?.node) ? itemsOf(merged) : merged ? [merged] : []) {
+        count();
+        const found = child(source, key, merges + 1);
+        if (found !== undefined) return found;
+      }
+      return undefined;
     };
     const at = (place: Place | undefined, keys: readonly string[]) =>
       keys.reduce<Place | undefined>((current, key) => child(current, key), place);
@@ -93,11 +113,6 @@ export function findImages(text: string, source: string): ImageLocation[] {
       const node = at(place, keys)?.node;
       return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
     };
-    /** The items of a sequence, each with its place. */
-    const itemsOf = (place: Place | undefined): Place[] =>
-      place === undefined || !isSeq(place.node)
-        ? []
-        : place.node.items.flatMap((item, i) => step(place, item, i) ?? []);
     const add = (place: Place | undefined, object: string, namespace: string | undefined) => {
       count();
       const node = place?.node;
@@ -156,4 +171,13 @@ export function findImages(text: string, source: string): ImageLocation[] {
     if (root !== undefined) visitObject({ node: root, path: [] });
   });
   return found;
+}
+
+/** `<<` written plain or tagged !!merge: YAML 1.1's merge key (a quoted "<<" is a plain string). */
+function isMergeKey(node: ValueNode | undefined): boolean {
+  if (!isScalar(node) || (node.type !== 'PLAIN' && node.tag !== 'tag:yaml.org,2002:merge'))
+    return false;
+  // The yaml library reads it as a symbol where it applies merges itself (YAML 1.1 documents).
+  const { value } = node;
+  return value === '<<' || (typeof value === 'symbol' && value.description === '<<');
 }
