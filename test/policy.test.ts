@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -494,6 +504,62 @@ data: { image: not-an-image }
       .replace(`image: ${attested}`, `image: ${attested}@${digests.attested}`)
       .replace(`reference: ${signed}`, `reference: ${signed}@${digests.signed}`);
     assert.equal(fixed, expected);
+  });
+
+  it('check --fix: block scalars, CRLF and --- stay intact; a symlinked file is written through', async () => {
+    const dir = join(tmp, 'fix-shapes');
+    await mkdir(join(dir, 'real'), { recursive: true });
+    await mkdir(join(dir, 'links'));
+    const pod = (name: string, image: string, after = '') =>
+      `apiVersion: v1\nkind: Pod\nmetadata: { name: ${name} }\nspec:\n  containers:\n    - name: app\n      image: ${image}\n${after}`;
+    const blocks = `${pod('a', `>-\n        ${signed}`, '      imagePullPolicy: Always\n')}---\n${pod('b', `|- # keep\n        ${attested}`)}---\n${pod('c', unsigned)}`;
+    const pinnedBlocks = `${pod('a', `${signed}@${digests.signed}`, '      imagePullPolicy: Always\n')}---\n${pod('b', `${attested}@${digests.attested} # keep`)}---\n${pod('c', unsigned)}`;
+    const real = join(dir, 'real', 'pods.yaml');
+    await writeFile(real, blocks, { mode: 0o640 });
+    // A directory of links, as some repositories keep one set of manifests for several places.
+    await symlink(join('..', 'real', 'pods.yaml'), join(dir, 'links', 'pods.yaml'));
+    const crlf = join(dir, 'crlf.yaml');
+    await writeFile(crlf, blocks.replaceAll('\n', '\r\n'));
+    const compose = join(dir, 'compose.yaml');
+    const composeText = `x-image: &img ${signed}\nservices:\n  web:\n    image: *img\n  api:\n    image: ${signed}\n`;
+    await writeFile(compose, composeText);
+
+    const fix = await vouch(
+      'policy',
+      'check',
+      '--policy',
+      policyFile,
+      '-f',
+      join(dir, 'links'),
+      '-f',
+      crlf,
+      '-f',
+      compose,
+      '--fix',
+    );
+    assert.equal(fix.code, 1, fix.stderr);
+    assert.match(fix.stdout, /links\/pods\.yaml:7 +allowed/, 'the linked file is read');
+    assert.match(fix.stdout, /pinned 5 image references to digests/);
+    assert.equal(
+      fix.stderr,
+      `vouch: ${compose}:4: ${signed} not pinned: the anchor &img at line 1 is also used where it is written, which is no image; pinning would change it there too\n`,
+    );
+    assert.ok(
+      (await lstat(join(dir, 'links', 'pods.yaml'))).isSymbolicLink(),
+      'the link stays a link',
+    );
+    assert.equal(await readFile(real, 'utf8'), pinnedBlocks, 'its target is pinned');
+    assert.equal((await stat(real)).mode & 0o777, 0o640, 'and keeps its mode');
+    assert.equal(await readFile(crlf, 'utf8'), pinnedBlocks.replaceAll('\n', '\r\n'));
+    assert.equal(
+      await readFile(compose, 'utf8'),
+      composeText.replace(`image: ${signed}\n`, `image: ${signed}@${digests.signed}\n`),
+    );
+    assert.deepEqual(
+      [...(await readdir(dir)), ...(await readdir(join(dir, 'real')))].sort(),
+      ['compose.yaml', 'crlf.yaml', 'links', 'pods.yaml', 'real'],
+      'no temporary file is left behind',
+    );
   });
 
   it('check reads stdin and refuses --fix on it', async () => {

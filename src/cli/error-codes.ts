@@ -7,6 +7,8 @@ export interface CliErrorCodes {
   CA_FILE_UNREADABLE: 'invalid';
   EVIDENCE_UNREADABLE: 'invalid';
   FILE_UNREADABLE: 'invalid';
+  FILE_UNWRITABLE: 'invalid';
+  FILE_CHANGED: 'invalid';
   INTERRUPTED: 'invalid';
   KEY_FILE_PERMISSIONS: 'invalid';
   MANIFEST_UNREADABLE: 'invalid';

@@ -9,6 +9,7 @@ export interface PolicyErrorCodes {
   INVALID_GLOB: 'invalid';
   MANIFEST_YAML_INVALID: 'invalid';
   POLICY_INVALID: 'invalid';
+  MANIFEST_PIN_UNSAFE: 'invalid';
   POLICY_UNREADABLE: 'invalid';
 }
 

@@ -35,7 +35,9 @@ export {
   matchesNamespaceGlob,
 } from './glob.ts';
 export type { ImageLocation } from './workloads.ts';
-export { findImages, pinImages } from './workloads.ts';
+export type { ImagePin, PinResult } from './pin-images.ts';
+export { pinImages } from './pin-images.ts';
+export { findImages } from './workloads.ts';
 export { CONTAINER_LISTS, IMAGE_VOLUME_PATH, POD_SPEC_PATHS, WORKLOAD_KINDS } from './pod-spec.ts';
 export { loadPolicyFile } from './load.ts';
 export type { Requirements } from './match.ts';

@@ -18,7 +18,8 @@ import { selectRule } from './match.ts';
 import { parsePolicy } from './parse.ts';
 import { CONTAINER_LISTS, POD_SPEC_PATHS, WORKLOAD_KINDS } from './pod-spec.ts';
 import { PolicyError } from './source.ts';
-import { findImages, pinImages } from './workloads.ts';
+import { pinImages } from './pin-images.ts';
+import { findImages } from './workloads.ts';
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .publicKey.export({ type: 'spki', format: 'pem' })
@@ -681,12 +682,101 @@ spec:
         ['ghcr.io/acme/models:2', 'Deployment/web', 'prod', 15],
       ],
     );
-    const pinned = pinImages(text, [{ range: found[1]?.range ?? [0, 0], image: `x@${DIGEST}` }]);
+    const location = found[1];
+    assert.ok(location !== undefined);
+    const pinned = pinImages(text, [{ location, image: `x@${DIGEST}` }], 'web.yaml').text;
     assert.equal(
       pinned,
       text.replace('"ghcr.io/acme/models:2"', `"x@${DIGEST}"`),
       'quoting and the comment stay',
     );
+  });
+
+  it('follows aliases as kubectl does: an aliased image, container list or object is found', () => {
+    const text = `apiVersion: v1
+kind: List
+items:
+  - &pod
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: a}
+    spec:
+      initContainers: &list
+        - {name: i, image: &img ghcr.io/acme/app:1}
+      containers:
+        - {name: c, image: *img}
+      ephemeralContainers: *list
+  - *pod
+`;
+    assert.deepEqual(
+      findImages(text, 'x.yaml').map((f) => [f.image, f.line, f.path.join('.')]),
+      [
+        ['ghcr.io/acme/app:1', 10, '2.0.3.0.0.1'],
+        ['ghcr.io/acme/app:1', 12, '2.0.3.1.0.1'],
+        ['ghcr.io/acme/app:1', 13, '2.0.3.2.0.1'],
+        ['ghcr.io/acme/app:1', 14, '2.1.3.0.0.1'],
+        ['ghcr.io/acme/app:1', 12, '2.1.3.1.0.1'],
+        ['ghcr.io/acme/app:1', 13, '2.1.3.2.0.1'],
+      ],
+    );
+  });
+
+  it('applies merge keys as kubectl and compose do: own keys first, then each merged map', () => {
+    const text = `x-base: &base {image: ghcr.io/acme/base:1, restart: always}
+x-other: &other {image: ghcr.io/acme/other:1}
+services:
+  a: {<<: *base}
+  b: {<<: [*other, *base]}
+  c: {<<: *base, image: ghcr.io/acme/own:1}
+  d: {"<<": *base}
+  e: {!!merge <<: *base}
+  loop: &loop {<<: *loop}
+...
+%YAML 1.1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: &spec
+  containers: [{name: a, image: nginx:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+spec: {<<: *spec}
+`;
+    assert.deepEqual(
+      findImages(text, 'x.yaml').map((f) => [f.object, f.image, f.line]),
+      [
+        ['compose service a', 'ghcr.io/acme/base:1', 4],
+        ['compose service b', 'ghcr.io/acme/other:1', 5],
+        ['compose service c', 'ghcr.io/acme/own:1', 6],
+        ['compose service e', 'ghcr.io/acme/base:1', 8],
+        ['Pod/p', 'nginx:1', 17],
+      ],
+      'a quoted "<<" is a plain key; an alias to another document is none',
+    );
+  });
+
+  it('bounds the objects aliases can make of a few lines', () => {
+    const lists = [
+      '- &l0 {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: []}}',
+    ];
+    for (let i = 1; i < 7; i++)
+      lists.push(
+        `- &l${i} {kind: List, items: [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]}`,
+      );
+    const text = `apiVersion: v1\nkind: List\nitems:\n${lists.map((l) => `  ${l}`).join('\n')}\n`;
+    assert.throws(() => findImages(text, 'x.yaml'), { code: 'MANIFEST_TOO_LARGE' });
+    // Few objects, each naming one long container list.
+    const containers = `x: &cs [${Array(2000).fill('{image: a}').join(', ')}]`;
+    const pods = Array(60)
+      .fill('  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: *cs}}')
+      .join('\n');
+    const wide = `apiVersion: v1\nkind: List\n${containers}\nitems:\n${pods}\n`;
+    assert.throws(() => findImages(wide, 'x.yaml'), { code: 'MANIFEST_TOO_LARGE' });
   });
 
   it('finds the same images as the table says for each kind', () => {

@@ -1,6 +1,6 @@
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { invalid } from '../../core/errors.ts';
 import type { EvidencedImage, PolicyEvidence } from '../../policy/evidence.ts';
 import type { ImageDecision } from '../../policy/evaluate.ts';
@@ -22,6 +22,7 @@ import {
   storeOptions,
   workloadFor,
 } from '../options.ts';
+import { replaceFile } from '../replace-file.ts';
 
 const COMMON_OPTIONS = {
   ...REGISTRY_OPTIONS,
@@ -238,10 +239,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
   );
   const record = values.record;
   if (record !== undefined) {
-    await writeAtomically(
-      record,
-      `${JSON.stringify({ ...evidence, images: recorded }, null, 2)}\n`,
-    );
+    await replaceFile(record, `${JSON.stringify({ ...evidence, images: recorded }, null, 2)}\n`);
   }
   const decisions = recorded.map((image) => evaluateImage(image, policy));
   if (output === 'json') {
@@ -330,7 +328,7 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
     throw invalid('USAGE', '--fix rewrites files; it cannot rewrite stdin');
   }
   const policy = await loadPolicy(values.policy);
-  const { findImages, pinImages } = await import('../../policy/workloads.ts');
+  const { findImages } = await import('../../policy/workloads.ts');
   const texts = new Map<string, string>();
   for (const path of paths) {
     for (const file of path === '-' ? ['-'] : await manifestFiles(path)) {
@@ -367,13 +365,39 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
     };
   });
 
+  let pinned = 0;
   if (extra.fix === true) {
+    const { pinImages } = await import('../../policy/pin-images.ts');
+    // Every file's new text first, so a refusal leaves every file as it was.
+    const writes = new Map<string, { file: string; before: string; after: string }>();
     for (const [file, text] of texts) {
-      const pins = rows
-        .filter((r) => r.location.file === file && r.decision.pin !== undefined)
-        .map((r) => ({ range: r.location.range, image: r.decision.pin as string }));
-      if (pins.length > 0) await writeAtomically(file, pinImages(text, pins));
+      const pins = rows.flatMap(({ location, decision }) =>
+        location.file === file && decision.pin !== undefined
+          ? [{ location, image: decision.pin }]
+          : [],
+      );
+      if (pins.length === 0) continue;
+      const result = pinImages(text, pins, file);
+      for (const { pin, reason } of result.refused) {
+        io.stderr.write(
+          `vouch: ${file}:${pin.location.line}: ${pin.location.image} not pinned: ${reason}\n`,
+        );
+      }
+      pinned += pins.length - result.refused.length;
+      if (result.text === text) continue;
+      // Two -f naming one file (through a link): it is written once.
+      const real = await realpath(file).catch(() => file);
+      const planned = writes.get(real);
+      if (planned !== undefined && planned.after !== result.text) {
+        throw invalid(
+          'FILE_CHANGED',
+          `${planned.file} and ${file} are one file that changed while read`,
+        );
+      }
+      writes.set(real, { file, before: text, after: result.text });
     }
+    for (const { file, before, after } of writes.values())
+      await replaceFile(file, after, { expected: before });
   }
 
   if (output === 'json') {
@@ -394,7 +418,6 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
   } else {
     io.stdout.write(table(rows));
     if (extra.fix === true) {
-      const pinned = rows.filter((r) => r.decision.pin !== undefined).length;
       io.stdout.write(`pinned ${pinned} image reference${pinned === 1 ? '' : 's'} to digests\n`);
     }
   }
@@ -488,10 +511,22 @@ async function manifestFiles(path: string): Promise<string[]> {
   }
   if (!info.isDirectory()) return [path];
   const entries = await readdir(path, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (!/\.ya?ml$/.test(entry.name)) continue;
+    const file = join(entry.parentPath, entry.name);
+    // A link to a file is read as kubectl reads it (it walks with lstat and opens links).
+    if (entry.isFile() || (entry.isSymbolicLink() && (await isFile(file)))) files.push(file);
+  }
+  return files.sort();
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function readText(file: string): Promise<string> {
@@ -507,17 +542,4 @@ async function readStdin(io: CliIO): Promise<string> {
   for await (const chunk of io.stdin)
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Writes `text` to a temporary file beside `path`, then renames it over `path`. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.vouch-${process.pid}-${Date.now()}`);
-  let mode: number | undefined;
-  try {
-    mode = (await stat(path)).mode & 0o777;
-  } catch {
-    mode = undefined;
-  }
-  await writeFile(temporary, text, mode === undefined ? {} : { mode });
-  await rename(temporary, path);
 }
