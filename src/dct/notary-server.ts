@@ -1,6 +1,6 @@
 /**
- * A read-only client for a notary server's TUF metadata (research/notary.md
- * §1.1; notary server/server.go routes, storage/httpstore.go): GET
+ * A read-only client for a notary server's TUF metadata (docs/formats.md
+ * "Server API"; notary server/server.go routes, storage/httpstore.go): GET
  * `/v2/<gun>/_trust/tuf/<file>` for `root.json`, `N.root.json`,
  * `timestamp.json` and `<role>.<sha256 hex>.json`. Every body is capped
  * before and while it is read (endless data); the registry token flow answers
@@ -60,7 +60,7 @@ export class NotaryServer {
   /**
    * The public key the server holds for `role` of `gun` (`GET {role}.key`,
    * server/handlers/default.go `GetKeyHandler`): the key listed in root.json
-   * once one is published, else a new key the server makes (research/notary.md §1.1).
+   * once one is published, else a new key the server makes (docs/formats.md "Server API").
    */
   async serverKey(gun: string, role: ServerRole): Promise<Uint8Array> {
     const where = `${this.url.host}: ${gun} ${role}.key`;

@@ -33,7 +33,7 @@ function vouchError(category: string, code: string, fragment?: string) {
   };
 }
 
-// research/cosign.md §1.2 "Exact bytes": a real cosign v1.13.1 PUT; the registry
+// docs/formats.md "Cosign signatures", exact bytes: a real cosign v1.13.1 PUT; the registry
 // answered Docker-Content-Digest sha256:7ebe8964… and Content-Length 558.
 const RECORDED_LAYER: Descriptor = {
   mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
