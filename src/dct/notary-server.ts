@@ -4,7 +4,7 @@
  * `/v2/<gun>/_trust/tuf/<file>` for `root.json`, `N.root.json`,
  * `timestamp.json` and `<role>.<sha256 hex>.json`. Every body is capped
  * before and while it is read (endless data); the registry token flow answers
- * a 401 challenge (notary-server wires only `auth.type: token`, §1.3), with
+ * a 401 challenge (notary-server wires only `auth.type: token`, server/server.go), with
  * credentials sent only to the server's own origin (and the token server it
  * names) and challenges learned only from its own 401s.
  */

@@ -206,7 +206,8 @@ describe('appendSignatureLayer: exact bytes', () => {
 
   test('re-serialises a containers/image signature manifest the way ggcr does', () => {
     // containers/image writes descriptors as mediaType, digest, size and a config
-    // without created or history (cosign.md §1.2).
+    // without created or history (containers/image docker/docker_image_dest.go
+    // putSignaturesToSigstoreAttachments; docs/formats.md "Cosign signatures").
     const layer = RECORDED_LAYER;
     const config = `{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":["${layer.digest}"]}}`;
     const annotations = `{"${SIGNATURE_ANNOTATION}":"${layer.annotations?.[SIGNATURE_ANNOTATION]}","z":"1","a":"2"}`;

@@ -25,7 +25,7 @@ import { decodeStdBase64 } from '../core/base64.ts';
 /** Layer media type of a cosign signature (cosign pkg/types/media.go SimpleSigningMediaType). */
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
-/** Layer annotation keys (cosign pkg/oci/static/signature.go; cosign.md §1.4). */
+/** Layer annotation keys (cosign pkg/oci/static/signature.go; docs/formats.md "Cosign signatures"). */
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
