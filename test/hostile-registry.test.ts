@@ -1,5 +1,5 @@
 /**
- * A registry that lies (DESIGN.md principle 4: distrust every byte). Each test
+ * A registry that lies (docs/design.md principle 4: distrust every byte). Each test
  * writes the routes of a node:http server on 127.0.0.1 and checks that the
  * registry client catches the lie with the right error code and category:
  * `denied` for content that fails an integrity check, `unavailable` for

@@ -2,8 +2,8 @@
  * What `fetchNotaryMetadata` asks a notary server for, and in which order,
  * against a server that serves the metadata notary 0.7.0 published
  * (test/fixtures/notary): notary's own sequence (client/tufclient.go,
- * research/notary.md §1.7) plus the root versions between the trusted root
- * and the current one.
+ * docs/formats.md "How the notary client updates") plus the root versions
+ * between the trusted root and the current one.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -255,7 +255,7 @@ describe('signing', () => {
     assert.ok(verifySignature(keys[0]?.publicKey as never, payload, candidate.signature));
     assert.ok(!verifySignature(keys[1]?.publicKey as never, payload, candidate.signature));
 
-    // Byte for byte what cosign >= 2.2 writes (research/cosign.md §1.2).
+    // Byte for byte what cosign >= 2.2 writes (docs/formats.md "Cosign signatures").
     if (manifest.kind !== 'image') throw new Error('expected an image manifest');
     const config = await store.readBlob(manifest.manifest.config, 4096);
     assert.equal(

@@ -1,6 +1,6 @@
 /**
- * The two primitives the webhook's speed rests on (research/policy.md §3,
- * §6: the same image verified again and again is the field's main latency
+ * The two primitives the webhook's speed rests on (docs/formats.md
+ * "Kubernetes admission": the same image verified again and again is the field's main latency
  * problem — kyverno#16657, #16997, policy-controller's NoCache):
  *
  * - `TtlLru`: a map bounded in entries (least recently used evicted first)

@@ -4,7 +4,7 @@
  * certificates, and the only pure-TS signer at hand (@peculiar/x509) is a
  * test-only dependency. The API server checks the serving certificate
  * against the `caBundle` of the webhook configurations and the name
- * `<service>.<namespace>.svc` (research/policy.md §4), so the certificate
+ * `<service>.<namespace>.svc` (docs/formats.md "Kubernetes admission"), so the certificate
  * carries every name given as a subjectAltName (IP addresses as IP SANs).
  */
 import { execFile } from 'node:child_process';

@@ -9,7 +9,7 @@
  * The deadline (8 s unless given, under the API server's 10 s default
  * `timeoutSeconds`; the API server's own `?timeout=` shortens it) makes the
  * webhook answer instead of timing out, as Connaisseur's 29-of-30 s does
- * (research/policy.md §2.3): images not decided by then are `unavailable`
+ * (docs/formats.md "Kubernetes admission"): images not decided by then are `unavailable`
  * and the failure policy decides. Their verification keeps running and
  * fills the cache, so the API server's retry is fast.
  */

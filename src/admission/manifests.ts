@@ -6,7 +6,7 @@
  * every deploy) that shuts down without dropping a review (a preStop pause,
  * then the drain; server.ts), a Service, and the Validating and Mutating
  * WebhookConfigurations (`kubernetes/api@10b39a3:admissionregistration/v1/types.go`,
- * research/policy.md §4) with the CA bundle, `sideEffects: None`,
+ * docs/formats.md "Kubernetes admission") with the CA bundle, `sideEffects: None`,
  * `admissionReviewVersions: [v1]`, and a namespaceSelector that leaves out
  * kube-system and the webhook's own namespace, so the webhook can never
  * block its own pods or the control plane's.

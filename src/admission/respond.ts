@@ -1,6 +1,6 @@
 /**
  * The answer to one admission request, as a pure function of the images
- * found in its object and the decision for each (DESIGN.md principle 2):
+ * found in its object and the decision for each (docs/design.md principle 2):
  *
  * - `denied` images reject the request; the message names each image, the
  *   container it is in, the rule and why (`kubectl` prints it verbatim);

@@ -1,6 +1,6 @@
 /**
  * AdmissionReview v1 (`kubernetes/api@10b39a3:admission/v1/types.go`,
- * research/policy.md §4): reading the API server's request strictly, and
+ * docs/formats.md "Kubernetes admission"): reading the API server's request strictly, and
  * writing the response it expects. Only `admission.k8s.io/v1` is accepted:
  * the webhook configurations vouch writes say `admissionReviewVersions: [v1]`.
  */

@@ -1,5 +1,5 @@
 /**
- * The one table from error category to exit code (DESIGN.md "Errors"):
+ * The one table from error category to exit code (docs/design.md "Errors"):
  * 0 ok, 1 denied, 2 invalid input or usage, 3 could not check.
  */
 import type { ErrorCategory } from '../core/errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Work a caller stopped with an AbortSignal, as one of our errors: the
  * caller's deadline is "could not check" like any other failure to gather
- * evidence (DESIGN.md principle 3), with a code saying why.
+ * evidence (docs/design.md principle 3), with a code saying why.
  */
 import { isVouchError, unavailable, VouchError } from './errors.ts';
 

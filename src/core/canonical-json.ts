@@ -1,6 +1,7 @@
 /**
  * The JSON Canonicalization Scheme, RFC 8785 (JCS): what Rekor signs in a
- * Signed Entry Timestamp (research/sigstore.md §5.2) and what cosign and
+ * Signed Entry Timestamp (sigstore/rekor pkg/api/entries.go `signEntry`;
+ * docs/formats.md "Rekor entries and Signed Entry Timestamps") and what cosign and
  * containers/image rebuild to check it (`jsoncanonicalizer.Transform`).
  *
  * JCS is ECMAScript's own JSON serialization with object members sorted by

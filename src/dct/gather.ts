@@ -1,6 +1,7 @@
 /**
  * Fetches what one update of a GUN needs, in notary's order
- * (client/tufclient.go; research/notary.md §1.7): `root.json`, the root
+ * (notary client/tufclient.go; docs/formats.md "How the notary client
+ * updates"): `root.json`, the root
  * versions between the trusted one and it, `timestamp.json`, then the
  * snapshot and every targets role by the sha256 their parent lists (notary
  * fetches by hash even without consistent snapshots). What the files say is

@@ -1,6 +1,6 @@
 /**
  * Private keys for Docker Content Trust, in notary's key directory layout
- * (research/notary.md §1.5): `<dir>/private/<canonical key ID>.key`, each an
+ * (docs/formats.md "Key IDs and key files"): `<dir>/private/<canonical key ID>.key`, each an
  * encrypted PEM with `role:` and `gun:` headers (formats/notary/key-file.ts),
  * files 0600 in a 0700 directory (notary const.go `PrivNoExecPerms`,
  * `PrivExecPerms`). New keys go to the first directory (vouch's trust

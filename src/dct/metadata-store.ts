@@ -1,6 +1,7 @@
 /**
  * vouch's local trust store for Docker Content Trust: per GUN, the metadata
- * last verified, in notary's cache layout (research/notary.md §1.7:
+ * last verified, in notary's cache layout (docs/formats.md "How the notary
+ * client updates":
  * `<dir>/tuf/<gun>/metadata/{root,timestamp,snapshot,targets}.json` and
  * `targets/<delegation>.json`). The cached root is the trust anchor: it is
  * written on first use and replaced only by a root that chained from it;

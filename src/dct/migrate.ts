@@ -1,7 +1,8 @@
 /**
  * `vouch trust migrate`: move a repository from Docker Content Trust to
- * cosign signatures before its notary service goes away (research/notary.md
- * §6: docker removed DCT in v29, Docker Hub's notary shuts down). Every tag
+ * cosign signatures before its notary service goes away (docs/formats.md
+ * "How Docker Content Trust uses notary": docker removed DCT in v29, Docker
+ * Hub's notary shuts down, https://github.com/docker/docs/pull/25382). Every tag
  * the trust data releases (`targets/releases`, `targets`) is first verified
  * end to end through DCT (`verifyNotaryImage`: trust data, then the
  * registry serving exactly the signed manifest); only a tag that verifies is

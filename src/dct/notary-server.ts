@@ -1,10 +1,10 @@
 /**
- * A read-only client for a notary server's TUF metadata (research/notary.md
- * §1.1; notary server/server.go routes, storage/httpstore.go): GET
+ * A read-only client for a notary server's TUF metadata (docs/formats.md
+ * "Server API"; notary server/server.go routes, storage/httpstore.go): GET
  * `/v2/<gun>/_trust/tuf/<file>` for `root.json`, `N.root.json`,
  * `timestamp.json` and `<role>.<sha256 hex>.json`. Every body is capped
  * before and while it is read (endless data); the registry token flow answers
- * a 401 challenge (notary-server wires only `auth.type: token`, §1.3), with
+ * a 401 challenge (notary-server wires only `auth.type: token`, server/server.go), with
  * credentials sent only to the server's own origin (and the token server it
  * names) and challenges learned only from its own 401s.
  */
@@ -60,7 +60,7 @@ export class NotaryServer {
   /**
    * The public key the server holds for `role` of `gun` (`GET {role}.key`,
    * server/handlers/default.go `GetKeyHandler`): the key listed in root.json
-   * once one is published, else a new key the server makes (research/notary.md §1.1).
+   * once one is published, else a new key the server makes (docs/formats.md "Server API").
    */
   async serverKey(gun: string, role: ServerRole): Promise<Uint8Array> {
     const where = `${this.url.host}: ${gun} ${role}.key`;

@@ -1,6 +1,7 @@
 /**
  * `vouch trust key rotate REPO ROLE`, as notary rotates keys
- * (client/client.go `RotateKey`, research/notary.md §3.2): the root gets a
+ * (notary client/client.go `RotateKey`, docs/formats.md "How Docker Content
+ * Trust uses notary"): the root gets a
  * new version naming the new key and is published at once.
  *
  * - `targets`: a new key in the key store; targets is re-signed with it.

@@ -4,7 +4,7 @@
  * (docker/cli cli/trust/trust.go `GetSignableRoles`, cli/trust/trust_push.go,
  * cli/command/trust/revoke.go). A target is the tag's manifest:
  * `{"hashes":{"sha256":<digest bytes>},"length":<manifest bytes>}`
- * (research/notary.md §2).
+ * (docs/formats.md "How Docker Content Trust uses notary").
  */
 import { invalid } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';

@@ -1,7 +1,8 @@
 /**
  * `vouch trust signer add` / `signer remove`, as docker does them
  * (docker/cli cli/command/trust/signer_add.go, signer_remove.go;
- * research/notary.md §2): a signer NAME is the delegation `targets/NAME`,
+ * docs/formats.md "How Docker Content Trust uses notary"): a signer NAME is
+ * the delegation `targets/NAME`,
  * and each signer's keys are also keys of `targets/releases`, the role
  * `docker pull` trusts first; both with paths `[""]` (every tag),
  * threshold 1. Adding a signer to a repository without trust data

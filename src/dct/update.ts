@@ -3,10 +3,12 @@
  * trusted for a GUN, plus what the server served just now, in; the verified
  * repository (or a `denied` error saying which attack or fault it caught) out.
  * No I/O and no clock of its own: `gather.ts` fetches, this decides
- * (DESIGN.md principle 2).
+ * (docs/design.md principle 2).
  *
- * The steps are TUF's client workflow (specification §5, research/notary.md
- * §4.1) in notary's variant (client/tufclient.go, tuf/builder.go, §1.7):
+ * The steps are TUF's client workflow (specification §5, "Detailed client
+ * workflow": https://github.com/theupdateframework/specification/blob/master/tuf-spec.md)
+ * in notary's variant (client/tufclient.go, tuf/builder.go; docs/formats.md
+ * "How the notary client updates"):
  *
  * 1. Root: the trusted root, or on first use the served one (trust on first
  *    use, as docker does). A newer root is reached one version at a time,

@@ -1,8 +1,8 @@
 /**
  * A cosign "classic" keyless signature or attestation (a `.sig` or `.att`
- * layer: the blob and its annotations, research/sigstore.md §6.3) as the
+ * layer: the blob and its annotations, docs/formats.md "Cosign signatures") as the
  * Sigstore bundle v0.1 it is equivalent to, so @sigstore/verify can check it
- * (research/sigstore.md §2.4; the same conversion as sigstore-go
+ * (docs/formats.md "Sigstore keyless verification"; the same conversion as sigstore-go
  * examples/oci-image-verification/main.go `bundleFromOCIImage`):
  *
  * - the certificate: the PEM leaf of `dev.sigstore.cosign/certificate`. The

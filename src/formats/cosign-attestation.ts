@@ -1,6 +1,6 @@
 /**
- * cosign's classic attestation storage (research/cosign.md §1.5,
- * research/sigstore.md §6.3): the attestations of image `D` are the layers of
+ * cosign's classic attestation storage (docs/formats.md "Cosign
+ * attestations"): the attestations of image `D` are the layers of
  * one image manifest tagged `sha256-<hex>.att` in the same repository, built
  * exactly like the `.sig` manifest (cosign-signature.ts; go-containerregistry
  * `mutate.Append` on `empty.Signatures()`), except for the layers:

@@ -33,7 +33,7 @@ function vouchError(category: string, code: string, fragment?: string) {
   };
 }
 
-// research/cosign.md §1.2 "Exact bytes": a real cosign v1.13.1 PUT; the registry
+// docs/formats.md "Cosign signatures", exact bytes: a real cosign v1.13.1 PUT; the registry
 // answered Docker-Content-Digest sha256:7ebe8964… and Content-Length 558.
 const RECORDED_LAYER: Descriptor = {
   mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
@@ -206,7 +206,8 @@ describe('appendSignatureLayer: exact bytes', () => {
 
   test('re-serialises a containers/image signature manifest the way ggcr does', () => {
     // containers/image writes descriptors as mediaType, digest, size and a config
-    // without created or history (cosign.md §1.2).
+    // without created or history (containers/image docker/docker_image_dest.go
+    // putSignaturesToSigstoreAttachments; docs/formats.md "Cosign signatures").
     const layer = RECORDED_LAYER;
     const config = `{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":["${layer.digest}"]}}`;
     const annotations = `{"${SIGNATURE_ANNOTATION}":"${layer.annotations?.[SIGNATURE_ANNOTATION]}","z":"1","a":"2"}`;

@@ -1,5 +1,6 @@
 /**
- * cosign's classic signature storage (research/cosign.md §1.1-1.4): the
+ * cosign's classic signature storage (docs/formats.md "Cosign signatures";
+ * cosign specs/SIGNATURE_SPEC.md): the
  * signatures of image `D` live in one image manifest tagged `sha256-<hex>.sig`
  * in the same repository, one layer per signature. A layer's blob is the
  * simple-signing payload (media type

@@ -1,6 +1,6 @@
 /**
  * DSSE, the Dead Simple Signing Envelope (secure-systems-lab/dsse
- * protocol.md, envelope.md; research/sigstore.md §6.1): what cosign stores
+ * protocol.md, envelope.md: https://github.com/secure-systems-lab/dsse): what cosign stores
  * as one `.att` layer. The signature is over the pre-authentication encoding
  *
  *   PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body

@@ -1,6 +1,6 @@
 /**
  * in-toto Statements (in-toto/attestation spec/v1/statement.md;
- * research/sigstore.md §6.2): the payload of an attestation's DSSE envelope,
+ * https://github.com/in-toto/attestation): the payload of an attestation's DSSE envelope,
  * binding a predicate (an SBOM, SLSA provenance, a scan) to subjects named by
  * digest.
  *

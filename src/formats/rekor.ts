@@ -1,7 +1,8 @@
 /**
  * What Rekor leaves on a cosign signature: the `dev.sigstore.cosign/bundle`
- * layer annotation (research/cosign.md §1.4), and the log entry body inside
- * it (research/sigstore.md §5.1).
+ * layer annotation (cosign pkg/cosign/bundle/rekor.go), and the log entry body
+ * inside it (sigstore/rekor pkg/types; docs/formats.md "Rekor entries and
+ * Signed Entry Timestamps").
  *
  * The annotation is cosign's `RekorBundle`:
  *

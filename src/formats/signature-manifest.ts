@@ -1,5 +1,6 @@
 /**
- * Reading cosign's classic signature storage (research/cosign.md §1.1-1.4):
+ * Reading cosign's classic signature storage (docs/formats.md "Cosign
+ * signatures"; cosign specs/SIGNATURE_SPEC.md):
  * the signatures of image `D` live in one image manifest tagged
  * `sha256-<hex>.sig` in the same repository, one layer per signature. A
  * layer's blob is the simple-signing payload (media type
@@ -24,7 +25,7 @@ import { decodeStdBase64 } from '../core/base64.ts';
 /** Layer media type of a cosign signature (cosign pkg/types/media.go SimpleSigningMediaType). */
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
-/** Layer annotation keys (cosign pkg/oci/static/signature.go; cosign.md §1.4). */
+/** Layer annotation keys (cosign pkg/oci/static/signature.go; docs/formats.md "Cosign signatures"). */
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';

@@ -1,6 +1,6 @@
 /**
  * Sigstore bundles (sigstore/protobuf-specs protos/sigstore_bundle.proto;
- * research/sigstore.md §2.7, §6.4) and cosign 3's way of storing one beside
+ * docs/formats.md "Cosign 3 bundles") and cosign 3's way of storing one beside
  * an image: an OCI referrer manifest (sigstore/cosign@d6d86c22
  * pkg/oci/remote/write.go WriteAttestationNewBundleFormat, WriteReferrer).
  *

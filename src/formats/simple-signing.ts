@@ -1,6 +1,7 @@
 /**
  * The "simple signing" payload that cosign signs for a container image
- * (research/cosign.md §1.3): the JSON document whose exact bytes are the
+ * (sigstore/sigstore pkg/signature/payload/payload.go; docs/formats.md
+ * "Cosign signatures"): the JSON document whose exact bytes are the
  * `.sig` layer blob and the input of the cryptographic signature.
  *
  *   {"critical":{"identity":{"docker-reference":R},

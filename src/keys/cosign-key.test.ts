@@ -109,7 +109,8 @@ describe('cosign encrypted keys', () => {
       /^\{"kdf":\{"name":"scrypt","params":\{"N":65536,"r":8,"p":1\},"salt":"[A-Za-z0-9+/]{43}="\},"cipher":\{"name":"nacl\/secretbox","nonce":"[A-Za-z0-9+/]{32}"\},"ciphertext":"[A-Za-z0-9+/=]+"\}$/,
     );
 
-    // Decrypt by hand, following research/cosign.md §2: scrypt → secretbox → PKCS#8 DER.
+    // Decrypt by hand, following docs/formats.md "Cosign key files":
+    // scrypt → secretbox → PKCS#8 DER.
     const json = jsonOf(pem);
     const salt = Buffer.from(json.kdf.salt as string, 'base64');
     const nonce = Buffer.from(json.cipher.nonce as string, 'base64');

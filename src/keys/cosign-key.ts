@@ -1,5 +1,6 @@
 /**
- * Cosign's encrypted private-key file (`cosign.key`), research/cosign.md §2.
+ * Cosign's encrypted private-key file (`cosign.key`), docs/formats.md "Cosign
+ * key files".
  *
  * A PEM block `ENCRYPTED SIGSTORE PRIVATE KEY` (or the older
  * `ENCRYPTED COSIGN PRIVATE KEY`) whose body is the JSON written by

@@ -1,7 +1,7 @@
 /**
  * Key files on disk: reading a key file with a size cap, and writing a key
  * pair the way `cosign generate-key-pair` lays it out (`P.key` mode 0600,
- * `P.pub` mode 0644, research/cosign.md §2), but safely:
+ * `P.pub` mode 0644, docs/formats.md "Cosign key files"), but safely:
  *
  * - without `force`, each file is created exclusively (`O_CREAT|O_EXCL`), so
  *   an existing file, or a symbolic link planted in its place, is never

@@ -1,6 +1,6 @@
 /**
  * Deciding, as a pure and synchronous function of the evidence and the
- * compiled policy (DESIGN.md principle 2), what happens to each image:
+ * compiled policy (docs/design.md principle 2), what happens to each image:
  *
  * 1. the rule: the first that matches (match.ts); none: `defaultAction`;
  * 2. a rule with `action` allows or denies without evidence;

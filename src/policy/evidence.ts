@@ -35,7 +35,7 @@
  * ```
  *
  * `status` is verified | denied | unavailable | invalid (the categories of
- * DESIGN.md); `code` (optional) is the VouchError code of a failure.
+ * docs/design.md "Errors"); `code` (optional) is the VouchError code of a failure.
  */
 import type { ErrorCategory } from '../core/errors.ts';
 import { type Field, SourceReader } from './source.ts';

@@ -12,7 +12,7 @@
  *
  * A glob must start with a registry (`ghcr.io/...`, `localhost:5000/...`,
  * `*` or `**`): unlike policy-controller, which reads `nginx` as
- * `index.docker.io/library/nginx` (research/policy.md §2.1), vouch asks for
+ * `index.docker.io/library/nginx` (docs/formats.md "Kubernetes admission"), vouch asks for
  * `docker.io/library/nginx`, so what a rule covers is written in it. Images
  * are matched by their canonical names (oci/reference.ts), so a registry
  * written in a glob must be canonical too: `ghcr.io:443`, `index.docker.io`

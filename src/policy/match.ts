@@ -7,7 +7,7 @@
  * policy, so a reviewer reads the outcome top to bottom, as with firewall
  * rules. "Most specific" needs tie-breaks between globs that are not
  * comparable (`ghcr.io/*\/app` against `ghcr.io/acme/**`) — Connaisseur has
- * three levels of them (research/policy.md §2.3) — and authors must know
+ * three levels of them (docs/formats.md "Kubernetes admission") — and authors must know
  * them to predict a decision. A rule that an earlier one hides completely is
  * refused when the policy loads (parse.ts).
  */

@@ -1,7 +1,7 @@
 /**
  * Where Kubernetes workloads keep the images they run: the pod spec of each
  * workload kind (the kinds policy-controller, Kyverno and Connaisseur
- * handle, research/policy.md §2.2-2.5), its container lists, and image
+ * handle, docs/formats.md "Kubernetes admission"), its container lists, and image
  * volumes (`volumes[].image.reference`, Kubernetes ≥ 1.31: the kubelet
  * pulls them like containers, and policy-controller checks them too). One
  * table for both readers: `vouch policy check` (manifests as YAML,

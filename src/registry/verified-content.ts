@@ -1,5 +1,5 @@
 /**
- * Verification of content as it streams (DESIGN.md principle 4: distrust every
+ * Verification of content as it streams (docs/design.md principle 4: distrust every
  * byte). A blob is checked against its descriptor: never more bytes than the
  * descriptor's size, and the digest of exactly those bytes must match. The
  * last chunk is held back until both checks pass, so a consumer that writes

@@ -1,7 +1,7 @@
 /**
  * Attesting images with a key the way `cosign attest --key
- * --new-bundle-format=false` stores attestations (research/cosign.md §1.5,
- * research/sigstore.md §6), on registries and OCI layouts alike:
+ * --new-bundle-format=false` stores attestations (docs/formats.md "Cosign
+ * attestations"), on registries and OCI layouts alike:
  *
  * 1. The image is resolved to its digest once; the digest is the statement's
  *    only subject (`{"name": <repository>, "digest": {"sha256": <hex>}}`).

@@ -3,7 +3,8 @@
  *
  * cosign records the repository the image was signed in, without tag or
  * digest: go-containerregistry's `Repository.Name()`, Docker Hub spelled
- * `index.docker.io` (research/cosign.md §1.3; `cosignDockerReference`).
+ * `index.docker.io` (docs/formats.md "Cosign signatures", go-containerregistry
+ * pkg/name/repository.go; `cosignDockerReference`).
  * Verifiers bind on the digest; the reference is only checked when asked
  * (`vouch verify --signed-identity`, containers/image's `signedIdentity`).
  *

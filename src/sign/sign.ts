@@ -1,6 +1,6 @@
 /**
  * Signing images the way `cosign sign --key` stores signatures
- * (research/cosign.md §1), on registries and OCI layouts alike. The digest
+ * (docs/formats.md "Cosign signatures"), on registries and OCI layouts alike. The digest
  * is what is signed, never the tag: the simple-signing payload records the
  * digest, the identity (`docker-reference`, see identity.ts) and the
  * annotations, and the signer signs its exact bytes. The signature becomes a

@@ -14,7 +14,7 @@
  *   `https://evil.example/?https://github.com/org/`. Otherwise it is read
  *   as cosign reads it, with Go's RE2 syntax (go-regexp.ts);
  * - an exact value is compared exactly (never as a pattern, the footgun of
- *   @sigstore/verify's policy, research/sigstore.md §2.2);
+ *   @sigstore/verify's policy, docs/formats.md "Sigstore keyless verification");
  * - both a subject and an issuer are required (cosign requires them on the
  *   command line too; here the type has no way to leave them out).
  *

@@ -3,8 +3,8 @@
  * authorities, certificate-transparency logs, transparency logs and
  * timestamp authorities of a trusted root, in the form @sigstore/verify
  * checks chains, SCTs, SETs, inclusion proofs and RFC 3161 timestamps
- * against (`toTrustMaterial(TrustedRoot.fromJSON(json))`; research/sigstore.md
- * §2.2, §7.2).
+ * against (`toTrustMaterial(TrustedRoot.fromJSON(json))`; docs/formats.md
+ * "Sigstore keyless verification").
  *
  * Built from the same document `parseTrustedRoot` already read, so the
  * transparency logs vouch checks itself (intoto 0.0.1 entries, key

@@ -1,7 +1,7 @@
 /**
  * Keyless verification of one Sigstore bundle: the signature was made with
  * the key of a short-lived Fulcio certificate, and logged in Rekor
- * (research/sigstore.md §2.2-2.4, §7.3). Bundles come from cosign's classic
+ * (docs/formats.md "Sigstore keyless verification"). Bundles come from cosign's classic
  * `.sig`/`.att` layers (`formats/cosign-bundle.ts`) or are stored as such.
  *
  * The cryptography is @sigstore/verify's `Verifier`, run with no policy:
@@ -42,7 +42,8 @@
  * @sigstore/verify refuses, are checked here: the SET with vouch's own
  * `rekor.ts`, and the body binding the exact envelope bytes, the payload
  * and the certificate. Everything @sigstore/verify throws is "not verified"
- * (research/sigstore.md §2.5), mapped to a code naming the failed check.
+ * (docs/formats.md "Sigstore keyless verification"), mapped to a code naming
+ * the failed check.
  *
  * Pure and synchronous: no network, the trust material is given.
  */

@@ -2,7 +2,8 @@
  * The Sigstore public-good trusted root, shipped with vouch so verification
  * works with no network: the `trusted_root.json` target that
  * `@sigstore/tuf` embeds in its `seeds.json` to seed its TUF cache
- * (research/sigstore.md §2.6). It names rekor.sigstore.dev (log ID
+ * (https://github.com/sigstore/sigstore-js/blob/main/packages/tuf/seeds.json).
+ * It names rekor.sigstore.dev (log ID
  * `c0d23d6a…801d`, ECDSA P-256, from 2021-01-12) and the Rekor v2 log
  * shards, among the Fulcio CAs, CT logs and timestamp authorities.
  *

@@ -1,6 +1,7 @@
 /**
  * Checking the Rekor bundle of a cosign signature verified with a key
- * (research/cosign.md §1.4, §4.1; research/sigstore.md §5.2): the bundle is
+ * (docs/formats.md "Cosign signatures" and "Rekor entries and Signed Entry
+ * Timestamps"; cosign pkg/cosign/verify.go `VerifyBundle`): the bundle is
  * proof that this very signature was logged, and when.
  *
  * In this order, each failure with its own code:

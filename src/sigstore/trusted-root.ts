@@ -1,8 +1,8 @@
 /**
  * Sigstore trust material: a `trusted_root.json`
  * (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`, the protobuf
- * `dev.sigstore.trustroot.v1.TrustedRoot` in its JSON form; research/sigstore.md
- * §2.6) and the transparency logs it names.
+ * `dev.sigstore.trustroot.v1.TrustedRoot` in its JSON form; sigstore/protobuf-specs
+ * protos/sigstore_trustroot.proto) and the transparency logs it names.
  *
  * The document is read the way sigstore-go reads it
  * (`pkg/root/trusted_root.go` `NewTrustedRootFromProtobuf`,

@@ -5,8 +5,8 @@
  *
  * An attestation counts only if, in this order (cosign
  * pkg/cosign/verify.go verifyOCIAttestation, pkg/cosign/verifiers.go
- * IntotoSubjectClaimVerifier, pkg/policy/attestation.go; research/sigstore.md
- * §6):
+ * IntotoSubjectClaimVerifier, pkg/policy/attestation.go; docs/formats.md
+ * "Cosign attestations"):
  *
  * 1. its layer blob is a well-formed DSSE envelope (ENVELOPE_INVALID);
  * 2. one of its signatures verifies over PAE(payloadType, payload) with one

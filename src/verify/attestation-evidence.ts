@@ -1,8 +1,8 @@
 /**
- * Gathering the evidence for verifying an image's attestations (DESIGN.md
+ * Gathering the evidence for verifying an image's attestations (docs/design.md
  * principle 2, as evidence.ts does for signatures): resolve the image to its
  * digest once, read cosign's attestation manifest `sha256-<hex>.att` beside
- * it (research/cosign.md §1.5), and fetch each candidate DSSE envelope.
+ * it (docs/formats.md "Cosign attestations"), and fetch each candidate DSSE envelope.
  * Nothing here decides whether an attestation counts;
  * `evaluateAttestations` does, without I/O.
  *

@@ -1,7 +1,7 @@
 /**
  * Gathering the Sigstore bundles stored as OCI referrers of an image (cosign
  * 3's default storage; formats/sigstore-bundle.ts), the I/O half of
- * verifying them (DESIGN.md principle 2).
+ * verifying them (docs/design.md principle 2).
  *
  * The referrers are listed through the store (the referrers API, or the
  * fallback tag `sha256-<hex>` on registries without it and on layouts). A

@@ -6,8 +6,8 @@
  *
  * The evaluation modules only know the `CertificateTrust` type; this module
  * is what loads @sigstore/verify and @sigstore/bundle, so verifying with
- * keys never pays for loading them (DESIGN.md: a command must not load what
- * it does not use). Import it, statically or with `import()`, only to verify
+ * keys never pays for loading them (docs/design.md "Principles": a command
+ * loads only what it uses). Import it, statically or with `import()`, only to verify
  * keylessly.
  */
 import { isVouchError } from '../core/errors.ts';

@@ -1,9 +1,10 @@
 /**
- * Deciding which signatures of an image count (DESIGN.md principle 2): a pure,
+ * Deciding which signatures of an image count (docs/design.md principle 2): a pure,
  * synchronous function of the evidence gathered by `evidence.ts`, the trusted
  * keys and the policy. No I/O.
  *
- * A signature counts only if, in this order (research/cosign.md §4.1, §4.3):
+ * A signature counts only if, in this order (docs/formats.md "Verifying
+ * (cosign and containers/image)"):
  *
  * 1. its signature verifies over the exact payload bytes with one of the
  *    trusted keys (SIGNATURE_INVALID otherwise) — checked first, so nothing an

@@ -1,8 +1,8 @@
 /**
- * Gathering the evidence for verifying an image by key (DESIGN.md principle
- * 2: fetch first, then decide): resolve the image to its digest once, read
+ * Gathering the evidence for verifying an image by key (docs/design.md
+ * principle 2: fetch first, then decide): resolve the image to its digest once, read
  * the cosign signature manifest `sha256-<hex>.sig` beside it
- * (research/cosign.md §1.1-1.4), and fetch each candidate payload. Nothing
+ * (docs/formats.md "Cosign signatures"), and fetch each candidate payload. Nothing
  * here decides whether a signature counts; `evaluate` does, without I/O.
  *
  * Caps are checked before anything is fetched (CVE-2023-46737,

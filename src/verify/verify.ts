@@ -2,7 +2,7 @@
  * The verification use-case: for each image, gather the evidence (I/O), then
  * decide with `evaluate` (pure). Images are verified concurrently with a
  * bound; one image's failure never stops the others. Every image ends in one
- * of four statuses, which map to the error categories of DESIGN.md:
+ * of four statuses, which map to the error categories of docs/design.md:
  *
  * - `verified`: at least one signature counts;
  * - `denied`: none counts — unsigned (NO_SIGNATURES), every signature

@@ -1,7 +1,8 @@
 /**
  * Keyless signing in tests: an ephemeral Sigstore (a Fulcio-like CA with a
  * CT log, and a Rekor-like transparency log) from @sigstore/mock's
- * primitives (research/sigstore.md §2.8), since Fulcio and Rekor cannot run
+ * primitives (https://github.com/sigstore/sigstore-js/tree/main/packages/mock),
+ * since Fulcio and Rekor cannot run
  * here. It issues short-lived certificates with Fulcio's OIDC extensions,
  * logs entries with SETs, and writes the trusted_root.json that names it.
  *

@@ -1,6 +1,6 @@
 /**
  * Notary v1 metadata made and signed in tests, in the shapes notary 0.7.0
- * writes (research/notary.md §1.4): x509 root keys whose certificate names
+ * writes (docs/formats.md "Notary v1"): x509 root keys whose certificate names
  * the GUN, ecdsa targets and delegation keys, ed25519 snapshot and timestamp
  * keys as notary-server's local signer makes them. Root certificates are
  * built here in DER by hand (Node can read certificates but not make them),

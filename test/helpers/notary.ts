@@ -1,7 +1,7 @@
 /**
  * A real notary-server (Debian's notary 0.7.0) on 127.0.0.1 for integration
  * tests, and the real `notary` CLI to publish trust data to it, driven
- * non-interactively as research/notary.md §3.2 describes: memory storage, the
+ * non-interactively (docs/formats.md "Running notary-server in tests"): memory storage, the
  * local (ed25519) signing service, plain HTTP, passphrases from the
  * environment, `yes` on stdin for root rotation (without it the CLI aborts
  * with exit code 0). Every server is killed when the test process exits.

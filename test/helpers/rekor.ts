@@ -3,7 +3,7 @@
  * the way rekor.sigstore.dev does (a SET over the RFC 8785 canonical JSON of
  * `{body, integratedTime, logID, logIndex}`), the `dev.sigstore.cosign/bundle`
  * annotation cosign would attach, and a trusted_root.json naming the log.
- * Rekor cannot run here (DESIGN.md principle 5), so this stands in for it.
+ * Rekor cannot run here (docs/design.md principle 5), so this stands in for it.
  */
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { canonicalJsonBytes } from '../../src/core/canonical-json.ts';

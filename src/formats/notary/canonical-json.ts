@@ -1,5 +1,6 @@
 /**
- * The canonical JSON notary signs (Notary v1, research/notary.md §1.6):
+ * The canonical JSON notary signs (Notary v1, docs/formats.md "Canonical JSON
+ * and byte-exact files"):
  * `MarshalCanonical` of docker/go `canonical/json` (encode.go), OLPC style.
  * Notary re-canonicalises the `signed` object from a generic map before
  * checking a signature (tuf/signed/verify.go `VerifySignatures`), so this is

@@ -1,6 +1,6 @@
 /**
  * The self-signed certificate a notary root key is published as
- * (research/notary.md §1.5; notary tuf/utils/x509.go `NewCertificate`,
+ * (docs/formats.md "Not TUF 1.0 on the wire"; notary tuf/utils/x509.go `NewCertificate`,
  * cryptoservice/certificate.go `GenerateCertificate`): subject and issuer
  * CN = the GUN, valid for ten years from now, key usage digitalSignature +
  * keyEncipherment, extended key usage codeSigning, basic constraints with

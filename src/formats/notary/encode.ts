@@ -1,6 +1,7 @@
 /**
  * Notary v1 metadata files as the notary client writes them, byte for byte
- * (research/notary.md §1.6). When the server signs the snapshot (docker's
+ * (docs/formats.md "Canonical JSON and byte-exact files"). When the server
+ * signs the snapshot (docker's
  * default) it hashes its own re-serialisation of what was uploaded
  * (tuf/tuf.go `SignSnapshot` → `json.Marshal(role.ToSigned())`), not the
  * uploaded bytes, so a file that differs from Go's encoding in one byte

@@ -1,6 +1,6 @@
 /**
  * Private and public key files as notary and docker write them
- * (research/notary.md §1.5; notary tuf/utils/x509.go
+ * (docs/formats.md "Key IDs and key files"; notary tuf/utils/x509.go
  * `ConvertPrivateKeyToPKCS8`, tuf/utils/pkcs8.go; docker/cli
  * cli/command/trust/key_generate.go):
  *

@@ -1,5 +1,6 @@
 /**
- * Notary v1 keys and signatures (research/notary.md §1.5):
+ * Notary v1 keys and signatures (docs/formats.md "Not TUF 1.0 on the wire",
+ * "Key IDs and key files"; notary tuf/data/keys.go, tuf/signed/verifiers.go):
  *
  * - key types `ecdsa`, `rsa` (public bytes: DER SubjectPublicKeyInfo),
  *   `ed25519` (32 raw bytes), `ecdsa-x509`, `rsa-x509` (PEM text of a

@@ -1,6 +1,6 @@
 /**
  * Notary v1 TUF metadata, parsed and validated strictly from bytes. This is
- * not TUF 1.0 on the wire (research/notary.md §0, §1.4; notary
+ * not TUF 1.0 on the wire (docs/formats.md "Not TUF 1.0 on the wire"; notary
  * tuf/data/{types,root,targets,snapshot,timestamp,roles,keys}.go):
  * capitalised `_type`, no `spec_version`, keys, hashes and signatures in
  * base64, snapshot and timestamp `meta` without versions and keyed by role
