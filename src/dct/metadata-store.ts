@@ -12,7 +12,7 @@
  * that GUN (as `--notary-root-key` does).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { invalid, messageOf, unavailable } from '../core/errors.ts';
 import { parseJson } from '../core/json.ts';
@@ -93,14 +93,15 @@ export class NotaryMetadataStore {
 
   async #read(file: string): Promise<Uint8Array | undefined> {
     try {
-      const bytes = await readFile(file);
-      if (bytes.length > MAX_CACHED_BYTES) {
+      // The size is checked before the file is read, not after.
+      const { size } = await stat(file);
+      if (size > MAX_CACHED_BYTES) {
         throw unavailable(
           'TRUST_STORE_IO_ERROR',
           `${file} is larger than ${MAX_CACHED_BYTES} bytes`,
         );
       }
-      return new Uint8Array(bytes);
+      return new Uint8Array(await readFile(file));
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') return undefined;
       if (error instanceof Error && 'category' in error) throw error;
