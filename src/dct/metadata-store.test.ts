@@ -60,6 +60,7 @@ describe('NotaryMetadataStore', () => {
       trusted,
       {
         root: trusted.root as Uint8Array,
+        roots: new Map(),
         timestamp: trusted.timestamp as Uint8Array,
         snapshot: trusted.snapshot as Uint8Array,
         targets: trusted.targets,
