@@ -15,14 +15,14 @@ import {
 } from '../keys/files.ts';
 import { publicKeyFingerprint, publicKeyToPem } from '../keys/pem.ts';
 import { type CliIO, type OutputFormat, writeJson } from './io.ts';
-import { OUTPUT_OPTIONS } from './options.ts';
+import { OUTPUT_FLAGS } from './options.ts';
 import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, newKeyPassword } from './password.ts';
 
 export const KEY_PAIR_OPTIONS = {
   'output-key-prefix': { type: 'string' },
   force: { type: 'boolean', default: false },
   ...KEY_PASSWORD_OPTIONS,
-  ...OUTPUT_OPTIONS,
+  ...OUTPUT_FLAGS.options,
 } as const;
 
 export function keyPairHelp(defaultPrefix: string): string {

@@ -15,12 +15,11 @@ import type {
   matchingRegexp,
   ValueMatcher,
 } from '../sigstore/certificate-identity.ts';
-import type { CertificateTrust } from '../verify/evaluate.ts';
 import type { KeylessSigner } from '../sigstore/keyless.ts';
-import type { CliIO } from './io.ts';
+import type { FlagGroup, FlagValues, Options } from './flags.ts';
 import { keyName } from './verify-output.ts';
 
-export const KEYLESS_OPTIONS = {
+const KEYLESS_OPTIONS = {
   'certificate-identity': { type: 'string' },
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
@@ -31,9 +30,9 @@ export const KEYLESS_OPTIONS = {
   'certificate-github-workflow-repository': { type: 'string' },
   'certificate-github-workflow-ref': { type: 'string' },
   'trusted-root': { type: 'string' },
-} as const;
+} as const satisfies Options;
 
-export const KEYLESS_HELP = `Keyless options (instead of --key; cosign's names and meanings):
+const KEYLESS_HELP = `Keyless options (instead of --key; cosign's names and meanings):
       --certificate-identity ID
                               the certificate's identity (SAN: a workflow URI, an email),
                               exactly
@@ -49,7 +48,25 @@ export const KEYLESS_HELP = `Keyless options (instead of --key; cosign's names a
 Keylessly, --trusted-root FILE (default: the Sigstore public-good root shipped with vouch,
 no network needed) holds the CAs, CT logs and transparency logs to check against.`;
 
-type KeylessValues = { readonly [K in keyof typeof KEYLESS_OPTIONS]?: string | undefined };
+type KeylessValues = FlagValues<typeof KEYLESS_OPTIONS>;
+
+/** What the keyless options ask for: an identity (undefined: none given) and a trusted root file. */
+export interface KeylessSettings {
+  readonly identity: CertificateIdentity | undefined;
+  readonly trustedRoot: string | undefined;
+}
+
+/** The keyless options of `command` (named in its usage errors). */
+export function keylessFlags(command: string) {
+  return {
+    options: KEYLESS_OPTIONS,
+    help: KEYLESS_HELP,
+    read: async (values): Promise<KeylessSettings> => ({
+      identity: await certificateIdentityOf(values, command),
+      trustedRoot: values['trusted-root'],
+    }),
+  } as const satisfies FlagGroup<typeof KEYLESS_OPTIONS, KeylessSettings>;
+}
 
 const GITHUB_CLAIMS: ReadonlyArray<readonly [keyof GithubWorkflowClaims, keyof KeylessValues]> = [
   ['trigger', 'certificate-github-workflow-trigger'],
@@ -77,7 +94,7 @@ interface Matchers {
  * The certificate identity the keyless options ask for; undefined when none
  * is given. Throws `invalid` USAGE for an incomplete or contradictory set.
  */
-export async function certificateIdentityOf(
+async function certificateIdentityOf(
   values: KeylessValues,
   command: string,
 ): Promise<CertificateIdentity | undefined> {
@@ -151,30 +168,6 @@ export function requireOneMode(
       `${command} needs --key FILE, or --certificate-identity and --certificate-oidc-issuer for keyless signatures`,
     );
   }
-}
-
-/**
- * Keyless trust: `identity` checked against the root of `rootPath`, or the
- * public-good root. Reads and validates the root now, so a bad file is a
- * usage error before any network traffic; a TUF refresh it needs stops at
- * the command's deadline (`signal`).
- */
-export async function certificateTrust(
-  io: CliIO,
-  identity: CertificateIdentity,
-  rootPath: string | undefined,
-  offline: boolean,
-  signal: AbortSignal | undefined,
-): Promise<CertificateTrust> {
-  // Loaded here, not at startup: verifying with --key never needs @sigstore/*.
-  const [{ chooseTrustedRoot }, { keylessTrustOf }, keyless] = await Promise.all([
-    import('./trusted-root-choice.ts'),
-    import('../sigstore/keyless-trust.ts'),
-    import('../verify/certificate-trust.ts'),
-  ]);
-  const root = await chooseTrustedRoot(io, { file: rootPath, offline, signal });
-  const material = keylessTrustOf(root, rootPath ?? 'the trusted root');
-  return keyless.certificateTrust(identity, material);
 }
 
 /** Who signed, for a report: the --key file, or the certificate's identity and issuer. */

@@ -4,20 +4,15 @@
  * the environment: it turns DOCKER_CONFIG and the flags into library options.
  */
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import type { ParseArgsConfig } from 'node:util';
 import { invalid, unavailable } from '../core/errors.ts';
 import { canonicalRegistry } from '../oci/reference.ts';
 import type { HelperRunner } from '../registry/credentials.ts';
-import type { StoreOptions } from '../registry/open.ts';
 import type { ManifestTarget } from '../registry/store.ts';
+import type { FlagGroup, FlagValues, Options } from './flags.ts';
 import type { CliIO, OutputFormat } from './io.ts';
 
 /** What vouch calls itself in HTTP requests (registries, notary servers, TUF mirrors). */
 export const USER_AGENT = 'vouch/0.1.0';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 // `import ... from 'node:util'` builds an ESM facade that reads every export,
 // and node:util's lazy getters then load worker_threads, the diff and
@@ -25,16 +20,27 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 // Taking parseArgs from the CommonJS module object reads nothing else.
 const { parseArgs } = process.getBuiltinModule('node:util');
 
-export const OUTPUT_OPTIONS = {
+/** `-o text|json` (and `-h`, which main.ts answers before a command runs). */
+const OUTPUT_OPTIONS = {
   output: { type: 'string', short: 'o', default: 'text' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options;
 
-export const REGISTRY_OPTIONS = {
+export const OUTPUT_FLAGS = {
+  options: OUTPUT_OPTIONS,
+  help: '  -o, --output text|json      output format (default text)',
+  read: (values): OutputFormat => outputFormat(values.output),
+} as const satisfies FlagGroup<typeof OUTPUT_OPTIONS, OutputFormat>;
+
+const SERVER_REGISTRY_OPTIONS = {
   'allow-insecure-registry': { type: 'boolean', default: false },
   'ca-file': { type: 'string' },
   'max-manifest-bytes': { type: 'string' },
   timeout: { type: 'string' },
+} as const satisfies Options;
+
+const REGISTRY_OPTIONS = {
+  ...SERVER_REGISTRY_OPTIONS,
   deadline: { type: 'string' },
 } as const satisfies Options;
 
@@ -54,20 +60,89 @@ const REGISTRY_HELP_LINES = `Registry options:
 const CREDENTIALS_HELP = `Credentials come from the Docker configuration ($DOCKER_CONFIG or ~/.docker/config.json),
 including credential helpers; use \`vouch login\` to add them.`;
 
-/** The registry options' help for a command whose `--deadline` defaults to `deadline`. */
-export function registryHelp(deadline: string = DEFAULT_DEADLINE): string {
-  return `${REGISTRY_HELP_LINES}
+/** What the registry flags ask for, before a command's deadline starts. */
+export interface RegistrySettings {
+  readonly allowInsecure: boolean;
+  /** PEM certificates of --ca-file. */
+  readonly ca?: string;
+  readonly requestTimeoutMs?: number;
+  readonly maxManifestBytes?: number;
+  /** --deadline as typed (checked), or the command's default; null for a server. */
+  readonly deadline: string | null;
+}
+
+async function readRegistrySettings(
+  values: FlagValues<typeof SERVER_REGISTRY_OPTIONS>,
+  deadline: string | null,
+): Promise<RegistrySettings> {
+  const caFile = values['ca-file'];
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = await readFile(caFile, 'utf8');
+    } catch (error) {
+      throw invalid(
+        'CA_FILE_UNREADABLE',
+        `cannot read --ca-file ${caFile}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const timeout = integerFlag('timeout', values.timeout, 1, 3600);
+  const maxManifestBytes = integerFlag('max-manifest-bytes', values['max-manifest-bytes']);
+  if (deadline !== null) durationFlag('deadline', deadline);
+  return {
+    allowInsecure: values['allow-insecure-registry'] ?? false,
+    ...(ca === undefined ? {} : { ca }),
+    ...(timeout === undefined ? {} : { requestTimeoutMs: timeout * 1000 }),
+    ...(maxManifestBytes === undefined ? {} : { maxManifestBytes }),
+    deadline,
+  };
+}
+
+/** The registry flags of a command whose `--deadline` defaults to `deadline`. */
+export function registryFlags(deadline: string = DEFAULT_DEADLINE) {
+  return {
+    options: REGISTRY_OPTIONS,
+    help: `${REGISTRY_HELP_LINES}
       --deadline DURATION        stop all work and fail (exit 3, DEADLINE_EXCEEDED) when the
                                  command has run this long: 90s, 5m, 1h30m; a bare number is
                                  seconds (default ${deadline})
-${CREDENTIALS_HELP}`;
+${CREDENTIALS_HELP}`,
+    read: (values) => readRegistrySettings(values, values.deadline ?? deadline),
+  } as const satisfies FlagGroup<typeof REGISTRY_OPTIONS, RegistrySettings>;
 }
 
-export const REGISTRY_HELP = registryHelp();
+export const REGISTRY_FLAGS = registryFlags();
 
-/** For a server, which bounds each of its requests instead of its whole run. */
-export const SERVER_REGISTRY_HELP = `${REGISTRY_HELP_LINES}
-${CREDENTIALS_HELP}`;
+/**
+ * For a server, which bounds each of its requests instead of its whole run
+ * (no --deadline here: `admission serve` has a --deadline of its own).
+ */
+export const SERVER_REGISTRY_FLAGS = {
+  options: SERVER_REGISTRY_OPTIONS,
+  help: `${REGISTRY_HELP_LINES}
+${CREDENTIALS_HELP}`,
+  read: (values) => readRegistrySettings(values, null),
+} as const satisfies FlagGroup<typeof SERVER_REGISTRY_OPTIONS, RegistrySettings>;
+
+/** `--concurrency N`: how many things a command works on at once, from 1 to 64. */
+export function concurrencyFlags(defaultValue: number, what: string) {
+  const options = { concurrency: { type: 'string' } } as const satisfies Options;
+  return {
+    options,
+    help: `      --concurrency N         ${what} at once (default ${defaultValue})`,
+    read: (values): number => integerFlag('concurrency', values.concurrency, 1, 64) ?? defaultValue,
+  } as const satisfies FlagGroup<typeof options, number>;
+}
+
+const TRUST_DIR_OPTIONS = { 'trust-dir': { type: 'string' } } as const satisfies Options;
+
+/** `--trust-dir DIR`: Docker Content Trust keys and metadata; the context supplies the default. */
+export const TRUST_DIR_FLAGS = {
+  options: TRUST_DIR_OPTIONS,
+  help: '      --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)',
+  read: (values): string | undefined => values['trust-dir'],
+} as const satisfies FlagGroup<typeof TRUST_DIR_OPTIONS, string | undefined>;
 
 /** parseArgs, with its usage errors turned into ours (exit code 2). */
 export function parseFlags<T extends Options>(
@@ -122,22 +197,17 @@ export function annotationFlags(pairs: readonly string[]): Record<string, string
   return Object.fromEntries(annotations);
 }
 
-export function dockerConfigDir(io: CliIO): string {
-  return io.env.DOCKER_CONFIG ?? join(homedir(), '.docker');
-}
-
 export async function helperRunner(io: CliIO): Promise<HelperRunner> {
   const { createHelperRunner } = await import('../registry/credentials.ts');
   return createHelperRunner(io.env.PATH === undefined ? {} : { searchPath: io.env.PATH });
 }
 
 /**
- * Credentials from the Docker configuration, looked up only when a registry
- * asks for them: an anonymous pull never loads the credential code (nor
- * node:child_process for the helpers).
+ * Credentials from the Docker configuration in `configDir`, looked up only
+ * when a registry asks for them: an anonymous pull never loads the
+ * credential code (nor node:child_process for the helpers).
  */
-export function credentialLookup(io: CliIO) {
-  const configDir = dockerConfigDir(io);
+export function credentialLookup(io: CliIO, configDir: string) {
   return async (registry: string) => {
     const { findCredentials } = await import('../registry/credentials.ts');
     return findCredentials(registry, { configDir, runHelper: await helperRunner(io) });
@@ -209,52 +279,6 @@ export function deadlineSignal(value: string): AbortSignal {
     { once: true },
   );
   return deadline.signal;
-}
-
-/**
- * The stores' options from the registry flags. The command's deadline
- * starts now: `deadline` is its default, or null for a server, which bounds
- * each request it answers instead (admission).
- */
-export async function storeOptions(
-  io: CliIO,
-  values: {
-    'allow-insecure-registry'?: boolean;
-    'ca-file'?: string;
-    'max-manifest-bytes'?: string;
-    timeout?: string;
-    deadline?: string;
-  },
-  workload: Workload,
-  deadline: string | null = DEFAULT_DEADLINE,
-): Promise<StoreOptions> {
-  const caFile = values['ca-file'];
-  let ca: string | undefined;
-  if (caFile !== undefined) {
-    try {
-      ca = await readFile(caFile, 'utf8');
-    } catch (error) {
-      throw invalid(
-        'CA_FILE_UNREADABLE',
-        `cannot read --ca-file ${caFile}: ${(error as Error).message}`,
-      );
-    }
-  }
-  const timeout = integerFlag('timeout', values.timeout, 1, 3600);
-  const maxManifestBytes = integerFlag('max-manifest-bytes', values['max-manifest-bytes']);
-  const signal = deadline === null ? undefined : deadlineSignal(values.deadline ?? deadline);
-  return {
-    http: {
-      userAgent: USER_AGENT,
-      transport: workload === 'short' ? 'node' : 'undici',
-      ...(ca === undefined ? {} : { ca }),
-      ...(timeout === undefined ? {} : { requestTimeoutMs: timeout * 1000 }),
-      ...(signal === undefined ? {} : { signal }),
-    },
-    credentials: credentialLookup(io),
-    allowInsecure: values['allow-insecure-registry'] ?? false,
-    ...(maxManifestBytes === undefined ? {} : { maxManifestBytes }),
-  };
 }
 
 /** A layout named without a tag or digest points at no manifest; say so. */

@@ -11,25 +11,16 @@
  * (cmd/notary/main.go `getPassphraseRetriever`); then a prompt on the
  * terminal (twice for a new key).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { invalid } from '../core/errors.ts';
 import { NotaryKeyStore, type PassphraseRequest } from '../dct/key-store.ts';
 import type { CliIO } from './io.ts';
-import { dockerConfigDir } from './options.ts';
+import type { CliDirs } from './context.ts';
 import { promptHidden } from './prompt.ts';
 
-export function vouchTrustDir(flag: string | undefined): string {
-  return flag ?? join(homedir(), '.vouch', 'trust');
-}
-
-export function dockerTrustDir(io: CliIO): string {
-  return join(dockerConfigDir(io), 'trust');
-}
-
-export function trustKeyStore(io: CliIO, trustDir: string): NotaryKeyStore {
+/** Keys written to vouch's trust directory, read from it and from docker's. */
+export function trustKeyStore(io: CliIO, dirs: CliDirs): NotaryKeyStore {
   return new NotaryKeyStore({
-    dirs: [trustDir, dockerTrustDir(io)],
+    dirs: [dirs.trust, dirs.dockerTrust],
     passphrase: (request) => trustPassphrase(io, request),
   });
 }

@@ -9,7 +9,6 @@
  */
 import type { TrustedRoot } from '../sigstore/trusted-root.ts';
 import { selectTrustedRoot } from '../sigstore/trusted-root-source.ts';
-import { vouchCacheDir } from './cache-dir.ts';
 import type { CliIO } from './io.ts';
 import { USER_AGENT } from './options.ts';
 
@@ -17,6 +16,8 @@ export async function chooseTrustedRoot(
   io: CliIO,
   options: {
     readonly file?: string | undefined;
+    /** The trusted-root cache (context.ts `CliDirs.cache`). */
+    readonly cacheDir: string;
     readonly offline: boolean;
     /** The command's deadline, which a TUF refresh is held to too. */
     readonly signal?: AbortSignal | undefined;
@@ -24,7 +25,7 @@ export async function chooseTrustedRoot(
 ): Promise<TrustedRoot> {
   const { trustedRoot, origin } = await selectTrustedRoot({
     ...(options.file === undefined ? {} : { file: options.file }),
-    cacheDir: vouchCacheDir(io),
+    cacheDir: options.cacheDir,
     offline: options.offline,
     update: {
       userAgent: USER_AGENT,

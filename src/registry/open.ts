@@ -151,7 +151,10 @@ export class Stores {
     }
   }
 
+  /** Closes the registry clients; closing again does nothing (the webhook and the CLI's context both close them). */
   async close(): Promise<void> {
-    await this.#http?.close();
+    const http = this.#http;
+    this.#http = undefined;
+    await http?.close();
   }
 }

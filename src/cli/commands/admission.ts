@@ -1,25 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { invalid, messageOf } from '../../core/errors.ts';
 import type { GatherPolicyOptions } from '../../policy/gather.ts';
-import type { KeylessAuthority } from '../../policy/types.ts';
-import type { HttpOptions } from '../../registry/http.ts';
-import { Stores } from '../../registry/open.ts';
-import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
-import type { CertificateTrust } from '../../verify/evaluate.ts';
 import { BatchedLines } from '../batched-lines.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
-import { notaryServerUrl } from '../notary-server-url.ts';
-import {
-  credentialLookup,
-  integerFlag,
-  parseFlags,
-  SERVER_REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  storeOptions,
-} from '../options.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
+import { integerFlag, parseFlags, SERVER_REGISTRY_FLAGS, TRUST_DIR_FLAGS } from '../options.ts';
 
 const FAILURE_POLICY_HELP = `--failure-policy fail (default) denies an image that could not be verified
 (registry down, rate limited, deadline passed); ignore admits it with a warning
@@ -88,7 +76,7 @@ Cert options:
       --out-dir DIR           where to write ca.crt, ca.key, tls.crt, tls.key
       --days N                validity of the serving certificate (default 365)
 
-${SERVER_REGISTRY_HELP}`,
+${SERVER_REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const [sub, ...rest] = args;
@@ -142,8 +130,9 @@ async function readText(flag: string, path: string | undefined): Promise<string>
   }
 }
 
+const SERVE_FLAGS = { registry: SERVER_REGISTRY_FLAGS, trustDir: TRUST_DIR_FLAGS };
+
 const SERVE_OPTIONS = {
-  ...REGISTRY_OPTIONS,
   policy: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -153,12 +142,11 @@ const SERVE_OPTIONS = {
   'cache-size': { type: 'string' },
   'cache-ttl': { type: 'string' },
   'tag-ttl': { type: 'string' },
-  'trust-dir': { type: 'string' },
   offline: { type: 'boolean', default: false },
 } as const;
 
 async function serve(args: readonly string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(args, SERVE_OPTIONS, false);
+  const { values, settings } = await parseCommand(args, io, SERVE_FLAGS, SERVE_OPTIONS, false);
   if (values.policy === undefined)
     throw invalid('USAGE', 'vouch admission serve needs --policy FILE');
   const certFile = values['tls-cert'];
@@ -174,21 +162,40 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const tagTtlMs = (secondsFlag('tag-ttl', values['tag-ttl'], 0, 3600) ?? 30) * 1000;
 
   // No deadline for the whole run: a server bounds each request it answers.
-  const options = await storeOptions(io, values, 'sustained', null);
-  const http: HttpOptions = {
-    ...options.http,
-    // A registry slower than the deadline cannot help this request, nor can
-    // one that drips its answer: each request, retries included, ends by the
-    // deadline, so no verification outlives the reviews waiting on it for
-    // long. A Retry-After longer than a quarter of it fails over to the
-    // failure policy.
-    requestTimeoutMs: Math.min(options.http?.requestTimeoutMs ?? Infinity, deadlineMs),
-    bodyTimeoutMs: deadlineMs,
-    connectTimeoutMs: Math.min(deadlineMs, 5_000),
-    maxRetryAfterMs: deadlineMs / 4,
+  const context = cliContext(io, {
+    registry: settings.registry,
+    workload: 'sustained',
+    trustDir: settings.trustDir,
+    offline: values.offline,
+    http: (base) => ({
+      ...base,
+      // A registry slower than the deadline cannot help this request, nor can
+      // one that drips its answer: each request, retries included, ends by the
+      // deadline, so no verification outlives the reviews waiting on it for
+      // long. A Retry-After longer than a quarter of it fails over to the
+      // failure policy.
+      requestTimeoutMs: Math.min(base.requestTimeoutMs ?? Infinity, deadlineMs),
+      bodyTimeoutMs: deadlineMs,
+      connectTimeoutMs: Math.min(deadlineMs, 5_000),
+      maxRetryAfterMs: deadlineMs / 4,
+    }),
+  });
+  // The notary servers' code is loaded now, off the first review's path.
+  const [notaryServer, trustStore] = await Promise.all([
+    context.notaryServers(),
+    context.notaryMetadata(),
+  ]);
+  // Keyless trust is built once per authority of each loaded policy (a
+  // reload compiles new authority objects), not once per image.
+  const gather: Omit<GatherPolicyOptions, 'concurrency'> = {
+    stores: context.stores,
+    loadTlogs: () => context.tlogs(),
+    keylessTrust: (authority) => context.keylessTrust(authority),
+    notary: {
+      trustStore,
+      server: (authority, registry) => notaryServer(authority.server, registry),
+    },
   };
-  const stores = new Stores({ ...options, http });
-  const { gather, close } = await gatherOptions(io, stores, values, http);
   // Written in batches, off the request path (batched-lines.ts), and all
   // written before the process ends, however it ends short of SIGKILL.
   const lines = new BatchedLines(io.stdout);
@@ -233,7 +240,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     // get their answer, within the deadline.
     log({ level: 'info', msg: 'shutting down', signal, inFlight: webhook.inFlight });
     await webhook.close();
-    await close();
+    await context.close();
     log({ level: 'info', msg: 'stopped' });
   } finally {
     process.off('SIGTERM', stopNow);
@@ -242,73 +249,6 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     stopFlushingOnExit();
   }
   return 0;
-}
-
-type ServeValues = ReturnType<typeof parseFlags<typeof SERVE_OPTIONS>>['values'];
-
-/** The registries, keyless trust and notary servers the policy's authorities need. */
-async function gatherOptions(
-  io: CliIO,
-  stores: Stores,
-  values: ServeValues,
-  http: HttpOptions | undefined,
-): Promise<{ gather: Omit<GatherPolicyOptions, 'concurrency'>; close: () => Promise<void> }> {
-  const offline = values.offline ?? false;
-  let tlogs: Promise<readonly TransparencyLog[]> | undefined;
-  // Built once per authority of each loaded policy (a reload compiles new
-  // authority objects), not once per image.
-  const keyless = new WeakMap<KeylessAuthority, Promise<CertificateTrust>>();
-  const buildKeyless = async (authority: KeylessAuthority): Promise<CertificateTrust> => {
-    const [{ chooseTrustedRoot }, { keylessTrustOf }, trust] = await Promise.all([
-      import('../trusted-root-choice.ts'),
-      import('../../sigstore/keyless-trust.ts'),
-      import('../../verify/certificate-trust.ts'),
-    ]);
-    const root = await chooseTrustedRoot(io, { file: authority.trustedRoot, offline });
-    return trust.certificateTrust(
-      authority.identity,
-      keylessTrustOf(root, authority.trustedRoot ?? 'the trusted root'),
-    );
-  };
-  const { HttpClient } = await import('../../registry/http.ts');
-  const { NotaryServer } = await import('../../dct/notary-server.ts');
-  const { NotaryMetadataStore } = await import('../../dct/metadata-store.ts');
-  let notaryHttp: InstanceType<typeof HttpClient> | undefined;
-  const credentials = credentialLookup(io);
-  const allowInsecure = values['allow-insecure-registry'] ?? false;
-  const gather: Omit<GatherPolicyOptions, 'concurrency'> = {
-    stores,
-    loadTlogs: () => {
-      tlogs ??= import('../trusted-root-choice.ts').then(async ({ chooseTrustedRoot }) => {
-        return (await chooseTrustedRoot(io, { offline })).tlogs;
-      });
-      return tlogs;
-    },
-    keylessTrust: (authority) => {
-      let trust = keyless.get(authority);
-      if (trust === undefined) {
-        trust = buildKeyless(authority);
-        // A failure (no network for TUF) is retried by the next request.
-        trust.catch(() => keyless.delete(authority));
-        keyless.set(authority, trust);
-      }
-      return trust;
-    },
-    notary: {
-      trustStore: new NotaryMetadataStore(
-        values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'),
-      ),
-      server: (authority, registry) => {
-        return new NotaryServer({
-          url: notaryServerUrl(authority.server, registry, allowInsecure),
-          http: (notaryHttp ??= new HttpClient(http)),
-          credentials: () => credentials(registry),
-          allowInsecure,
-        });
-      },
-    },
-  };
-  return { gather, close: async () => notaryHttp?.close() };
 }
 
 async function manifests(args: readonly string[], io: CliIO): Promise<number> {

@@ -1,6 +1,6 @@
 import { invalid } from '../../core/errors.ts';
 import { predicateTypeUri } from '../../formats/predicate-types.ts';
-import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import {
   type AttestEvent,
   type AttestRequest,
@@ -16,18 +16,22 @@ import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import {
-  integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
+  concurrencyFlags,
+  OUTPUT_FLAGS,
+  REGISTRY_FLAGS,
   requireTarget,
-  storeOptions,
   workloadFor,
 } from '../options.ts';
 import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadPrivateKeyFile } from '../password.ts';
+
+const FLAGS = {
+  format: OUTPUT_FLAGS,
+  registry: REGISTRY_FLAGS,
+  concurrency: concurrencyFlags(8, 'images attested'),
+};
 
 export const command: Command = {
   summary: 'Attach a signed in-toto attestation (SBOM, provenance) to images',
@@ -85,7 +89,7 @@ Options:
       --bundle-format         store a Sigstore bundle as an OCI referrer (cosign 3's form)
                               instead of a layer of the .att manifest
   -o, --output text|json      output format (default text)
-      --concurrency N         images attested at once (default 8)
+${FLAGS.concurrency.help}
 
 Exit codes: 0 every image attested; 2 invalid input (a wrong password, an
 unreadable or non-JSON predicate; before anything is written); 3 could not
@@ -94,21 +98,18 @@ did not resolve); 1 an attestation manifest vouch refuses to extend.
 
 ${KEY_PASSWORD_HELP}
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
+    const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       ...KEY_PASSWORD_OPTIONS,
       key: { type: 'string' },
       predicate: { type: 'string' },
       type: { type: 'string' },
       replace: { type: 'boolean', default: false },
       'bundle-format': { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '8' },
     });
-    const format = outputFormat(values.output);
+    const { format, registry, concurrency } = settings;
     const keyPath = values.key;
     if (keyPath === undefined) throw invalid('USAGE', 'vouch attest needs --key KEY');
     if (values.predicate === undefined) {
@@ -121,7 +122,6 @@ ${REGISTRY_HELP}`,
       );
     }
     if (positionals.length === 0) throw invalid('USAGE', 'vouch attest needs at least one IMAGE');
-    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
     // Everything typed is checked before the key is decrypted or anything is fetched.
     const predicateType = predicateTypeUri(values.type);
     if (values.type === 'custom' || values.type === 'spdx') {
@@ -148,12 +148,12 @@ ${REGISTRY_HELP}`,
     // One decryption for every image; a wrong password stops here, before any write.
     const signer = attestationSigner(await loadPrivateKeyFile(io, keyPath, values));
 
-    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
     let results: AttestResult[] | BundleAttestResult[];
     try {
       const requests = await Promise.all(
         images.map(async ({ image, spec, target }): Promise<AttestRequest> => ({
-          store: await stores.open(spec),
+          store: await context.stores.open(spec),
           target,
           name: image,
           subjectName: defaultDockerReference(spec),
@@ -170,7 +170,7 @@ ${REGISTRY_HELP}`,
             onEvent: progress(io),
           });
     } finally {
-      await stores.close();
+      await context.close();
     }
 
     if (format === 'json') {

@@ -1,20 +1,19 @@
 import { invalid } from '../../core/errors.ts';
-import { Stores } from '../../registry/open.ts';
 import { copyWithAttachments } from '../../sign/copy-attachments.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import {
+  concurrencyFlags,
   COPY_DEADLINE,
-  integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_OPTIONS,
-  registryHelp,
+  OUTPUT_FLAGS,
+  registryFlags,
   requireTarget,
-  storeOptions,
 } from '../options.ts';
+
+const COPY_REGISTRY_FLAGS = registryFlags(COPY_DEADLINE);
 import { copyProgress, formatBytes } from '../progress.ts';
 
 export const command: Command = {
@@ -47,23 +46,29 @@ Options:
       --force              replace attachment tags the destination holds with other
                            content (by default the copy refuses: they are someone's signatures)
 
-${registryHelp(COPY_DEADLINE)}`,
+${COPY_REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
-      concurrency: { type: 'string', default: '4' },
-      // A flag of its own, not parseArgs' allowNegative, which would negate every boolean.
-      'no-attachments': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-    });
-    const format = outputFormat(values.output);
+    const { values, positionals, settings } = await parseCommand(
+      args,
+      io,
+      {
+        format: OUTPUT_FLAGS,
+        registry: COPY_REGISTRY_FLAGS,
+        concurrency: concurrencyFlags(4, 'blobs transferred'),
+      },
+      {
+        // A flag of its own, not parseArgs' allowNegative, which would negate every boolean.
+        'no-attachments': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
+      },
+    );
+    const { format, registry, concurrency } = settings;
     if (positionals.length !== 2)
       throw invalid('USAGE', 'vouch copy takes a SOURCE and a DESTINATION');
-    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 4;
     const [sourceImage, destinationImage] = positionals as [string, string];
-    const stores = new Stores(await storeOptions(io, values, 'sustained', COPY_DEADLINE));
+    const context = cliContext(io, { registry, workload: 'sustained' });
+    const stores = context.stores;
     try {
       const source = await stores.openImage(sourceImage);
       const sourceTarget = requireTarget(sourceImage, source.target);
@@ -117,7 +122,7 @@ ${registryHelp(COPY_DEADLINE)}`,
       }
       return 0;
     } finally {
-      await stores.close();
+      await context.close();
     }
   },
 };

@@ -1,18 +1,10 @@
 import { invalid } from '../../core/errors.ts';
-import { Stores } from '../../registry/open.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import {
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  requireTarget,
-  storeOptions,
-  workloadFor,
-} from '../options.ts';
+import { OUTPUT_FLAGS, REGISTRY_FLAGS, requireTarget, workloadFor } from '../options.ts';
 
 export const command: Command = {
   summary: 'Print the digest an image reference resolves to',
@@ -29,13 +21,19 @@ Examples:
 Options:
   -o, --output text|json   output format (default text)
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, { ...OUTPUT_OPTIONS, ...REGISTRY_OPTIONS });
-    const format = outputFormat(values.output);
+    const { positionals, settings } = await parseCommand(
+      args,
+      io,
+      { format: OUTPUT_FLAGS, registry: REGISTRY_FLAGS },
+      {},
+    );
+    const { format, registry } = settings;
     if (positionals.length === 0) throw invalid('USAGE', 'vouch digest needs at least one IMAGE');
-    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
+    const stores = context.stores;
     try {
       const results = [];
       for (const image of positionals) {
@@ -47,7 +45,7 @@ ${REGISTRY_HELP}`,
       if (format === 'json') writeJson(io, results);
       return 0;
     } finally {
-      await stores.close();
+      await context.close();
     }
   },
 };

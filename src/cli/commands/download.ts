@@ -7,7 +7,6 @@ import { parseStatement } from '../../formats/in-toto.ts';
 import { PREDICATE_TYPES, predicateTypeUri } from '../../formats/predicate-types.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import type { ParsedManifest } from '../../oci/manifest.ts';
-import { Stores } from '../../registry/open.ts';
 import type { ImageStore } from '../../registry/store.ts';
 import {
   evaluateAttestations,
@@ -20,22 +19,10 @@ import { decideAttestations } from '../../verify/verify-attestation.ts';
 import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
-import {
-  integerFlag,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  requireTarget,
-  storeOptions,
-} from '../options.ts';
-import {
-  certificateIdentityOf,
-  certificateTrust,
-  KEYLESS_HELP,
-  KEYLESS_OPTIONS,
-  requireOneMode,
-  signerName,
-} from '../keyless-options.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
+import { integerFlag, REGISTRY_FLAGS, requireTarget } from '../options.ts';
+import { keylessFlags, requireOneMode, signerName } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 
 /** The SBOM predicate types `download sbom --key` looks for unless --type names one. */
@@ -93,24 +80,29 @@ Options:
                               cached by vouch trusted-root update, else the shipped one
       --offline               keylessly: never fetch trust material
 
-${KEYLESS_HELP}
+${keylessFlags('vouch download').help}
 
 Exit codes: 0 written; 1 nothing qualified (none attached, none verified);
 2 invalid input; 3 could not check.
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...REGISTRY_OPTIONS,
-      ...KEYLESS_OPTIONS,
-      offline: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      key: { type: 'string', multiple: true },
-      type: { type: 'string' },
-      'output-file': { type: 'string' },
-      'max-payload-bytes': { type: 'string' },
-    });
+    const { values, positionals, settings } = await parseCommand(
+      args,
+      io,
+      { registry: REGISTRY_FLAGS },
+      {
+        ...keylessFlags('vouch download').options,
+        offline: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        key: { type: 'string', multiple: true },
+        type: { type: 'string' },
+        'output-file': { type: 'string' },
+        'max-payload-bytes': { type: 'string' },
+      },
+    );
+    const { registry } = settings;
     const [what, image, ...rest] = positionals;
     if (what !== 'attestation' && what !== 'sbom') {
       throw invalid('USAGE', 'vouch download needs what to download: attestation or sbom');
@@ -123,10 +115,12 @@ ${REGISTRY_HELP}`,
       integerFlag('max-payload-bytes', values['max-payload-bytes'], 1, 2 ** 30) ??
       DEFAULT_MAX_ATTESTATION_BYTES;
     const keyPaths = values.key ?? [];
-    const identity = await certificateIdentityOf(values, `vouch download ${what}`);
+    // Read once the subcommand is known, which its usage errors name.
+    const keyless = await keylessFlags(`vouch download ${what}`).read(values);
+    const { identity } = keyless;
     if (keyPaths.length > 0 || identity !== undefined) {
       requireOneMode(keyPaths, identity, `vouch download ${what}`);
-    } else if (values['trusted-root'] !== undefined) {
+    } else if (keyless.trustedRoot !== undefined) {
       throw invalid(
         'USAGE',
         '--trusted-root is for keyless verification: add --certificate-identity and --certificate-oidc-issuer',
@@ -143,25 +137,17 @@ ${REGISTRY_HELP}`,
         '--type applies to SBOM attestations, which need --key or the keyless options; the legacy .sbom attachment has no predicate type',
       );
     }
-    const options = await storeOptions(io, values, 'short');
+    const context = cliContext(io, { registry, workload: 'short', offline: values.offline });
     // Read and checked before any registry traffic: keys, or the keyless trust root.
     const trust: CosignTrust | undefined =
       identity !== undefined
-        ? await certificateTrust(
-            io,
-            identity,
-            values['trusted-root'],
-            values.offline,
-            options.http?.signal,
-          )
+        ? await context.keylessTrust({ identity, trustedRoot: keyless.trustedRoot })
         : keyPaths.length > 0
           ? { keys: await readPublicKeys(keyPaths) }
           : undefined;
-
-    const stores = new Stores(options);
     let download: Download;
     try {
-      const opened = await stores.openImage(image);
+      const opened = await context.stores.openImage(image);
       const target = requireTarget(image, opened.target);
       const resolved = await resolveImage(opened.store, target, image);
       const request = {
@@ -183,7 +169,7 @@ ${REGISTRY_HELP}`,
       io.stderr.write(`vouch: ${error.message}\n`);
       return EXIT_CODES[error.category];
     } finally {
-      await stores.close();
+      await context.close();
     }
 
     const output = values['output-file'];

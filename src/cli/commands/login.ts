@@ -1,16 +1,10 @@
 import { invalid } from '../../core/errors.ts';
 import { type Credentials, storeCredentials } from '../../registry/credentials.ts';
-import { Stores } from '../../registry/open.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
-import {
-  dockerConfigDir,
-  helperRunner,
-  parseFlags,
-  REGISTRY_OPTIONS,
-  registryHost,
-  storeOptions,
-} from '../options.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
+import { helperRunner, REGISTRY_FLAGS, registryHost } from '../options.ts';
 import { promptHidden, promptLine, readAllStdin } from '../prompt.ts';
 
 export const command: Command = {
@@ -33,11 +27,15 @@ Options:
                           as for other commands`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      username: { type: 'string', short: 'u' },
-      'password-stdin': { type: 'boolean', default: false },
-      ...REGISTRY_OPTIONS,
-    });
+    const { values, positionals, settings } = await parseCommand(
+      args,
+      io,
+      { registry: REGISTRY_FLAGS },
+      {
+        username: { type: 'string', short: 'u' },
+        'password-stdin': { type: 'boolean', default: false },
+      },
+    );
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch login takes exactly one REGISTRY');
     const registry = registryHost(positionals[0] as string);
     const username =
@@ -57,17 +55,21 @@ Options:
     }
     if (password === '') throw invalid('USAGE', 'the password is empty');
     const credentials: Credentials = { username, password };
-    const stores = new Stores({
-      ...(await storeOptions(io, values, 'short')),
+    const context = cliContext(io, {
+      registry: settings.registry,
+      workload: 'short',
       credentials: async () => credentials,
     });
     try {
-      await stores.client(registry).checkAccess();
+      await context.stores.client(registry).checkAccess();
     } finally {
-      await stores.close();
+      await context.close();
     }
     const runHelper = await helperRunner(io);
-    await storeCredentials(registry, credentials, { configDir: dockerConfigDir(io), runHelper });
+    await storeCredentials(registry, credentials, {
+      configDir: context.dirs.dockerConfig,
+      runHelper,
+    });
     io.stderr.write(`Login succeeded for ${registry}\n`);
     return 0;
   },

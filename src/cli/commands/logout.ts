@@ -2,7 +2,8 @@ import { invalid } from '../../core/errors.ts';
 import { eraseCredentials } from '../../registry/credentials.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
-import { dockerConfigDir, helperRunner, parseFlags, registryHost } from '../options.ts';
+import { cliDirs } from '../context.ts';
+import { helperRunner, parseFlags, registryHost } from '../options.ts';
 
 export const command: Command = {
   summary: 'Remove stored credentials for a registry',
@@ -19,7 +20,10 @@ Example:
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch logout takes exactly one REGISTRY');
     const registry = registryHost(positionals[0] as string);
     const runHelper = await helperRunner(io);
-    const removed = await eraseCredentials(registry, { configDir: dockerConfigDir(io), runHelper });
+    const removed = await eraseCredentials(registry, {
+      configDir: cliDirs(io).dockerConfig,
+      runHelper,
+    });
     io.stderr.write(
       removed
         ? `Removed credentials for ${registry}\n`

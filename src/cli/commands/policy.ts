@@ -1,39 +1,36 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { invalid } from '../../core/errors.ts';
 import type { EvidencedImage, PolicyEvidence } from '../../policy/evidence.ts';
 import type { ImageDecision } from '../../policy/evaluate.ts';
-import type { GatherPolicyOptions } from '../../policy/gather.ts';
-import type { CompiledPolicy } from '../../policy/types.ts';
+import type { CompiledPolicy, NotaryAuthority } from '../../policy/types.ts';
 import type { ImageLocation } from '../../policy/workloads.ts';
-import { Stores } from '../../registry/open.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { notaryServerUrl } from '../notary-server-url.ts';
-import {
-  credentialLookup,
-  integerFlag,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  storeOptions,
-  workloadFor,
-} from '../options.ts';
+import { cliContext } from '../context.ts';
+import { type GroupSettings, type Options, parseCommand } from '../flags.ts';
+import { concurrencyFlags, REGISTRY_FLAGS, TRUST_DIR_FLAGS, workloadFor } from '../options.ts';
 import { replaceFile } from '../replace-file.ts';
 
+const COMMON_FLAGS = {
+  registry: REGISTRY_FLAGS,
+  trustDir: TRUST_DIR_FLAGS,
+  concurrency: concurrencyFlags(8, 'images checked'),
+};
+
 const COMMON_OPTIONS = {
-  ...REGISTRY_OPTIONS,
   policy: { type: 'string' },
   output: { type: 'string', short: 'o', default: 'text' },
   help: { type: 'boolean', short: 'h', default: false },
   namespace: { type: 'string', short: 'n' },
-  'trust-dir': { type: 'string' },
   offline: { type: 'boolean', default: false },
-  concurrency: { type: 'string', default: '8' },
-} as const;
+} as const satisfies Options;
+
+interface CommonSettings extends GroupSettings<typeof COMMON_FLAGS> {
+  readonly offline: boolean;
+}
 
 export const command: Command = {
   summary: 'Check images against a policy: one-off, recorded evidence, or deployment files',
@@ -73,15 +70,15 @@ Options:
   -f, --filename PATH         check: a file, a directory or - ; repeatable
       --fix                   check: pin admitted images to their digests in the files
       --record FILE           evaluate: write the evidence gathered to FILE (JSON)
-      --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
+${TRUST_DIR_FLAGS.help}
       --offline               never fetch Sigstore trust material
-      --concurrency N         images checked at once (default 8)
+${COMMON_FLAGS.concurrency.help}
 
 Exit codes: 0 every image allowed (or warned); 1 some image denied (test: or a
 decision other than expected); 2 invalid input (policy, files, usage); 3 could
 not check some image.
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const [sub, ...rest] = args;
@@ -106,80 +103,44 @@ function format(value: string | undefined, allowed: readonly string[]): string {
   throw invalid('USAGE', `--output must be ${allowed.join(' or ')}, not "${value}"`);
 }
 
-type CommonValues = ReturnType<typeof parseFlags<typeof COMMON_OPTIONS>>['values'];
-
 /** The evidence for `subjects`, gathered with the CLI's registries, trust roots and notary servers. */
 async function gather(
   io: CliIO,
   policy: CompiledPolicy,
   subjects: readonly { image: string; namespace?: string }[],
-  values: CommonValues,
+  settings: CommonSettings,
 ): Promise<PolicyEvidence> {
   const { gatherPolicyEvidence } = await import('../../policy/gather.ts');
-  const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
-  const options = await storeOptions(io, values, workloadFor(subjects.length));
-  const stores = new Stores(options);
+  const context = cliContext(io, {
+    registry: settings.registry,
+    workload: workloadFor(subjects.length),
+    trustDir: settings.trustDir,
+    offline: settings.offline,
+  });
   const kinds = new Set([...policy.authorities.values()].map((a) => a.kind));
-  const gatherOptions: { -readonly [K in keyof GatherPolicyOptions]: GatherPolicyOptions[K] } = {
-    stores,
-    concurrency,
-    loadTlogs: async () => {
-      const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
-      return (
-        await chooseTrustedRoot(io, {
-          offline: values.offline ?? false,
-          signal: options.http?.signal,
-        })
-      ).tlogs;
-    },
-  };
-  if (kinds.has('keyless')) {
-    gatherOptions.keylessTrust = async (authority) => {
-      const [{ chooseTrustedRoot }, { keylessTrustOf }, keyless] = await Promise.all([
-        import('../trusted-root-choice.ts'),
-        import('../../sigstore/keyless-trust.ts'),
-        import('../../verify/certificate-trust.ts'),
-      ]);
-      const root = await chooseTrustedRoot(io, {
-        file: authority.trustedRoot,
-        offline: values.offline ?? false,
-        signal: options.http?.signal,
-      });
-      return keyless.certificateTrust(
-        authority.identity,
-        keylessTrustOf(root, authority.trustedRoot ?? 'the trusted root'),
-      );
-    };
-  }
-  const closers: (() => Promise<void>)[] = [() => stores.close()];
-  if (kinds.has('notary')) {
-    const [{ HttpClient }, { NotaryServer }, { NotaryMetadataStore }] = await Promise.all([
-      import('../../registry/http.ts'),
-      import('../../dct/notary-server.ts'),
-      import('../../dct/metadata-store.ts'),
-    ]);
-    const http = new HttpClient(options.http);
-    closers.push(() => http.close());
-    const credentials = credentialLookup(io);
-    const allowInsecure = values['allow-insecure-registry'] ?? false;
-    gatherOptions.notary = {
-      trustStore: new NotaryMetadataStore(
-        values['trust-dir'] ?? join(homedir(), '.vouch', 'trust'),
-      ),
-      server: (authority, registry) => {
-        return new NotaryServer({
-          url: notaryServerUrl(authority.server, registry, allowInsecure),
-          http,
-          credentials: () => credentials(registry),
-          allowInsecure,
-        });
-      },
-    };
-  }
   try {
-    return await gatherPolicyEvidence(policy, subjects, gatherOptions);
+    return await gatherPolicyEvidence(policy, subjects, {
+      stores: context.stores,
+      concurrency: settings.concurrency,
+      loadTlogs: () => context.tlogs(),
+      ...(kinds.has('keyless')
+        ? { keylessTrust: (authority) => context.keylessTrust(authority) }
+        : {}),
+      ...(kinds.has('notary')
+        ? await (async () => {
+            const server = await context.notaryServers();
+            return {
+              notary: {
+                trustStore: await context.notaryMetadata(),
+                server: (authority: NotaryAuthority, registry: string) =>
+                  server(authority.server, registry),
+              },
+            };
+          })()
+        : {}),
+    });
   } finally {
-    await Promise.all(closers.map((close) => close()));
+    await context.close();
   }
 }
 
@@ -218,7 +179,7 @@ function decisionText(d: ImageDecision): string {
 }
 
 async function evaluateCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
+  const { values, positionals, settings } = await parseCommand(args, io, COMMON_FLAGS, {
     ...COMMON_OPTIONS,
     record: { type: 'string' },
   });
@@ -231,7 +192,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
     io,
     policy,
     positionals.map((image) => ({ image, ...(namespace === undefined ? {} : { namespace }) })),
-    values,
+    { ...settings, offline: values.offline },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const recorded: EvidencedImage[] = evidence.images.map((image) =>
@@ -256,7 +217,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
 }
 
 async function testCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, COMMON_OPTIONS);
+  const { values, positionals } = await parseCommand(args, io, COMMON_FLAGS, COMMON_OPTIONS);
   const output = format(values.output, ['text', 'json']);
   if (positionals.length !== 1) throw invalid('USAGE', 'vouch policy test needs one EVIDENCE_FILE');
   const policy = await loadPolicy(values.policy);
@@ -311,8 +272,10 @@ interface FoundImage extends ImageLocation {
 }
 
 async function checkCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(
+  const { values, settings } = await parseCommand(
     args,
+    io,
+    COMMON_FLAGS,
     {
       ...COMMON_OPTIONS,
       filename: { type: 'string', short: 'f', multiple: true },
@@ -348,7 +311,7 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
       const namespace = namespaceOf(l);
       return { image: l.image, ...(namespace === undefined ? {} : { namespace }) };
     }),
-    values,
+    { ...settings, offline: values.offline },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const { imageKeyOf } = await import('../../policy/gather.ts');

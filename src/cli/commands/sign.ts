@@ -1,7 +1,7 @@
 import { invalid } from '../../core/errors.ts';
 import type { Platform } from '../../oci/manifest.ts';
 import { isIndexType } from '../../oci/media-types.ts';
-import { type ImageSpec, parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import { type ImageSpec, parseImageSpec, specTarget } from '../../registry/open.ts';
 import type { ManifestTarget } from '../../registry/store.ts';
 import { type BundleAttestResult, signImagesAsBundles } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference, parseSignedIdentity } from '../../sign/identity.ts';
@@ -16,19 +16,23 @@ import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import {
   annotationFlags,
-  integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
+  concurrencyFlags,
+  OUTPUT_FLAGS,
+  REGISTRY_FLAGS,
   requireTarget,
-  storeOptions,
   workloadFor,
 } from '../options.ts';
 import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadSigningKey } from '../password.ts';
+
+const FLAGS = {
+  format: OUTPUT_FLAGS,
+  registry: REGISTRY_FLAGS,
+  concurrency: concurrencyFlags(8, 'manifests signed'),
+};
 
 export const command: Command = {
   summary: 'Sign images by digest, stored beside them as cosign does',
@@ -66,7 +70,7 @@ Options:
       --signed-identity REF   the docker-reference to record instead: a repository,
                               optionally with a tag
   -o, --output text|json      output format (default text)
-      --concurrency N         manifests signed at once (default 8)
+${FLAGS.concurrency.help}
 
 Exit codes: 0 every image signed; 2 invalid input (a wrong password included,
 before anything is written); 3 could not sign (registry unreachable, refused,
@@ -76,25 +80,21 @@ that applies of 1, 2, 3 is returned.
 
 ${KEY_PASSWORD_HELP}
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
+    const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       ...KEY_PASSWORD_OPTIONS,
       key: { type: 'string' },
       annotations: { type: 'string', short: 'a', multiple: true },
       recursive: { type: 'boolean', default: false },
       'signed-identity': { type: 'string' },
       'bundle-format': { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '8' },
     });
-    const format = outputFormat(values.output);
+    const { format, registry, concurrency } = settings;
     const keyPath = values.key;
     if (keyPath === undefined) throw invalid('USAGE', 'vouch sign needs --key KEY');
     if (positionals.length === 0) throw invalid('USAGE', 'vouch sign needs at least one IMAGE');
-    const concurrency = integerFlag('concurrency', values.concurrency, 1, 64) ?? 8;
     // Everything typed is checked before the key is decrypted or anything is fetched.
     const annotations = annotationFlags(values.annotations ?? []);
     noteCosignCommaSplitting(annotations, io);
@@ -115,19 +115,19 @@ ${REGISTRY_HELP}`,
     const signer = await loadSigningKey(io, keyPath, values);
 
     if (values['bundle-format']) {
-      const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+      const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
       let bundles: BundleAttestResult[];
       try {
         const requests = await Promise.all(
           images.map(async ({ image, spec, target }) => ({
-            store: await stores.open(spec),
+            store: await context.stores.open(spec),
             target,
             name: image,
           })),
         );
         bundles = await signImagesAsBundles(requests, { signer, annotations, concurrency });
       } finally {
-        await stores.close();
+        await context.close();
       }
       if (format === 'json') {
         writeJson(io, { ok: bundles.every((r) => r.ok), images: bundles.map(bundleToJson) });
@@ -140,13 +140,13 @@ ${REGISTRY_HELP}`,
       return attachExitCode(bundles);
     }
 
-    const stores = new Stores(await storeOptions(io, values, workloadFor(positionals.length)));
+    const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
     const progress = signProgress(io);
     let results: SignResult[];
     try {
       const requests = await Promise.all(
         images.map(async ({ image, spec, target }): Promise<SignRequest> =>
-          request(image, spec, target, await stores.open(spec), signedIdentity),
+          request(image, spec, target, await context.stores.open(spec), signedIdentity),
         ),
       );
       results = await signImages(requests, {
@@ -158,7 +158,7 @@ ${REGISTRY_HELP}`,
       });
     } finally {
       progress.finish();
-      await stores.close();
+      await context.close();
     }
 
     if (format === 'json') {

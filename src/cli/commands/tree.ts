@@ -6,20 +6,13 @@ import {
 } from '../../formats/sigstore-bundle.ts';
 import type { Digest } from '../../oci/digest.ts';
 import type { Descriptor, ParsedManifest } from '../../oci/manifest.ts';
-import { Stores } from '../../registry/open.ts';
 import type { ImageStore } from '../../registry/store.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import {
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  requireTarget,
-  storeOptions,
-} from '../options.ts';
+import { OUTPUT_FLAGS, REGISTRY_FLAGS, requireTarget } from '../options.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import { attachmentTag } from './triangulate.ts';
 
 interface Entry {
@@ -65,14 +58,20 @@ Examples:
 Options:
   -o, --output text|json   output format (default text)
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, { ...OUTPUT_OPTIONS, ...REGISTRY_OPTIONS });
-    const format = outputFormat(values.output);
+    const { positionals, settings } = await parseCommand(
+      args,
+      io,
+      { format: OUTPUT_FLAGS, registry: REGISTRY_FLAGS },
+      {},
+    );
+    const { format, registry } = settings;
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch tree takes one IMAGE');
     const image = positionals[0] as string;
-    const stores = new Stores(await storeOptions(io, values, 'short'));
+    const context = cliContext(io, { registry, workload: 'short' });
+    const stores = context.stores;
     try {
       const { name, store, target } = await stores.openImage(image);
       const checked = requireTarget(image, target);
@@ -99,7 +98,7 @@ ${REGISTRY_HELP}`,
       else io.stdout.write(render(store, tree));
       return 0;
     } finally {
-      await stores.close();
+      await context.close();
     }
   },
 };

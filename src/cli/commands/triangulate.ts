@@ -2,19 +2,12 @@ import { invalid } from '../../core/errors.ts';
 import { signatureTag } from '../../formats/signature-manifest.ts';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.ts';
 import { referrersTag } from '../../registry/referrers-tag.ts';
-import { Stores } from '../../registry/open.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import {
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
-  requireTarget,
-  storeOptions,
-} from '../options.ts';
+import { OUTPUT_FLAGS, REGISTRY_FLAGS, requireTarget } from '../options.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 
 /** cosign's attachment tag suffixes (pkg/oci/remote/options.go); `digest` is the referrers fallback tag. */
 const TYPES = ['signature', 'attestation', 'sbom', 'digest'] as const;
@@ -59,22 +52,24 @@ Options:
                            (the referrers fallback tag sha256-<hex>)
   -o, --output text|json   output format (default text)
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
-      type: { type: 'string', default: 'signature' },
-    });
-    const format = outputFormat(values.output);
+    const { values, positionals, settings } = await parseCommand(
+      args,
+      io,
+      { format: OUTPUT_FLAGS, registry: REGISTRY_FLAGS },
+      { type: { type: 'string', default: 'signature' } },
+    );
+    const { format, registry } = settings;
     const type = values.type as AttachmentType;
     if (!TYPES.includes(type)) {
       throw invalid('USAGE', `--type must be one of ${TYPES.join(', ')}, not "${values.type}"`);
     }
     if (positionals.length !== 1) throw invalid('USAGE', 'vouch triangulate takes one IMAGE');
     const image = positionals[0] as string;
-    const stores = new Stores(await storeOptions(io, values, 'short'));
+    const context = cliContext(io, { registry, workload: 'short' });
+    const stores = context.stores;
     try {
       const { name, store, target } = await stores.openImage(image);
       const checked = requireTarget(image, target);
@@ -84,7 +79,7 @@ ${REGISTRY_HELP}`,
       else io.stdout.write(`${location}\n`);
       return 0;
     } finally {
-      await stores.close();
+      await context.close();
     }
   },
 };

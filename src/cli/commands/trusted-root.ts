@@ -14,7 +14,8 @@ import {
   type TrustedRootSummary,
 } from '../../sigstore/trusted-root-summary.ts';
 import type { InitialRootSource } from '../../sigstore/tuf-update.ts';
-import { vouchCacheDir } from '../cache-dir.ts';
+import { cliDirs } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { type CliIO, writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -22,9 +23,7 @@ import {
   DEFAULT_DEADLINE,
   deadlineSignal,
   integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
+  OUTPUT_FLAGS,
   USER_AGENT,
 } from '../options.ts';
 
@@ -88,10 +87,14 @@ verification; 2 invalid input; 3 the repository could not be reached.`,
 };
 
 async function update(args: readonly string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(
+  const {
+    values,
+    settings: { format },
+  } = await parseCommand(
     args,
+    io,
+    { format: OUTPUT_FLAGS },
     {
-      ...OUTPUT_OPTIONS,
       'tuf-url': { type: 'string', default: PUBLIC_GOOD_TUF_URL },
       'tuf-root': { type: 'string' },
       timeout: { type: 'string' },
@@ -99,7 +102,6 @@ async function update(args: readonly string[], io: CliIO): Promise<number> {
     },
     false,
   );
-  const format = outputFormat(values.output);
   const timeout = integerFlag('timeout', values.timeout, 1, 3600);
   const signal = deadlineSignal(values.deadline ?? DEFAULT_DEADLINE);
   const rootPath = values['tuf-root'];
@@ -108,7 +110,7 @@ async function update(args: readonly string[], io: CliIO): Promise<number> {
   const mirrorUrl = normalizeMirrorUrl(values['tuf-url']);
   const { updateTrustedRoot } = await import('../../sigstore/tuf-update.ts');
   const result = await updateTrustedRoot({
-    cacheDir: vouchCacheDir(io),
+    cacheDir: cliDirs(io).cache,
     mirrorUrl,
     userAgent: USER_AGENT,
     signal,
@@ -145,15 +147,19 @@ const INITIAL_ROOT_TEXT: Readonly<Record<InitialRootSource, string>> = {
 };
 
 async function show(args: readonly string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags(
+  const {
+    values,
+    settings: { format },
+  } = await parseCommand(
     args,
-    { ...OUTPUT_OPTIONS, 'trusted-root': { type: 'string' } },
+    io,
+    { format: OUTPUT_FLAGS },
+    { 'trusted-root': { type: 'string' } },
     false,
   );
-  const format = outputFormat(values.output);
   const file = values['trusted-root'];
   const selected = await selectTrustedRoot({
-    cacheDir: vouchCacheDir(io),
+    cacheDir: cliDirs(io).cache,
     offline: true,
     ...(file === undefined ? {} : { file }),
   });

@@ -1,6 +1,6 @@
 import { invalid } from '../../core/errors.ts';
 import { predicateTypeUri } from '../../formats/predicate-types.ts';
-import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import type { AttestationSource, VerifiedAttestation } from '../../verify/attestation-evaluate.ts';
 import {
   type AttestationVerification,
@@ -9,23 +9,19 @@ import {
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
+import { cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import {
+  concurrencyFlags,
   integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
+  OUTPUT_FLAGS,
+  REGISTRY_FLAGS,
   requireTarget,
-  storeOptions,
   workloadFor,
 } from '../options.ts';
 import {
-  certificateIdentityOf,
   certificateJson,
-  certificateTrust,
-  KEYLESS_HELP,
-  KEYLESS_OPTIONS,
+  keylessFlags,
   loggedText,
   requireOneMode,
   signerName,
@@ -34,6 +30,13 @@ import { readPublicKeys } from '../public-keys.ts';
 import type { CosignTrust } from '../../verify/evaluate.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
 import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
+
+const FLAGS = {
+  format: OUTPUT_FLAGS,
+  registry: REGISTRY_FLAGS,
+  keyless: keylessFlags('vouch verify-attestation'),
+  concurrency: concurrencyFlags(DEFAULT_VERIFY_CONCURRENCY, 'images verified'),
+};
 
 export const command: Command = {
   summary: "Verify images' attestations and print the verified statements",
@@ -103,34 +106,30 @@ Options:
       --max-attestations N    refuse images with more than N attestation layers (default 1000)
       --max-payload-bytes N   skip envelopes and bundles larger than N bytes (default 16777216)
       --max-referrers N       refuse images with more than N bundle referrers (default 1000)
-      --concurrency N         images verified at once (default 16)
+${FLAGS.concurrency.help}
 
-${KEYLESS_HELP}
+${FLAGS.keyless.help}
 
 Exit codes: 0 every image has a valid attestation of the type; 1 some image
 has none; 2 invalid input; 3 could not check (registry unreachable, refused,
 timed out). With several images, the first that applies of 1, 2, 3 is returned.
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
-      ...KEYLESS_OPTIONS,
+    const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       key: { type: 'string', multiple: true },
       type: { type: 'string' },
       'max-attestations': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       'max-referrers': { type: 'string' },
       offline: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
     });
-    const format = outputFormat(values.output);
+    const { format, registry, keyless, concurrency } = settings;
     const keyPaths = values.key ?? [];
-    const identity = await certificateIdentityOf(values, 'vouch verify-attestation');
+    const { identity } = keyless;
     requireOneMode(keyPaths, identity, 'vouch verify-attestation');
-    if (identity === undefined && values['trusted-root'] !== undefined) {
+    if (identity === undefined && keyless.trustedRoot !== undefined) {
       throw invalid(
         'USAGE',
         '--trusted-root is for keyless verification (--certificate-identity ...); attestations verified with --key do not consult a log',
@@ -160,24 +159,19 @@ ${REGISTRY_HELP}`,
       2 ** 30,
     );
     const maxReferrers = integerFlag('max-referrers', values['max-referrers'], 1, 100_000);
-    const concurrency =
-      integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const options = await storeOptions(io, values, workloadFor(positionals.length));
-    const stores = new Stores(options);
+    const context = cliContext(io, {
+      registry,
+      workload: workloadFor(positionals.length),
+      offline: values.offline,
+    });
     let results: AttestationVerification[];
     try {
-      stores.connectAhead(specs);
+      context.stores.connectAhead(specs);
       const trust: CosignTrust =
         identity === undefined
           ? { keys: await readPublicKeys(keyPaths) }
-          : await certificateTrust(
-              io,
-              identity,
-              values['trusted-root'],
-              values.offline,
-              options.http?.signal,
-            );
-      results = await verifyAttestationsOfImages(stores, positionals, {
+          : await context.keylessTrust({ identity, trustedRoot: keyless.trustedRoot });
+      results = await verifyAttestationsOfImages(context.stores, positionals, {
         trust,
         policy: { predicateType },
         limits: {
@@ -190,7 +184,7 @@ ${REGISTRY_HELP}`,
         concurrency,
       });
     } finally {
-      await stores.close();
+      await context.close();
     }
 
     if (format === 'json') {

@@ -3,38 +3,40 @@ import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
 import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
 import { type ImageReference, parseReference } from '../../oci/reference.ts';
-import { parseImageSpec, specTarget, Stores } from '../../registry/open.ts';
+import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
 import type { LoggedSignature, CosignTrust, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
-import { vouchCacheDir } from '../cache-dir.ts';
+import { type CliContext, cliContext } from '../context.ts';
+import { parseCommand } from '../flags.ts';
 import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { NOTARY_HELP } from '../notary-help.ts';
+import { NOTARY_FLAGS } from '../notary-options.ts';
 import {
   annotationFlags,
+  concurrencyFlags,
   integerFlag,
-  OUTPUT_OPTIONS,
-  outputFormat,
-  parseFlags,
-  REGISTRY_HELP,
-  REGISTRY_OPTIONS,
+  OUTPUT_FLAGS,
+  REGISTRY_FLAGS,
   requireTarget,
-  storeOptions,
   workloadFor,
 } from '../options.ts';
 import {
-  certificateIdentityOf,
   certificateJson,
-  certificateTrust,
+  keylessFlags,
   loggedText,
-  KEYLESS_HELP,
-  KEYLESS_OPTIONS,
   requireOneMode,
   signerName,
 } from '../keyless-options.ts';
+
+const FLAGS = {
+  format: OUTPUT_FLAGS,
+  registry: REGISTRY_FLAGS,
+  keyless: keylessFlags('vouch verify'),
+  concurrency: concurrencyFlags(DEFAULT_VERIFY_CONCURRENCY, 'images verified'),
+};
 import { readPublicKeys } from '../public-keys.ts';
 import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
@@ -125,26 +127,23 @@ Options:
   -o, --output text|json      output format (default text)
       --max-signatures N      refuse images with more than N signature layers (default 1000)
       --max-payload-bytes N   skip signature payloads larger than N bytes (default 4194304)
-      --concurrency N         images verified at once (default 16)
+${FLAGS.concurrency.help}
 
-${KEYLESS_HELP}
+${FLAGS.keyless.help}
 
 Exit codes: 0 every image has a valid signature; 1 some image has none;
 2 invalid input; 3 could not check (registry unreachable, refused, timed out).
 With several images, the first that applies of 1, 2, 3 is returned.
 
-${NOTARY_HELP}
+${NOTARY_FLAGS.help}
 
-${REGISTRY_HELP}`,
+${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     if (args.includes('--notary')) {
       return (await import('../verify-notary.ts')).runNotaryVerify(args, io);
     }
-    const { values, positionals } = parseFlags(args, {
-      ...OUTPUT_OPTIONS,
-      ...REGISTRY_OPTIONS,
-      ...KEYLESS_OPTIONS,
+    const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       key: { type: 'string', multiple: true },
       annotations: { type: 'string', short: 'a', multiple: true },
       'signed-identity': { type: 'string' },
@@ -153,11 +152,10 @@ ${REGISTRY_HELP}`,
       offline: { type: 'boolean', default: false },
       'max-signatures': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
-      concurrency: { type: 'string' },
     });
-    const format = outputFormat(values.output);
+    const { format, registry, keyless, concurrency } = settings;
     const keyPaths = values.key ?? [];
-    const identity = await certificateIdentityOf(values, 'vouch verify');
+    const { identity } = keyless;
     requireOneMode(keyPaths, identity, 'vouch verify');
     if (identity !== undefined && values['rekor-public-key'] !== undefined) {
       throw invalid(
@@ -183,21 +181,23 @@ ${REGISTRY_HELP}`,
       1,
       2 ** 30,
     );
-    const concurrency =
-      integerFlag('concurrency', values.concurrency, 1, 64) ?? DEFAULT_VERIFY_CONCURRENCY;
-    const options = await storeOptions(io, values, workloadFor(positionals.length));
-    const deadline = options.http?.signal;
-    const stores = new Stores(options);
+    const context = cliContext(io, {
+      registry,
+      workload: workloadFor(positionals.length),
+      offline: values.offline,
+    });
     let results: ImageVerification[];
     try {
-      stores.connectAhead(specs);
+      context.stores.connectAhead(specs);
       const trust: CosignTrust =
         identity === undefined
-          ? await keyTrust(io, keyPaths, values['trusted-root'], values['rekor-public-key'] ?? [])
-          : await certificateTrust(io, identity, values['trusted-root'], values.offline, deadline);
-      results = await verifyImages(stores, positionals, {
+          ? await keyTrust(context, keyPaths, keyless.trustedRoot, values['rekor-public-key'] ?? [])
+          : await context.keylessTrust({ identity, trustedRoot: keyless.trustedRoot });
+      results = await verifyImages(context.stores, positionals, {
         trust,
-        loadTlogs: defaultTlogs(io, values.offline, deadline),
+        // Loaded only when a signature carries a bundle, so a plain key
+        // verification never reads trust material.
+        loadTlogs: () => context.tlogs(),
         policy: {
           annotations,
           ...(signedIdentity === undefined ? {} : { signedIdentity }),
@@ -210,7 +210,7 @@ ${REGISTRY_HELP}`,
         concurrency,
       });
     } finally {
-      await stores.close();
+      await context.close();
     }
 
     if (format === 'json') {
@@ -226,13 +226,13 @@ ${REGISTRY_HELP}`,
 };
 
 async function keyTrust(
-  io: CliIO,
+  context: CliContext,
   keyPaths: readonly string[],
   rootPath: string | undefined,
   rekorKeyPaths: readonly string[],
 ): Promise<CosignTrust> {
   const keys = await readPublicKeys(keyPaths);
-  const tlogs = await trustedLogs(io, rootPath, rekorKeyPaths);
+  const tlogs = await trustedLogs(context, rootPath, rekorKeyPaths);
   return { keys, ...(tlogs === undefined ? {} : { tlogs }) };
 }
 
@@ -242,7 +242,7 @@ async function keyTrust(
  * (then `defaultTlogs` loads them, only if a bundle needs them).
  */
 async function trustedLogs(
-  io: CliIO,
+  context: CliContext,
   rootPath: string | undefined,
   keyPaths: readonly string[],
 ): Promise<TransparencyLog[] | undefined> {
@@ -252,7 +252,7 @@ async function trustedLogs(
     const { selectTrustedRoot } = await import('../../sigstore/trusted-root-source.ts');
     const selected = await selectTrustedRoot({
       file: rootPath,
-      cacheDir: vouchCacheDir(io),
+      cacheDir: context.dirs.cache,
       offline: true,
     });
     logs.push(...selected.trustedRoot.tlogs);
@@ -263,23 +263,6 @@ async function trustedLogs(
     logs.push(transparencyLogFromKey(key));
   }
   return logs;
-}
-
-/**
- * The logs of the cached TUF trusted root, else the shipped one; says on
- * stderr when the cache was refreshed or is used expired. Loaded only when
- * a signature carries a bundle, so a plain key verification never reads
- * trust material.
- */
-function defaultTlogs(
-  io: CliIO,
-  offline: boolean,
-  signal: AbortSignal | undefined,
-): () => Promise<readonly TransparencyLog[]> {
-  return async () => {
-    const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
-    return (await chooseTrustedRoot(io, { offline, signal })).tlogs;
-  };
 }
 
 function toText(result: ImageVerification, keyPaths: readonly string[]): string {
