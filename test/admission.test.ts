@@ -309,6 +309,14 @@ async function metric(port: number, ca: string, line: RegExp): Promise<number> {
   return match === undefined ? 0 : Number(match.split(' ').pop());
 }
 
+/**
+ * Loads (estimated for strings of 100 characters, it is cheap), but on the
+ * `costly` image's scan spreads a 1 MiB string into an array 1,000 times,
+ * which held the event loop for half a minute before conditions had a
+ * budget.
+ */
+const COSTLY_CONDITION = 'predicate.long.all(a, predicate.text.size() > 0)';
+
 describe('vouch admission serve', () => {
   let registry: RunningRegistry;
   let proxy: HostileRegistry;
@@ -329,7 +337,15 @@ describe('vouch admission serve', () => {
     tmp = await mkdtemp(join(tmpdir(), 'vouch-admission-test-'));
     const httpClient = new HttpClient({ retries: 0 });
     const client = new RegistryClient(registry.host, { http: httpClient });
-    for (const name of ['signed', 'attested', 'unsigned', 'experimental/tool', 'other', 'fresh']) {
+    for (const name of [
+      'signed',
+      'attested',
+      'unsigned',
+      'experimental/tool',
+      'other',
+      'fresh',
+      'costly',
+    ]) {
       const built = await buildImage(client.repository(`acme/${name}`), {
         tag: '1.0',
         layers: 1,
@@ -344,7 +360,7 @@ describe('vouch admission serve', () => {
     await mkdir(join(tmp, 'policy', 'keys'), { recursive: true });
     await writeFile(join(tmp, 'policy', 'keys', 'release.pub'), publicKeyToPem(pair.publicKey));
     const env = { DOCKER_CONFIG: NO_DOCKER_CONFIG };
-    for (const name of ['signed', 'attested', 'other', 'fresh']) {
+    for (const name of ['signed', 'attested', 'other', 'fresh', 'costly']) {
       const run = await runVouch(['sign', '--key', key, image(name)], { env });
       assert.equal(run.code, 0, run.stderr);
     }
@@ -364,6 +380,20 @@ describe('vouch admission serve', () => {
       { env },
     );
     assert.equal(attest.code, 0, attest.stderr);
+    // A scan whose predicate holds a list of 1,000 numbers and a 1 MiB string.
+    const scan = join(tmp, 'scan.json');
+    await writeFile(
+      scan,
+      JSON.stringify({
+        long: Array.from({ length: 1000 }, (_, i) => i),
+        text: 'x'.repeat(1 << 20),
+      }),
+    );
+    const attestScan = await runVouch(
+      ['attest', '--key', key, '--type', 'vuln', '--predicate', scan, image('costly')],
+      { env },
+    );
+    assert.equal(attestScan.code, 0, attestScan.stderr);
 
     const certs = join(tmp, 'certs');
     const cert = await runVouch([
@@ -399,6 +429,13 @@ rules:
     images: ["${host}/acme/experimental/**"]
     authorities: [release]
     mode: warn
+  - name: costly
+    images: ["${host}/acme/costly"]
+    authorities: [release]
+    attestations:
+      - name: scan
+        predicateType: vuln
+        condition: ${COSTLY_CONDITION}
   - name: audited
     images: ["${host}/acme/other"]
     namespaces: ["audit-*"]
@@ -508,6 +545,61 @@ rules:
       assert.doesNotMatch(message, /acme\/signed/, 'only failing images are named');
     });
   }
+
+  it('a condition over its budget: denied within the deadline, /healthz answering all along', async () => {
+    const review = () =>
+      reviewOf(KINDS[0]?.kind as never, { kind: 'Pod', spec: podSpec([image('costly')]) });
+    for (const round of ['gathers the evidence', 'from the cache']) {
+      const started = performance.now();
+      let answered = false;
+      const answer = admit(webhook.port, ca, '/validate', review()).finally(
+        () => (answered = true),
+      );
+      const health: number[] = [];
+      while (!answered) {
+        const asked = performance.now();
+        const healthz = await post(webhook.port, ca, '/healthz', '', {}, 'GET');
+        assert.equal(healthz.body, 'ok\n');
+        health.push(performance.now() - asked);
+        await sleep(10);
+      }
+      const denied = await answer;
+      const elapsed = performance.now() - started;
+      assert.equal(denied.allowed, false, round);
+      assert.match(
+        denied.status?.message ?? '',
+        /rule costly: attestation scan: .*CONDITION_BUDGET_EXCEEDED: the evaluation was stopped at its budget/,
+      );
+      // The webhook's deadline is 8 s; evaluation is a small part of this.
+      assert.ok(elapsed < 8_000, `${round}: answered after ${elapsed} ms`);
+      assert.ok(
+        Math.max(...health) < 2_000,
+        `${round}: /healthz took up to ${Math.max(...health)} ms`,
+      );
+    }
+  });
+
+  it('vouch admission serve refuses a policy whose condition nests loops four deep', async () => {
+    const file = join(tmp, 'policy', 'nested.yaml');
+    await writeFile(
+      file,
+      policyText.replace(
+        COSTLY_CONDITION,
+        'predicate.long.all(a, predicate.long.all(b, predicate.long.all(c, predicate.long.all(d, a + b + c + d >= 0.0))))',
+      ),
+    );
+    const outcome = await startWebhook(['--policy', file, ...certArgs], tmp).then(
+      async (started) => {
+        await started.stop();
+        return 'it started';
+      },
+      (error: unknown) => String(error),
+    );
+    assert.match(
+      outcome,
+      /exited with 2: .*condition \(line \d+, column \d+\): the CEL expression nests loops .* 4 deep/,
+    );
+  });
 
   it('pods/ephemeralcontainers: checks the ephemeral containers of the Pod', async () => {
     const kind = { group: '', version: 'v1', kind: 'Pod' };
