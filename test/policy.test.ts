@@ -4,6 +4,7 @@
  * and attested (SLSA provenance), and an unsigned one.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import {
   lstat,
@@ -25,6 +26,41 @@ import { HttpClient } from '../src/registry/http.ts';
 import { runVouch } from './helpers/cli.ts';
 import { buildImage } from './helpers/images.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
+
+const BIN = new URL('../src/cli/bin.ts', import.meta.url).pathname;
+
+/**
+ * `vouch <args>` in a child process with a small heap, killed after
+ * `timeoutMs`: a condition without limits runs out of memory (exit 134) or
+ * runs for minutes, and must do neither inside the test runner.
+ */
+function vouchChild(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+): Promise<{
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--max-old-space-size=256', BIN, ...args], {
+    env: { ...env, PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: timeoutMs,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started }),
+    ),
+  );
+}
 
 interface Decision {
   readonly image: string;
@@ -50,6 +86,7 @@ describe('vouch policy', () => {
   let attested: string;
   let badBuild: string;
   let unsigned: string;
+  let costly: string;
   const vouch = (...args: string[]) => runVouch(args, { env });
 
   before(async () => {
@@ -62,7 +99,7 @@ describe('vouch policy', () => {
     await writeFile(join(tmp, 'key.pem'), pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
     await mkdir(join(tmp, 'keys'));
     await writeFile(join(tmp, 'keys', 'release.pub'), publicKeyToPem(pair.publicKey));
-    for (const name of ['signed', 'attested', 'badbuild', 'unsigned']) {
+    for (const name of ['signed', 'attested', 'badbuild', 'unsigned', 'costly']) {
       const built = await buildImage(client.repository(`acme/${name}`), {
         tag: '1.0',
         layers: 1,
@@ -74,8 +111,9 @@ describe('vouch policy', () => {
     attested = `${registry.host}/acme/attested:1.0`;
     badBuild = `${registry.host}/acme/badbuild:1.0`;
     unsigned = `${registry.host}/acme/unsigned:1.0`;
+    costly = `${registry.host}/acme/costly:1.0`;
     const key = join(tmp, 'key.pem');
-    for (const image of [signed, attested, badBuild]) {
+    for (const image of [signed, attested, badBuild, costly]) {
       const run = await vouch('sign', '--key', key, image);
       assert.equal(run.code, 0, run.stderr);
     }
@@ -100,6 +138,24 @@ describe('vouch policy', () => {
       );
       assert.equal(run.code, 0, run.stderr);
     }
+    // A predicate with lists of 200 and 1,000 numbers, and a 1 MiB string.
+    const lists = join(tmp, 'predicate-lists.json');
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    await writeFile(
+      lists,
+      JSON.stringify({ list: range(200), long: range(1000), text: 'x'.repeat(1 << 20) }),
+    );
+    const attest = await vouch(
+      'attest',
+      '--key',
+      key,
+      '--type',
+      'vuln',
+      '--predicate',
+      lists,
+      costly,
+    );
+    assert.equal(attest.code, 0, attest.stderr);
     policyFile = join(tmp, 'policy.yaml');
     await writeFile(
       policyFile,
@@ -295,6 +351,84 @@ rules:
       run.stdout + run.stderr,
       /notary server http:\/\/notary\.example\.com\/ is plain HTTP; use HTTPS, or --allow-insecure-registry/,
     );
+  });
+
+  describe('conditions that cost too much', () => {
+    const policyWith = async (name: string, condition: string) => {
+      const file = join(tmp, `${name}.yaml`);
+      await writeFile(
+        file,
+        `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+authorities:
+  release:
+    key: { file: keys/release.pub }
+rules:
+  - name: costly
+    images: ["${registry.host}/acme/costly"]
+    authorities: [release]
+    attestations:
+      - name: scan
+        predicateType: vuln
+        condition: ${condition}
+`,
+      );
+      return file;
+    };
+
+    for (const [what, condition, depth] of [
+      [
+        'three nested map() (a 4.4 GB heap OOM without limits)',
+        'predicate.list.map(a, predicate.list.map(b, predicate.list.map(c, [a, b, c]))).size() > 0',
+        3,
+      ],
+      [
+        'four nested all() (minutes of CPU without limits)',
+        'predicate.list.all(a, predicate.list.all(b, predicate.list.all(c, predicate.list.all(d, a + b + c + d >= 0.0))))',
+        4,
+      ],
+    ] as const) {
+      it(`evaluate: ${what} is refused when the policy loads: exit 2 naming the condition`, async () => {
+        const file = await policyWith(`nested-${depth}`, condition);
+        const run = await vouchChild(['policy', 'evaluate', '--policy', file, costly], env, 60_000);
+        assert.equal(
+          run.code,
+          2,
+          `exit ${run.code} ${run.signal} after ${run.ms} ms: ${run.stderr}`,
+        );
+        assert.match(
+          run.stderr,
+          new RegExp(
+            `nested-${depth}\\.yaml: rules\\[0\\]\\.attestations\\[0\\]\\.condition \\(line 13, column 20\\): the CEL expression nests loops \\(all, exists, exists_one, map, filter\\) ${depth} deep; at most 2`,
+          ),
+        );
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      });
+    }
+
+    it('evaluate: a condition that loads but exceeds its budget denies the image (exit 1), at once', async () => {
+      // Its estimate (for strings of 100 characters) is low, so it loads; but it
+      // spreads a 1 MiB string into an array 1,000 times: half a minute unbounded.
+      const file = await policyWith(
+        'superlinear',
+        'predicate.long.all(a, predicate.text.size() > 0)',
+      );
+      const run = await vouchChild(
+        ['policy', 'evaluate', '--policy', file, '-o', 'json', costly],
+        env,
+        60_000,
+      );
+      assert.equal(run.code, 1, `exit ${run.code} ${run.signal} after ${run.ms} ms: ${run.stderr}`);
+      const report = JSON.parse(run.stdout) as { images: Decision[] };
+      const [decision] = report.images as [Decision];
+      assert.equal(decision.result, 'denied');
+      assert.equal(decision.attestations[0]?.status, 'denied');
+      assert.match(
+        decision.reason,
+        /attestation scan: .*CONDITION_BUDGET_EXCEEDED: the evaluation was stopped at its budget of 50,000 cost units/,
+      );
+      assert.ok(run.ms < 20_000, `${run.ms} ms`);
+    });
   });
 
   it('evaluate --record, then test replays the evidence (no registry involved)', async () => {

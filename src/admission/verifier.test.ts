@@ -74,6 +74,26 @@ function fakeStores() {
 }
 
 describe('ImageVerifier', () => {
+  it('gives the event loop a turn before deciding with attestation conditions, and only then', async () => {
+    const { stores } = fakeStores();
+    const verifier = new ImageVerifier({ gather: { stores }, metrics: new AdmissionMetrics() });
+    const conditions = policy(
+      '\n    attestations:\n      - predicateType: vuln\n        condition: predicate.x == 1.0',
+    );
+    const plain = policy();
+    const image = `ghcr.io/acme/app@${DIGEST}`;
+    for (const served of [conditions, plain]) await verifier.decide(served, image, 'ns');
+    // Now both are cached: no I/O, nothing else would let a timer or a socket in.
+    const turned = async (served: typeof plain) => {
+      let turn = false;
+      setImmediate(() => (turn = true));
+      await verifier.decide(served, image, 'ns');
+      return turn;
+    };
+    assert.equal(await turned(conditions), true);
+    assert.equal(await turned(plain), false);
+  });
+
   it('asks nothing of a registry for an image its rule allows without verifying', async () => {
     const { stores, calls } = fakeStores();
     const verifier = new ImageVerifier({ gather: { stores }, metrics: new AdmissionMetrics() });

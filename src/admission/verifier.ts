@@ -35,6 +35,7 @@
  * namespace an image runs in and its spelling (for the digest pin) are
  * those of the request.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createLimiter } from '../core/concurrency.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import {
@@ -154,6 +155,11 @@ export class ImageVerifier {
       evidence = await flight.promise;
       if (!flight.shared) this.#remember(key, evidence, policy, namespace);
     }
+    // Attestation conditions may take milliseconds each (policy/condition.ts
+    // bounds them): give other requests, /healthz and the deadline's timer a
+    // turn of the event loop between images, which cached evidence would
+    // otherwise decide back to back in one.
+    if (rule.attestations.some((a) => a.condition !== undefined)) await nextTurn();
     // The image as the request spells it: the pin keeps its tag (repo:tag@digest).
     return evaluateImage({ ...evidence, image }, policy, namespace);
   }

@@ -12,35 +12,98 @@
  * at load: a typo must not surface as a denial in production. At run time a
  * condition holds only when it evaluates to `true`; an error (a missing
  * field, a type mismatch) or any other value does not, and says why.
+ *
+ * Conditions are bounded, as Kubernetes bounds its CEL
+ * (https://kubernetes.io/docs/reference/using-api/cel/#resource-constraints):
+ *
+ * - at load: at most `CONDITION_MAX_LENGTH` characters, loops nested at most
+ *   `MAX_LOOP_NESTING` deep, no protobuf messages built, `matches` patterns
+ *   literal (and valid), and an estimated cost (cel-estimate.ts) within
+ *   `EVALUATION_COST_LIMIT`;
+ * - at run time: each evaluation stops once it has spent
+ *   `EVALUATION_COST_LIMIT` cost units (cel-budget.ts), and so do all the
+ *   evaluations of one image decision together once they have spent the
+ *   `ConditionBudget` the caller gives them. A condition stopped so does not
+ *   hold: CONDITION_BUDGET_EXCEEDED;
+ * - its input: the statement, converted once within caps on nesting and
+ *   values (cel-input.ts); a statement over them fails the condition with
+ *   STATEMENT_TOO_LARGE.
  */
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
+import { isCelError, parse } from '@bufbuild/cel';
 import { invalid, messageOf } from '../core/errors.ts';
+import { type Expr, freeVariables, loopNesting, matchPatterns, messagesBuilt } from './cel-ast.ts';
+import { CostMeter, compilePattern, instrument, planMetered, runMetered } from './cel-budget.ts';
+import {
+  ASSUMED_ELEMENTS,
+  ASSUMED_LENGTH,
+  ASSUMED_PART_ELEMENTS,
+  estimateCost,
+} from './cel-estimate.ts';
+import { statementInput } from './cel-input.ts';
 
 export const CONDITION_VARIABLES = ['statement', 'predicate', 'predicateType', 'subject'] as const;
+
+/** The longest expression a condition may be (cel-go's parser allows 100,000 code points). */
+export const CONDITION_MAX_LENGTH = 4096;
+/** Loops within loops (cel-go's ValidateComprehensionNestingLimit): two, as `subject.all(s, s.digest.exists(...))`. */
+export const MAX_LOOP_NESTING = 2;
+/**
+ * Cost units one evaluation may spend, and the most its estimate may be:
+ * about 15 ms at most on a 2-vCPU VM, 35 ms the first time in a process
+ * (docs/design.md, "Limits on conditions", has the measurements).
+ */
+export const EVALUATION_COST_LIMIT = 50_000;
+/** Cost units all the condition evaluations of one image decision may spend together. */
+export const DECISION_COST_BUDGET = 75_000;
+
+/** What is left for the conditions of one decision; each evaluation takes its share from it. */
+export interface ConditionBudget {
+  remaining: number;
+}
+
+export function conditionBudget(units = DECISION_COST_BUDGET): ConditionBudget {
+  return { remaining: units };
+}
 
 export interface Condition {
   /** The expression as written. */
   readonly expression: string;
-  /** Whether the statement satisfies it, or why not. */
-  readonly test: (statement: Readonly<Record<string, unknown>>) => ConditionResult;
+  /** Whether the statement satisfies it, or why not; draws on `budget` when given. */
+  readonly test: (
+    statement: Readonly<Record<string, unknown>>,
+    budget?: ConditionBudget,
+  ) => ConditionResult;
 }
 
 export type ConditionResult =
-  { readonly holds: true } | { readonly holds: false; readonly reason: string };
+  | { readonly holds: true }
+  | {
+      readonly holds: false;
+      readonly reason: string;
+      /** Set when a limit stopped it: CONDITION_BUDGET_EXCEEDED or STATEMENT_TOO_LARGE. */
+      readonly code?: string;
+    };
 
-const ENV = celEnv();
-
-/** Compiles a condition. Throws `invalid` INVALID_CONDITION when it does not parse or names an unknown variable. */
+/**
+ * Compiles a condition. Throws `invalid` INVALID_CONDITION when it does not
+ * parse, names an unknown variable, or is over a limit.
+ */
 export function compileCondition(expression: string): Condition {
-  let parsed: ReturnType<typeof parse>;
+  if (expression.length > CONDITION_MAX_LENGTH) {
+    throw invalid(
+      'INVALID_CONDITION',
+      `the CEL expression is ${expression.length} characters long; at most ${CONDITION_MAX_LENGTH} are allowed`,
+    );
+  }
+  let expr: Expr;
   try {
-    parsed = parse(expression);
+    expr = parse(expression).expr as Expr;
   } catch (error) {
     throw invalid('INVALID_CONDITION', `the CEL expression does not parse: ${messageOf(error)}`, {
       cause: error,
     });
   }
-  const unknown = freeVariables(parsed.expr).filter(
+  const unknown = freeVariables(expr).filter(
     (name) => !(CONDITION_VARIABLES as readonly string[]).includes(name),
   );
   if (unknown.length > 0) {
@@ -49,23 +112,85 @@ export function compileCondition(expression: string): Condition {
       `the CEL expression names ${unknown.map((name) => JSON.stringify(name)).join(', ')}; the variables are ${CONDITION_VARIABLES.join(', ')}`,
     );
   }
-  const run = plan(ENV, parsed);
+  const messages = messagesBuilt(expr);
+  if (messages.length > 0) {
+    throw invalid(
+      'INVALID_CONDITION',
+      `the CEL expression builds a ${messages[0]} message; conditions read the statement's JSON and build no messages`,
+    );
+  }
+  for (const pattern of matchPatterns(expr)) {
+    // The attestation must not choose the regular expression it is matched
+    // with; and a literal is compiled (and checked) once, here.
+    if (pattern === undefined) {
+      throw invalid(
+        'INVALID_CONDITION',
+        'the CEL expression calls matches() with a computed pattern; the pattern must be a string literal',
+      );
+    }
+    try {
+      compilePattern(pattern);
+    } catch (error) {
+      throw invalid(
+        'INVALID_CONDITION',
+        `the CEL expression's pattern ${JSON.stringify(pattern)} does not compile: ${messageOf(error)}`,
+      );
+    }
+  }
+  const nesting = loopNesting(expr);
+  if (nesting > MAX_LOOP_NESTING) {
+    throw invalid(
+      'INVALID_CONDITION',
+      `the CEL expression nests loops (all, exists, exists_one, map, filter) ${nesting} deep; at most ${MAX_LOOP_NESTING} are allowed, as each level multiplies the cost by the length of what it loops over`,
+    );
+  }
+  const instrumented = instrument(expr);
+  const estimate = estimateCost(instrumented);
+  if (estimate > EVALUATION_COST_LIMIT) {
+    throw invalid(
+      'INVALID_CONDITION',
+      `the CEL expression's estimated cost ${format(estimate)} is over the limit of ${format(EVALUATION_COST_LIMIT)} per evaluation (estimated for lists and maps of ${ASSUMED_ELEMENTS} elements, ${ASSUMED_PART_ELEMENTS} in an element of a list looped over, and strings of ${ASSUMED_LENGTH} characters)`,
+    );
+  }
+  const program = planMetered(instrumented);
   return {
     expression,
-    test(input) {
+    test(input, budget) {
+      const converted = statementInput(input);
+      if ('problem' in converted) {
+        return { holds: false, code: 'STATEMENT_TOO_LARGE', reason: converted.problem };
+      }
+      const { statement } = converted;
+      const limit = Math.min(EVALUATION_COST_LIMIT, budget?.remaining ?? Infinity);
+      const meter = new CostMeter(limit);
       let result: unknown;
       try {
-        // Plain JSON values: the evaluator reads object prototypes, and statements
-        // parsed by vouch's strict JSON reader have none.
-        const statement = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
-        result = run({
-          statement,
-          predicate: statement['predicate'] ?? null,
-          predicateType: statement['predicateType'] ?? null,
-          subject: statement['subject'] ?? null,
-        } as never);
+        result = runMetered(
+          program,
+          {
+            statement,
+            predicate: statement.get('predicate') ?? null,
+            predicateType: statement.get('predicateType') ?? null,
+            subject: statement.get('subject') ?? null,
+          },
+          meter,
+        );
       } catch (error) {
-        return { holds: false, reason: `the condition failed: ${messageOf(error)}` };
+        if (!meter.exceeded) {
+          return { holds: false, reason: `the condition failed: ${messageOf(error)}` };
+        }
+      } finally {
+        if (budget !== undefined) budget.remaining = Math.max(0, budget.remaining - meter.spent);
+      }
+      if (meter.exceeded) {
+        return {
+          holds: false,
+          code: 'CONDITION_BUDGET_EXCEEDED',
+          reason:
+            limit < EVALUATION_COST_LIMIT
+              ? 'the conditions evaluated for this decision spent the budget they share'
+              : `the evaluation was stopped at its budget of ${format(limit)} cost units`,
+        };
       }
       if (result === true) return { holds: true };
       if (isCelError(result)) {
@@ -82,86 +207,4 @@ export function compileCondition(expression: string): Condition {
   };
 }
 
-// The parts of @bufbuild/cel's Expr this walk reads (cel/expr/syntax.proto).
-interface ExprNode {
-  readonly exprKind:
-    | { readonly case: 'identExpr'; readonly value: { readonly name: string } }
-    | { readonly case: 'selectExpr'; readonly value: { readonly operand?: ExprNode } }
-    | {
-        readonly case: 'callExpr';
-        readonly value: { readonly target?: ExprNode; readonly args: readonly ExprNode[] };
-      }
-    | { readonly case: 'listExpr'; readonly value: { readonly elements: readonly ExprNode[] } }
-    | {
-        readonly case: 'structExpr';
-        readonly value: {
-          readonly entries: readonly {
-            readonly keyKind: { readonly case: string | undefined; readonly value?: unknown };
-            readonly value?: ExprNode;
-          }[];
-        };
-      }
-    | {
-        readonly case: 'comprehensionExpr';
-        readonly value: {
-          readonly iterVar: string;
-          readonly iterVar2?: string;
-          readonly accuVar: string;
-          readonly iterRange?: ExprNode;
-          readonly accuInit?: ExprNode;
-          readonly loopCondition?: ExprNode;
-          readonly loopStep?: ExprNode;
-          readonly result?: ExprNode;
-        };
-      }
-    | { readonly case: 'constExpr' | undefined; readonly value?: unknown };
-}
-
-/** The identifiers an expression reads that no macro (`exists`, `map`, ...) binds. */
-function freeVariables(root: unknown): string[] {
-  const free = new Set<string>();
-  const walk = (node: ExprNode | undefined, bound: ReadonlySet<string>): void => {
-    if (node === undefined) return;
-    const kind = node.exprKind;
-    switch (kind.case) {
-      case 'identExpr':
-        if (!bound.has(kind.value.name)) free.add(kind.value.name);
-        return;
-      case 'selectExpr':
-        walk(kind.value.operand, bound);
-        return;
-      case 'callExpr':
-        walk(kind.value.target, bound);
-        for (const arg of kind.value.args) walk(arg, bound);
-        return;
-      case 'listExpr':
-        for (const element of kind.value.elements) walk(element, bound);
-        return;
-      case 'structExpr':
-        for (const entry of kind.value.entries) {
-          if (entry.keyKind.case === 'mapKey') walk(entry.keyKind.value as ExprNode, bound);
-          walk(entry.value, bound);
-        }
-        return;
-      case 'comprehensionExpr': {
-        const c = kind.value;
-        walk(c.iterRange, bound);
-        walk(c.accuInit, bound);
-        const inner = new Set(bound);
-        inner.add(c.iterVar);
-        if (c.iterVar2 !== undefined && c.iterVar2 !== '') inner.add(c.iterVar2);
-        inner.add(c.accuVar);
-        walk(c.loopCondition, inner);
-        walk(c.loopStep, inner);
-        const withAccu = new Set(bound);
-        withAccu.add(c.accuVar);
-        walk(c.result, withAccu);
-        return;
-      }
-      default:
-        return;
-    }
-  };
-  walk(root as ExprNode, new Set());
-  return [...free];
-}
+const format = (n: number) => n.toLocaleString('en');

@@ -21,6 +21,7 @@
  * rule's `mutateDigest` is on.
  */
 import { parseReference } from '../oci/reference.ts';
+import { type ConditionBudget, conditionBudget } from './condition.ts';
 import type {
   AttestationResult,
   AuthorityResult,
@@ -191,13 +192,15 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
   const open = authorities.filter(
     (a) => a.status === 'unavailable' || a.status === 'missing',
   ).length;
+  // One budget for every condition this decision evaluates (condition.ts).
+  const budget = conditionBudget();
   const attestations = rule.attestations.map((requirement) => {
     const results = evidence.attestations.filter(
       (r) =>
         requirement.authorities.includes(r.authority) &&
         r.predicateType === requirement.predicateType,
     );
-    return attestationOutcome(requirement, results);
+    return attestationOutcome(requirement, results, budget);
   });
 
   const problems: string[] = [];
@@ -281,10 +284,11 @@ function authorityOutcome(
 function attestationOutcome(
   requirement: CompiledRule['attestations'][number],
   results: readonly AttestationResult[],
+  budget: ConditionBudget,
 ): AttestationOutcome {
   const { name, predicateType, condition } = requirement;
   const why: string[] = [];
-  for (const result of results) {
+  signers: for (const result of results) {
     if (result.status !== 'verified') {
       why.push(
         `${result.authority}: ${result.code === undefined ? '' : `${result.code}: `}${result.message}`,
@@ -292,7 +296,7 @@ function attestationOutcome(
       continue;
     }
     for (const statement of result.statements) {
-      const outcome = condition?.test(statement) ?? { holds: true as const };
+      const outcome = condition?.test(statement, budget) ?? { holds: true as const };
       if (outcome.holds) {
         return {
           name,
@@ -305,7 +309,10 @@ function attestationOutcome(
               : `verified by ${result.authority}; ${condition.expression} holds`,
         };
       }
-      why.push(`${result.authority}: ${outcome.reason} (${condition?.expression ?? ''})`);
+      const code = outcome.code === undefined ? '' : `${outcome.code}: `;
+      why.push(`${result.authority}: ${code}${outcome.reason} (${condition?.expression ?? ''})`);
+      // The rest would be stopped at once, each saying so.
+      if (budget.remaining <= 0) break signers;
     }
     if (result.statements.length === 0) why.push(`${result.authority}: no statements`);
   }

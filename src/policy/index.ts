@@ -5,8 +5,14 @@
  * the matching rules need (`gatherPolicyEvidence`, I/O), then decide
  * (`evaluatePolicy` / `evaluateImage`, pure and synchronous).
  */
-export type { Condition, ConditionResult } from './condition.ts';
-export { compileCondition, CONDITION_VARIABLES } from './condition.ts';
+export type { Condition, ConditionBudget, ConditionResult } from './condition.ts';
+export {
+  compileCondition,
+  CONDITION_VARIABLES,
+  conditionBudget,
+  DECISION_COST_BUDGET,
+  EVALUATION_COST_LIMIT,
+} from './condition.ts';
 export { compilePolicy, compilePolicyText } from './compile.ts';
 export type {
   AttestationOutcome,

@@ -322,6 +322,14 @@ export interface AdmissionFixture {
  * Registers the `before` and `after` hooks of one test file's environment
  * (call it at the top of its `describe`) and returns the object they fill in.
  */
+/**
+ * Loads (estimated for strings of 100 characters, it is cheap), but on the
+ * `costly` image's scan spreads a 1 MiB string into an array 1,000 times,
+ * which held the event loop for half a minute before conditions had a
+ * budget.
+ */
+export const COSTLY_CONDITION = 'predicate.long.all(a, predicate.text.size() > 0)';
+
 export function useAdmissionFixture(
   options: { readonly webhook?: boolean } = {},
 ): AdmissionFixture {
@@ -347,7 +355,15 @@ export function useAdmissionFixture(
     tmp = await mkdtemp(join(tmpdir(), 'vouch-admission-test-'));
     const httpClient = new HttpClient({ retries: 0 });
     const client = new RegistryClient(registry.host, { http: httpClient });
-    for (const name of ['signed', 'attested', 'unsigned', 'experimental/tool', 'other', 'fresh']) {
+    for (const name of [
+      'signed',
+      'attested',
+      'unsigned',
+      'experimental/tool',
+      'other',
+      'fresh',
+      'costly',
+    ]) {
       const built = await buildImage(client.repository(`acme/${name}`), {
         tag: '1.0',
         layers: 1,
@@ -362,7 +378,7 @@ export function useAdmissionFixture(
     await mkdir(join(tmp, 'policy', 'keys'), { recursive: true });
     await writeFile(join(tmp, 'policy', 'keys', 'release.pub'), publicKeyToPem(pair.publicKey));
     const env = { DOCKER_CONFIG: NO_DOCKER_CONFIG };
-    for (const name of ['signed', 'attested', 'other', 'fresh']) {
+    for (const name of ['signed', 'attested', 'other', 'fresh', 'costly']) {
       const run = await runVouch(['sign', '--key', key, image(name)], { env });
       assert.equal(run.code, 0, run.stderr);
     }
@@ -382,6 +398,20 @@ export function useAdmissionFixture(
       { env },
     );
     assert.equal(attest.code, 0, attest.stderr);
+    // A scan whose predicate holds a list of 1,000 numbers and a 1 MiB string.
+    const scan = join(tmp, 'scan.json');
+    await writeFile(
+      scan,
+      JSON.stringify({
+        long: Array.from({ length: 1000 }, (_, i) => i),
+        text: 'x'.repeat(1 << 20),
+      }),
+    );
+    const attestScan = await runVouch(
+      ['attest', '--key', key, '--type', 'vuln', '--predicate', scan, image('costly')],
+      { env },
+    );
+    assert.equal(attestScan.code, 0, attestScan.stderr);
 
     const certs = join(tmp, 'certs');
     const cert = await runVouch([
@@ -417,6 +447,13 @@ rules:
     images: ["${host}/acme/experimental/**"]
     authorities: [release]
     mode: warn
+  - name: costly
+    images: ["${host}/acme/costly"]
+    authorities: [release]
+    attestations:
+      - name: scan
+        predicateType: vuln
+        condition: ${COSTLY_CONDITION}
   - name: audited
     images: ["${host}/acme/other"]
     namespaces: ["audit-*"]
