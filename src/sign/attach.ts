@@ -47,10 +47,12 @@ import {
   appendSignatureLayer,
   attachmentTag,
   buildSignatureImage,
+  DEFAULT_MAX_SIGNATURE_LAYERS,
   type SignatureImage,
   type SignatureLayer,
   type StoredSignatureImage,
 } from '../formats/cosign-signature.ts';
+import type { Signer } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, ParsedManifest, Platform } from '../oci/manifest.ts';
 import { isIndexType } from '../oci/media-types.ts';
@@ -168,6 +170,9 @@ export type AttachEvent<R> =
   | { readonly type: 'settling'; readonly count: number }
   | { readonly type: 'failed'; readonly image: string; readonly error: Error };
 
+/** The engine's events a kind passes on as they are (all but `stored`). */
+export type PassedEvent<R> = Exclude<AttachEvent<R>, { readonly type: 'stored' }>;
+
 export interface AttachSettings<R> {
   readonly recursive: boolean;
   readonly concurrency: number;
@@ -199,6 +204,126 @@ export type AttachResult<R> =
       readonly results: readonly R[];
       readonly error: Error;
     };
+
+/** The options signing and attesting share (`SignOptions`, `AttestOptions` extend them). */
+export interface AttachOptions<E> {
+  /** Signs every layer; with a cosign key, decrypt it once and sign many images. */
+  readonly signer: Signer;
+  /** For an index, also handle every manifest it lists (nested indexes included). */
+  readonly recursive?: boolean;
+  /** Manifests resolved or written at once. Default 8. */
+  readonly concurrency?: number;
+  /** Writes of one attachment manifest tried before <KIND>_CONFLICT. Default 8. */
+  readonly maxAttempts?: number;
+  /**
+   * Delay before the final check that no concurrent registry write replaced
+   * a layer written here; 0 skips the check. Default 100 ms. Layouts do
+   * not need it (their tags are moved by compare-and-swap).
+   */
+  readonly settleMs?: number;
+  readonly onEvent?: (event: E) => void;
+}
+
+/** What every manifest's result says, whatever the kind of layer (`ManifestSignature`, `ManifestAttestation`). */
+export interface ManifestAttachment<O extends string> {
+  /** The manifest the layer is about. */
+  readonly digest: Digest;
+  /** Its media type, when known (digest targets without `recursive` are not fetched). */
+  readonly mediaType?: string;
+  /** For a manifest listed in an index. */
+  readonly platform?: Platform;
+  /** Stored now (`signed`, `attested`) or already there (`unchanged`). */
+  readonly outcome: O | 'unchanged';
+  /** `sha256-<hex>.<suffix>`, the tag that holds the layer. */
+  readonly tag: string;
+  /** Where the layer is: `registry/repository:tag` or `oci:PATH:tag`. */
+  readonly location: string;
+  /** Writes it took: 0 when unchanged, more than 1 after conflicts. */
+  readonly attempts: number;
+}
+
+/** One image's result, its manifests' results under `K` (`signatures`, `attestations`). */
+export type ImageAttachResult<K extends string, R> =
+  | ({
+      readonly image: string;
+      readonly ok: true;
+      /** The digest the image resolved to (the index, when recursive). */
+      readonly digest: Digest;
+      readonly mediaType?: string;
+    } & { readonly [key in K]: readonly R[] })
+  | ({
+      readonly image: string;
+      readonly ok: false;
+      readonly digest?: Digest;
+      readonly mediaType?: string;
+      readonly error: Error;
+    } & { readonly [key in K]: readonly R[] });
+
+/**
+ * The one check of a signer before anything is fetched or written: it must
+ * sign, and have the public key that recognises its own layers already stored.
+ */
+export function checkSigner(signer: Signer | undefined, doing: string): Signer {
+  if (
+    signer === undefined ||
+    typeof signer.sign !== 'function' ||
+    signer.publicKey?.type !== 'public'
+  ) {
+    throw invalid('INVALID_OPTION', `${doing} needs a signer with a public key`);
+  }
+  return signer;
+}
+
+/** The engine's settings from the shared options; count options are checked here, before any I/O. */
+export function attachSettings<R, S>(
+  options: AttachOptions<PassedEvent<R> | S>,
+  kind: {
+    /** The kind's layer limit and the option's name, for the message. */
+    readonly maxLayers: readonly [value: number | undefined, name: string];
+    readonly replace: boolean;
+    readonly maxBlobBytes: number;
+    /** The kind's event for a stored layer. */
+    readonly storedEvent: (image: string, result: R) => S;
+  },
+): AttachSettings<R> {
+  const { onEvent } = options;
+  const [maxLayers, maxLayersName] = kind.maxLayers;
+  return {
+    recursive: options.recursive ?? false,
+    concurrency: countOption(options.concurrency, DEFAULT_SIGN_CONCURRENCY, 'concurrency', 1),
+    maxAttempts: countOption(options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 'maxAttempts', 1),
+    settleMs: countOption(options.settleMs, DEFAULT_SETTLE_MS, 'settleMs', 0),
+    maxLayers: countOption(maxLayers, DEFAULT_MAX_SIGNATURE_LAYERS, maxLayersName, 1),
+    replace: kind.replace,
+    maxBlobBytes: kind.maxBlobBytes,
+    emit: (event) => {
+      if (onEvent === undefined) return;
+      onEvent(event.type === 'stored' ? kind.storedEvent(event.image, event.result) : event);
+    },
+  };
+}
+
+/** The fields of a manifest's result that come from the engine, in the order results list them. */
+export function attachedUnit<Q extends AttachRequest>(
+  unit: AttachUnit<Q>,
+): Pick<ManifestAttachment<string>, 'digest' | 'mediaType' | 'platform'> {
+  return {
+    digest: unit.digest,
+    ...(unit.mediaType === undefined ? {} : { mediaType: unit.mediaType }),
+    ...(unit.platform === undefined ? {} : { platform: unit.platform }),
+  };
+}
+
+/** The engine's per-image results with the manifests' results under `key`. */
+export function resultsAs<K extends string, R>(
+  results: readonly AttachResult<R>[],
+  key: K,
+): ImageAttachResult<K, R>[] {
+  return results.map(
+    ({ results: manifests, ...rest }) =>
+      ({ ...rest, [key]: manifests }) as unknown as ImageAttachResult<K, R>,
+  );
+}
 
 /** Checks a count option: an integer of at least `min`, or the fallback when absent. */
 export function countOption(
@@ -234,7 +359,7 @@ export async function attachToImages<Q extends AttachRequest, P extends Prepared
 
   const states: ImageState<Q, P>[] = requests.map((request) => ({
     request,
-    image: requestName(request),
+    image: imageName(request),
     digest: undefined,
     mediaType: undefined,
     slots: [],
@@ -388,7 +513,8 @@ async function settle<Q extends AttachRequest, P extends PreparedLayer, R>(
   }
 }
 
-function requestName(request: AttachRequest): string {
+/** How results, events and errors name a request's image. */
+export function imageName(request: AttachRequest): string {
   if (request.name !== undefined) return request.name;
   const { target } = request;
   return 'tag' in target

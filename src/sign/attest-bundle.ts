@@ -45,7 +45,12 @@ import type { Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
 import type { AttestRequest } from './attest.ts';
-import { type AttachRequest, countOption, DEFAULT_SIGN_CONCURRENCY } from './attach.ts';
+import {
+  type AttachRequest,
+  checkSigner,
+  countOption,
+  DEFAULT_SIGN_CONCURRENCY,
+} from './attach.ts';
 
 export interface BundleAttestOptions {
   /** Signs the PAE of every statement; see `attestationSigner`. */
@@ -159,14 +164,7 @@ async function writeBundles<Q extends AttachRequest>(
   predicateType: string,
   statementFor: (request: Q, digest: Digest) => Uint8Array,
 ): Promise<BundleAttestResult[]> {
-  const { signer } = options;
-  if (
-    signer === undefined ||
-    typeof signer.sign !== 'function' ||
-    signer.publicKey?.type !== 'public'
-  ) {
-    throw invalid('INVALID_OPTION', 'signing a bundle needs a signer with a public key');
-  }
+  const signer = checkSigner(options.signer, 'signing a bundle');
   const maxBundleBytes = countOption(
     options.maxBundleBytes,
     DEFAULT_MAX_ATTESTATION_BYTES,

@@ -35,7 +35,7 @@ import {
   DEFAULT_MAX_ATTESTATION_BYTES,
   PREDICATE_TYPE_ANNOTATION,
 } from '../formats/cosign-attestation.ts';
-import { DEFAULT_MAX_SIGNATURE_LAYERS, type SignatureLayer } from '../formats/cosign-signature.ts';
+import type { SignatureLayer } from '../formats/cosign-signature.ts';
 import {
   DSSE_ENVELOPE_MEDIA_TYPE,
   type Envelope,
@@ -48,19 +48,23 @@ import { buildStatement, parseStatement, protoJson } from '../formats/in-toto.ts
 import { isJsonObject, type JsonObject } from '../core/strict-json.ts';
 import { type Signer, verifySignature } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { Descriptor, Platform } from '../oci/manifest.ts';
+import type { Descriptor } from '../oci/manifest.ts';
 import {
-  type AttachEvent,
   type Attached,
+  attachedUnit,
   type AttachmentKind,
+  type AttachOptions,
   type AttachRequest,
+  attachSettings,
   type AttachUnit,
   attachToImages,
   type BlobReader,
+  checkSigner,
   countOption,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_SETTLE_MS,
-  DEFAULT_SIGN_CONCURRENCY,
+  type ImageAttachResult,
+  type ManifestAttachment,
+  type PassedEvent,
+  resultsAs,
 } from './attach.ts';
 
 export interface AttestRequest extends AttachRequest {
@@ -72,23 +76,13 @@ export interface AttestRequest extends AttachRequest {
   readonly subjectName: string;
 }
 
-export interface AttestOptions {
-  /** Signs the PAE of every statement; see `attestationSigner`. */
-  readonly signer: Signer;
+export interface AttestOptions extends AttachOptions<AttestEvent> {
   /** The predicate type URI (`predicateTypeUri` maps cosign's `--type` shorthands). */
   readonly predicateType: string;
   /** The predicate, a JSON object (`parsePredicate` reads a file strictly). */
   readonly predicate: JsonObject;
   /** Drop stored attestations of the same predicate type first (cosign `--replace`). */
   readonly replace?: boolean;
-  /** For an index, also attest every manifest it lists, each as its own subject. */
-  readonly recursive?: boolean;
-  /** Manifests resolved or attested at once. Default 8. */
-  readonly concurrency?: number;
-  /** Writes of one attestation manifest tried before ATTESTATION_CONFLICT. Default 8. */
-  readonly maxAttempts?: number;
-  /** See `SignOptions.settleMs`. Default 100 ms. */
-  readonly settleMs?: number;
   /** Refuse to grow an attestation manifest beyond this many layers. Default 1,000. */
   readonly maxAttestationLayers?: number;
   /**
@@ -96,54 +90,27 @@ export interface AttestOptions {
    * it; default 16 MiB, what `verify-attestation` reads by default.
    */
   readonly maxEnvelopeBytes?: number;
-  readonly onEvent?: (event: AttestEvent) => void;
 }
 
 export type AttestOutcome = 'attested' | 'unchanged';
 
-export interface ManifestAttestation {
-  /** The manifest attested (the statement's subject). */
-  readonly digest: Digest;
-  readonly mediaType?: string;
-  readonly platform?: Platform;
-  readonly outcome: AttestOutcome;
-  /** `sha256-<hex>.att`. */
-  readonly tag: string;
-  /** Where the attestation is: `registry/repository:tag` or `oci:PATH:tag`. */
-  readonly location: string;
+export interface ManifestAttestation extends ManifestAttachment<'attested'> {
   /** The attestation manifest the tag pointed to when the layer was confirmed there. */
   readonly attestationManifest: Digest;
   /** The layer written: the digest of the DSSE envelope. */
   readonly envelopeDigest: Digest;
   readonly predicateType: string;
-  /** Writes it took: 0 when unchanged, more than 1 after conflicts. */
-  readonly attempts: number;
 }
 
 export type AttestEvent =
-  | Exclude<AttachEvent<ManifestAttestation>, { readonly type: 'stored' }>
+  | PassedEvent<ManifestAttestation>
   | {
       readonly type: 'attested';
       readonly image: string;
       readonly attestation: ManifestAttestation;
     };
 
-export type AttestResult =
-  | {
-      readonly image: string;
-      readonly ok: true;
-      readonly digest: Digest;
-      readonly mediaType?: string;
-      readonly attestations: readonly ManifestAttestation[];
-    }
-  | {
-      readonly image: string;
-      readonly ok: false;
-      readonly digest?: Digest;
-      readonly mediaType?: string;
-      readonly attestations: readonly ManifestAttestation[];
-      readonly error: Error;
-    };
+export type AttestResult = ImageAttachResult<'attestations', ManifestAttestation>;
 
 /** What one manifest's attestation is made of, reused across retries. */
 interface PreparedAttestation {
@@ -161,14 +128,8 @@ export async function attestImages(
   requests: readonly AttestRequest[],
   options: AttestOptions,
 ): Promise<AttestResult[]> {
-  const { signer, predicateType, predicate } = options;
-  if (
-    signer === undefined ||
-    typeof signer.sign !== 'function' ||
-    signer.publicKey?.type !== 'public'
-  ) {
-    throw invalid('INVALID_OPTION', 'attesting needs a signer with a public key');
-  }
+  const { predicateType, predicate } = options;
+  const signer = checkSigner(options.signer, 'attesting');
   if (typeof predicateType !== 'string' || predicateType === '') {
     throw invalid('INVALID_OPTION', 'the predicate type must be a non-empty string (a URI)');
   }
@@ -196,36 +157,23 @@ export async function attestImages(
       `the predicate is ${predicateBytes} bytes; its envelope would exceed the ${maxEnvelopeBytes}-byte limit on attestations (base64 adds a third)`,
     );
   }
-  const onEvent = options.onEvent;
-  const emit = (event: AttachEvent<ManifestAttestation>): void => {
-    if (onEvent === undefined) return;
-    onEvent(
-      event.type === 'stored'
-        ? { type: 'attested', image: event.image, attestation: event.result }
-        : event,
-    );
-  };
+  const settings = attachSettings(options, {
+    maxLayers: [options.maxAttestationLayers, 'maxAttestationLayers'],
+    replace: options.replace ?? false,
+    maxBlobBytes: maxEnvelopeBytes,
+    storedEvent: (image, attestation: ManifestAttestation) => ({
+      type: 'attested' as const,
+      image,
+      attestation,
+    }),
+  });
   const results = await attachToImages(
     requests,
     attestationKind(signer, predicateType, predicate, maxEnvelopeBytes),
-    {
-      recursive: options.recursive ?? false,
-      concurrency: countOption(options.concurrency, DEFAULT_SIGN_CONCURRENCY, 'concurrency', 1),
-      maxAttempts: countOption(options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 'maxAttempts', 1),
-      settleMs: countOption(options.settleMs, DEFAULT_SETTLE_MS, 'settleMs', 0),
-      maxLayers: countOption(
-        options.maxAttestationLayers,
-        DEFAULT_MAX_SIGNATURE_LAYERS,
-        'maxAttestationLayers',
-        1,
-      ),
-      replace: options.replace ?? false,
-      maxBlobBytes: maxEnvelopeBytes,
-      emit,
-    },
+    settings,
     (attached) => manifestAttestation(attached, predicateType),
   );
-  return results.map(({ results: attestations, ...rest }) => ({ ...rest, attestations }));
+  return resultsAs(results, 'attestations');
 }
 
 /** Attests one image; throws its error if it failed. */
@@ -316,9 +264,7 @@ function manifestAttestation(
   predicateType: string,
 ): ManifestAttestation {
   return {
-    digest: unit.digest,
-    ...(unit.mediaType === undefined ? {} : { mediaType: unit.mediaType }),
-    ...(unit.platform === undefined ? {} : { platform: unit.platform }),
+    ...attachedUnit(unit),
     outcome: stored.outcome === 'stored' ? 'attested' : 'unchanged',
     tag: stored.tag,
     location: stored.location,

@@ -15,7 +15,6 @@
 import { invalid } from '../core/errors.ts';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_SIGNATURE_LAYERS,
   decodeSignatureBase64,
   SIGNATURE_ANNOTATION,
   type SignatureLayer,
@@ -25,19 +24,22 @@ import {
 import { buildSimpleSigningPayload } from '../formats/simple-signing.ts';
 import { type Signer, verifySignature } from '../keys/signer.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { Descriptor, Platform } from '../oci/manifest.ts';
-import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import type { Descriptor } from '../oci/manifest.ts';
 import {
-  type AttachEvent,
   type Attached,
+  attachedUnit,
   type AttachmentKind,
+  type AttachOptions,
   type AttachRequest,
+  attachSettings,
   type AttachUnit,
   attachToImages,
-  countOption,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_SETTLE_MS,
-  DEFAULT_SIGN_CONCURRENCY,
+  checkSigner,
+  imageName,
+  type ImageAttachResult,
+  type ManifestAttachment,
+  type PassedEvent,
+  resultsAs,
 } from './attach.ts';
 
 export {
@@ -48,114 +50,50 @@ export {
   MAX_SIGNATURE_CONFIG_BYTES,
 } from './attach.ts';
 
+/** An image to sign (`store`, `target`, `name`: see `AttachRequest`) and the identity to record. */
 export interface SignRequest extends AttachRequest {
-  /** Where the image is; the signature is stored in the same store. */
-  readonly store: ImageStore;
-  /** The manifest to sign; a tag is resolved once, a digest is used as given. */
-  readonly target: ManifestTarget;
   /**
    * The `critical.identity.docker-reference` to record; see identity.ts
    * (`defaultDockerReference`, `parseSignedIdentity`).
    */
   readonly dockerReference: string;
-  /** How to name the image in results, events and errors; `store.location` with the target by default. */
-  readonly name?: string;
 }
 
-export interface SignOptions {
-  /** Signs every payload; with a cosign key, decrypt it once and sign many images. */
-  readonly signer: Signer;
+export interface SignOptions extends AttachOptions<SignEvent> {
   /** `-a key=value` pairs, recorded in the payload's `optional` (none → `null`, as cosign). */
   readonly annotations?: Readonly<Record<string, string>>;
-  /** For an index, also sign every manifest it lists (nested indexes included). */
-  readonly recursive?: boolean;
-  /** Manifests resolved or signed at once. Default 8. */
-  readonly concurrency?: number;
-  /** Writes of one signature manifest tried before SIGNATURE_CONFLICT. Default 8. */
-  readonly maxAttempts?: number;
-  /**
-   * Delay before the final check that no concurrent registry write replaced
-   * a signature written here; 0 skips the check. Default 100 ms. Layouts do
-   * not need it (their tags are moved by compare-and-swap).
-   */
-  readonly settleMs?: number;
   /** Refuse to grow a signature manifest beyond this many layers. Default 1,000. */
   readonly maxSignatureLayers?: number;
-  readonly onEvent?: (event: SignEvent) => void;
 }
 
 export type SignOutcome = 'signed' | 'unchanged';
 
 export type SignEvent =
-  /** The image resolved to `digest`; `manifests` will be signed for it (more than 1 when recursive). */
-  | {
-      readonly type: 'resolved';
-      readonly image: string;
-      readonly digest: Digest;
-      readonly manifests: number;
-    }
+  /**
+   * `resolved`: the image resolved to `digest`, `manifests` will be signed for it (more than 1
+   * when recursive); `conflict`: the signature manifest changed under a write, or the write
+   * failed in a way worth retrying (`error`), it is read again and retried; `settling`:
+   * waiting to check that `count` signatures written to registries are still there.
+   */
+  | PassedEvent<ManifestSignature>
   /** One manifest's signature is stored (or was already there). */
   | {
       readonly type: 'signed';
       readonly image: string;
       readonly signature: ManifestSignature;
-    }
-  /**
-   * The signature manifest changed under a write, or the write failed in a
-   * way worth retrying (`error`); it is read again and retried.
-   */
-  | {
-      readonly type: 'conflict';
-      readonly image: string;
-      readonly digest: Digest;
-      readonly attempt: number;
-      readonly error?: Error;
-    }
-  /** Waiting to check that `count` signatures written to registries are still there. */
-  | { readonly type: 'settling'; readonly count: number }
-  | { readonly type: 'failed'; readonly image: string; readonly error: Error };
+    };
 
-export interface ManifestSignature {
-  /** The manifest signed. */
-  readonly digest: Digest;
-  /** Its media type, when known (digest targets without `recursive` are not fetched). */
-  readonly mediaType?: string;
-  /** For a manifest listed in a signed index. */
-  readonly platform?: Platform;
-  readonly outcome: SignOutcome;
-  /** `sha256-<hex>.sig`, the tag that holds the signature. */
-  readonly tag: string;
-  /** Where the signature is: `registry/repository:tag` or `oci:PATH:tag`. */
-  readonly location: string;
+export interface ManifestSignature extends ManifestAttachment<'signed'> {
   /** The signature manifest the tag pointed to when the signature was confirmed there. */
   readonly signatureManifest: Digest;
   /** The payload (the layer's blob) as signed. */
   readonly payloadDigest: Digest;
   /** Standard base64 of the signature, as in the layer annotation. */
   readonly signature: string;
-  /** Writes it took: 0 when unchanged, more than 1 after conflicts. */
-  readonly attempts: number;
 }
 
-export type SignResult =
-  | {
-      readonly image: string;
-      readonly ok: true;
-      /** The digest the image resolved to (the index, when recursive). */
-      readonly digest: Digest;
-      readonly mediaType?: string;
-      /** The image's own signature first, then any children's. */
-      readonly signatures: readonly ManifestSignature[];
-    }
-  | {
-      readonly image: string;
-      readonly ok: false;
-      readonly digest?: Digest;
-      readonly mediaType?: string;
-      /** Signatures stored before the failure. */
-      readonly signatures: readonly ManifestSignature[];
-      readonly error: Error;
-    };
+/** The image's own signature first, then any children's; on failure, those stored before it. */
+export type SignResult = ImageAttachResult<'signatures', ManifestSignature>;
 
 /** A signature made for a manifest, reused across retries. */
 interface PreparedSignature {
@@ -178,40 +116,27 @@ export async function signImages(
     if (typeof request.dockerReference !== 'string' || request.dockerReference === '') {
       throw invalid(
         'INVALID_SIGNATURE_INPUT',
-        `${requestName(request)}: the docker-reference to record must be a non-empty string`,
+        `${imageName(request)}: the docker-reference to record must be a non-empty string`,
       );
     }
   }
-  const onEvent = options.onEvent;
-  const emit = (event: AttachEvent<ManifestSignature>): void => {
-    if (onEvent === undefined) return;
-    onEvent(
-      event.type === 'stored'
-        ? { type: 'signed', image: event.image, signature: event.result }
-        : event,
-    );
-  };
+  const settings = attachSettings(options, {
+    maxLayers: [options.maxSignatureLayers, 'maxSignatureLayers'],
+    replace: false,
+    maxBlobBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+    storedEvent: (image, signature: ManifestSignature) => ({
+      type: 'signed' as const,
+      image,
+      signature,
+    }),
+  });
   const results = await attachToImages(
     requests,
     signatureKind(signer, annotations),
-    {
-      recursive: options.recursive ?? false,
-      concurrency: countOption(options.concurrency, DEFAULT_SIGN_CONCURRENCY, 'concurrency', 1),
-      maxAttempts: countOption(options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 'maxAttempts', 1),
-      settleMs: countOption(options.settleMs, DEFAULT_SETTLE_MS, 'settleMs', 0),
-      maxLayers: countOption(
-        options.maxSignatureLayers,
-        DEFAULT_MAX_SIGNATURE_LAYERS,
-        'maxSignatureLayers',
-        1,
-      ),
-      replace: false,
-      maxBlobBytes: DEFAULT_MAX_PAYLOAD_BYTES,
-      emit,
-    },
+    settings,
     manifestSignature,
   );
-  return results.map(({ results: signatures, ...rest }) => ({ ...rest, signatures }));
+  return resultsAs(results, 'signatures');
 }
 
 /** Signs one image; throws its error if it failed. */
@@ -231,14 +156,7 @@ function checkOptions(options: SignOptions): {
   signer: Signer;
   annotations: Readonly<Record<string, string>> | undefined;
 } {
-  const { signer } = options;
-  if (
-    signer === undefined ||
-    typeof signer.sign !== 'function' ||
-    signer.publicKey?.type !== 'public'
-  ) {
-    throw invalid('INVALID_OPTION', 'signing needs a signer with a public key');
-  }
+  const signer = checkSigner(options.signer, 'signing');
   const annotations = options.annotations;
   if (annotations !== undefined) {
     for (const [key, value] of Object.entries(annotations)) {
@@ -249,14 +167,6 @@ function checkOptions(options: SignOptions): {
     }
   }
   return { signer, annotations };
-}
-
-function requestName(request: SignRequest): string {
-  if (request.name !== undefined) return request.name;
-  const { target } = request;
-  return 'tag' in target
-    ? `${request.store.location}:${target.tag}`
-    : `${request.store.location}@${target.digest}`;
 }
 
 /**
@@ -306,9 +216,7 @@ function manifestSignature({
   stored,
 }: Attached<SignRequest, PreparedSignature>): ManifestSignature {
   return {
-    digest: unit.digest,
-    ...(unit.mediaType === undefined ? {} : { mediaType: unit.mediaType }),
-    ...(unit.platform === undefined ? {} : { platform: unit.platform }),
+    ...attachedUnit(unit),
     outcome: stored.outcome === 'stored' ? 'signed' : 'unchanged',
     tag: stored.tag,
     location: stored.location,
