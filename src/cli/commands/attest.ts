@@ -1,6 +1,5 @@
 import { invalid } from '../../core/errors.ts';
 import { predicateTypeUri } from '../../formats/predicate-types.ts';
-import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import {
   type AttestEvent,
   type AttestRequest,
@@ -10,22 +9,14 @@ import {
 } from '../../sign/attest.ts';
 import { attestImagesAsBundles, type BundleAttestResult } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference } from '../../sign/identity.ts';
-import { attestationSigner } from '../../sign/image-signer.ts';
 import { readPredicateFile } from '../../sign/predicate-file.ts';
-import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
+import { attachToImageArguments, imageArguments, loadSigner } from '../attach-command.ts';
+import { failureJson, imageResultJson, reportAttach, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
-import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { cliContext } from '../context.ts';
 import { parseCommand } from '../flags.ts';
-import {
-  concurrencyFlags,
-  OUTPUT_FLAGS,
-  REGISTRY_FLAGS,
-  requireTarget,
-  workloadFor,
-} from '../options.ts';
-import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadPrivateKeyFile } from '../password.ts';
+import { concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
+import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS } from '../password.ts';
 
 const FLAGS = {
   format: OUTPUT_FLAGS,
@@ -139,54 +130,38 @@ ${REGISTRY_FLAGS.help}`,
         '--replace applies to the .att manifest; --bundle-format adds a referrer and replaces nothing',
       );
     }
-    const images = positionals.map((image) => {
-      const spec = parseImageSpec(image);
-      return { image, spec, target: requireTarget(image, specTarget(spec)) };
-    });
+    const images = imageArguments(positionals);
     const predicate = await readPredicateFile(values.predicate);
 
     // One decryption for every image; a wrong password stops here, before any write.
-    const signer = attestationSigner(await loadPrivateKeyFile(io, keyPath, values));
+    const signer = await loadSigner(io, keyPath, values, 'attestation');
 
-    const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
-    let results: AttestResult[] | BundleAttestResult[];
-    try {
-      const requests = await Promise.all(
-        images.map(async ({ image, spec, target }): Promise<AttestRequest> => ({
-          store: await context.stores.open(spec),
-          target,
-          name: image,
-          subjectName: defaultDockerReference(spec),
-        })),
-      );
-      results = bundleFormat
-        ? await attestImagesAsBundles(requests, { signer, predicateType, predicate, concurrency })
-        : await attestImages(requests, {
-            signer,
-            predicateType,
-            predicate,
-            replace: values.replace,
-            concurrency,
-            onEvent: progress(io),
-          });
-    } finally {
-      await context.close();
-    }
-
-    if (format === 'json') {
-      writeJson(io, {
-        ok: results.every((r) => r.ok),
-        images: results.map((r) => ('attestations' in r ? toJson(r) : bundleToJson(r))),
-      });
-    } else {
-      io.stdout.write(
-        results.map((r) => ('attestations' in r ? toText(r) : bundleToText(r))).join(''),
-      );
-    }
-    for (const result of results) {
-      if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
-    }
-    return attachExitCode(results);
+    const results = await attachToImageArguments(
+      io,
+      registry,
+      images,
+      ({ image, spec, target }, store): AttestRequest => ({
+        store,
+        target,
+        name: image,
+        subjectName: defaultDockerReference(spec),
+      }),
+      (requests): Promise<ReadonlyArray<AttestResult | BundleAttestResult>> =>
+        bundleFormat
+          ? attestImagesAsBundles(requests, { signer, predicateType, predicate, concurrency })
+          : attestImages(requests, {
+              signer,
+              predicateType,
+              predicate,
+              replace: values.replace,
+              concurrency,
+              onEvent: progress(io),
+            }),
+    );
+    return reportAttach(io, format, results, {
+      json: (r) => ('attestations' in r ? imageResultJson(r, 'attestations') : bundleToJson(r)),
+      text: (r) => ('attestations' in r ? toText(r) : bundleToText(r)),
+    });
   },
 };
 
@@ -236,17 +211,6 @@ function bundleToJson(result: BundleAttestResult) {
     ...(result.ok
       ? { form: 'bundle', attestations: [result.attestation] }
       : { form: 'bundle', attestations: [] }),
-    ...(result.ok ? {} : { error: failureJson(result.error) }),
-  };
-}
-
-function toJson(result: AttestResult) {
-  return {
-    image: result.image,
-    ok: result.ok,
-    ...(result.digest === undefined ? {} : { digest: result.digest }),
-    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
-    attestations: result.attestations,
     ...(result.ok ? {} : { error: failureJson(result.error) }),
   };
 }

@@ -1,32 +1,21 @@
 import { invalid } from '../../core/errors.ts';
 import type { Platform } from '../../oci/manifest.ts';
 import { isIndexType } from '../../oci/media-types.ts';
-import { type ImageSpec, parseImageSpec, specTarget } from '../../registry/open.ts';
-import type { ManifestTarget } from '../../registry/store.ts';
 import { type BundleAttestResult, signImagesAsBundles } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference, parseSignedIdentity } from '../../sign/identity.ts';
 import {
   type ManifestSignature,
   type SignEvent,
-  type SignRequest,
   type SignResult,
   signImages,
 } from '../../sign/sign.ts';
-import { attachExitCode, failureJson, statusLine } from '../attach-output.ts';
+import { attachToImageArguments, imageArguments, loadSigner } from '../attach-command.ts';
+import { failureJson, imageResultJson, reportAttach, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
-import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
-import { cliContext } from '../context.ts';
 import { parseCommand } from '../flags.ts';
-import {
-  annotationFlags,
-  concurrencyFlags,
-  OUTPUT_FLAGS,
-  REGISTRY_FLAGS,
-  requireTarget,
-  workloadFor,
-} from '../options.ts';
-import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, loadSigningKey } from '../password.ts';
+import { annotationFlags, concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
+import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS } from '../password.ts';
 
 const FLAGS = {
   format: OUTPUT_FLAGS,
@@ -100,10 +89,7 @@ ${REGISTRY_FLAGS.help}`,
     noteCosignCommaSplitting(annotations, io);
     const identity = values['signed-identity'];
     const signedIdentity = identity === undefined ? undefined : parseSignedIdentity(identity);
-    const images = positionals.map((image) => {
-      const spec = parseImageSpec(image);
-      return { image, spec, target: requireTarget(image, specTarget(spec)) };
-    });
+    const images = imageArguments(positionals);
     if (values['bundle-format'] && (values.recursive || identity !== undefined)) {
       throw invalid(
         'USAGE',
@@ -112,86 +98,55 @@ ${REGISTRY_FLAGS.help}`,
     }
 
     // One decryption for every image; a wrong password stops here, before any write.
-    const signer = await loadSigningKey(io, keyPath, values);
+    const signer = await loadSigner(io, keyPath, values, 'image');
 
     if (values['bundle-format']) {
-      const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
-      let bundles: BundleAttestResult[];
-      try {
-        const requests = await Promise.all(
-          images.map(async ({ image, spec, target }) => ({
-            store: await context.stores.open(spec),
-            target,
-            name: image,
-          })),
-        );
-        bundles = await signImagesAsBundles(requests, { signer, annotations, concurrency });
-      } finally {
-        await context.close();
-      }
-      if (format === 'json') {
-        writeJson(io, { ok: bundles.every((r) => r.ok), images: bundles.map(bundleToJson) });
-      } else {
-        io.stdout.write(bundles.map(bundleToText).join(''));
-      }
-      for (const result of bundles) {
-        if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
-      }
-      return attachExitCode(bundles);
+      const bundles = await attachToImageArguments(
+        io,
+        registry,
+        images,
+        ({ image, target }, store) => ({ store, target, name: image }),
+        (requests) => signImagesAsBundles(requests, { signer, annotations, concurrency }),
+      );
+      return reportAttach(io, format, bundles, { json: bundleToJson, text: bundleToText });
     }
 
-    const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
     const progress = signProgress(io);
     let results: SignResult[];
     try {
-      const requests = await Promise.all(
-        images.map(async ({ image, spec, target }): Promise<SignRequest> =>
-          request(image, spec, target, await context.stores.open(spec), signedIdentity),
-        ),
+      results = await attachToImageArguments(
+        io,
+        registry,
+        images,
+        ({ image, spec, target }, store) => ({
+          store,
+          target,
+          name: image,
+          dockerReference: signedIdentity ?? defaultDockerReference(spec),
+        }),
+        (requests) =>
+          signImages(requests, {
+            signer,
+            recursive: values.recursive,
+            concurrency,
+            onEvent: progress.onEvent,
+            ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+          }),
       );
-      results = await signImages(requests, {
-        signer,
-        recursive: values.recursive,
-        concurrency,
-        onEvent: progress.onEvent,
-        ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
-      });
     } finally {
       progress.finish();
-      await context.close();
     }
-
-    if (format === 'json') {
-      writeJson(io, { ok: results.every((r) => r.ok), images: results.map(toJson) });
-    } else {
-      io.stdout.write(results.map(toText).join(''));
-      if (results.length > 1) io.stderr.write(summary(results));
-    }
-    for (const result of results) {
-      if (!result.ok) io.stderr.write(`vouch: ${result.image}: ${result.error.message}\n`);
-      else if (!values.recursive && result.mediaType !== undefined && isIndexType(result.mediaType))
-        io.stderr.write(
-          `vouch: note: ${result.image} is a multi-platform index; only the index was signed (add --recursive to sign each platform's manifest too)\n`,
-        );
-    }
-    return attachExitCode(results);
+    return reportAttach(io, format, results, {
+      json: (result) => imageResultJson(result, 'signatures'),
+      text: toText,
+      summary: (all) => (all.length > 1 ? summary(all) : undefined),
+      note: (result) =>
+        !values.recursive && result.mediaType !== undefined && isIndexType(result.mediaType)
+          ? `vouch: note: ${result.image} is a multi-platform index; only the index was signed (add --recursive to sign each platform's manifest too)\n`
+          : undefined,
+    });
   },
 };
-
-function request(
-  image: string,
-  spec: ImageSpec,
-  target: ManifestTarget,
-  store: SignRequest['store'],
-  signedIdentity: string | undefined,
-): SignRequest {
-  return {
-    store,
-    target,
-    name: image,
-    dockerReference: signedIdentity ?? defaultDockerReference(spec),
-  };
-}
 
 /**
  * cosign's -a is a pflag string slice: it splits at commas, so a script's
@@ -223,17 +178,6 @@ function toText(result: SignResult): string {
   const lines = [statusLine(result.image, result, 'signed', 'NOT SIGNED')];
   lines.push(...result.signatures.map(signatureText));
   return `${lines.join('\n')}\n`;
-}
-
-function toJson(result: SignResult) {
-  return {
-    image: result.image,
-    ok: result.ok,
-    ...(result.digest === undefined ? {} : { digest: result.digest }),
-    ...(result.mediaType === undefined ? {} : { mediaType: result.mediaType }),
-    signatures: result.signatures,
-    ...(result.ok ? {} : { error: failureJson(result.error) }),
-  };
 }
 
 function bundleToText(result: BundleAttestResult): string {
