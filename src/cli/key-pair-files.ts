@@ -1,19 +1,13 @@
 /**
  * What `generate-key-pair` and `import-key-pair` share: the flags that name
- * and guard the output files, and writing the pair (an encrypted `P.key` and
- * `P.pub`) then reporting it.
+ * and guard the output files, the new key's password prompt, and the report
+ * of the pair written (keys/save-key-pair.ts encrypts and writes `P.key` and
+ * `P.pub`).
  */
 import type { KeyObject } from 'node:crypto';
 import { hasCode, invalid } from '../core/errors.ts';
-import { keyAlgorithm } from '../keys/algorithms.ts';
-import { encryptCosignKey } from '../keys/cosign-key.ts';
-import {
-  checkKeyPairTargets,
-  type KeyPairPaths,
-  keyPairPaths,
-  writeKeyPair,
-} from '../keys/files.ts';
-import { publicKeyFingerprint, publicKeyToPem } from '../keys/pem.ts';
+import { checkKeyPairTargets, type KeyPairPaths, keyPairPaths } from '../keys/files.ts';
+import { saveKeyPair as saveEncryptedKeyPair } from '../keys/save-key-pair.ts';
 import { type CliIO, type OutputFormat, writeJson } from './io.ts';
 import { OUTPUT_FLAGS } from './options.ts';
 import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS, newKeyPassword } from './password.ts';
@@ -47,7 +41,7 @@ export async function keyPairTargets(prefix: string, force: boolean): Promise<Ke
   return paths;
 }
 
-/** Asks for the new key's password, encrypts, writes both files and reports them. */
+/** Asks for the new key's password, saves the pair (keys/save-key-pair.ts) and reports it. */
 export async function saveKeyPair(
   io: CliIO,
   paths: KeyPairPaths,
@@ -55,14 +49,10 @@ export async function saveKeyPair(
   values: { readonly 'password-file'?: string | undefined; readonly force?: boolean | undefined },
   format: OutputFormat,
 ): Promise<void> {
-  const algorithm = keyAlgorithm(privateKey);
   const password = await newKeyPassword(io, values, paths.privateKey);
-  const files = {
-    privateKey: await encryptCosignKey(privateKey, password),
-    publicKey: publicKeyToPem(privateKey),
-  };
-  await withForceHint(writeKeyPair(paths, files, { force: values.force === true }));
-  const fingerprint = publicKeyFingerprint(privateKey);
+  const { algorithm, fingerprint } = await withForceHint(
+    saveEncryptedKeyPair(paths, privateKey, password, { force: values.force === true }),
+  );
   if (format === 'json') {
     writeJson(io, { ...paths, algorithm, fingerprint });
   } else {

@@ -24,6 +24,8 @@ export {
   writeFileSafely,
   writeKeyPair,
 } from './files.ts';
+export type { SavedKeyPair } from './save-key-pair.ts';
+export { saveKeyPair } from './save-key-pair.ts';
 export type { GenerateAlgorithm, KeyPair } from './generate.ts';
 export {
   DEFAULT_ALGORITHM,
