@@ -19,7 +19,7 @@ import type { Credentials } from '../src/registry/credentials.ts';
 import { RegistryClient, type RegistryRepository } from '../src/registry/distribution.ts';
 import { HttpClient, type HttpOptions } from '../src/registry/http.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
-import { expectError } from './helpers/assertions.ts';
+import { expectError, failureOf, within } from './helpers/assertions.ts';
 import { runVouch } from './helpers/cli.ts';
 import {
   type HostileHandler,
@@ -126,27 +126,6 @@ function writeForever(res: ServerResponse, chunk = Buffer.alloc(16 * 1024, 0x61)
     };
     pump();
   });
-}
-
-/** What `promise` rejects with; fails the test if it resolves. */
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-/** Resolves with `promise`, or rejects after `ms` (a bound on what a test may wait for). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 interface Harness {

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import type { Credentials } from '../src/registry/credentials.ts';
 import { HttpClient, type HttpOptions } from '../src/registry/http.ts';
 import { NotaryServer } from '../src/dct/notary-server.ts';
-import { expectError } from './helpers/assertions.ts';
+import { expectError, failureOf, within } from './helpers/assertions.ts';
 import {
   type HostileHandler,
   type HostileRegistry,
@@ -24,27 +24,6 @@ const BASIC = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body = '') {
   res.writeHead(status, headers);
   res.end(body);
-}
-
-/** What `promise` rejects with; fails the test if it resolves. */
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-/** Resolves with `promise`, or rejects after `ms` (a bound on what a test may wait for). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 for (const transport of ['undici', 'node'] as const) {
