@@ -8,7 +8,7 @@
  * then is it parsed. For valid JSON the scan is exact (brackets inside
  * strings do not count); anything else `JSON.parse` refuses anyway.
  *
- * Signed data goes through formats/strict-json.ts instead, which caps depth
+ * Signed data goes through strict-json.ts instead, which caps depth
  * the same way and refuses duplicate keys as well.
  */
 

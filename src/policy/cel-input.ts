@@ -4,7 +4,7 @@
  *
  * A statement comes from a registry: its payload is capped in bytes (16 MiB,
  * formats/cosign-attestation.ts, formats/sigstore-bundle.ts) and in nesting
- * (64, formats/strict-json.ts) where it is read, but an evidence file or a
+ * (64, core/strict-json.ts) where it is read, but an evidence file or a
  * library caller can hand over anything, and 16 MiB of JSON holds millions
  * of values. So the conversion caps them again: nesting, and the number of
  * values, which bounds the one pass that converts the statement and every
@@ -19,7 +19,7 @@
 import { type CelMap, type CelValue, celMap } from '@bufbuild/cel';
 import { listOf } from './cel-budget.ts';
 
-/** Nesting allowed, as formats/strict-json.ts allows when it reads a payload. */
+/** Nesting allowed, as core/strict-json.ts allows when it reads a payload. */
 export const STATEMENT_MAX_DEPTH = 64;
 /** Values (objects, arrays, scalars) allowed in one statement. */
 export const STATEMENT_MAX_VALUES = 200_000;
