@@ -53,6 +53,7 @@ import {
   type StoredSignatureImage,
 } from '../formats/cosign-signature.ts';
 import type { Signer } from '../keys/signer.ts';
+import type { KeylessSigning } from './keyless-signing.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, ParsedManifest, Platform } from '../oci/manifest.ts';
 import { isIndexType } from '../oci/media-types.ts';
@@ -209,6 +210,13 @@ export type AttachResult<R> =
 export interface AttachOptions<E> {
   /** Signs every layer; with a cosign key, decrypt it once and sign many images. */
   readonly signer: Signer;
+  /**
+   * Sign keylessly with this run's certificate (`startKeylessSigning`):
+   * every layer is logged (and timestamped) and carries the certificate,
+   * its chain and the log entry, as cosign's keyless layers do. `signer`
+   * must be its `signer`.
+   */
+  readonly keyless?: KeylessSigning;
   /** For an index, also handle every manifest it lists (nested indexes included). */
   readonly recursive?: boolean;
   /** Manifests resolved or written at once. Default 8. */
@@ -263,7 +271,14 @@ export type ImageAttachResult<K extends string, R> =
  * The one check of a signer before anything is fetched or written: it must
  * sign, and have the public key that recognises its own layers already stored.
  */
-export function checkSigner(signer: Signer | undefined, doing: string): Signer {
+export function checkSigner(
+  signer: Signer | undefined,
+  doing: string,
+  keyless?: KeylessSigning,
+): Signer {
+  if (keyless !== undefined && keyless.signer !== signer) {
+    throw invalid('INVALID_OPTION', `${doing} keylessly signs with the keyless run's own key`);
+  }
   if (
     signer === undefined ||
     typeof signer.sign !== 'function' ||

@@ -51,6 +51,8 @@ import {
   countOption,
   DEFAULT_SIGN_CONCURRENCY,
 } from './attach.ts';
+import type { KeylessSigning, LogEntryRef } from './keyless-signing.ts';
+import { loggedNotStored } from './logged-not-stored.ts';
 
 export interface BundleAttestOptions {
   /** Signs the PAE of every statement; see `attestationSigner`. */
@@ -59,6 +61,8 @@ export interface BundleAttestOptions {
   readonly predicateType: string;
   /** The predicate, a JSON object. */
   readonly predicate: JsonObject;
+  /** Sign keylessly with this run's certificate; `signer` must be its `signer`. */
+  readonly keyless?: KeylessSigning;
   /** Images attested at once. Default 8. */
   readonly concurrency?: number;
   /** Refuse to write a bundle larger than this; default 16 MiB, what `verify-attestation` reads. */
@@ -127,6 +131,8 @@ export async function attestImagesAsBundles(
 export interface BundleSignOptions {
   /** Signs the PAE of every statement; cosign 3 signs these as attestations (`attestationSigner`). */
   readonly signer: Signer;
+  /** Sign keylessly with this run's certificate; `signer` must be its `signer`. */
+  readonly keyless?: KeylessSigning;
   /** cosign's `-a key=value`: recorded on the statement's subject. */
   readonly annotations?: Readonly<Record<string, string>>;
   /** Images signed at once. Default 8. */
@@ -160,11 +166,15 @@ export async function signImagesAsBundles(
 /** Signs `statementFor` each image in a bundle and stores it as a referrer of the image. */
 async function writeBundles<Q extends AttachRequest>(
   requests: readonly Q[],
-  options: Pick<BundleAttestOptions, 'signer' | 'concurrency' | 'maxBundleBytes' | 'now'>,
+  options: Pick<
+    BundleAttestOptions,
+    'signer' | 'keyless' | 'concurrency' | 'maxBundleBytes' | 'now'
+  >,
   predicateType: string,
   statementFor: (request: Q, digest: Digest) => Uint8Array,
 ): Promise<BundleAttestResult[]> {
-  const signer = checkSigner(options.signer, 'signing a bundle');
+  const signer = checkSigner(options.signer, 'signing a bundle', options.keyless);
+  const { keyless } = options;
   const maxBundleBytes = countOption(
     options.maxBundleBytes,
     DEFAULT_MAX_ATTESTATION_BYTES,
@@ -183,18 +193,29 @@ async function writeBundles<Q extends AttachRequest>(
       limit(async (): Promise<BundleAttestResult> => {
         const image = request.name ?? describeTarget(request);
         let subject: Descriptor | undefined;
+        let logged: LogEntryRef | undefined;
         try {
           subject = await request.store.resolve(request.target);
           const statement = statementFor(request, subject.digest);
-          const sig = await signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement));
-          const bundle = buildDsseBundle({
-            envelope: {
-              payloadType: IN_TOTO_PAYLOAD_TYPE,
-              payload: statement,
-              signatures: [{ sig, keyid: '' }],
-            },
-            publicKeyHint: hint,
-          });
+          const bundle =
+            keyless === undefined
+              ? buildDsseBundle({
+                  envelope: {
+                    payloadType: IN_TOTO_PAYLOAD_TYPE,
+                    payload: statement,
+                    signatures: [
+                      {
+                        sig: await signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)),
+                        keyid: '',
+                      },
+                    ],
+                  },
+                  publicKeyHint: hint,
+                })
+              : await keyless.signStatementBundle(statement).then((signed) => {
+                  logged = signed.logEntry;
+                  return signed.bundle;
+                });
           if (bundle.byteLength > maxBundleBytes) {
             throw invalid(
               'ATTESTATION_TOO_LARGE',
@@ -217,8 +238,9 @@ async function writeBundles<Q extends AttachRequest>(
               predicateType,
             },
           };
-        } catch (error) {
-          if (!(error instanceof Error)) throw error;
+        } catch (caught) {
+          if (!(caught instanceof Error)) throw caught;
+          const error = logged === undefined ? caught : loggedNotStored(caught, [logged]);
           return {
             image,
             ok: false,

@@ -66,6 +66,7 @@ import {
   type PassedEvent,
   resultsAs,
 } from './attach.ts';
+import type { KeylessSigning } from './keyless-signing.ts';
 
 export interface AttestRequest extends AttachRequest {
   /**
@@ -129,7 +130,7 @@ export async function attestImages(
   options: AttestOptions,
 ): Promise<AttestResult[]> {
   const { predicateType, predicate } = options;
-  const signer = checkSigner(options.signer, 'attesting');
+  const signer = checkSigner(options.signer, 'attesting', options.keyless);
   if (typeof predicateType !== 'string' || predicateType === '') {
     throw invalid('INVALID_OPTION', 'the predicate type must be a non-empty string (a URI)');
   }
@@ -169,7 +170,7 @@ export async function attestImages(
   });
   const results = await attachToImages(
     requests,
-    attestationKind(signer, predicateType, predicate, maxEnvelopeBytes),
+    attestationKind(signer, predicateType, predicate, maxEnvelopeBytes, options.keyless),
     settings,
     (attached) => manifestAttestation(attached, predicateType),
   );
@@ -192,6 +193,7 @@ function attestationKind(
   predicateType: string,
   predicate: JsonObject,
   maxEnvelopeBytes: number,
+  keyless: KeylessSigning | undefined,
 ): AttachmentKind<AttestRequest, PreparedAttestation> {
   /** The stored envelope of a DSSE layer, or undefined if it cannot be read as one. */
   const envelopeOf = async (layer: Descriptor, read: BlobReader): Promise<Envelope | undefined> => {
@@ -216,19 +218,33 @@ function attestationKind(
         predicate,
       });
       const pae = preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement);
-      const sig = await signer.sign(pae);
-      const envelope = encodeEnvelope({
-        payloadType: IN_TOTO_PAYLOAD_TYPE,
-        payload: statement,
-        signatures: [{ sig, keyid: '' }],
-      });
+      const signed =
+        keyless === undefined
+          ? {
+              envelope: encodeEnvelope({
+                payloadType: IN_TOTO_PAYLOAD_TYPE,
+                payload: statement,
+                signatures: [{ sig: await signer.sign(pae), keyid: '' }],
+              }),
+              annotations: undefined,
+            }
+          : await keyless.signEnvelope(statement);
+      const { envelope, annotations } = signed;
       if (envelope.byteLength > maxEnvelopeBytes) {
         throw invalid(
           'ATTESTATION_TOO_LARGE',
           `the attestation of ${unit.digest} would be ${envelope.byteLength} bytes, more than the ${maxEnvelopeBytes} allowed`,
         );
       }
-      return { statement, pae, layer: attestationLayer({ envelope, predicateType }) };
+      return {
+        statement,
+        pae,
+        layer: attestationLayer({
+          envelope,
+          predicateType,
+          ...(annotations === undefined ? {} : { annotations }),
+        }),
+      };
     },
     async holds(existing, prepared, read): Promise<boolean> {
       const ours = prepared.layer.descriptor;

@@ -28,6 +28,7 @@ import type { Descriptor } from '../oci/manifest.ts';
 import {
   type Attached,
   attachedUnit,
+  type AttachResult,
   type AttachmentKind,
   type AttachOptions,
   type AttachRequest,
@@ -41,6 +42,8 @@ import {
   type PassedEvent,
   resultsAs,
 } from './attach.ts';
+import type { KeylessSigning, LogEntryRef } from './keyless-signing.ts';
+import { loggedNotStored } from './logged-not-stored.ts';
 
 export {
   DEFAULT_MAX_ATTEMPTS,
@@ -112,6 +115,7 @@ export async function signImages(
   options: SignOptions,
 ): Promise<SignResult[]> {
   const { signer, annotations } = checkOptions(options);
+  const keyless = options.keyless;
   for (const request of requests) {
     if (typeof request.dockerReference !== 'string' || request.dockerReference === '') {
       throw invalid(
@@ -130,13 +134,17 @@ export async function signImages(
       signature,
     }),
   });
+  const logged = new Map<string, LogEntryRef[]>();
   const results = await attachToImages(
     requests,
-    signatureKind(signer, annotations),
+    signatureKind(signer, annotations, keyless, logged),
     settings,
     manifestSignature,
   );
-  return resultsAs(results, 'signatures');
+  return resultsAs(
+    results.map((result) => unsignedButLogged(result, logged)),
+    'signatures',
+  );
 }
 
 /** Signs one image; throws its error if it failed. */
@@ -156,7 +164,7 @@ function checkOptions(options: SignOptions): {
   signer: Signer;
   annotations: Readonly<Record<string, string>> | undefined;
 } {
-  const signer = checkSigner(options.signer, 'signing');
+  const signer = checkSigner(options.signer, 'signing', options.keyless);
   const annotations = options.annotations;
   if (annotations !== undefined) {
     for (const [key, value] of Object.entries(annotations)) {
@@ -179,6 +187,8 @@ function checkOptions(options: SignOptions): {
 function signatureKind(
   signer: Signer,
   annotations: Readonly<Record<string, string>> | undefined,
+  keyless: KeylessSigning | undefined,
+  logged: Map<string, LogEntryRef[]>,
 ): AttachmentKind<SignRequest, PreparedSignature> {
   return {
     suffix: 'sig',
@@ -189,6 +199,18 @@ function signatureKind(
         dockerManifestDigest: unit.digest,
         ...(annotations === undefined ? {} : { annotations }),
       });
+      if (keyless !== undefined) {
+        const signed = await keyless.signPayload(payload);
+        if (signed.logEntry !== undefined) {
+          logged.set(unit.image, [...(logged.get(unit.image) ?? []), signed.logEntry]);
+        }
+        const { signatureBase64 } = signed;
+        return {
+          payload,
+          signatureBase64,
+          layer: signatureLayer({ payload, signatureBase64, annotations: signed.annotations }),
+        };
+      }
       const signature = await signer.sign(payload);
       const signatureBase64 = Buffer.from(
         signature.buffer,
@@ -208,6 +230,15 @@ function signatureKind(
       return decoded !== undefined && verifySignature(signer.publicKey, prepared.payload, decoded);
     },
   };
+}
+
+/** A failed image's error, saying which of its signatures were logged all the same. */
+function unsignedButLogged<R>(
+  result: AttachResult<R>,
+  logged: ReadonlyMap<string, readonly LogEntryRef[]>,
+): AttachResult<R> {
+  if (result.ok) return result;
+  return { ...result, error: loggedNotStored(result.error, logged.get(result.image) ?? []) };
 }
 
 function manifestSignature({

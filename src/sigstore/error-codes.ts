@@ -4,6 +4,9 @@
  */
 export interface SigstoreErrorCodes {
   INVALID_REGEXP: 'invalid';
+  SIGNING_CERTIFICATE_INVALID: 'denied';
+  SIGNING_CERTIFICATE_SCT_INVALID: 'denied';
+  SIGNING_CERTIFICATE_UNTRUSTED: 'denied';
   TRUSTED_ROOT_INVALID: 'invalid';
   TRUSTED_ROOT_UNAVAILABLE: 'unavailable';
   TUF_CACHE_INVALID: 'invalid';
