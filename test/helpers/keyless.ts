@@ -15,8 +15,16 @@
  * Options let a test break one thing at a time: the certificate's clock
  * (outside its validity at signing time), the body recording another
  * certificate (the CVE-2022-36056 binding bypass), another CA or CT log.
+ *
+ * test/helpers/local-sigstore.ts serves the same pieces over HTTP.
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPairSync,
+  type KeyObject,
+  type KeyPairKeyObjectResult,
+  sign,
+} from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
 import { encodeStdBase64 } from '../../src/core/base64.ts';
 import {
@@ -42,6 +50,7 @@ const GITHUB_OIDS = {
 } as const;
 
 export const TEST_REKOR_URL = 'https://rekor.keyless.test.invalid';
+export const TEST_FULCIO_URL = 'https://fulcio.keyless.test.invalid';
 export const CHAINGUARD_IDENTITY =
   'https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main';
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -51,6 +60,13 @@ export interface KeylessSigstoreOptions {
   readonly caClock?: Date;
   /** The log's clock: the integrated time of its entries. Default: now. */
   readonly logClock?: Date;
+  /**
+   * Where the log is served: its checkpoints are signed in this URL's host's
+   * name, and the trusted root gives it as the log's base URL. Default TEST_REKOR_URL.
+   */
+  readonly rekorUrl?: string;
+  /** Where the CA is served (the trusted root's `uri`). Default TEST_FULCIO_URL. */
+  readonly fulcioUrl?: string;
 }
 
 /** An ephemeral Sigstore: a CA issuing with SCTs from its CT log, and a transparency log. */
@@ -60,16 +76,37 @@ export interface KeylessSigstore {
   readonly tlog: TLog;
   /** The CA's root certificate, DER. */
   readonly root: Uint8Array;
+  /** The CA's key (its root's), for another CA instance issuing under the same root. */
+  readonly caKeys: KeyPairKeyObjectResult;
+  readonly rekorUrl: string;
+  readonly fulcioUrl: string;
 }
 
 export async function createKeylessSigstore(
   options: KeylessSigstoreOptions = {},
 ): Promise<KeylessSigstore> {
   const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rekorUrl = options.rekorUrl ?? TEST_REKOR_URL;
+  const caKeys = p256();
   const ctlog = await initializeCTLog(p256(), options.caClock);
-  const ca = await initializeCA(p256(), ctlog, options.caClock);
-  const tlog = await initializeTLog(TEST_REKOR_URL, p256(), options.logClock);
-  return { ca, ctlog, tlog, root: bytesOf(ca.rootCertificate) };
+  const ca = await initializeCA(caKeys, ctlog, options.caClock);
+  const tlog = await initializeTLog(rekorUrl, p256(), options.logClock);
+  return {
+    ca,
+    ctlog,
+    tlog,
+    root: bytesOf(ca.rootCertificate),
+    caKeys,
+    rekorUrl,
+    fulcioUrl: options.fulcioUrl ?? TEST_FULCIO_URL,
+  };
+}
+
+/** An RFC 3161 timestamp authority as a trusted root names it. */
+export interface TrustedTimestampAuthority {
+  /** DER certificates, the one that signs timestamps first, up to the root. */
+  readonly certChain: readonly Uint8Array[];
+  readonly uri: string;
 }
 
 /** Sigstores whose CA, CT log and transparency log a trusted root names. */
@@ -77,6 +114,7 @@ export interface TrustedParts {
   readonly cas?: readonly KeylessSigstore[];
   readonly ctlogs?: readonly KeylessSigstore[];
   readonly tlogs?: readonly KeylessSigstore[];
+  readonly tsas?: readonly TrustedTimestampAuthority[];
   /** validFor.start of everything; default 2020-01-01. `null` leaves the CAs' start out. */
   readonly start?: string | null;
 }
@@ -103,19 +141,26 @@ export function keylessTrustedRootJson(sigstore: KeylessSigstore | TrustedParts)
       logEntry(
         s.tlog.publicKey,
         createHash('sha256').update(s.tlog.publicKey).digest(),
-        TEST_REKOR_URL,
+        s.rekorUrl,
       ),
     ),
     certificateAuthorities: (parts.cas ?? []).map((s) => ({
       subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-      uri: 'https://fulcio.keyless.test.invalid',
+      uri: s.fulcioUrl,
       certChain: { certificates: [{ rawBytes: encodeStdBase64(s.root) }] },
       validFor,
     })),
     ctlogs: (parts.ctlogs ?? []).map((s) =>
       logEntry(s.ctlog.publicKey, bytesOf(s.ctlog.logID), 'https://ctfe.keyless.test.invalid'),
     ),
-    timestampAuthorities: [],
+    timestampAuthorities: (parts.tsas ?? []).map((tsa) => ({
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+      uri: tsa.uri,
+      certChain: {
+        certificates: tsa.certChain.map((der) => ({ rawBytes: encodeStdBase64(der) })),
+      },
+      validFor,
+    })),
   });
 }
 
@@ -397,7 +442,8 @@ export function bundleAnnotation(entry: RekorLogEntry): string {
   });
 }
 
-function bytesOf(view: ArrayBufferView): Uint8Array {
+/** A copy of `view`'s bytes (the mock hands out views into larger buffers). */
+export function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
 }
 
