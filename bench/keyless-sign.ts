@@ -76,10 +76,8 @@ async function startSigstoreProcess(): Promise<SigstoreProcess> {
     [new URL('./local-sigstore-process.ts', import.meta.url).pathname],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  const [line] = await createInterface({ input: child.stdout })
-    [Symbol.asyncIterator]()
-    .next()
-    .then((next) => [next.value as string | undefined]);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const line = (await lines.next()).value as string | undefined;
   if (line === undefined) throw new Error('the local Sigstore process did not start');
   return { ...JSON.parse(line), stop: () => child.stdin.end() };
 }
