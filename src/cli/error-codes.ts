@@ -9,6 +9,8 @@ export interface CliErrorCodes {
   FILE_UNREADABLE: 'invalid';
   FILE_UNWRITABLE: 'invalid';
   FILE_CHANGED: 'invalid';
+  /** Keyless signing found no identity token in any source (cli/identity-token-options.ts). */
+  IDENTITY_TOKEN_MISSING: 'invalid';
   INTERRUPTED: 'invalid';
   KEY_FILE_PERMISSIONS: 'invalid';
   MANIFEST_UNREADABLE: 'invalid';

@@ -2,8 +2,9 @@
  * Sigstore trust material and transparency-log checks: trusted roots (the
  * public-good one shipped with vouch, one refreshed through TUF, or a private
  * deployment's), the transparency logs they name, Rekor bundles on cosign
- * signatures, and keyless verification of Sigstore bundles for a certificate
- * identity.
+ * signatures, keyless verification of Sigstore bundles for a certificate
+ * identity, and the OIDC identity tokens keyless signing exchanges at Fulcio
+ * (checked; fetched from GitHub Actions or by an issuer's device flow).
  */
 export type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 export {
@@ -65,4 +66,16 @@ export type {
   KeylessSigner,
 } from './keyless.ts';
 export { verifyBundle } from './keyless.ts';
+export type { CheckIdentityTokenOptions, IdentityToken } from './identity-token.ts';
+export {
+  checkIdentityToken,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  MAX_IDENTITY_TOKEN_BYTES,
+  parseIdentityToken,
+  SIGSTORE_AUDIENCE,
+} from './identity-token.ts';
+export type { GithubActionsTokenOptions } from './github-actions-token.ts';
+export { fetchGithubActionsToken } from './github-actions-token.ts';
+export type { DeviceFlowOptions, DeviceFlowPrompt } from './oidc-device-flow.ts';
+export { deviceFlowToken, PUBLIC_GOOD_OIDC_ISSUER } from './oidc-device-flow.ts';
 export type { SigstoreErrorCode, SigstoreErrorCodes } from './error-codes.ts';
