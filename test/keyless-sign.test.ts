@@ -247,6 +247,25 @@ describe('keyless signing against a local Sigstore and a real registry', () => {
     assert.equal(JSON.parse(run.stdout)[0].predicate.builder.id, 'test');
   });
 
+  it('refuses a token with no certifiable subject without quoting it, before Fulcio is asked', async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const token = `${part({ alg: 'none' })}.${part({ iss: ISSUER, email: 'a@example.com', email_verified: false, aud: 'sigstore', exp: now + 600 })}.`;
+    const fulcioBefore = sigstore.requests.fulcio;
+    await assert.rejects(
+      startKeylessSigning({
+        identityToken: token,
+        services: { fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl },
+        trust: keylessTrustOf(root),
+        retries: 0,
+      }),
+      (error) =>
+        hasCode(error, 'IDENTITY_TOKEN_INVALID') &&
+        !(error as Error).message.includes(token.split('.')[1] as string),
+    );
+    assert.equal(sigstore.requests.fulcio, fulcioBefore);
+  });
+
   for (const [fault, code] of [
     ['other-key', 'SIGNING_CERTIFICATE_INVALID'],
     ['bad-sct', 'SIGNING_CERTIFICATE_SCT_INVALID'],

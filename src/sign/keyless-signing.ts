@@ -423,6 +423,14 @@ function transient(status: number): boolean {
 function serviceError(service: Service, url: string, token: string, error: unknown) {
   const codes = CODES[service];
   const cause = (error as { cause?: unknown } | undefined)?.cause ?? error;
+  // @sigstore/sign reads the token's subject for the proof of possession;
+  // its message would quote the token, so only the cause's is used.
+  if ((error as { code?: unknown } | undefined)?.code === 'IDENTITY_TOKEN_PARSE_ERROR') {
+    return invalid(
+      'IDENTITY_TOKEN_INVALID',
+      `the identity token has no subject Fulcio can certify: ${messageOf(cause).split(token).join('[identity token]')}`,
+    );
+  }
   const status = (cause as { statusCode?: unknown } | undefined)?.statusCode;
   // A service may echo the request: the token must not reach a terminal or a log.
   const text = messageOf(cause).split(token).join('[identity token]');
