@@ -4,6 +4,8 @@
  */
 export interface SigstoreErrorCodes {
   INVALID_REGEXP: 'invalid';
+  SIGNING_CONFIG_INVALID: 'invalid';
+  SIGNING_CONFIG_REQUIRED: 'invalid';
   TRUSTED_ROOT_INVALID: 'invalid';
   TRUSTED_ROOT_UNAVAILABLE: 'unavailable';
   TUF_CACHE_INVALID: 'invalid';
