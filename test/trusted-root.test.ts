@@ -7,7 +7,9 @@
  * a target whose hash does not match, an expired timestamp, a rotated root
  * signed by the wrong key, a server that is down. And the one implicit
  * refresh: an expired cached timestamp is refreshed by verify, except with
- * --offline, which never connects.
+ * --offline, which never connects. Last, the signing config target: cached
+ * when the repository has one, reported when it has none or one vouch cannot
+ * use (the update still succeeds), refused when it fails TUF's checks.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -38,12 +40,22 @@ import {
   TestTufRepository,
 } from './helpers/tuf-repository.ts';
 
+interface SigningConfigJson {
+  readonly status?: string;
+  readonly source?: string | null;
+  readonly path?: string;
+  readonly problem?: string;
+  readonly caUrls?: ReadonlyArray<{ url: string; majorApiVersion: number; validFrom: string }>;
+  readonly rekorTlogConfig?: { selector: string | null };
+}
+
 interface UpdateJson {
   readonly path: string;
   readonly mirror: string;
   readonly initialRoot: string;
   readonly tuf: Record<string, { version: number; expires: string }>;
   readonly trustedRoot: { readonly tlogs: ReadonlyArray<{ logId: string; baseUrl: string }> };
+  readonly signingConfig: SigningConfigJson;
 }
 
 /** Every file under `dir`, by relative path, with its content. */
@@ -184,6 +196,9 @@ describe('vouch trusted-root through TUF', () => {
       assert.ok(server.requests.includes(file), `${file} was not fetched: ${server.requests}`);
     }
     assert.ok(server.requests.some((p) => /^\/targets\/[0-9a-f]{64}\.trusted_root\.json$/.test(p)));
+    // This repository publishes no signing config: the update says so and caches none.
+    assert.deepEqual(result.signingConfig, { status: 'absent' });
+    await assert.rejects(readFile(join(repositoryDir(), 'signing_config.v0.2.json')), /ENOENT/);
 
     const show = await vouch('trusted-root', 'show', '-o', 'json');
     assert.equal(show.code, 0, show.stderr);
@@ -192,8 +207,15 @@ describe('vouch trusted-root through TUF', () => {
       path: string;
       expired: boolean;
       trustedRoot: UpdateJson['trustedRoot'];
+      signingConfig: SigningConfigJson;
     };
     assert.equal(shown.source, 'tuf-cache');
+    // A private repository without a signing config: signing needs one given.
+    assert.equal(shown.signingConfig.source, null);
+    assert.match(
+      shown.signingConfig.problem ?? '',
+      /has no usable signing_config\.v0\.2\.json.*pass --signing-config FILE/,
+    );
     assert.equal(shown.path, path);
     assert.equal(shown.expired, false);
     assert.equal(shown.trustedRoot.tlogs[0]?.logId, log.logId);
@@ -299,6 +321,10 @@ describe('vouch trusted-root through TUF', () => {
       new RegExp(`^Updated the Sigstore trusted root from ${server.url}\n`),
     );
     assert.match(text.stdout, /trust started from: the cached TUF root \(--tuf-root is used only/);
+    assert.match(
+      text.stdout,
+      /signing config: the repository has no signing_config\.v0\.2\.json; keyless signing with this repository needs --signing-config FILE or the URL flags/,
+    );
     assert.match(
       text.stdout,
       /root v1, timestamp v2 \(expires 2099-01-01T00:00:00Z\), snapshot v2/,
@@ -443,5 +469,180 @@ describe('vouch trusted-root through TUF', () => {
     assert.match(run.stdout + run.stderr, /refreshing it failed: .*use --offline/);
     assert.deepEqual(await snapshotOf(cacheDir), before);
     assert.equal((await verify('--offline')).code, 0);
+  });
+});
+
+/** A signing config naming `fulcio`, a Rekor v1 log and a TSA, as the public-good one does. */
+function signingConfigJson(
+  fulcio: string,
+  mediaType = 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+) {
+  const service = (url: string) => ({
+    url,
+    majorApiVersion: 1,
+    validFor: { start: '2022-04-13T20:06:15.000Z' },
+    operator: 'tuf.test',
+  });
+  return `${JSON.stringify(
+    {
+      mediaType,
+      caUrls: [service(fulcio)],
+      oidcUrls: [service('https://oauth2.tuf.test/auth')],
+      rekorTlogUrls: [service('https://rekor.tuf.test')],
+      tsaUrls: [service('https://timestamp.tuf.test/api/v1/timestamp')],
+      rekorTlogConfig: { selector: 'ANY' },
+      tsaConfig: { selector: 'ANY' },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+describe('vouch trusted-root and the signing config through TUF', () => {
+  let tmp: string;
+  let repo: TestTufRepository;
+  let server: StaticServer;
+  let cacheDir: string;
+  let rootFile: string;
+  const log = createTestLog('https://rekor.tuf.test');
+
+  const vouch = (...args: string[]) => runVouch(args, { env: { VOUCH_CACHE_DIR: cacheDir } });
+  const update = (...args: string[]) =>
+    vouch('trusted-root', 'update', '--tuf-url', server.url, '--tuf-root', rootFile, ...args);
+  const signingConfigPath = () =>
+    join(cacheDir, 'tuf', encodeURIComponent(new URL(server.url).host), 'signing_config.v0.2.json');
+  const show = async () =>
+    (
+      JSON.parse((await vouch('trusted-root', 'show', '-o', 'json')).stdout) as {
+        signingConfig: SigningConfigJson;
+      }
+    ).signingConfig;
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'vouch-tuf-signing-'));
+    cacheDir = join(tmp, 'cache');
+    repo = new TestTufRepository(join(tmp, 'repository'));
+    rootFile = join(tmp, 'root.json');
+    await writeFile(rootFile, await repo.writeRoot(1));
+    server = await serveDirectory(repo.dir);
+  });
+
+  after(async () => {
+    await server?.close();
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('update verifies and caches the signing config; show and the text output report it', async () => {
+    const config = signingConfigJson('https://fulcio.tuf.test');
+    await repo.publish(trustedRootJson([log]), {
+      targetsVersion: 1,
+      snapshotVersion: 1,
+      timestampVersion: 1,
+      signingConfig: config,
+    });
+    const run = await update('-o', 'json');
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as UpdateJson;
+    assert.equal(result.signingConfig.status, 'cached');
+    assert.equal(result.signingConfig.path, signingConfigPath());
+    assert.deepEqual(result.signingConfig.caUrls, [
+      {
+        url: 'https://fulcio.tuf.test',
+        majorApiVersion: 1,
+        operator: 'tuf.test',
+        validFrom: '2022-04-13T20:06:15.000Z',
+        validUntil: null,
+      },
+    ]);
+    assert.deepEqual(result.signingConfig.rekorTlogConfig, { selector: 'ANY' });
+    assert.equal(await readFile(signingConfigPath(), 'utf8'), config);
+    assert.ok(
+      server.requests.some((p) => /^\/targets\/[0-9a-f]{64}\.signing_config\.v0\.2\.json$/.test(p)),
+      `the signing config was not fetched: ${server.requests}`,
+    );
+
+    const shown = await show();
+    assert.equal(shown.source, 'tuf-cache');
+    assert.equal(shown.path, signingConfigPath());
+    assert.equal(shown.caUrls?.[0]?.url, 'https://fulcio.tuf.test');
+
+    const text = await update();
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`signing config written to: ${signingConfigPath()}`));
+    assert.match(
+      text.stdout,
+      /Signing config:\n {2}Fulcio CAs:\n {4}https:\/\/fulcio\.tuf\.test {2}API v1 {2}tuf\.test {2}from 2022-04-13T20:06:15\.000Z, no end/,
+    );
+    assert.match(text.stdout, /Rekor logs \(ANY\):\n {4}https:\/\/rekor\.tuf\.test /);
+    const shownText = await vouch('trusted-root', 'show');
+    assert.match(
+      shownText.stdout,
+      new RegExp(
+        `Signing config: the signing config cached from ${server.url} \\(${signingConfigPath()}\\)`,
+      ),
+    );
+  });
+
+  it('a genuinely signed signing config vouch cannot use: the update succeeds, says so, and caches none', async () => {
+    await repo.publish(trustedRootJson([log]), {
+      targetsVersion: 2,
+      snapshotVersion: 2,
+      timestampVersion: 2,
+      signingConfig: signingConfigJson(
+        'https://fulcio.tuf.test',
+        'application/vnd.dev.sigstore.signingconfig.v0.1+json',
+      ),
+    });
+    const run = await update('-o', 'json');
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as UpdateJson;
+    assert.equal(result.tuf.timestamp?.version, 2, 'the trusted root was not updated');
+    assert.equal(result.signingConfig.status, 'unusable');
+    assert.match(
+      result.signingConfig.problem ?? '',
+      /is not a usable Sigstore signing config: mediaType/,
+    );
+    assert.match(
+      run.stderr,
+      /warning: .*mediaType.*it was not cached \(keyless signing with this repository needs --signing-config/,
+    );
+    await assert.rejects(readFile(signingConfigPath()), /ENOENT/);
+    assert.match((await show()).problem ?? '', /has no usable signing_config\.v0\.2\.json/);
+  });
+
+  it('a signing config whose hash does not match is refused (exit 1) and the cache kept', async () => {
+    const genuine = signingConfigJson('https://fulcio.tuf.test');
+    await repo.publish(trustedRootJson([log]), {
+      targetsVersion: 3,
+      snapshotVersion: 3,
+      timestampVersion: 3,
+      signingConfig: genuine,
+      servedSigningConfig: genuine.replace('fulcio.tuf.test', 'fulcio.tuf.evil'),
+    });
+    const before = await snapshotOf(cacheDir);
+    const run = await update();
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /failed verification: .*(hash|length)/i);
+    assert.deepEqual(await snapshotOf(cacheDir), before, 'the cache changed');
+  });
+
+  it('a repository that stops publishing it: the cached one is removed with the new metadata', async () => {
+    await repo.publish(trustedRootJson([log]), {
+      targetsVersion: 4,
+      snapshotVersion: 4,
+      timestampVersion: 4,
+      signingConfig: signingConfigJson('https://fulcio.tuf.test'),
+    });
+    assert.equal((await update()).code, 0);
+    assert.equal((await show()).source, 'tuf-cache');
+    await repo.publish(trustedRootJson([log]), {
+      targetsVersion: 5,
+      snapshotVersion: 5,
+      timestampVersion: 5,
+    });
+    const run = await update('-o', 'json');
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as UpdateJson).signingConfig, { status: 'absent' });
+    await assert.rejects(readFile(signingConfigPath()), /ENOENT/);
   });
 });

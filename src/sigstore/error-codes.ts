@@ -24,6 +24,8 @@ export interface SigstoreErrorCodes {
   SIGNING_CERTIFICATE_SCT_INVALID: 'denied';
   /** Fulcio's certificate does not chain to a CA of the trusted root. */
   SIGNING_CERTIFICATE_UNTRUSTED: 'denied';
+  SIGNING_CONFIG_INVALID: 'invalid';
+  SIGNING_CONFIG_REQUIRED: 'invalid';
   TRUSTED_ROOT_INVALID: 'invalid';
   TRUSTED_ROOT_UNAVAILABLE: 'unavailable';
   TUF_CACHE_INVALID: 'invalid';

@@ -1,10 +1,11 @@
 /**
  * Sigstore trust material and transparency-log checks: trusted roots (the
  * public-good one shipped with vouch, one refreshed through TUF, or a private
- * deployment's), the transparency logs they name, Rekor bundles on cosign
- * signatures, keyless verification of Sigstore bundles for a certificate
- * identity, and the OIDC identity tokens keyless signing exchanges at Fulcio
- * (checked; fetched from GitHub Actions or by an issuer's device flow).
+ * deployment's), the signing config that says which services keyless signing
+ * uses, the transparency logs they name, Rekor bundles on cosign signatures,
+ * keyless verification of Sigstore bundles for a certificate identity, and
+ * the OIDC identity tokens keyless signing exchanges at Fulcio (checked;
+ * fetched from GitHub Actions or by an issuer's device flow).
  */
 export type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 export {
@@ -36,10 +37,43 @@ export type {
   TrustedRootSummary,
 } from './trusted-root-summary.ts';
 export { summarizeTrustedRoot } from './trusted-root-summary.ts';
+export type {
+  SelectSigningServicesOptions,
+  ServiceConfiguration,
+  ServiceOverrides,
+  ServiceSelector,
+  SigningConfig,
+  SigningService,
+  SigningServices,
+} from './signing-config.ts';
+export {
+  parseSigningConfig,
+  selectSigningServices,
+  serviceUrlProblem,
+  serviceValidAt,
+  SIGNING_CONFIG_MEDIA_TYPE,
+  withServiceOverrides,
+} from './signing-config.ts';
+export {
+  PUBLIC_GOOD_SIGNING_CONFIG_URL,
+  publicGoodSigningConfig,
+  publicGoodSigningConfigBytes,
+} from './public-good-signing-config.ts';
+export type {
+  SelectedSigningConfig,
+  SelectSigningConfigOptions,
+  SigningConfigOrigin,
+} from './signing-config-source.ts';
+export { selectSigningConfig } from './signing-config-source.ts';
 export type { CachedTufRepository, TufMetadataInfo, TufRole } from './tuf-cache.ts';
 export { normalizeMirrorUrl, readCurrentTufRepository } from './tuf-cache.ts';
 // tuf-js itself is loaded only when an update runs.
-export type { InitialRootSource, TufUpdateOptions, TufUpdateResult } from './tuf-update.ts';
+export type {
+  InitialRootSource,
+  SigningConfigUpdate,
+  TufUpdateOptions,
+  TufUpdateResult,
+} from './tuf-update.ts';
 export { updateTrustedRoot } from './tuf-update.ts';
 export type {
   CertificateClaims,

@@ -86,7 +86,12 @@ describe('selectTrustedRoot', () => {
         calls.push(options);
         const repository = await readCurrentTufRepository(cacheDir);
         assert.ok(repository !== undefined);
-        return { repository, trustedRoot: fresh, initialRoot: 'cached' };
+        return {
+          repository,
+          trustedRoot: fresh,
+          initialRoot: 'cached',
+          signingConfig: { status: 'absent' },
+        };
       },
     });
     assert.deepEqual(calls, [{ timeoutMs: 5, cacheDir, mirrorUrl: MIRROR }]);

@@ -39,6 +39,7 @@ import {
   type SignatureHash,
   tryKeyAlgorithm,
 } from '../keys/algorithms.ts';
+import { rfc3339Millis } from './rfc3339.ts';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
@@ -215,11 +216,16 @@ function parseTransparencyLog(value: JsonValue): TransparencyLog {
   if (validFor.start === undefined || validFor.start === null) {
     throw problem(`publicKey.validFor.start${where} is missing`);
   }
-  const validFrom = timestamp(validFor.start, 'up', `publicKey.validFor.start${where}`, problem);
+  const validFrom = rfc3339Millis(
+    validFor.start,
+    'up',
+    `publicKey.validFor.start${where}`,
+    problem,
+  );
   const validUntil =
     validFor.end === undefined || validFor.end === null
       ? undefined
-      : timestamp(validFor.end, 'down', `publicKey.validFor.end${where}`, problem);
+      : rfc3339Millis(validFor.end, 'down', `publicKey.validFor.end${where}`, problem);
   if (validUntil !== undefined && validUntil < validFrom) {
     throw problem(`publicKey.validFor${where} ends before it starts`);
   }
@@ -242,49 +248,4 @@ function bytesField(
   const bytes = decodeStdBase64(value);
   if (bytes === undefined) throw problem(`${what} is not standard base64`);
   return bytes;
-}
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * An RFC 3339 time in milliseconds since the epoch. Sub-millisecond digits
- * are rounded `up` (a start) or `down` (an end), so the period is never
- * widened.
- */
-function timestamp(
-  value: JsonValue,
-  round: 'up' | 'down',
-  what: string,
-  problem: (message: string) => Error,
-): number {
-  const match = typeof value === 'string' ? RFC3339.exec(value) : null;
-  if (match === null) throw problem(`${what} is not an RFC 3339 time`);
-  const [, year, month, day, hour, minute, second, fraction = '', , sign, offH, offM] =
-    match as unknown as string[];
-  const whole = Date.UTC(
-    Number(year),
-    Number(month) - 1,
-    Number(day),
-    Number(hour),
-    Number(minute),
-    Number(second),
-  );
-  const check = new Date(whole);
-  if (
-    Number.isNaN(whole) ||
-    check.getUTCFullYear() !== Number(year) ||
-    check.getUTCMonth() !== Number(month) - 1 ||
-    check.getUTCDate() !== Number(day) ||
-    Number(hour) > 23 ||
-    Number(minute) > 59 ||
-    Number(second) > 59
-  ) {
-    throw problem(`${what} is not a valid time`);
-  }
-  const nanos = Number(fraction.padEnd(9, '0'));
-  const millis = round === 'up' ? Math.ceil(nanos / 1e6) : Math.floor(nanos / 1e6);
-  const offset =
-    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offH) * 60 + Number(offM)) * 60_000;
-  return whole + millis - offset;
 }

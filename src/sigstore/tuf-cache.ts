@@ -11,6 +11,7 @@
  *   root.json timestamp.json           @sigstore/tuf names its cache (`dist/client.js`):
  *   snapshot.json targets.json         the TUF metadata tuf-js keeps between updates
  *   trusted_root.json                  the verified target
+ *   signing_config.v0.2.json           the verified signing config, when the repository has one
  * ```
  *
  * One directory per repository, because a repository's metadata is trusted
@@ -28,6 +29,12 @@ import { isJsonObject, parseStrictJson } from '../core/strict-json.ts';
 /** The TUF target holding the Sigstore trusted root. */
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 
+/**
+ * The TUF target holding the Sigstore signing config (v0.2), as sigstore-go
+ * (pkg/root/signing_config.go `GetSigningConfig`) and cosign fetch it.
+ */
+export const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
+
 /** The TUF roles whose metadata the cache keeps, top-level only (Sigstore delegates nothing). */
 export const TUF_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 export type TufRole = (typeof TUF_ROLES)[number];
@@ -42,6 +49,8 @@ export interface CachedTufRepository {
   readonly mirrorUrl: string;
   readonly directory: string;
   readonly trustedRootPath: string;
+  /** Where the signing config is cached; the file is absent when the repository has none. */
+  readonly signingConfigPath: string;
   readonly metadata: Readonly<Record<TufRole, TufMetadataInfo>>;
 }
 
@@ -125,6 +134,7 @@ export async function readTufRepository(
     mirrorUrl,
     directory,
     trustedRootPath: join(directory, TRUSTED_ROOT_TARGET),
+    signingConfigPath: join(directory, SIGNING_CONFIG_TARGET),
     metadata: Object.fromEntries(entries) as Record<TufRole, TufMetadataInfo>,
   };
 }
@@ -186,7 +196,8 @@ function parseJson(bytes: Uint8Array, file: string) {
   }
 }
 
-async function readCacheFile(file: string): Promise<Uint8Array | undefined> {
+/** A cache file's bytes; undefined when it does not exist; TUF_CACHE_INVALID when it cannot be read. */
+export async function readCacheFile(file: string): Promise<Uint8Array | undefined> {
   try {
     return await readFile(file);
   } catch (error) {
@@ -195,7 +206,8 @@ async function readCacheFile(file: string): Promise<Uint8Array | undefined> {
   }
 }
 
-function cacheInvalid(file: string, problem: string) {
+/** `invalid` TUF_CACHE_INVALID: a cache file vouch cannot use, and what to do about it. */
+export function cacheInvalid(file: string, problem: string) {
   return invalid(
     'TUF_CACHE_INVALID',
     `the cached TUF trust material is unusable: ${file}: ${problem}; run \`vouch trusted-root update\` again or remove the file`,

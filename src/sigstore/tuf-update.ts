@@ -12,6 +12,15 @@
  * as a trusted root vouch can use, are the files moved into the cache (each
  * atomically, the target last) and the repository made current.
  *
+ * The `signing_config.v0.2.json` target (where keyless signing sends its
+ * requests) is fetched and verified the same way when the repository lists
+ * it. A repository without one still updates (the result says so, and the
+ * cache keeps no signing config for it); one the targets metadata lists but
+ * vouch cannot read is reported and not cached, but does not fail the
+ * update, since verification refreshes trusted roots through this update and
+ * must not depend on signing's configuration. A signing config that fails
+ * TUF's own checks (hash, length) fails the update like the trusted root.
+ *
  * Where to start trusting: the repository's cached root when there is one
  * (it followed the root rotations since), else the caller's `initialRoot`,
  * else, for the public-good repository only, the root embedded in
@@ -40,10 +49,12 @@ import type * as TufJs from 'tuf-js';
 import { abortError } from '../core/abort.ts';
 import { denied, invalid, isVouchError, messageOf, unavailable } from '../core/errors.ts';
 import { PUBLIC_GOOD_TUF_URL, publicGoodTufRoot } from './public-good.ts';
+import { parseSigningConfig, type SigningConfig } from './signing-config.ts';
 import {
   type CachedTufRepository,
   normalizeMirrorUrl,
   readTufRepository,
+  SIGNING_CONFIG_TARGET,
   TRUSTED_ROOT_TARGET,
   TUF_ROLES,
   tufRepositoryDir,
@@ -72,10 +83,21 @@ export interface TufUpdateOptions {
 /** Where the trust started from: the cache, the caller's root, or the one embedded in @sigstore/tuf. */
 export type InitialRootSource = 'cached' | 'given' | 'embedded';
 
+/**
+ * What became of the repository's signing config: verified and cached, not
+ * listed by the repository, or listed but not a signing config vouch can
+ * use (`problem` says why). Only a cached one is kept in the cache.
+ */
+export type SigningConfigUpdate =
+  | { readonly status: 'cached'; readonly path: string; readonly signingConfig: SigningConfig }
+  | { readonly status: 'absent' }
+  | { readonly status: 'unusable'; readonly problem: string };
+
 export interface TufUpdateResult {
   readonly repository: CachedTufRepository;
   readonly trustedRoot: TrustedRoot;
   readonly initialRoot: InitialRootSource;
+  readonly signingConfig: SigningConfigUpdate;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -95,22 +117,52 @@ export async function updateTrustedRoot(options: TufUpdateOptions): Promise<TufU
   }
   try {
     await seed(staging, repositoryDir, initial);
-    const trustedRootBytes = await runUpdater(staging, mirrorUrl, options);
+    const targets = await runUpdater(staging, mirrorUrl, options);
     let trustedRoot: TrustedRoot;
     try {
-      trustedRoot = parseTrustedRoot(trustedRootBytes, `${TRUSTED_ROOT_TARGET} from ${mirrorUrl}`);
+      trustedRoot = parseTrustedRoot(
+        targets.trustedRoot,
+        `${TRUSTED_ROOT_TARGET} from ${mirrorUrl}`,
+      );
     } catch (error) {
       if (!isVouchError(error)) throw error;
       throw denied('TUF_TARGET_INVALID', error.message, { cause: error });
     }
-    await commit(staging, repositoryDir, options.cacheDir, mirrorUrl);
+    const signingConfig = signingConfigOf(targets.signingConfig, mirrorUrl);
+    await commit(
+      staging,
+      repositoryDir,
+      options.cacheDir,
+      mirrorUrl,
+      signingConfig.status === 'cached',
+    );
+    const repository = await readTufRepository(options.cacheDir, mirrorUrl);
     return {
-      repository: await readTufRepository(options.cacheDir, mirrorUrl),
+      repository,
       trustedRoot,
       initialRoot: initial.source,
+      signingConfig:
+        signingConfig.status === 'cached'
+          ? { ...signingConfig, path: repository.signingConfigPath }
+          : signingConfig,
     };
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** What becomes of the fetched signing config (its path is filled in once cached). */
+function signingConfigOf(
+  bytes: Uint8Array | undefined,
+  mirrorUrl: string,
+): SigningConfigUpdate | { readonly status: 'cached'; readonly signingConfig: SigningConfig } {
+  if (bytes === undefined) return { status: 'absent' };
+  try {
+    const source = `${SIGNING_CONFIG_TARGET} from ${mirrorUrl}`;
+    return { status: 'cached', signingConfig: parseSigningConfig(bytes, source) };
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { status: 'unusable', problem: error.message };
   }
 }
 
@@ -142,7 +194,11 @@ async function seed(staging: string, repositoryDir: string, initial: InitialRoot
       await writeFile(join(staging, 'root.json'), initial.bytes);
       return;
     }
-    for (const file of [...TUF_ROLES.map((role) => `${role}.json`), TRUSTED_ROOT_TARGET]) {
+    for (const file of [
+      ...TUF_ROLES.map((role) => `${role}.json`),
+      TRUSTED_ROOT_TARGET,
+      SIGNING_CONFIG_TARGET,
+    ]) {
       // A file missing from the cache is fetched again; only the root is needed.
       await copyFile(join(repositoryDir, file), join(staging, file)).catch(() => undefined);
     }
@@ -181,11 +237,17 @@ function loadTufJs(): TufModules {
   };
 }
 
+/** The verified targets' bytes; `signingConfig` undefined when the repository lists none. */
+interface FetchedTargets {
+  readonly trustedRoot: Uint8Array;
+  readonly signingConfig: Uint8Array | undefined;
+}
+
 async function runUpdater(
   staging: string,
   mirrorUrl: string,
   options: TufUpdateOptions,
-): Promise<Uint8Array> {
+): Promise<FetchedTargets> {
   const modules = loadTufJs();
   const fetcher = createFetcher(
     modules,
@@ -210,15 +272,14 @@ async function runUpdater(
     );
   }
   try {
-    const info = await updater.getTargetInfo(TRUSTED_ROOT_TARGET);
-    if (info === undefined) {
+    const trustedRoot = await fetchTarget(updater, TRUSTED_ROOT_TARGET);
+    if (trustedRoot === undefined) {
       throw denied(
         'TUF_METADATA_REJECTED',
         `the TUF repository ${mirrorUrl} has no ${TRUSTED_ROOT_TARGET} target`,
       );
     }
-    const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
-    return await readFile(path);
+    return { trustedRoot, signingConfig: await fetchTarget(updater, SIGNING_CONFIG_TARGET) };
   } catch (error) {
     if (isVouchError(error)) throw error;
     if (options.signal?.aborted === true) {
@@ -238,6 +299,14 @@ async function runUpdater(
       { cause: error },
     );
   }
+}
+
+/** A target verified against the targets metadata (cached copy or download); undefined when not listed. */
+async function fetchTarget(updater: TufJs.Updater, name: string): Promise<Uint8Array | undefined> {
+  const info = await updater.getTargetInfo(name);
+  if (info === undefined) return undefined;
+  const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
+  return await readFile(path);
 }
 
 interface RecordingFetcher extends TufJs.BaseFetcher {
@@ -305,18 +374,26 @@ function createFetcher(
   return new Fetcher();
 }
 
-/** Moves the verified files into the repository's cache directory, the target last. */
+/**
+ * Moves the verified files into the repository's cache directory, the
+ * trusted root last; the signing config only when `withSigningConfig`, else
+ * any cached one is removed (the new metadata does not vouch for it).
+ */
 async function commit(
   staging: string,
   repositoryDir: string,
   cacheDir: string,
   mirrorUrl: string,
+  withSigningConfig: boolean,
 ): Promise<void> {
+  const copy = async (file: string) =>
+    writeFileAtomic(join(repositoryDir, file), await readFile(join(staging, file)));
   try {
     await mkdir(repositoryDir, { recursive: true });
-    for (const file of [...TUF_ROLES.map((role) => `${role}.json`), TRUSTED_ROOT_TARGET]) {
-      await writeFileAtomic(join(repositoryDir, file), await readFile(join(staging, file)));
-    }
+    for (const role of TUF_ROLES) await copy(`${role}.json`);
+    if (withSigningConfig) await copy(SIGNING_CONFIG_TARGET);
+    else await rm(join(repositoryDir, SIGNING_CONFIG_TARGET), { force: true });
+    await copy(TRUSTED_ROOT_TARGET);
     await writeCurrentTufRepository(cacheDir, mirrorUrl);
   } catch (error) {
     throw cacheWriteFailed(repositoryDir, error);

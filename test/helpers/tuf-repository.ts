@@ -66,6 +66,10 @@ export interface PublishOptions {
   readonly timestampExpires?: string;
   /** Serve other bytes than the ones the targets metadata describes. */
   readonly servedTarget?: string;
+  /** Publish this as the signing_config.v0.2.json target too. */
+  readonly signingConfig?: string;
+  /** Serve other bytes than the signing config the targets metadata describes. */
+  readonly servedSigningConfig?: string;
 }
 
 export class TestTufRepository {
@@ -109,15 +113,27 @@ export class TestTufRepository {
     return text;
   }
 
-  /** Publishes `trustedRoot` as the trusted_root.json target with new targets, snapshot and timestamp. */
+  /**
+   * Publishes `trustedRoot` as the trusted_root.json target (and the signing
+   * config, if given) with new targets, snapshot and timestamp.
+   */
   async publish(trustedRoot: string, options: PublishOptions): Promise<void> {
-    const target = Buffer.from(trustedRoot);
-    const hash = createHash('sha256').update(target).digest('hex');
     await mkdir(join(this.dir, 'targets'), { recursive: true });
-    await writeFile(
-      join(this.dir, 'targets', `${hash}.trusted_root.json`),
-      options.servedTarget ?? target,
-    );
+    const targets: Record<string, { length: number; hashes: { sha256: string } }> = {};
+    const addTarget = async (name: string, content: string, served: string | undefined) => {
+      const bytes = Buffer.from(content);
+      const hash = createHash('sha256').update(bytes).digest('hex');
+      await writeFile(join(this.dir, 'targets', `${hash}.${name}`), served ?? bytes);
+      targets[name] = { length: bytes.byteLength, hashes: { sha256: hash } };
+    };
+    await addTarget('trusted_root.json', trustedRoot, options.servedTarget);
+    if (options.signingConfig !== undefined) {
+      await addTarget(
+        'signing_config.v0.2.json',
+        options.signingConfig,
+        options.servedSigningConfig,
+      );
+    }
     await writeFile(
       join(this.dir, `${options.targetsVersion}.targets.json`),
       signMetadata(
@@ -126,7 +142,7 @@ export class TestTufRepository {
           spec_version: '1.0.31',
           version: options.targetsVersion,
           expires: FAR,
-          targets: { 'trusted_root.json': { length: target.byteLength, hashes: { sha256: hash } } },
+          targets,
         },
         [this.keys.targets],
       ),
