@@ -11,7 +11,9 @@
  *   and the image is unsigned.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -29,9 +31,17 @@ import { type KeylessSigning, startKeylessSigning } from '../src/sign/keyless-si
 import { signImages } from '../src/sign/sign.ts';
 import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
-import { runVouch } from './helpers/cli.ts';
+import { NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { buildImage } from './helpers/images.ts';
 import { type LocalSigstore, startLocalSigstore } from './helpers/local-sigstore.ts';
+import {
+  GITHUB_ACTIONS_ISSUER,
+  type GithubActionsTokenService,
+  githubActionsClaims,
+  startGithubActionsTokenService,
+  startOidcIssuer,
+  type TestOidcIssuer,
+} from './helpers/oidc-issuer.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 import { startTokenIssuer, type TokenIssuer } from './helpers/token-issuer.ts';
 
@@ -352,3 +362,209 @@ describe('keyless signing against a local Sigstore and a real registry', () => {
 function digestHexOf(digest: string): string {
   return digest.slice('sha256:'.length);
 }
+
+describe('vouch sign and attest without --key', () => {
+  let sigstore: LocalSigstore;
+  let registry: RunningRegistry;
+  let oidc: TestOidcIssuer;
+  let actions: GithubActionsTokenService;
+  let http: HttpClient;
+  let client: RegistryClient;
+  const env = { DOCKER_CONFIG: NO_DOCKER_CONFIG };
+
+  const serviceFlags = () => [
+    '--fulcio-url',
+    sigstore.fulcioUrl,
+    '--rekor-url',
+    sigstore.rekorUrl,
+    '--timestamp-server-url',
+    sigstore.tsaUrl ?? '',
+    '--trusted-root',
+    sigstore.trustedRootPath,
+  ];
+  const verifyFlags = (subject: string, issuer: string) => [
+    '--certificate-identity',
+    subject,
+    '--certificate-oidc-issuer',
+    issuer,
+    '--trusted-root',
+    sigstore.trustedRootPath,
+  ];
+  const newImage = async (name: string): Promise<string> => {
+    const store = client.repository(`cli-keyless/${name}`);
+    await buildImage(store, { tag: 'v1' });
+    return `${registry.host}/cli-keyless/${name}:v1`;
+  };
+
+  before(async () => {
+    [sigstore, registry, oidc] = await Promise.all([
+      startLocalSigstore(),
+      startRegistry(),
+      startOidcIssuer({ clientId: 'sigstore' }),
+    ]);
+    actions = await startGithubActionsTokenService({
+      mint: (audience) => oidc.mintToken(githubActionsClaims(audience)),
+    });
+    http = new HttpClient({ retries: 0 });
+    client = new RegistryClient(registry.host, { http });
+  });
+  after(async () => {
+    await http?.close();
+    await Promise.all([sigstore?.close(), registry?.stop(), oidc?.stop(), actions?.stop()]);
+  });
+
+  it('signs with --identity-token @FILE, says who it signed as, never prints the token', async () => {
+    const image = await newImage('flag');
+    // @sigstore/mock's Fulcio certifies `sub` (real Fulcio, an email issuer's `email`).
+    const token = oidc.mintToken({
+      sub: 'dev@example.com',
+      email: 'dev@example.com',
+      email_verified: true,
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'vouch-token-'));
+    try {
+      await writeFile(join(dir, 'token'), token);
+      const run = await runVouch(
+        [
+          'sign',
+          '--identity-token',
+          `@${join(dir, 'token')}`,
+          ...serviceFlags(),
+          '-o',
+          'json',
+          image,
+        ],
+        { env },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(`signed as dev@example\\.com \\(issuer ${oidc.url.replace(/[.]/g, '\\.')}\\)`),
+      );
+      for (const part of token.split('.')) {
+        assert.ok(
+          !run.stderr.includes(part) && !run.stdout.includes(part),
+          'the token is never printed',
+        );
+      }
+      const verified = await runVouch(
+        ['verify', ...verifyFlags('dev@example.com', oidc.url), image],
+        {
+          env,
+        },
+      );
+      assert.equal(verified.code, 0, verified.stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("signs in a GitHub Actions job with the runner's ambient token (audience sigstore)", async () => {
+    const image = await newImage('actions');
+    const run = await runVouch(
+      [
+        'sign',
+        '--signing-config',
+        sigstore.signingConfigPath,
+        '--trusted-root',
+        sigstore.trustedRootPath,
+        image,
+      ],
+      {
+        env: {
+          ...env,
+          ACTIONS_ID_TOKEN_REQUEST_URL: actions.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: actions.requestToken,
+        },
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const [request] = actions.requests;
+    assert.deepEqual(request?.audiences, ['sigstore']);
+    assert.equal(request?.authorization, `bearer ${actions.requestToken}`);
+    assert.ok(!run.stderr.includes(actions.requestToken));
+    const subject = String(githubActionsClaims('sigstore').sub);
+    assert.match(run.stderr, /signed as repo:octo\/app:ref:refs\/heads\/main/);
+    const verified = await runVouch(
+      ['verify', ...verifyFlags(subject, GITHUB_ACTIONS_ISSUER), image],
+      {
+        env,
+      },
+    );
+    assert.equal(verified.code, 0, verified.stderr);
+  });
+
+  it('attests keylessly from $SIGSTORE_ID_TOKEN, as a bundle referrer with --bundle-format', async () => {
+    const image = await newImage('attest');
+    const dir = await mkdtemp(join(tmpdir(), 'vouch-predicate-'));
+    try {
+      const predicate = join(dir, 'provenance.json');
+      await writeFile(predicate, JSON.stringify({ buildDefinition: { buildType: 'test' } }));
+      const token = oidc.mintToken({
+        sub: 'ci@example.com',
+        email: 'ci@example.com',
+        email_verified: true,
+      });
+      for (const form of [[], ['--bundle-format']]) {
+        const run = await runVouch(
+          [
+            'attest',
+            ...form,
+            '--type',
+            'slsaprovenance1',
+            '--predicate',
+            predicate,
+            ...serviceFlags(),
+            image,
+          ],
+          { env: { ...env, SIGSTORE_ID_TOKEN: token } },
+        );
+        assert.equal(run.code, 0, run.stderr);
+      }
+      const verified = await runVouch(
+        [
+          'verify-attestation',
+          ...verifyFlags('ci@example.com', oidc.url),
+          '--type',
+          'slsaprovenance1',
+          '-o',
+          'json',
+          image,
+        ],
+        { env },
+      );
+      assert.equal(verified.code, 0, verified.stderr);
+      const sources = JSON.parse(verified.stdout).images[0].verified.map(
+        (a: { source: { form: string } }) => a.source.form,
+      );
+      assert.deepEqual([...new Set(sources)].sort(), ['att', 'bundle']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const [name, claims, code] of [
+    ['an expired token', { exp: Math.floor(Date.now() / 1000) - 3600 }, 'IDENTITY_TOKEN_EXPIRED'],
+    ['a token for another audience', { aud: 'someone-else' }, 'IDENTITY_TOKEN_AUDIENCE'],
+  ] as const) {
+    it(`refuses ${name} before Fulcio is asked, with exit 2`, async () => {
+      const image = await newImage(code.toLowerCase().replaceAll('_', '-'));
+      const before = sigstore.requests.fulcio;
+      const run = await runVouch(
+        [
+          'sign',
+          '--identity-token',
+          oidc.mintToken(claims),
+          ...serviceFlags(),
+          '-o',
+          'json',
+          image,
+        ],
+        { env },
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(JSON.parse(run.stdout).error.code, code);
+      assert.equal(sigstore.requests.fulcio, before, 'Fulcio is never asked');
+    });
+  }
+});

@@ -770,9 +770,16 @@ describe('signing', () => {
         assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
         assert.doesNotMatch(run.stderr, /does-not-exist/, args.join(' '));
       }
+      // Without --key, sign is keyless: with no token source it stops before any request.
       const noKeyFlag = await runVouch(['sign', image], { env });
       assert.equal(noKeyFlag.code, 2);
-      assert.match(noKeyFlag.stderr, /--key/);
+      assert.match(noKeyFlag.stderr, /needs an OIDC identity token/);
+      assert.match(noKeyFlag.stderr, /--key KEY/);
+      const both = await runVouch(['sign', '--key', noKey, '--identity-token', 'x.y.z', image], {
+        env,
+      });
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /--identity-token is for keyless signing/);
     });
 
     it('reports each image and exits 2 when an image does not exist, 3 when the registry refuses', async () => {

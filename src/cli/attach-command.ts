@@ -9,7 +9,7 @@ import type { Signer } from '../keys/signer.ts';
 import { type ImageSpec, parseImageSpec, specTarget } from '../registry/open.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import { attestationSigner } from '../sign/image-signer.ts';
-import { cliContext } from './context.ts';
+import { type CliContext, cliContext } from './context.ts';
 import type { CliIO } from './io.ts';
 import { type RegistrySettings, requireTarget, workloadFor } from './options.ts';
 import { loadPrivateKeyFile, loadSigningKey, type PasswordFlags } from './password.ts';
@@ -54,14 +54,14 @@ export async function attachToImageArguments<Q, T>(
   registry: RegistrySettings,
   images: readonly ImageArgument[],
   toRequest: (argument: ImageArgument, store: ImageStore) => Q,
-  attach: (requests: Q[]) => Promise<T>,
+  attach: (requests: Q[], context: CliContext) => Promise<T>,
 ): Promise<T> {
   const context = cliContext(io, { registry, workload: workloadFor(images.length) });
   try {
     const requests = await Promise.all(
       images.map(async (argument) => toRequest(argument, await context.stores.open(argument.spec))),
     );
-    return await attach(requests);
+    return await attach(requests, context);
   } finally {
     await context.close();
   }

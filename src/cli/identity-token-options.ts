@@ -229,7 +229,7 @@ function missing(requestUrl: string, requestToken: string) {
       : `$${requestUrl === '' ? 'ACTIONS_ID_TOKEN_REQUEST_URL' : 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'} is not set, so GitHub Actions' token service cannot be asked`;
   return invalid(
     'IDENTITY_TOKEN_MISSING',
-    `keyless signing needs an OIDC identity token, and none was found: --identity-token is not given, $SIGSTORE_ID_TOKEN is not set, ${github}, and with no terminal (stdin and stderr) nobody can sign in at the OIDC issuer (--oidc-issuer); pass --identity-token TOKEN or @FILE`,
+    `keyless signing needs an OIDC identity token, and none was found: --identity-token is not given, $SIGSTORE_ID_TOKEN is not set, ${github}, and with no terminal (stdin and stderr) nobody can sign in at the OIDC issuer (--oidc-issuer); pass --identity-token TOKEN or @FILE, or sign with a key (--key KEY)`,
   );
 }
 

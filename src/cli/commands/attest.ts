@@ -10,15 +10,16 @@ import {
 import { attestImagesAsBundles, type BundleAttestResult } from '../../sign/attest-bundle.ts';
 import { defaultDockerReference } from '../../sign/identity.ts';
 import { readPredicateFile } from '../../sign/predicate-file.ts';
-import { attachToImageArguments, imageArguments, loadSigner } from '../attach-command.ts';
+import { attachToImageArguments, imageArguments } from '../attach-command.ts';
 import { failureJson, imageResultJson, reportAttach, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
 import { parseCommand } from '../flags.ts';
 import { concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
-import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS } from '../password.ts';
+import { SIGNER_FLAGS, startSigning } from '../signer-flags.ts';
 
 const FLAGS = {
+  signer: SIGNER_FLAGS,
   format: OUTPUT_FLAGS,
   registry: REGISTRY_FLAGS,
   concurrency: concurrencyFlags(8, 'images attested'),
@@ -26,7 +27,7 @@ const FLAGS = {
 
 export const command: Command = {
   summary: 'Attach a signed in-toto attestation (SBOM, provenance) to images',
-  help: `Usage: vouch attest --key KEY --predicate FILE --type TYPE [OPTIONS] IMAGE...
+  help: `Usage: vouch attest [--key KEY] --predicate FILE --type TYPE [OPTIONS] IMAGE...
 
 Wraps the predicate (a JSON document: an SBOM, SLSA provenance, a scan) in
 an in-toto Statement v1 whose only subject is the image's digest, signs it
@@ -47,10 +48,13 @@ subject = the image). Registries without the referrers API and layouts list
 it under the fallback tag sha256-<hex>. Each run adds a new referrer, as
 cosign does.
 
-cosign verifies these with
+With a key, cosign verifies these with
   cosign verify-attestation --key cosign.pub --type TYPE --insecure-ignore-tlog IMAGE
-(vouch writes no Rekor entry). Keyless attestations (Fulcio certificates,
-Rekor) are not written by this version of vouch.
+(vouch logs nothing with a key). Without --key, attests keylessly: an OIDC
+identity token gets one Fulcio certificate for an ephemeral key, each
+envelope is logged in Rekor as a dsse entry (a bundle is also timestamped
+when the signing config names a TSA), and every answer is checked against
+the trusted root before anything is written.
 
 Predicate types (--type): a cosign shorthand or a URI
   slsaprovenance1    https://slsa.dev/provenance/v1
@@ -66,13 +70,14 @@ as cosign writes them). cosign's "custom" wrapper ({"Data": text,
 "Timestamp": ...}) and text SPDX are not written: give a URI and a JSON file.
 
 Examples:
+  vouch attest --type slsaprovenance1 --predicate provenance.json \\
+    registry.example.com/app@sha256:...              # keyless, e.g. in GitHub Actions
   vouch attest --key cosign.key --type spdxjson --predicate sbom.spdx.json \\
     registry.example.com/app:1.0
   vouch attest --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
     --replace oci:./app-layout:1.0
 
 Options:
-      --key KEY               the private key: cosign's encrypted format, or a PEM key
       --predicate FILE        the predicate: a JSON object (at most 16 MiB)
       --type TYPE             the predicate type: a shorthand above, or a URI
       --replace               first remove the attestations of the same predicate type
@@ -87,22 +92,18 @@ unreadable or non-JSON predicate; before anything is written); 3 could not
 attest (registry unreachable, refused, or concurrent writers that retries
 did not resolve); 1 an attestation manifest vouch refuses to extend.
 
-${KEY_PASSWORD_HELP}
+${SIGNER_FLAGS.help}
 
 ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
-      ...KEY_PASSWORD_OPTIONS,
-      key: { type: 'string' },
       predicate: { type: 'string' },
       type: { type: 'string' },
       replace: { type: 'boolean', default: false },
       'bundle-format': { type: 'boolean', default: false },
     });
     const { format, registry, concurrency } = settings;
-    const keyPath = values.key;
-    if (keyPath === undefined) throw invalid('USAGE', 'vouch attest needs --key KEY');
     if (values.predicate === undefined) {
       throw invalid('USAGE', 'vouch attest needs --predicate FILE');
     }
@@ -133,9 +134,6 @@ ${REGISTRY_FLAGS.help}`,
     const images = imageArguments(positionals);
     const predicate = await readPredicateFile(values.predicate);
 
-    // One decryption for every image; a wrong password stops here, before any write.
-    const signer = await loadSigner(io, keyPath, values, 'attestation');
-
     const results = await attachToImageArguments(
       io,
       registry,
@@ -146,17 +144,21 @@ ${REGISTRY_FLAGS.help}`,
         name: image,
         subjectName: defaultDockerReference(spec),
       }),
-      (requests): Promise<ReadonlyArray<AttestResult | BundleAttestResult>> =>
-        bundleFormat
-          ? attestImagesAsBundles(requests, { signer, predicateType, predicate, concurrency })
+      // One key decryption, or one keyless certificate, for every image: a
+      // wrong password or a refused token stops the run before any write.
+      async (requests, context): Promise<ReadonlyArray<AttestResult | BundleAttestResult>> => {
+        const signing = await startSigning(context, settings.signer, 'attestation');
+        return bundleFormat
+          ? attestImagesAsBundles(requests, { ...signing, predicateType, predicate, concurrency })
           : attestImages(requests, {
-              signer,
+              ...signing,
               predicateType,
               predicate,
               replace: values.replace,
               concurrency,
               onEvent: progress(io),
-            }),
+            });
+      },
     );
     return reportAttach(io, format, results, {
       json: (r) => ('attestations' in r ? imageResultJson(r, 'attestations') : bundleToJson(r)),

@@ -9,15 +9,16 @@ import {
   type SignResult,
   signImages,
 } from '../../sign/sign.ts';
-import { attachToImageArguments, imageArguments, loadSigner } from '../attach-command.ts';
+import { attachToImageArguments, imageArguments } from '../attach-command.ts';
 import { failureJson, imageResultJson, reportAttach, statusLine } from '../attach-output.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
 import { parseCommand } from '../flags.ts';
 import { annotationFlags, concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
-import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS } from '../password.ts';
+import { SIGNER_FLAGS, startSigning } from '../signer-flags.ts';
 
 const FLAGS = {
+  signer: SIGNER_FLAGS,
   format: OUTPUT_FLAGS,
   registry: REGISTRY_FLAGS,
   concurrency: concurrencyFlags(8, 'manifests signed'),
@@ -25,7 +26,7 @@ const FLAGS = {
 
 export const command: Command = {
   summary: 'Sign images by digest, stored beside them as cosign does',
-  help: `Usage: vouch sign --key KEY [OPTIONS] IMAGE...
+  help: `Usage: vouch sign [--key KEY] [OPTIONS] IMAGE...
 
 Signs each image by digest: a tag is resolved to its digest once, and the
 digest is what is signed, never the tag. The signature is stored as cosign
@@ -35,18 +36,27 @@ are kept; signing again with the same key changes nothing. Concurrent signers
 do not lose each other's signatures: a write based on a signature manifest
 that changed meanwhile is retried.
 
+Without --key, signs keylessly: an OIDC identity token (--identity-token,
+$SIGSTORE_ID_TOKEN, GitHub Actions, or the device flow on a terminal) gets one
+Fulcio certificate for an ephemeral key, used for every image; each
+signature is logged in Rekor (and timestamped when the signing config names
+a TSA), and the layer carries the certificate, chain and log entry as
+cosign's do. Every answer is checked against the trusted root before
+anything is written.
+
 The signature records the repository without tag (cosign's docker-reference);
 an OCI layout records its path (oci:PATH) unless --signed-identity names the
 repository the image will be published to.
 
 Examples:
+  vouch sign registry.example.com/app@sha256:...      # keyless, e.g. in GitHub Actions
+  vouch sign --identity-token @token.jwt --bundle-format registry.example.com/app:1.0
   vouch sign --key cosign.key registry.example.com/app:1.0
   vouch sign --key cosign.key -a build=1234 --recursive registry.example.com/app@sha256:...
   VOUCH_PASSWORD=... vouch sign --key cosign.key --signed-identity registry.example.com/app \\
     oci:./app-layout:1.0
 
 Options:
-      --key KEY               the private key: cosign's encrypted format, or a PEM key
   -a, --annotations K=V       record this annotation in the signed payload; repeatable.
                               Split at the first '='; one annotation per -a (cosign
                               splits a value at commas and refuses a second '=')
@@ -61,28 +71,26 @@ Options:
   -o, --output text|json      output format (default text)
 ${FLAGS.concurrency.help}
 
-Exit codes: 0 every image signed; 2 invalid input (a wrong password included,
-before anything is written); 3 could not sign (registry unreachable, refused,
-or a conflict with concurrent signers that retries did not resolve); 1 a
-signature manifest vouch refuses to extend. With several images, the first
+Exit codes: 0 every image signed; 2 invalid input (a wrong password, an
+expired token or one for another audience, a service refusing the request;
+before anything is written); 3 could not sign (registry, Fulcio, Rekor or
+the TSA unreachable, or a conflict with concurrent signers that retries did
+not resolve); 1 a signature manifest vouch refuses to extend, or a Sigstore
+service's answer that does not verify (nothing is written). With several images, the first
 that applies of 1, 2, 3 is returned.
 
-${KEY_PASSWORD_HELP}
+${SIGNER_FLAGS.help}
 
 ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
-      ...KEY_PASSWORD_OPTIONS,
-      key: { type: 'string' },
       annotations: { type: 'string', short: 'a', multiple: true },
       recursive: { type: 'boolean', default: false },
       'signed-identity': { type: 'string' },
       'bundle-format': { type: 'boolean', default: false },
     });
     const { format, registry, concurrency } = settings;
-    const keyPath = values.key;
-    if (keyPath === undefined) throw invalid('USAGE', 'vouch sign needs --key KEY');
     if (positionals.length === 0) throw invalid('USAGE', 'vouch sign needs at least one IMAGE');
     // Everything typed is checked before the key is decrypted or anything is fetched.
     const annotations = annotationFlags(values.annotations ?? []);
@@ -97,16 +105,20 @@ ${REGISTRY_FLAGS.help}`,
       );
     }
 
-    // One decryption for every image; a wrong password stops here, before any write.
-    const signer = await loadSigner(io, keyPath, values, 'image');
-
+    // One key decryption, or one keyless certificate, for every image: a wrong
+    // password or a refused token stops the run before any write.
     if (values['bundle-format']) {
       const bundles = await attachToImageArguments(
         io,
         registry,
         images,
         ({ image, target }, store) => ({ store, target, name: image }),
-        (requests) => signImagesAsBundles(requests, { signer, annotations, concurrency }),
+        async (requests, context) =>
+          signImagesAsBundles(requests, {
+            ...(await startSigning(context, settings.signer, 'attestation')),
+            annotations,
+            concurrency,
+          }),
       );
       return reportAttach(io, format, bundles, { json: bundleToJson, text: bundleToText });
     }
@@ -124,9 +136,9 @@ ${REGISTRY_FLAGS.help}`,
           name: image,
           dockerReference: signedIdentity ?? defaultDockerReference(spec),
         }),
-        (requests) =>
+        async (requests, context) =>
           signImages(requests, {
-            signer,
+            ...(await startSigning(context, settings.signer, 'image')),
             recursive: values.recursive,
             concurrency,
             onEvent: progress.onEvent,
