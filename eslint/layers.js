@@ -19,6 +19,7 @@ export const LAYER_RANKS = {
   sigstore: 3,
   sign: 4,
   verify: 4,
+  notation: 4,
   dct: 5,
   policy: 6,
   admission: 7,
