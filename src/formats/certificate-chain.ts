@@ -24,20 +24,22 @@ export interface ChainProblem {
 /**
  * CERT_CHAIN_INCLUDES_ROOT if one of `rest` (the chain after the leaf) is a
  * self-signed root: it names itself as issuer (RFC 5280 §3.2 "self-issued")
- * and its own key verifies its signature. CERT_INVALID if one is not DER
- * X.509. Undefined when neither.
+ * and its own key verifies its signature. Otherwise CERT_INVALID if one is
+ * not DER X.509. Undefined when neither.
  */
 export function chainRootProblem(rest: readonly Uint8Array[]): ChainProblem | undefined {
+  let invalid: ChainProblem | undefined;
   for (const [index, der] of rest.entries()) {
     const position = index + 1;
     let certificate: X509Certificate;
     try {
       certificate = new X509Certificate(der);
     } catch (error) {
-      return {
+      invalid ??= {
         code: 'CERT_INVALID',
         message: `certificate ${position} of the chain is not DER X.509: ${messageOf(error)}`,
       };
+      continue;
     }
     if (certificate.checkIssued(certificate) && selfSigned(certificate)) {
       return {
@@ -46,7 +48,7 @@ export function chainRootProblem(rest: readonly Uint8Array[]): ChainProblem | un
       };
     }
   }
-  return undefined;
+  return invalid;
 }
 
 function selfSigned(certificate: X509Certificate): boolean {

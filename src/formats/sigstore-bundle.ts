@@ -7,8 +7,7 @@
  * Reading (`parseBundle`, in sigstore-bundle-reader.ts so that only a
  * command that reads a bundle loads @sigstore/bundle and the protobuf specs
  * under it) is strict and never throws anything but a VouchError
- * `denied` BUNDLE_INVALID (or CERT_CHAIN_INCLUDES_ROOT, CERT_INVALID for a
- * chain, below):
+ * `denied` BUNDLE_INVALID (or CERT_CHAIN_INCLUDES_ROOT, below):
  * - the bytes are strict JSON (duplicate keys refused, strict-json.ts) and
  *   the top-level `mediaType` is one of the v0.1, v0.2, v0.3 media types;
  * - every `bytes` field (signature, digest, certificates, log ID, SET,
