@@ -66,3 +66,11 @@ export type {
 } from './keyless.ts';
 export { verifyBundle } from './keyless.ts';
 export type { SigstoreErrorCode, SigstoreErrorCodes } from './error-codes.ts';
+export type {
+  KeyBundleOptions,
+  KeyBundleProblemCode,
+  KeyBundleVerification,
+} from './key-bundle.ts';
+export { verifyKeyBundle } from './key-bundle.ts';
+export { publicKeyTrustOf } from './keyless-trust.ts';
+export type { LogEntry, SignatureCheck } from './bundle-checks.ts';

@@ -179,7 +179,11 @@ export async function verifyBlob(
       const actual = createHash(hash).update(artifact.bytes).digest();
       if (!actual.equals(named)) return digestMismatch(named, `${hash}:${actual.toString('hex')}`);
       content = artifact.bytes;
-      if (trust.kind === 'key') check = await messageCheck(trust.publicKey, artifact.bytes, hash);
+      if (trust.kind === 'key') {
+        // cosign 2 signed with SHA-256 whatever the curve; its files say nothing of the hash.
+        const signed = signature.kind === 'files' ? undefined : hash;
+        check = await messageCheck(trust.publicKey, artifact.bytes, signed);
+      }
     }
   } else {
     const envelope = bundle.content.dsseEnvelope;
@@ -264,16 +268,18 @@ function digestMismatch(named: Uint8Array, actual: string): Problem {
 
 /**
  * The check of a key's signature over the artifact's bytes: the hash the
- * bundle names (ECDSA, RSA); pure Ed25519, or Ed25519ph when the bundle
- * names SHA-512 (what cosign signs a logged blob with).
+ * bundle names (ECDSA, RSA; undefined: the key type's or SHA-256, see
+ * keys/signer.ts `verifySignature`); pure Ed25519, or Ed25519ph when the
+ * bundle names SHA-512 (what cosign signs a logged blob with).
  */
 async function messageCheck(
   publicKey: KeyObject,
   bytes: Uint8Array,
-  hash: SignatureHash,
+  hash: SignatureHash | undefined,
 ): Promise<SignatureCheck> {
   if (tryKeyAlgorithm(publicKey) !== 'ed25519') {
-    return (key, signature) => verifySignature(key, bytes, signature, { hash });
+    return (key, signature) =>
+      verifySignature(key, bytes, signature, hash === undefined ? {} : { hash });
   }
   const { verifyEd25519ph } = await import('../keys/digest-signature.ts');
   return (key, signature) =>
