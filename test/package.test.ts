@@ -1,7 +1,8 @@
 /**
  * What the published package offers: every layer with an index.ts is a
  * subpath export (`vouch/admission`, `vouch/policy`, …) whose types and code
- * point into dist/ where `npm run build` puts them, and `files` ships dist/
+ * point into dist/ where `npm run build` puts them, and `files` ships dist/,
+ * the sigstore-conformance client
  * and the policy's JSON Schema. A layer added without its export, or an
  * export naming a file the build never writes, fails here rather than for
  * the first user who imports it.
@@ -46,7 +47,7 @@ describe('package.json', async () => {
   });
 
   it('ships every exported file: dist/ and the policy schema', async () => {
-    assert.deepEqual([...pkg.files].sort(), ['dist', 'schema']);
+    assert.deepEqual([...pkg.files].sort(), ['bin/sigstore-conformance', 'dist', 'schema']);
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
         assert.ok(

@@ -55,6 +55,14 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Verify images' signatures with a public key",
     load: async () => (await import('./commands/verify.ts')).command,
   },
+  'sign-blob': {
+    summary: 'Sign a file with a key: a Sigstore bundle as cosign 3 sign-blob writes it',
+    load: async () => (await import('./commands/sign-blob.ts')).command,
+  },
+  'verify-blob': {
+    summary: 'Verify the signature of a file (a Sigstore bundle, or cosign 2 signature files)',
+    load: async () => (await import('./commands/verify-blob.ts')).command,
+  },
   attest: {
     summary: 'Attach a signed in-toto attestation (SBOM, provenance) to images',
     load: async () => (await import('./commands/attest.ts')).command,

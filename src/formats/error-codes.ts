@@ -4,7 +4,9 @@
  */
 export interface FormatErrorCodes {
   ATTESTATION_MANIFEST_INVALID: 'denied';
+  BLOB_SIGNATURE_INVALID: 'denied';
   BUNDLE_INVALID: 'denied';
+  CERT_CHAIN_INCLUDES_ROOT: 'denied';
   CERT_INVALID: 'denied';
   CERT_MISSING: 'denied';
   CONTAINERS_SIGNATURE_INVALID: 'denied';

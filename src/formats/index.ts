@@ -127,3 +127,16 @@ export { parseBundle } from './sigstore-bundle-reader.ts';
 export type { ClassicBundleProblemCode, ClassicLayer } from './classic-bundle.ts';
 export { bundleOfClassicAttestation, bundleOfClassicSignature } from './classic-bundle.ts';
 export type { FormatErrorCode, FormatErrorCodes } from './error-codes.ts';
+export {
+  encodeCertificateFile,
+  encodeSignatureFile,
+  parseCertificateChainFile,
+  parseCertificateFile,
+  parseSignatureFile,
+} from './blob-signature-files.ts';
+export type { BlobSignatureFiles } from './blob-bundle.ts';
+export { bundleOfSignatureFiles } from './blob-bundle.ts';
+export type { ChainProblem } from './certificate-chain.ts';
+export { chainRootProblem } from './certificate-chain.ts';
+export type { MessageDigestAlgorithm, NewMessageSignatureBundle } from './sigstore-bundle.ts';
+export { buildMessageSignatureBundle } from './sigstore-bundle.ts';

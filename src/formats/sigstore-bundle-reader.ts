@@ -11,8 +11,10 @@ import {
   type Bundle,
   bundleFromJSON,
 } from '@sigstore/bundle';
+import { hashAlgorithmToJSON } from '@sigstore/protobuf-specs';
 import { denied, messageOf } from '../core/errors.ts';
 import { decodeProtojsonBase64, encodeStdBase64 } from '../core/base64.ts';
+import { chainRootProblem } from './certificate-chain.ts';
 import { type Envelope, parseEnvelope } from './dsse.ts';
 import { describe, type Fail, object, string } from './json-fields.ts';
 import {
@@ -59,14 +61,24 @@ export function parseBundle(bytes: Uint8Array, where = 'the bundle'): SigstoreBu
     const detail = Array.isArray(fields) && fields.length > 0 ? `: ${fields.join(', ')}` : '';
     throw fail(`${error instanceof Error ? error.message : String(error)}${detail}`, error);
   }
+  // Before anything else reads the chain or the log entries: a root CA in the
+  // chain is refused for what it is (sigstore-conformance bundle-with-root-cert_fail).
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'x509CertificateChain') {
+    const rest = material.x509CertificateChain.certificates.slice(1);
+    const rooted = chainRootProblem(rest.map(({ rawBytes }) => new Uint8Array(rawBytes)));
+    // A certificate that is not X.509 is left to the verifier (keyless.ts: CERT_INVALID).
+    if (rooted?.code === 'CERT_CHAIN_INCLUDES_ROOT') {
+      throw denied(rooted.code, `invalid Sigstore bundle in ${where}: ${rooted.message}`);
+    }
+  }
   checkTlogEntries(bundle, fail);
   const content = readContent(top, bundle, where, fail);
-  const material = readMaterial(top, bundle, fail);
   return {
     version,
     mediaType,
     content,
-    material,
+    material: readMaterial(top, bundle, fail),
     tlogEntries: bundle.verificationMaterial.tlogEntries,
     timestamps:
       bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0,
@@ -191,7 +203,7 @@ function readContent(
   const message = bundle.content.messageSignature;
   return {
     kind: 'message-signature',
-    digestAlgorithm: String(message.messageDigest.algorithm),
+    digestAlgorithm: hashAlgorithmToJSON(message.messageDigest.algorithm),
     digest: new Uint8Array(message.messageDigest.digest),
     signature: new Uint8Array(message.signature),
   };

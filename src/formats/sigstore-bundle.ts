@@ -7,7 +7,7 @@
  * Reading (`parseBundle`, in sigstore-bundle-reader.ts so that only a
  * command that reads a bundle loads @sigstore/bundle and the protobuf specs
  * under it) is strict and never throws anything but a VouchError
- * `denied` BUNDLE_INVALID:
+ * `denied` BUNDLE_INVALID (or CERT_CHAIN_INCLUDES_ROOT, below):
  * - the bytes are strict JSON (duplicate keys refused, strict-json.ts) and
  *   the top-level `mediaType` is one of the v0.1, v0.2, v0.3 media types;
  * - every `bytes` field (signature, digest, certificates, log ID, SET,
@@ -22,7 +22,9 @@
  *   checkpoint, v0.3 a single certificate instead of a chain
  *   (`assertBundleV01`, `assertBundleV02`, `assertBundleLatest`); then what
  *   sigstore-go also refuses in any version: a negative log index, an
- *   inclusion proof without a checkpoint;
+ *   inclusion proof without a checkpoint; and, before the log entries are
+ *   read, a root CA after the leaf of a v0.1/v0.2 chain is `denied`
+ *   CERT_CHAIN_INCLUDES_ROOT (certificate-chain.ts);
  * - a DSSE envelope is read again by formats/dsse.ts from the JSON as
  *   stored (payload and signatures re-encoded in standard base64), so the
  *   envelope a verifier checks is exactly what the DSSE reader of the `.att`
@@ -33,7 +35,8 @@
  * The parsed bundle keeps the exact bytes and @sigstore/bundle's object so a
  * keyless verifier (@sigstore/verify) can be given the bundle as stored.
  *
- * Writing (`buildDsseBundle`) makes the bundle cosign 3 makes when signing
+ * Writing (`buildDsseBundle`, and `buildMessageSignatureBundle` for a blob)
+ * makes the bundle cosign 3 makes when signing
  * with a key (cmd/cosign/cli/signcommon/common.go NewAttestationBundle →
  * sigstore-go sign.Bundle, serialized by protojson): v0.3, verification
  * material `publicKey.hint` = base64(sha256(DER SubjectPublicKeyInfo))
@@ -115,7 +118,7 @@ export type BundleContent =
     }
   | {
       readonly kind: 'message-signature';
-      /** e.g. `SHA2_256`. */
+      /** The protobuf JSON name: `SHA2_256`, `SHA2_384`, `SHA2_512`, … */
       readonly digestAlgorithm: string;
       readonly digest: Uint8Array;
       readonly signature: Uint8Array;
@@ -174,6 +177,42 @@ export function buildDsseBundle(input: NewDsseBundle): Uint8Array {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: { publicKey },
     dsseEnvelope: envelope,
+  });
+}
+
+/** The protobuf `HashAlgorithm` of a message digest vouch writes. */
+export type MessageDigestAlgorithm = 'SHA2_256' | 'SHA2_384' | 'SHA2_512';
+
+export interface NewMessageSignatureBundle {
+  /** What the digest was computed with. */
+  readonly digestAlgorithm: MessageDigestAlgorithm;
+  /** The artifact's digest: identifies it (protobuf-specs MessageSignature). */
+  readonly digest: Uint8Array;
+  /** The signature over the artifact's bytes. */
+  readonly signature: Uint8Array;
+  /** `publicKeyHint` of the signing key; '' leaves the hint out. */
+  readonly publicKeyHint: string;
+}
+
+/**
+ * The v0.3 bundle cosign 3 `sign-blob --key --bundle` writes for a
+ * signature that was not logged (sigstore-go pkg/sign/signer.go `Bundle`
+ * with cosign's key pair, cmd/cosign/cli/sign/sign_blob.go): the key's
+ * hint and a `messageSignature` with the artifact's digest and the
+ * signature; protobuf JSON field order, empty fields left out.
+ */
+export function buildMessageSignatureBundle(input: NewMessageSignatureBundle): Uint8Array {
+  if (input.signature.byteLength === 0 || input.digest.byteLength === 0) {
+    throw invalid('INVALID_BUNDLE_INPUT', 'a message signature needs a signature and a digest');
+  }
+  const publicKey: GoStruct = input.publicKeyHint === '' ? {} : { hint: input.publicKeyHint };
+  return goMarshalBytes({
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: { publicKey },
+    messageSignature: {
+      messageDigest: { algorithm: input.digestAlgorithm, digest: encodeStdBase64(input.digest) },
+      signature: encodeStdBase64(input.signature),
+    },
   });
 }
 

@@ -48,3 +48,5 @@ export type {
 } from './attest-bundle.ts';
 export { attestImagesAsBundles, signImagesAsBundles } from './attest-bundle.ts';
 export type { SignErrorCode, SignErrorCodes } from './error-codes.ts';
+export type { SignedBlob } from './blob.ts';
+export { signBlob } from './blob.ts';

@@ -113,3 +113,11 @@ export { fetchGithubActionsToken } from './github-actions-token.ts';
 export type { DeviceFlowOptions, DeviceFlowPrompt } from './oidc-device-flow.ts';
 export { deviceFlowToken, PUBLIC_GOOD_OIDC_ISSUER } from './oidc-device-flow.ts';
 export type { SigstoreErrorCode, SigstoreErrorCodes } from './error-codes.ts';
+export type {
+  KeyBundleOptions,
+  KeyBundleProblemCode,
+  KeyBundleVerification,
+} from './key-bundle.ts';
+export { verifyKeyBundle } from './key-bundle.ts';
+export { publicKeyTrustOf } from './keyless-trust.ts';
+export type { LogEntry, SignatureCheck } from './bundle-checks.ts';

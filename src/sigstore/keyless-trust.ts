@@ -24,12 +24,13 @@
  * trusted root (bad trust material is the caller's input, not a verdict).
  */
 import { TrustedRoot as TrustedRootMessage } from '@sigstore/protobuf-specs';
-import { type TrustMaterial, toTrustMaterial } from '@sigstore/verify';
+import type { KeyObject } from 'node:crypto';
+import { type KeyFinderFunc, type TrustMaterial, toTrustMaterial } from '@sigstore/verify';
 import { invalid, messageOf } from '../core/errors.ts';
 import { isJsonObject, type JsonValue } from '../core/strict-json.ts';
 import type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 
-/** What keyless verification checks against. */
+/** What keyless verification (and verification of a key's bundle) checks against. */
 export interface KeylessTrust {
   /** For @sigstore/verify's `Verifier`. */
   readonly material: TrustMaterial;
@@ -47,26 +48,74 @@ const cache = new WeakMap<TrustedRoot, KeylessTrust>();
 export function keylessTrustOf(root: TrustedRoot, source = 'the trusted root'): KeylessTrust {
   const cached = cache.get(root);
   if (cached !== undefined) return cached;
-  const fail = (problem: string, cause?: unknown) =>
-    invalid(
-      'TRUSTED_ROOT_INVALID',
-      `${source} is not a usable Sigstore trusted root for keyless verification: ${problem}`,
-      { cause },
-    );
-  const problem = validityProblem(root.document);
-  if (problem !== undefined) throw fail(problem);
-  let material: TrustMaterial;
-  try {
-    material = toTrustMaterial(TrustedRootMessage.fromJSON(root.document));
-  } catch (error) {
-    throw fail(messageOf(error), error);
-  }
+  const material = trustMaterialOf(root, source, 'keyless verification');
   if (material.certificateAuthorities.length === 0) {
-    throw fail('it names no certificate authority (certificateAuthorities is empty)');
+    throw rootInvalid(
+      source,
+      'keyless verification',
+      'it names no certificate authority (certificateAuthorities is empty)',
+    );
   }
   const trust: KeylessTrust = { material, tlogs: root.tlogs };
   cache.set(root, trust);
   return trust;
+}
+
+/**
+ * Trust in signatures by `publicKey` (a bundle's `publicKey` verification
+ * material, whatever its hint: the key is given, as cosign's `--key`), with
+ * the transparency logs and timestamp authorities of `root` to check the log
+ * entries and timestamps the bundle carries (`toTrustMaterial(root,
+ * keyFinder)`). Without a root there are none: a bundle that carries log
+ * entries or timestamps then fails to verify. Throws `invalid`
+ * TRUSTED_ROOT_INVALID for a root that cannot be used.
+ */
+export function publicKeyTrustOf(
+  publicKey: KeyObject,
+  root: TrustedRoot | undefined,
+  source = 'the trusted root',
+): KeylessTrust {
+  const keyFinder = () => ({ publicKey, validFor: () => true });
+  if (root === undefined) {
+    return {
+      material: {
+        certificateAuthorities: [],
+        timestampAuthorities: [],
+        tlogs: [],
+        ctlogs: [],
+        publicKey: keyFinder,
+      },
+      tlogs: [],
+    };
+  }
+  return {
+    material: trustMaterialOf(root, source, 'verification with a key', keyFinder),
+    tlogs: root.tlogs,
+  };
+}
+
+function rootInvalid(source: string, use: string, problem: string, cause?: unknown) {
+  return invalid(
+    'TRUSTED_ROOT_INVALID',
+    `${source} is not a usable Sigstore trusted root for ${use}: ${problem}`,
+    { cause },
+  );
+}
+
+/** `root` validated (see the module comment) and read by @sigstore/verify. */
+function trustMaterialOf(
+  root: TrustedRoot,
+  source: string,
+  use: string,
+  keyFinder?: KeyFinderFunc,
+): TrustMaterial {
+  const problem = validityProblem(root.document);
+  if (problem !== undefined) throw rootInvalid(source, use, problem);
+  try {
+    return toTrustMaterial(TrustedRootMessage.fromJSON(root.document), keyFinder);
+  } catch (error) {
+    throw rootInvalid(source, use, messageOf(error), error);
+  }
 }
 
 /** The first CA, CT log or TSA without a `validFor.start`, described; undefined when all have one. */

@@ -4,10 +4,13 @@
  * (test/helpers/keyless.ts) and re-shaped as such a bundle: the leaf alone
  * verifies; a chain that carries a root CA certificate is refused with its
  * own code (sigstore-conformance bundle-with-root-cert_fail: "client should
- * reject this"), and so is a chain certificate that is not X.509.
+ * reject this"), and so is a chain certificate that is not X.509. Both by
+ * `verifyBundle` itself (the bundles of classic layers never pass the strict
+ * reader) and, first, by the strict reader `parseBundle`.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { bundleFromJSON } from '@sigstore/bundle';
 import {
   CHAINGUARD_IDENTITY,
   createKeylessSigstore,
@@ -46,19 +49,38 @@ describe('verifyBundle: the certificate chain of a v0.2 bundle', () => {
   });
 
   /** The minted bundle as a v0.2 bundle whose chain is `certificates` (base64 DER). */
-  const verifyChain = (certificates: readonly string[]) => {
-    const bytes = new TextEncoder().encode(
-      JSON.stringify({
-        ...minted,
-        mediaType: BUNDLE_V02_MEDIA_TYPE,
-        verificationMaterial: {
-          x509CertificateChain: { certificates: certificates.map((rawBytes) => ({ rawBytes })) },
-          tlogEntries: minted.verificationMaterial.tlogEntries,
-        },
-      }),
-    );
-    return verifyBundle(parseBundle(bytes).bundle, undefined, trust, IDENTITY);
+  const chainBundle = (certificates: readonly string[]) => ({
+    ...minted,
+    mediaType: BUNDLE_V02_MEDIA_TYPE,
+    verificationMaterial: {
+      x509CertificateChain: { certificates: certificates.map((rawBytes) => ({ rawBytes })) },
+      tlogEntries: minted.verificationMaterial.tlogEntries,
+    },
+  });
+  const verifyChain = (certificates: readonly string[]) =>
+    verifyBundle(bundleFromJSON(chainBundle(certificates)), undefined, trust, IDENTITY);
+  /** What the strict reader says of the same bundle: its error code, or 'ok'. */
+  const readChain = (certificates: readonly string[]) => {
+    try {
+      parseBundle(new TextEncoder().encode(JSON.stringify(chainBundle(certificates))));
+      return 'ok';
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
   };
+
+  test('the strict reader refuses a root before anything else (leaving a certificate that is not X.509 to verifyBundle)', async () => {
+    assert.equal(readChain([leaf]), 'ok');
+    assert.equal(readChain([leaf, encodeStdBase64(sigstore.root)]), 'CERT_CHAIN_INCLUDES_ROOT');
+    const stranger = await issueCertificate(sigstore, SIGNER);
+    assert.equal(readChain([leaf, encodeStdBase64(stranger.certificate)]), 'ok');
+    const garbage = encodeStdBase64(new TextEncoder().encode('not a cert'));
+    assert.equal(readChain([leaf, garbage]), 'ok');
+    assert.equal(
+      readChain([leaf, garbage, encodeStdBase64(sigstore.root)]),
+      'CERT_CHAIN_INCLUDES_ROOT',
+    );
+  });
 
   test('the leaf alone verifies', () => {
     const result = verifyChain([leaf]);

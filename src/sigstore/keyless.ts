@@ -22,13 +22,10 @@
  *
  * 5. no certificate after the leaf in an `x509CertificateChain` is a
  *    self-signed root, and each is X.509 (CERT_CHAIN_INCLUDES_ROOT,
- *    CERT_INVALID). Signers "MUST NOT include root CA certificates in
- *    bundles" (sigstore/protobuf-specs protos/sigstore_bundle.proto
- *    VerificationMaterial); the spec lets verifiers ignore one, but
- *    sigstore-conformance's bundle-with-root-cert_fail says a client "should
- *    reject this", and a root in a bundle only ever invites trusting it.
- *    (sigstore-go and @sigstore/verify read the leaf alone; sigstore-js 1.x
- *    wrote v0.1 bundles with the Fulcio root in the chain, which this refuses.)
+ *    CERT_INVALID; formats/certificate-chain.ts, which the strict bundle
+ *    reader also runs first). (sigstore-go and @sigstore/verify read the leaf
+ *    alone; sigstore-js 1.x wrote v0.1 bundles with the Fulcio root in the
+ *    chain, which this refuses.)
  * 6. every tlog entry names this very certificate (CERT_BINDING_MISMATCH):
  *    @sigstore/verify compares only signature and digest, so a genuine entry
  *    of the same signature bytes logged with another certificate would pass —
@@ -47,13 +44,11 @@
  *
  * Pure and synchronous: no network, the trust material is given.
  */
-import { createHash } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { type SignedEntity, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
 import { messageOf } from '../core/errors.ts';
-import { parseJson } from '../core/json.ts';
-import { decodePemBlocks } from '../keys/pem.ts';
+import { chainRootProblem } from '../formats/certificate-chain.ts';
 import {
   type CertificateClaims,
   type CertificateIdentity,
@@ -63,7 +58,23 @@ import {
 } from './certificate-identity.ts';
 import type { KeylessTrust } from './keyless-trust.ts';
 import { type TlogProblemCode, verifySignedEntryTimestamp } from './rekor.ts';
-import { logsWithId, type TransparencyLog, validAt } from './trusted-root.ts';
+import {
+  bindingProblem,
+  describeError,
+  earliestTimestamp,
+  field,
+  hexLogId,
+  type LogEntry,
+  type SignatureCheck,
+  withSignatureCheck,
+  logEntryOf,
+  logProblem,
+  namesSigner,
+  parseBody,
+  sha256Hex,
+  type TransparencyLogEntry,
+} from './bundle-checks.ts';
+import type { TransparencyLog } from './trusted-root.ts';
 
 export type KeylessProblemCode =
   /** The bundle cannot be read as a Sigstore bundle. */
@@ -89,15 +100,7 @@ export type KeylessProblemCode =
   | IdentityProblemCode;
 
 /** Where a transparency log recorded the signature. */
-export interface KeylessLogEntry {
-  /** Lowercase hex log ID. */
-  readonly logId: string;
-  /** The log's URL, when the trust root names one. */
-  readonly logUrl?: string;
-  readonly logIndex: number;
-  /** Seconds since the Unix epoch; 0 for Rekor v2 entries, which carry no time. */
-  readonly integratedTime: number;
-}
+export type KeylessLogEntry = LogEntry;
 
 /** A verified keyless signature: who signed, when, and where it is logged. */
 export interface KeylessSigner {
@@ -122,23 +125,23 @@ export type BundleVerification =
 
 type Problem = Extract<BundleVerification, { ok: false }>;
 
-/** A tlog entry as @sigstore/bundle reads it (log ID and kind are required there). */
-type TransparencyLogEntry = SignedEntity['tlogEntries'][number];
-
 /**
  * Verifies `bundle` keylessly against `trust`, for a signer matching
  * `identity`. `content` is what was signed for a message-signature bundle
  * (the artifact bytes); for a DSSE bundle it is the envelope exactly as
  * stored when known (a classic `.att` layer blob), which `dsse` 0.0.1
  * entries' `envelopeHash` and `intoto` 0.0.1 entries' `content.hash` are
- * then checked against; undefined for a DSSE bundle stored as such.
- * Never throws for a problem with the bundle: it is the result.
+ * then checked against; undefined for a DSSE bundle stored as such, and for
+ * a message signature whose artifact is known only by its digest, which
+ * `checkSignature` then verifies (@sigstore/verify verifies an artifact's
+ * bytes). Never throws for a problem with the bundle: it is the result.
  */
 export function verifyBundle(
   bundle: Bundle,
   content: Uint8Array | undefined,
   trust: KeylessTrust,
   identity: CertificateIdentity,
+  checkSignature?: SignatureCheck,
 ): BundleVerification {
   const problem = (code: KeylessProblemCode, message: string): Problem => ({
     ok: false,
@@ -165,8 +168,9 @@ export function verifyBundle(
     return problem('CERT_INVALID', `the certificate is not DER X.509: ${messageOf(error)}`);
   }
   if (material.$case === 'x509CertificateChain') {
-    const rooted = chainProblem(material.x509CertificateChain.certificates.slice(1));
-    if (rooted !== undefined) return rooted;
+    const rest = material.x509CertificateChain.certificates.slice(1);
+    const rooted = chainRootProblem(rest.map(({ rawBytes }) => new Uint8Array(rawBytes)));
+    if (rooted !== undefined) return { ok: false, ...rooted };
   }
 
   const entries: readonly TransparencyLogEntry[] = bundle.verificationMaterial.tlogEntries.filter(
@@ -202,8 +206,10 @@ export function verifyBundle(
     return problem('BUNDLE_INVALID', `the bundle cannot be verified: ${messageOf(error)}`);
   }
   try {
+    const checked =
+      checkSignature === undefined ? entity : withSignatureCheck(entity, checkSignature);
     new Verifier(trust.material, { tlogThreshold: legacy.length > 0 ? 0 : 1 }).verify({
-      ...entity,
+      ...checked,
       tlogEntries: others,
     });
   } catch (error) {
@@ -211,7 +217,7 @@ export function verifyBundle(
   }
 
   for (const entry of others) {
-    const mismatch = bindingProblem(entry, raw, content, bundle);
+    const mismatch = bindingProblem(entry, { kind: 'certificate', der: raw }, content, bundle);
     if (mismatch !== undefined) return mismatch;
   }
 
@@ -219,81 +225,17 @@ export function verifyBundle(
   const mismatch = identityProblem(claims, identity);
   if (mismatch !== undefined) return { ok: false, ...mismatch };
 
+  const signingTime = earliestTimestamp(entity);
+  if (signingTime === undefined) {
+    return problem('TIMESTAMP_INVALID', 'the signing time cannot be established');
+  }
   return {
     ok: true,
     claims,
-    signingTime: earliestTimestamp(entity),
+    signingTime,
     tlog: entries.map((entry) => logEntryOf(entry, trust.tlogs)),
     certificate: new Uint8Array(raw),
   };
-}
-
-/**
- * CERT_CHAIN_INCLUDES_ROOT if one of `rest` (the chain after the leaf) is a
- * self-signed root: its subject is its issuer (RFC 5280 §3.2 "self-issued")
- * and its own key verifies its signature. CERT_INVALID if one is not X.509.
- */
-function chainProblem(rest: ReadonlyArray<{ readonly rawBytes: Buffer }>): Problem | undefined {
-  for (const [index, { rawBytes }] of rest.entries()) {
-    const position = index + 1;
-    let certificate: X509Certificate;
-    try {
-      certificate = X509Certificate.parse(Buffer.from(rawBytes));
-    } catch (error) {
-      return {
-        ok: false,
-        code: 'CERT_INVALID',
-        message: `certificate ${position} of the chain is not DER X.509: ${messageOf(error)}`,
-      };
-    }
-    if (certificate.subject.equals(certificate.issuer) && selfSigned(certificate)) {
-      return {
-        ok: false,
-        code: 'CERT_CHAIN_INCLUDES_ROOT',
-        message: `certificate ${position} of the chain is a self-signed root; a bundle must not carry a root CA, roots come from the trust root`,
-      };
-    }
-  }
-  return undefined;
-}
-
-function selfSigned(certificate: X509Certificate): boolean {
-  try {
-    return certificate.verify();
-  } catch {
-    return false;
-  }
-}
-
-function hexLogId(entry: TransparencyLogEntry): string {
-  return Buffer.from(entry.logId.keyId).toString('hex');
-}
-
-/** For an entry with a SET: TLOG_LOG_UNKNOWN / TLOG_LOG_INACTIVE, worded better than the Verifier's. */
-function logProblem(
-  entry: TransparencyLogEntry,
-  tlogs: readonly TransparencyLog[],
-): Problem | undefined {
-  // Rekor v2 entries carry no SET: @sigstore/verify matches their checkpoint to a log.
-  if (entry.inclusionPromise === undefined) return undefined;
-  const logId = hexLogId(entry);
-  const candidates = logsWithId(tlogs, logId);
-  if (candidates.length === 0) {
-    return {
-      ok: false,
-      code: 'TLOG_LOG_UNKNOWN',
-      message: `the signature was logged by log ${logId}, which is not among the ${tlogs.length} transparency logs of the trust root`,
-    };
-  }
-  const time = Number(entry.integratedTime);
-  if (!candidates.some((log) => validAt(log, time))) {
-    return {
-      ok: false,
-      code: 'TLOG_LOG_INACTIVE',
-      message: `the key of log ${logId} was not valid at the entry's integrated time ${isoTime(time)}`,
-    };
-  }
-  return undefined;
 }
 
 function isIntoto001(entry: TransparencyLogEntry): boolean {
@@ -366,7 +308,7 @@ function checkIntoto001(
       `is for a payload with SHA-256 ${String(field(payloadHash, 'value'))}, but this envelope's is ${payload}`,
     );
   }
-  if (!namesCertificate(field(spec, 'publicKey'), certificate)) {
+  if (!namesSigner(field(spec, 'publicKey'), { kind: 'certificate', der: certificate })) {
     return {
       ok: false,
       code: 'CERT_BINDING_MISMATCH',
@@ -374,134 +316,6 @@ function checkIntoto001(
     };
   }
   return undefined;
-}
-
-/**
- * CERT_BINDING_MISMATCH unless the entry's body records `certificate` as
- * the signer, and for a `dsse` 0.0.1 entry of a stored envelope,
- * TLOG_BINDING_MISMATCH unless `envelopeHash` is that envelope's.
- */
-function bindingProblem(
-  entry: TransparencyLogEntry,
-  certificate: Buffer,
-  content: Uint8Array | undefined,
-  bundle: Bundle,
-): Problem | undefined {
-  const { kind, version } = entry.kindVersion;
-  const body = parseBody(entry);
-  const spec = field(body, 'spec');
-  let recorded: unknown[];
-  if (kind === 'hashedrekord' && version === '0.0.1') {
-    recorded = [field(field(field(spec, 'signature'), 'publicKey'), 'content')];
-  } else if (kind === 'dsse' && version === '0.0.1') {
-    const signatures = field(spec, 'signatures');
-    recorded = Array.isArray(signatures)
-      ? signatures.map((signature) => field(signature, 'verifier'))
-      : [];
-    if (content !== undefined && bundle.content.$case === 'dsseEnvelope') {
-      const envelopeHash = field(field(spec, 'envelopeHash'), 'value');
-      const expected = sha256Hex(content);
-      if (envelopeHash !== expected) {
-        return {
-          ok: false,
-          code: 'TLOG_BINDING_MISMATCH',
-          message: `the dsse log entry is for an envelope with SHA-256 ${String(envelopeHash)}, but this layer's is ${expected}`,
-        };
-      }
-    }
-  } else if (kind === 'intoto' && version === '0.0.2') {
-    const envelope = field(field(spec, 'content'), 'envelope');
-    const signatures = field(envelope, 'signatures');
-    recorded = Array.isArray(signatures)
-      ? signatures.map((signature) => field(signature, 'publicKey'))
-      : [];
-  } else if ((kind === 'hashedrekord' || kind === 'dsse') && version === '0.0.2') {
-    // Rekor v2 (protobuf JSON): the verifier's certificate DER, base64.
-    const inner = field(spec, kind === 'hashedrekord' ? 'hashedRekordV002' : 'dsseV002');
-    const verifiers =
-      kind === 'hashedrekord'
-        ? [field(field(inner, 'signature'), 'verifier')]
-        : ((field(inner, 'signatures') as unknown[] | undefined) ?? []).map((signature) =>
-            field(signature, 'verifier'),
-          );
-    const ders = verifiers.map((verifier) => field(field(verifier, 'x509Certificate'), 'rawBytes'));
-    if (ders.length === 1 && typeof ders[0] === 'string') {
-      if (Buffer.from(ders[0], 'base64').equals(certificate)) return undefined;
-    }
-    return certificateMismatch(kind, version);
-  } else {
-    return {
-      ok: false,
-      code: 'TLOG_ENTRY_UNSUPPORTED',
-      message: `the log entry is ${JSON.stringify(kind)} ${JSON.stringify(version)}, which vouch cannot check names the certificate`,
-    };
-  }
-  if (recorded.length === 1 && namesCertificate(recorded[0], certificate)) return undefined;
-  return certificateMismatch(kind, version);
-}
-
-function certificateMismatch(kind: string, version: string): Problem {
-  return {
-    ok: false,
-    code: 'CERT_BINDING_MISMATCH',
-    message: `the ${kind} ${version} log entry records another signer than this certificate (a log entry of the same signature with another certificate; CVE-2022-36056)`,
-  };
-}
-
-/** Whether `value` is the base64 of a single PEM CERTIFICATE block holding `certificate`. */
-function namesCertificate(value: unknown, certificate: Buffer): boolean {
-  if (typeof value !== 'string') return false;
-  try {
-    const blocks = decodePemBlocks(Buffer.from(value, 'base64'));
-    const only = blocks.length === 1 ? blocks[0] : undefined;
-    return only?.type === 'CERTIFICATE' && Buffer.from(only.bytes).equals(certificate);
-  } catch {
-    return false;
-  }
-}
-
-function parseBody(entry: TransparencyLogEntry): unknown {
-  try {
-    return parseJson(Buffer.from(entry.canonicalizedBody).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function field(value: unknown, name: string): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  return Object.hasOwn(value, name) ? (value as Record<string, unknown>)[name] : undefined;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** The earliest verified timestamp of `entity`, in Unix seconds. */
-function earliestTimestamp(entity: SignedEntity): number {
-  const times = entity.timestamps.flatMap((timestamp) => {
-    if (timestamp.$case === 'timestamp-authority') {
-      return [Math.floor(timestamp.timestamp.signingTime.getTime() / 1000)];
-    }
-    return timestamp.tlogEntry.inclusionPromise === undefined
-      ? []
-      : [Number(timestamp.tlogEntry.integratedTime)];
-  });
-  return Math.min(...times);
-}
-
-function logEntryOf(
-  entry: TransparencyLogEntry,
-  tlogs: readonly TransparencyLog[],
-): KeylessLogEntry {
-  const logId = hexLogId(entry);
-  const url = logsWithId(tlogs, logId)[0]?.baseUrl ?? '';
-  return {
-    logId,
-    ...(url === '' ? {} : { logUrl: url }),
-    logIndex: Number(entry.logIndex),
-    integratedTime: Number(entry.integratedTime),
-  };
 }
 
 /** Maps what @sigstore/verify threw to the check that failed. */
@@ -576,19 +390,4 @@ function outsideValidity(leaf: X509Certificate, entity: SignedEntity): string | 
     }
   }
   return undefined;
-}
-
-function describeError(error: unknown): string {
-  const parts = [messageOf(error)];
-  let cause = error instanceof Error ? (error.cause as unknown) : undefined;
-  for (let depth = 0; cause !== undefined && depth < 3; depth++) {
-    parts.push(messageOf(cause));
-    cause = cause instanceof Error ? (cause.cause as unknown) : undefined;
-  }
-  return parts.join(': ');
-}
-
-function isoTime(seconds: number): string {
-  const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? `${seconds}` : date.toISOString();
 }

@@ -84,3 +84,11 @@ export type {
 } from './bundle-signatures.ts';
 export { evaluateBundleSignatures } from './bundle-signatures.ts';
 export type { VerifyErrorCode, VerifyErrorCodes } from './error-codes.ts';
+export type {
+  BlobArtifact,
+  BlobProblemCode,
+  BlobSignature,
+  BlobTrust,
+  BlobVerification,
+} from './blob.ts';
+export { verifyBlob } from './blob.ts';
