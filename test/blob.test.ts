@@ -218,10 +218,10 @@ describe('sign-blob and verify-blob', () => {
     );
   });
 
-  test('keyless sign-blob waits for the keyless engine: a clear usage error', async () => {
+  test('keyless sign-blob without a token source is a clear usage error (exit 2)', async () => {
     const run = await runVouch(['sign-blob', '--bundle', join(dir, 'x.json'), file]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /keyless blob signing .* comes with the keyless signing engine/);
+    assert.match(run.stderr, /needs an OIDC identity token/);
   });
 
   test('usage: one of --bundle and --signature; --key or an identity, not both', async () => {

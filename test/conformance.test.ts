@@ -13,11 +13,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { startLocalSigstore } from './helpers/local-sigstore.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CASES = resolve(ROOT, '../shared/fixtures/sigstore-conformance/bundle-verify');
@@ -130,13 +131,78 @@ describe(
 );
 
 describe('bin/sigstore-conformance', () => {
-  test('sign-bundle fails with a clear message until keyless signing lands', async () => {
+  test('sign-bundle signs keylessly against a local Sigstore; verify-bundle accepts it', async () => {
+    const sigstore = await startLocalSigstore();
+    const dir = await mkdtemp(join(tmpdir(), 'vouch-conformance-sign-'));
+    try {
+      const artifact = join(dir, 'a.txt');
+      const bundle = join(dir, 'a.txt.sigstore.json');
+      await writeFile(artifact, 'signed by the conformance client\n');
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const subject =
+        'https://github.com/vouch-test/conformance/.github/workflows/ci.yml@refs/heads/main';
+      const issuer = 'https://token.actions.githubusercontent.com';
+      // The mock Fulcio reads the claims without checking a signature.
+      const token = `${part({ alg: 'ES256' })}.${part({ iss: issuer, sub: subject, aud: 'sigstore', exp: now + 600 })}.c2ln`;
+      const env = { PATH: process.env.PATH, HOME: dir };
+      const signed = await client(
+        [
+          'sign-bundle',
+          '--identity-token',
+          token,
+          '--bundle',
+          bundle,
+          '--trusted-root',
+          sigstore.trustedRootPath,
+          '--signing-config',
+          sigstore.signingConfigPath,
+          artifact,
+        ],
+        env,
+      );
+      assert.equal(signed.code, 0, signed.stderr);
+      const verify = (file: string) =>
+        client(
+          [
+            'verify-bundle',
+            '--bundle',
+            bundle,
+            '--certificate-identity',
+            subject,
+            '--certificate-oidc-issuer',
+            issuer,
+            '--trusted-root',
+            sigstore.trustedRootPath,
+            file,
+          ],
+          env,
+        );
+      const verified = await verify(artifact);
+      assert.equal(verified.code, 0, verified.stderr);
+      await writeFile(artifact, 'changed\n');
+      assert.equal((await verify(artifact)).code, 1, 'a changed artifact is refused');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await sigstore.close();
+    }
+  });
+
+  test('sign-bundle --in-toto is refused with a clear message', async () => {
     const run = await client(
-      ['sign-bundle', '--identity-token', 'x.y.z', '--bundle', '/nonexistent/b.json', 'a.txt'],
+      [
+        'sign-bundle',
+        '--in-toto',
+        '--identity-token',
+        'x.y.z',
+        '--bundle',
+        '/nonexistent/b.json',
+        'a.txt',
+      ],
       { PATH: process.env.PATH },
     );
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /keyless signing .* not in vouch yet/);
+    assert.match(run.stderr, /--in-toto/);
   });
 
   test('an unknown subcommand or option is refused', async () => {

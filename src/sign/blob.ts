@@ -26,6 +26,7 @@ import {
 } from '../formats/sigstore-bundle.ts';
 import { defaultHash, keyAlgorithm, type SignatureHash } from '../keys/algorithms.ts';
 import type { Signer } from '../keys/signer.ts';
+import type { KeylessSigning, LogEntryRef } from './keyless-signing.ts';
 
 export interface SignedBlob {
   /** The bundle, as cosign 3 writes it to `--bundle`. */
@@ -35,6 +36,10 @@ export interface SignedBlob {
   /** The recorded digest and its algorithm. */
   readonly digestAlgorithm: MessageDigestAlgorithm;
   readonly digest: Uint8Array;
+  /** Keylessly: the signing certificate (DER). */
+  readonly certificate?: Uint8Array;
+  /** Keylessly: where the signature was logged. */
+  readonly logEntry?: LogEntryRef;
 }
 
 const ALGORITHMS: Readonly<Record<SignatureHash, MessageDigestAlgorithm>> = {
@@ -62,5 +67,31 @@ export async function signBlob(blob: Uint8Array, signer: Signer): Promise<Signed
     signature,
     digestAlgorithm: ALGORITHMS[hash],
     digest,
+  };
+}
+
+/**
+ * Signs `blob` keylessly as cosign 3 `sign-blob` does: a v0.3 bundle with a
+ * `messageSignature` (SHA-256 of the blob, the ephemeral key's signature),
+ * the run's certificate and its `hashedrekord` entry (and timestamp), made
+ * and verified by `keyless.signMessageBundle`.
+ */
+export async function signBlobKeylessly(
+  blob: Uint8Array,
+  keyless: KeylessSigning,
+): Promise<SignedBlob> {
+  const signed = await keyless.signMessageBundle(blob);
+  const { bundleFromJSON } = await import('@sigstore/bundle');
+  const parsed = bundleFromJSON(JSON.parse(new TextDecoder().decode(signed.bundle)));
+  if (parsed.content.$case !== 'messageSignature') {
+    throw new Error('unreachable: a message-signature bundle holds a message signature');
+  }
+  return {
+    bundle: signed.bundle,
+    signature: new Uint8Array(parsed.content.messageSignature.signature),
+    digestAlgorithm: 'SHA2_256',
+    digest: new Uint8Array(createHash('sha256').update(blob).digest()),
+    certificate: keyless.certificate.certificate,
+    ...(signed.logEntry === undefined ? {} : { logEntry: signed.logEntry }),
   };
 }

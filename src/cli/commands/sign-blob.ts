@@ -1,23 +1,25 @@
 import { invalid } from '../../core/errors.ts';
 import { encodeStdBase64 } from '../../core/base64.ts';
 import { writeFileSafely } from '../../keys/files.ts';
-import { loadSigner } from '../attach-command.ts';
 import { MAX_BLOB_BYTES, readCappedFile } from '../blob-files.ts';
+import { cliContext } from '../context.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { parseCommand } from '../flags.ts';
 import { type CliIO, writeJson } from '../io.ts';
+import type { SignedBlob } from '../../sign/blob.ts';
 import type { Command } from '../main.ts';
-import { OUTPUT_FLAGS } from '../options.ts';
-import { KEY_PASSWORD_HELP, KEY_PASSWORD_OPTIONS } from '../password.ts';
+import { DEFAULT_DEADLINE, OUTPUT_FLAGS } from '../options.ts';
+import { SIGNER_FLAGS, startSigning } from '../signer-flags.ts';
 
-const FLAGS = { format: OUTPUT_FLAGS };
+const FLAGS = { signer: SIGNER_FLAGS, format: OUTPUT_FLAGS };
 
 /** Written as cosign writes them (os.WriteFile(..., 0600)), replacing a file already there. */
 const OUTPUT_MODE = 0o600;
 
 export const command: Command = {
-  summary: 'Sign a file with a key: a Sigstore bundle as cosign 3 sign-blob writes it',
-  help: `Usage: vouch sign-blob --key KEY [--bundle FILE] [--output-signature FILE] [OPTIONS] FILE
+  summary:
+    'Sign a file, with a key or keylessly: a Sigstore bundle as cosign 3 sign-blob writes it',
+  help: `Usage: vouch sign-blob [--key KEY] [--bundle FILE] [--output-signature FILE] [OPTIONS] FILE
 
 Signs FILE as cosign sign-blob --key does: the signature over its bytes with
 the hash the key's type signs with (SHA-256 on P-256 and RSA, SHA-384 on
@@ -31,16 +33,19 @@ the bundle has no log entry, so cosign verify-blob needs
 --insecure-ignore-tlog=true to accept it; vouch verify-blob --key counts it by
 its key unless --require-tlog.
 
-Keyless signing (no --key: a Fulcio certificate for an OIDC identity, logged
-in Rekor) is not here yet: it comes with vouch's keyless signing engine.
+Without --key, signs keylessly as cosign sign-blob does: a Fulcio certificate
+for the OIDC identity, the signature logged in Rekor as a hashedrekord entry
+(and timestamped when the signing config names a TSA), all checked against
+the trusted root before the bundle is written; --output-certificate writes
+the certificate as cosign 2 did.
 
 Examples:
   vouch sign-blob --key cosign.key --bundle app.tar.gz.sigstore.json app.tar.gz
   VOUCH_PASSWORD=... vouch sign-blob --key cosign.key --output-signature app.sig app
   vouch sign-blob --key cosign.key --bundle app.sigstore.json app -o json
+  vouch sign-blob --bundle app.sigstore.json app      # keyless, e.g. in GitHub Actions
 
 Options:
-      --key KEY               the private key: cosign's encrypted format, or a PEM key
       --bundle FILE           write the Sigstore bundle to FILE
       --output-signature FILE write the signature, base64, to FILE (cosign 2)
       --output-certificate FILE
@@ -48,27 +53,21 @@ Options:
                               keyless only)
 ${OUTPUT_FLAGS.help}
 
-Exit codes: 0 signed; 2 invalid input (a wrong password included); 3 could not sign.
+Exit codes: 0 signed; 2 invalid input (a wrong password, an expired token or
+one for another audience); 3 could not sign (Fulcio, Rekor or the TSA
+unreachable); 1 a Sigstore service's answer that does not verify (nothing is
+written).
 
-${KEY_PASSWORD_HELP}`,
+${SIGNER_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
-      ...KEY_PASSWORD_OPTIONS,
-      key: { type: 'string' },
       bundle: { type: 'string' },
       'output-signature': { type: 'string' },
       'output-certificate': { type: 'string' },
     });
-    const keyPath = values.key;
-    if (keyPath === undefined) {
-      // The seam for keyless blob signing: the keyless engine wires it here.
-      throw invalid(
-        'USAGE',
-        'vouch sign-blob needs --key KEY for now: keyless blob signing (a Fulcio certificate for an OIDC identity) comes with the keyless signing engine',
-      );
-    }
-    if (values['output-certificate'] !== undefined) {
+    const choice = settings.signer;
+    if (choice.kind === 'key' && values['output-certificate'] !== undefined) {
       throw invalid(
         'USAGE',
         '--output-certificate writes the certificate of a keyless signature; a signature made with --key has none',
@@ -79,18 +78,38 @@ ${KEY_PASSWORD_HELP}`,
       throw invalid('USAGE', 'vouch sign-blob needs exactly one FILE');
     }
     const blob = await readCappedFile(path, 'the file', MAX_BLOB_BYTES);
-    const signer = await loadSigner(io, keyPath, values, 'attestation');
-    const { signBlob } = await import('../../sign/blob.ts');
-    const signed = await signBlob(blob, signer);
+    const context = cliContext(io, {
+      registry: { allowInsecure: false, deadline: DEFAULT_DEADLINE },
+      workload: 'short',
+    });
+    let signed: SignedBlob;
+    try {
+      const signing = await startSigning(context, choice, 'attestation');
+      const { signBlob, signBlobKeylessly } = await import('../../sign/blob.ts');
+      signed =
+        signing.keyless === undefined
+          ? await signBlob(blob, signing.signer)
+          : await signBlobKeylessly(blob, signing.keyless);
+    } finally {
+      await context.close();
+    }
 
     const bundlePath = values.bundle;
     const signaturePath = values['output-signature'];
+    const certificatePath = values['output-certificate'];
     if (bundlePath !== undefined) {
       await writeFileSafely(bundlePath, signed.bundle, { mode: OUTPUT_MODE, replace: true });
     }
     if (signaturePath !== undefined) {
       const { encodeSignatureFile } = await import('../../formats/blob-signature-files.ts');
       await writeFileSafely(signaturePath, encodeSignatureFile(signed.signature), {
+        mode: OUTPUT_MODE,
+        replace: true,
+      });
+    }
+    if (certificatePath !== undefined && signed.certificate !== undefined) {
+      const { encodeCertificateFile } = await import('../../formats/blob-signature-files.ts');
+      await writeFileSafely(certificatePath, encodeCertificateFile(signed.certificate), {
         mode: OUTPUT_MODE,
         replace: true,
       });
@@ -107,11 +126,15 @@ ${KEY_PASSWORD_HELP}`,
         signature,
         bundle: bundlePath ?? null,
         outputSignature: signaturePath ?? null,
+        outputCertificate: certificatePath ?? null,
+        ...(signed.logEntry === undefined ? {} : { logEntry: signed.logEntry }),
       });
     } else if (bundlePath === undefined && signaturePath === undefined) {
       io.stdout.write(`${signature}\n`);
     } else {
-      const written = [bundlePath, signaturePath].filter((p) => p !== undefined).join(' and ');
+      const written = [bundlePath, signaturePath, certificatePath]
+        .filter((p) => p !== undefined)
+        .join(' and ');
       io.stderr.write(`vouch: signed ${path}; wrote ${written}\n`);
     }
     return EXIT_OK;
