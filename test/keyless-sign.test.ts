@@ -30,6 +30,7 @@ import { signImagesAsBundles } from '../src/sign/attest-bundle.ts';
 import { type KeylessSigning, startKeylessSigning } from '../src/sign/keyless-signing.ts';
 import { signImages } from '../src/sign/sign.ts';
 import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
+import { verifyBundle } from '../src/sigstore/keyless.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { buildImage } from './helpers/images.ts';
@@ -226,6 +227,32 @@ describe('keyless signing against a local Sigstore and a real registry', () => {
       `${store.location}@${digest}`,
     ]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
+  });
+
+  it('signs a bundle timestamped but not logged (--tlog-upload=false); refuses a classic layer so', async () => {
+    const rekorBefore = sigstore.requests.rekor;
+    const keyless = await startKeylessSigning({
+      identityToken: identityToken(),
+      services: { fulcioUrl: sigstore.fulcioUrl, tsaUrl: sigstore.tsaUrl },
+      trust: keylessTrustOf(root),
+      retries: 0,
+    });
+    const signed = await keyless.signMessageBundle(new TextEncoder().encode('a blob'));
+    assert.equal(sigstore.requests.rekor, rekorBefore, 'nothing logged');
+    const bundle = JSON.parse(new TextDecoder().decode(signed.bundle));
+    assert.deepEqual(bundle.verificationMaterial.tlogEntries ?? [], []);
+    assert.equal(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1);
+    // By default an unlogged keyless signature does not count.
+    const strict = verifyBundle(
+      bundleFromJSON(bundle),
+      new TextEncoder().encode('a blob'),
+      keylessTrustOf(root),
+      { subject: { exact: SUBJECT }, issuer: { exact: ISSUER } },
+    );
+    assert.equal(strict.ok === false && strict.code, 'TLOG_MISSING');
+    await assert.rejects(keyless.signPayload(new TextEncoder().encode('{}')), (error) =>
+      hasCode(error, 'INVALID_OPTION'),
+    );
   });
 
   it('attests as a classic .att layer logged as dsse, which vouch verify-attestation accepts', async () => {

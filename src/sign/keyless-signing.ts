@@ -234,7 +234,9 @@ export async function startKeylessSigning(options: KeylessSigningOptions): Promi
   const asBundle = (bundle: Bundle, content: Uint8Array | undefined): KeylessBundle => {
     const json = new TextEncoder().encode(JSON.stringify(bundleToJSON(bundle)));
     check(
-      verifyBundle(parseBundle(json, 'the bundle just signed').bundle, content, trust, identity),
+      verifyBundle(parseBundle(json, 'the bundle just signed').bundle, content, trust, identity, {
+        allowUnlogged: services.rekorUrl === undefined,
+      }),
     );
     const logEntry = logEntryOf(bundle);
     return { bundle: json, ...(logEntry === undefined ? {} : { logEntry }) };
@@ -244,6 +246,12 @@ export async function startKeylessSigning(options: KeylessSigningOptions): Promi
     signer,
     certificate,
     async signPayload(payload) {
+      if (services.rekorUrl === undefined) {
+        throw invalid(
+          'INVALID_OPTION',
+          'a classic keyless signature needs a transparency log entry (its Rekor bundle annotation is what verifiers check); without one, store a Sigstore bundle (--bundle-format)',
+        );
+      }
       const bundle = await messages.create({ data: Buffer.from(payload) });
       if (bundle.content.$case !== 'messageSignature') {
         throw new Error('unreachable: a message-signature builder made another bundle');

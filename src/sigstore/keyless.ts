@@ -108,7 +108,7 @@ export interface KeylessSigner {
   readonly claims: CertificateClaims;
   /** Seconds since the Unix epoch: the earliest verified timestamp (SET or RFC 3161). */
   readonly signingTime: number;
-  /** The verified tlog entries, in bundle order (at least one). */
+  /** The verified tlog entries, in bundle order (none only when `allowUnlogged` let a timestamp stand in). */
   readonly tlog: readonly KeylessLogEntry[];
   /** The leaf certificate, DER. */
   readonly certificate: Uint8Array;
@@ -124,6 +124,19 @@ export type BundleVerification =
     };
 
 type Problem = Extract<BundleVerification, { ok: false }>;
+
+export interface VerifyBundleOptions {
+  /** Verifies the signature over a digest when the artifact's bytes are not at hand. */
+  readonly checkSignature?: SignatureCheck;
+  /**
+   * Accept a bundle with no transparency log entry when an RFC 3161
+   * timestamp of the trusted root's TSAs proves when it was signed (cosign's
+   * `--tlog-upload=false` with a TSA, sigstore-go `WithSignedTimestamps`).
+   * Off by default: a keyless signature counts only when logged, so that a
+   * certificate's use is public.
+   */
+  readonly allowUnlogged?: boolean;
+}
 
 /**
  * Verifies `bundle` keylessly against `trust`, for a signer matching
@@ -141,8 +154,9 @@ export function verifyBundle(
   content: Uint8Array | undefined,
   trust: KeylessTrust,
   identity: CertificateIdentity,
-  checkSignature?: SignatureCheck,
+  options: VerifyBundleOptions = {},
 ): BundleVerification {
+  const { checkSignature } = options;
   const problem = (code: KeylessProblemCode, message: string): Problem => ({
     ok: false,
     code,
@@ -180,7 +194,9 @@ export function verifyBundle(
   if (entries.length !== bundle.verificationMaterial.tlogEntries.length) {
     return problem('BUNDLE_INVALID', 'a transparency log entry has no log ID or kind');
   }
-  if (entries.length === 0) {
+  const timestamps =
+    bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  if (entries.length === 0 && !(options.allowUnlogged === true && timestamps > 0)) {
     return problem(
       'TLOG_MISSING',
       'the signature carries no transparency log entry; a keyless signature counts only when logged',
@@ -208,7 +224,11 @@ export function verifyBundle(
   try {
     const checked =
       checkSignature === undefined ? entity : withSignatureCheck(entity, checkSignature);
-    new Verifier(trust.material, { tlogThreshold: legacy.length > 0 ? 0 : 1 }).verify({
+    // Unlogged (allowed above only with a timestamp): the TSA's timestamp,
+    // which @sigstore/verify's default threshold of one then requires, is
+    // the signing time the certificate is checked at.
+    const tlogThreshold = legacy.length > 0 || entries.length === 0 ? 0 : 1;
+    new Verifier(trust.material, { tlogThreshold }).verify({
       ...checked,
       tlogEntries: others,
     });

@@ -218,7 +218,9 @@ export async function verifyBlob(
   const kind = bundle.content.$case === 'messageSignature' ? 'message-signature' : 'dsse-envelope';
   const extra = predicateType === undefined ? {} : { predicateType };
   if (trust.kind === 'certificate') {
-    const result = verifyBundle(bundle, content, trust.trust, trust.identity, check);
+    const result = verifyBundle(bundle, content, trust.trust, trust.identity, {
+      ...(check === undefined ? {} : { checkSignature: check }),
+    });
     if (!result.ok) return result;
     const { ok: _, ...signer } = result;
     return {
