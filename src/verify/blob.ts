@@ -32,7 +32,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import { bundleOfSignatureFiles } from '../formats/blob-bundle.ts';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../formats/dsse.ts';
@@ -43,8 +43,8 @@ import { tryKeyAlgorithm } from '../keys/algorithms.ts';
 import { verifySignature } from '../keys/signer.ts';
 import type { LogEntry, SignatureCheck } from '../sigstore/bundle-checks.ts';
 import type { CertificateIdentity } from '../sigstore/certificate-identity.ts';
-import { type KeyBundleProblemCode, verifyKeyBundle } from '../sigstore/key-bundle.ts';
-import { type KeylessProblemCode, type KeylessSigner, verifyBundle } from '../sigstore/keyless.ts';
+import type { KeyBundleProblemCode } from '../sigstore/key-bundle.ts';
+import type { KeylessProblemCode, KeylessSigner } from '../sigstore/keyless.ts';
 import type { KeylessTrust } from '../sigstore/keyless-trust.ts';
 
 /** What was signed: its bytes, or only its SHA-256 digest. */
@@ -69,8 +69,12 @@ export type BlobTrust =
   | {
       readonly kind: 'key';
       readonly publicKey: KeyObject;
-      /** `sigstore/keyless-trust.ts` `publicKeyTrustOf`. */
-      readonly trust: KeylessTrust;
+      /**
+       * `sigstore/keyless-trust.ts` `publicKeyTrustOf`: the trusted root's
+       * logs and TSAs; undefined when no root was asked for, which is all a
+       * bundle without log entries or timestamps needs.
+       */
+      readonly trust: KeylessTrust | undefined;
       readonly requireTlog: boolean;
     }
   | {
@@ -137,7 +141,8 @@ export async function verifyBlob(
       );
     }
     if (signature.chain !== undefined && trust.kind === 'certificate') {
-      const foreign = foreignChainCertificate(signature.chain, trust.trust);
+      const { X509Certificate } = await import('@sigstore/core');
+      const foreign = foreignChainCertificate(signature.chain, trust.trust, X509Certificate);
       if (foreign !== undefined) return foreign;
     }
     try {
@@ -217,7 +222,11 @@ export async function verifyBlob(
 
   const kind = bundle.content.$case === 'messageSignature' ? 'message-signature' : 'dsse-envelope';
   const extra = predicateType === undefined ? {} : { predicateType };
+  // Each kind loads only its own verifier: a key's never pays for the
+  // certificate identity's RE2 engine (a one-shot process pays for every
+  // module it loads, docs/benchmarks.md).
   if (trust.kind === 'certificate') {
+    const { verifyBundle } = await import('../sigstore/keyless.ts');
     const result = verifyBundle(bundle, content, trust.trust, trust.identity, {
       ...(check === undefined ? {} : { checkSignature: check }),
     });
@@ -233,7 +242,22 @@ export async function verifyBlob(
       signingTime: signer.signingTime,
     };
   }
-  const result = verifyKeyBundle(bundle, content, trust.publicKey, trust.trust, {
+  const plain = plainKeySignature(bundle, trust.requireTlog);
+  if (plain !== undefined) {
+    // Nothing in the bundle to check against the trusted root: the key
+    // alone decides, as verifyKeyBundle decides such a bundle, without
+    // loading @sigstore/verify for it.
+    if (!(check ?? (() => false))(trust.publicKey, plain)) {
+      return problem('SIGNATURE_INVALID', 'the signature does not verify with the key');
+    }
+    return { ok: true, artifact: artifactName, content: kind, ...extra, tlog: [] };
+  }
+  const [{ verifyKeyBundle }, { publicKeyTrustOf }] = await Promise.all([
+    import('../sigstore/key-bundle.ts'),
+    import('../sigstore/keyless-trust.ts'),
+  ]);
+  const keyTrust = trust.trust ?? publicKeyTrustOf(trust.publicKey, undefined);
+  const result = verifyKeyBundle(bundle, content, trust.publicKey, keyTrust, {
     checkSignature: check ?? (() => false),
     requireTlog: trust.requireTlog,
   });
@@ -246,6 +270,29 @@ export async function verifyBlob(
     tlog: result.tlog,
     ...(result.signingTime === undefined ? {} : { signingTime: result.signingTime }),
   };
+}
+
+/**
+ * The signature of a bundle signed with a key that carries no log entry and
+ * no timestamp, when none is required; undefined for any other bundle
+ * (a certificate's, a logged or timestamped one, a DSSE envelope without
+ * exactly one signature), which verifyKeyBundle decides.
+ */
+function plainKeySignature(bundle: Bundle, requireTlog: boolean): Uint8Array | undefined {
+  const material = bundle.verificationMaterial;
+  if (
+    requireTlog ||
+    material.content.$case !== 'publicKey' ||
+    material.tlogEntries.length > 0 ||
+    (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0
+  ) {
+    return undefined;
+  }
+  if (bundle.content.$case === 'messageSignature') {
+    return new Uint8Array(bundle.content.messageSignature.signature);
+  }
+  const [only, ...more] = bundle.content.dsseEnvelope.signatures;
+  return only === undefined || more.length > 0 ? undefined : new Uint8Array(only.sig);
 }
 
 /** The hash of a protobuf `HashAlgorithm` (its number, as @sigstore/bundle reads it). */
@@ -293,12 +340,13 @@ async function messageCheck(
 function foreignChainCertificate(
   chain: readonly Uint8Array[],
   trust: KeylessTrust,
+  X509: typeof X509Certificate,
 ): Problem | undefined {
   const known = trust.material.certificateAuthorities.flatMap((ca) => ca.certChain);
   for (const [index, der] of chain.entries()) {
     let certificate: X509Certificate;
     try {
-      certificate = X509Certificate.parse(Buffer.from(der));
+      certificate = X509.parse(Buffer.from(der));
     } catch (error) {
       return {
         ok: false,

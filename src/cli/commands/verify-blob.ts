@@ -236,7 +236,6 @@ async function trustOf(
       offline,
     });
   };
-  const trustModule = await import('../../sigstore/keyless-trust.ts');
   const source = keyless.trustedRoot ?? 'the trusted root';
   if (publicKey !== undefined) {
     const material =
@@ -246,14 +245,19 @@ async function trustOf(
       (material !== undefined &&
         (material.tlogEntries.length > 0 ||
           (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0));
-    const root = needsRoot ? await loadRoot() : undefined;
+    if (!needsRoot) return { kind: 'key', publicKey, trust: undefined, requireTlog };
+    const [root, { publicKeyTrustOf }] = await Promise.all([
+      loadRoot(),
+      import('../../sigstore/keyless-trust.ts'),
+    ]);
     return {
       kind: 'key',
       publicKey,
-      trust: trustModule.publicKeyTrustOf(publicKey, root, source),
+      trust: publicKeyTrustOf(publicKey, root, source),
       requireTlog,
     };
   }
+  const trustModule = await import('../../sigstore/keyless-trust.ts');
   if (keyless.identity === undefined)
     throw invalid('USAGE', 'vouch verify-blob needs --key or a certificate identity');
   return {
