@@ -218,7 +218,12 @@ export function evaluateBundleStatements(
     source: { form: 'bundle', referrer: referrer.referrer },
     index: referrer.index,
     layer: referrer.referrer,
-    reason: { code: 'LAYER_INVALID', message: referrer.reason },
+    reason: {
+      // A root CA in the chain is refused as it is read, for what it is.
+      code:
+        referrer.problem === 'chain-includes-root' ? 'CERT_CHAIN_INCLUDES_ROOT' : 'LAYER_INVALID',
+      message: referrer.reason,
+    },
     problem: referrer.problem,
   }));
   for (const bundle of bundles.bundles) {

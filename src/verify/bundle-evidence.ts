@@ -19,7 +19,7 @@
  * strictly; each problem rejects that referrer alone, with a reason.
  */
 import { createLimiter } from '../core/concurrency.ts';
-import { denied, isVouchError, messageOf } from '../core/errors.ts';
+import { denied, hasCode, isVouchError, messageOf } from '../core/errors.ts';
 import {
   type BundleReferrerProblem,
   DEFAULT_MAX_BUNDLE_BYTES,
@@ -53,7 +53,9 @@ export type BundleReferrerEvidenceProblem =
   /** The manifest or blob did not match its digest or size, or is not a manifest. */
   | 'content-invalid'
   /** The blob is not a Sigstore bundle vouch reads. */
-  | 'bundle-invalid';
+  | 'bundle-invalid'
+  /** The bundle's certificate chain carries a root CA (sigstore-conformance bundle-with-root-cert_fail). */
+  | 'chain-includes-root';
 
 /** A listed referrer that could not be a bundle about this image, with why; it never counts. */
 export interface RejectedBundleReferrer {
@@ -154,7 +156,10 @@ async function examine(
       bundle = parseBundle(bytes, where);
     } catch (error) {
       if (!isVouchError(error)) throw error;
-      return { index, referrer, problem: 'bundle-invalid', reason: error.message };
+      const problem = hasCode(error, 'CERT_CHAIN_INCLUDES_ROOT')
+        ? 'chain-includes-root'
+        : 'bundle-invalid';
+      return { index, referrer, problem, reason: error.message };
     }
     return { index, referrer, layer: contents.layer, annotations: contents.annotations, bundle };
   } catch (error) {
