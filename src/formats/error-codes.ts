@@ -19,6 +19,9 @@ export interface FormatErrorCodes {
   INVALID_SIGNATURE_INPUT: 'invalid';
   INVALID_STATEMENT_INPUT: 'invalid';
   NOTARY_METADATA_INVALID: 'denied';
+  NOTATION_NO_APPLICABLE_POLICY: 'denied';
+  NOTATION_TRUST_POLICY_INVALID: 'invalid';
+  NOTATION_TRUST_STORE_INVALID: 'invalid';
   NOT_A_PRIVATE_KEY: 'invalid';
   PREDICATE_INVALID: 'invalid';
   SIGNATURE_CONFIG_INVALID: 'denied';

@@ -1,0 +1,17 @@
+/**
+ * The error codes src/notation/ raises, each with the categories it is raised
+ * with; core/errors.ts `ErrorCodes` gathers every layer's. It also raises
+ * formats/'s NOTATION_TRUST_POLICY_INVALID and NOTATION_TRUST_STORE_INVALID.
+ */
+export interface NotationErrorCodes {
+  NOTATION_TRUST_POLICY_NOT_FOUND: 'invalid';
+  NOTATION_TRUST_POLICY_UNREADABLE: 'invalid';
+  NOTATION_TRUST_STORE_NOT_FOUND: 'invalid';
+}
+
+export type NotationErrorCode = keyof NotationErrorCodes;
+
+declare module '../core/errors.ts' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+  interface ErrorCodes extends NotationErrorCodes {}
+}
