@@ -15,6 +15,8 @@ export interface FormatErrorCodes {
   INVALID_BUNDLE_INPUT: 'invalid';
   INVALID_JSON_NUMBER: 'invalid';
   INVALID_JSON_STRING: 'invalid';
+  /** A Notary Project signature or manifest cannot be built from what the caller gave. */
+  INVALID_NOTATION_INPUT: 'invalid';
   INVALID_PREDICATE_TYPE: 'invalid';
   INVALID_SIGNATURE_INPUT: 'invalid';
   INVALID_STATEMENT_INPUT: 'invalid';
@@ -23,6 +25,12 @@ export interface FormatErrorCodes {
   NOTATION_TRUST_POLICY_INVALID: 'invalid';
   NOTATION_TRUST_STORE_INVALID: 'invalid';
   NOT_A_PRIVATE_KEY: 'invalid';
+  /** A Notary Project signature envelope (JWS or COSE) that is malformed or breaks the spec. */
+  NOTATION_ENVELOPE_INVALID: 'denied';
+  /** A Notary Project signature manifest that is malformed or not a notation signature. */
+  NOTATION_MANIFEST_INVALID: 'denied';
+  /** A Notary Project signature that does not verify with its own leaf certificate. */
+  NOTATION_SIGNATURE_INVALID: 'denied';
   PREDICATE_INVALID: 'invalid';
   SIGNATURE_CONFIG_INVALID: 'denied';
   SIGNATURE_MANIFEST_INVALID: 'denied';
