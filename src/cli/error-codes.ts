@@ -15,6 +15,8 @@ export interface CliErrorCodes {
   KEY_FILE_PERMISSIONS: 'invalid';
   MANIFEST_UNREADABLE: 'invalid';
   NO_SBOM: 'denied';
+  /** `vouch notation inspect` could not show every signature (each is named on stderr). */
+  NOTATION_INSPECT_INCOMPLETE: 'denied';
   OUTPUT_UNWRITABLE: 'invalid';
   PASSWORD_FILE_TOO_LARGE: 'invalid';
   PASSWORD_FILE_UNREADABLE: 'invalid';

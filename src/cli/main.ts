@@ -87,6 +87,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Print where an image's signatures are stored",
     load: async () => (await import('./commands/triangulate.ts')).command,
   },
+  notation: {
+    summary: 'Notary Project (notation) signatures: verify, list, inspect',
+    load: async () => (await import('./commands/notation.ts')).command,
+  },
   trust: {
     summary: 'Docker Content Trust: sign tags, manage keys and signers, migrate to cosign',
     load: async () => (await import('./commands/trust.ts')).command,

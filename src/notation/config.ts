@@ -78,3 +78,26 @@ export async function loadTrustPolicy(configDir: string): Promise<LoadedTrustPol
     `no trust policy in ${configDir}: neither ${TRUST_POLICY_FILE} nor ${LEGACY_TRUST_POLICY_FILE} exists (https://notaryproject.dev/docs/quickstart/#create-a-trust-policy)`,
   );
 }
+
+/**
+ * Reads and validates the trust policy file a user named (`--trust-policy`).
+ * Unlike notation's own directory, a symbolic link is followed: the user
+ * chose the file. Throws as `loadTrustPolicy` does.
+ */
+export async function loadTrustPolicyFile(path: string): Promise<LoadedTrustPolicy> {
+  const bytes = await readRegularFile(
+    path,
+    MAX_TRUST_POLICY_BYTES,
+    (problem, cause) =>
+      invalid(
+        'NOTATION_TRUST_POLICY_UNREADABLE',
+        `trust policy ${path} ${problem}`,
+        cause === undefined ? undefined : { cause },
+      ),
+    { followLinks: true },
+  );
+  if (bytes === undefined) {
+    throw invalid('NOTATION_TRUST_POLICY_NOT_FOUND', `trust policy ${path} does not exist`);
+  }
+  return { path, policy: parseTrustPolicy(bytes, { source: path }) };
+}

@@ -7,6 +7,12 @@ export interface NotationErrorCodes {
   NOTATION_TRUST_POLICY_NOT_FOUND: 'invalid';
   NOTATION_TRUST_POLICY_UNREADABLE: 'invalid';
   NOTATION_TRUST_STORE_NOT_FOUND: 'invalid';
+  /** No Notary Project signature is associated with the image (verify.ts). */
+  NOTATION_NO_SIGNATURES: 'denied';
+  /** Signatures were found, and none verified under the trust policy. */
+  NOTATION_NO_VALID_SIGNATURE: 'denied';
+  /** None of the signatures examined verified, and more were listed than `--max-signatures`. */
+  NOTATION_TOO_MANY_SIGNATURES: 'denied';
 }
 
 export type NotationErrorCode = keyof NotationErrorCodes;

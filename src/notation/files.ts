@@ -14,21 +14,26 @@ export type FileFailure = (problem: string, cause?: unknown) => VouchError;
 
 /**
  * The bytes of the regular file at `path`, or undefined when nothing is
- * there. Refuses through `fail` a symbolic link, anything but a regular file,
- * a file over `maxBytes`, and a file that cannot be read.
+ * there. Refuses through `fail` a symbolic link (unless `followLinks`: a
+ * file the user named), anything but a regular file, a file over
+ * `maxBytes`, and a file that cannot be read.
  */
 export async function readRegularFile(
   path: string,
   maxBytes: number,
   fail: FileFailure,
+  options: { readonly followLinks?: boolean } = {},
 ): Promise<Uint8Array | undefined> {
+  const noFollow = options.followLinks === true ? 0 : constants.O_NOFOLLOW;
   let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await open(path, constants.O_RDONLY | noFollow | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw fail('is a symbolic link; notation does not follow symbolic links');
+    if (code === 'ELOOP' && noFollow !== 0) {
+      throw fail('is a symbolic link; notation does not follow symbolic links');
+    }
     throw fail(`cannot be read: ${messageOf(error)}`, error);
   }
   try {

@@ -35,9 +35,18 @@ export const MAX_TRUST_STORE_BYTES = 16 * 1024 * 1024;
 // internal/file/file.go IsValidFileName; "." and ".." pass it but name no store.
 const STORE_NAME = /^[a-zA-Z0-9_.-]+$/;
 
+/** `{configDir}/truststore`, where notation keeps its trust stores (dir/path.go `TrustStoreDir`). */
+export function trustStoreDir(configDir: string): string {
+  return join(configDir, 'truststore');
+}
+
 /** `{configDir}/truststore/x509/{type}/{name}` (dir/path.go `X509TrustStoreDir`). */
 export function trustStorePath(configDir: string, store: TrustStoreReference): string {
-  return join(configDir, 'truststore', 'x509', store.type, store.name);
+  return storePath(trustStoreDir(configDir), store);
+}
+
+function storePath(root: string, store: TrustStoreReference): string {
+  return join(root, 'x509', store.type, store.name);
 }
 
 /**
@@ -50,6 +59,17 @@ export async function readTrustStore(
   configDir: string,
   store: TrustStoreReference,
 ): Promise<readonly TrustedCertificate[]> {
+  return readTrustStoreIn(trustStoreDir(configDir), store);
+}
+
+/**
+ * `readTrustStore` with the trust store directory given itself (the one
+ * holding `x509/`, `{NOTATION_CONFIG}/truststore` by default).
+ */
+export async function readTrustStoreIn(
+  root: string,
+  store: TrustStoreReference,
+): Promise<readonly TrustedCertificate[]> {
   const label = `trust store "${store.name}" of type "${store.type}"`;
   if (!STORE_NAME.test(store.name) || store.name === '.' || store.name === '..') {
     throw invalid(
@@ -57,7 +77,7 @@ export async function readTrustStore(
       `${label}: a trust store name follows [a-zA-Z0-9_.-]+ and is neither "." nor ".."`,
     );
   }
-  const dir = trustStorePath(configDir, store);
+  const dir = storePath(root, store);
   const fail = (problem: string, cause?: unknown): VouchError =>
     invalid(
       'NOTATION_TRUST_STORE_INVALID',

@@ -1,0 +1,271 @@
+/**
+ * The Notary Project verification use-case (`vouch notation verify`), as
+ * `notation verify` does it for one image, for many at once: the trust
+ * policy statement that applies to the image's repository decides; level
+ * `skip` verifies without looking at the registry at all (notation.go
+ * `Verify`'s `SkipVerify`); otherwise the image is resolved, its signatures
+ * gathered (evidence.ts), the revocation checks the evaluation will need
+ * fetched (src/notation/revocation.ts), and evaluate.ts decides, purely.
+ *
+ * Trust stores are read once per run, only those the applicable statements
+ * name, and a store that cannot be read fails only the signatures that need
+ * it, as in notation. When authenticity is enforced and every `ca` and
+ * `signingAuthority` store of the statement was read, signatures whose
+ * thumbprint annotation names none of their certificates are skipped before
+ * their envelopes are fetched.
+ *
+ * Every image ends in one of four statuses, as `vouch verify`'s do:
+ * `verified`, `denied` (no signature verified), `invalid` (no such image, no
+ * applicable statement, a trust store that cannot be read) and
+ * `unavailable` (the registry, or a revocation server, could not be reached).
+ */
+import { createLimiter } from '../core/concurrency.ts';
+import {
+  invalid,
+  isVouchError,
+  messageOf,
+  type VouchError,
+} from '../core/errors.ts';
+import {
+  applicableStatement,
+  GLOBAL_SCOPE,
+  type TrustPolicyDocument,
+  type TrustPolicyStatement,
+  type TrustStoreReference,
+} from '../formats/notation/trust-policy.ts';
+import type { TrustedCertificate } from '../formats/notation/trust-store-certificates.ts';
+import { parseCertificate } from '../formats/notation/x509.ts';
+import type { ChainRevocation } from '../formats/notation/revocation-result.ts';
+import { type Digest, digestOf } from '../oci/digest.ts';
+import { parseReference } from '../oci/reference.ts';
+import type { ImageSpec, Stores } from '../registry/open.ts';
+import {
+  evaluateNotation,
+  type NotationEvaluateOptions,
+  type NotationRevocationRequest,
+  type NotationTrust,
+  type NotationVerdict,
+  planNotationRevocation,
+  type TrustStoreContents,
+  trustStoreKey,
+} from './evaluate.ts';
+import {
+  gatherNotationSignatures,
+  type NotationEvidence,
+  type NotationGatherOptions,
+  resolveNotationImage,
+} from './evidence.ts';
+import './error-codes.ts';
+import { checkRevocation, type RevocationOptions } from './revocation.ts';
+
+export type NotationImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
+
+export interface NotationImageVerification {
+  /** The image as the caller named it. */
+  readonly image: string;
+  readonly status: NotationImageStatus;
+  /** The image's manifest, once resolved. */
+  readonly digest?: Digest;
+  readonly mediaType?: string;
+  /** The trust policy statement that applied, once found. */
+  readonly statement?: TrustPolicyStatement;
+  /** Level `skip`: verified without looking for signatures. */
+  readonly skipped?: boolean;
+  /** Where the signatures were listed, and how many were not examined (--max-signatures). */
+  readonly evidence?: Pick<NotationEvidence, 'referrersLocation' | 'notExamined'>;
+  /** Each signature's checks; absent when no evidence was gathered. */
+  readonly verdict?: NotationVerdict;
+  /** Why the image is not verified (any status but `verified`). */
+  readonly error?: VouchError;
+}
+
+export interface NotationVerifyOptions extends NotationEvaluateOptions {
+  readonly policy: TrustPolicyDocument;
+  /** Reads a named trust store (src/notation/trust-store.ts `readTrustStore` under a config dir). */
+  readonly readTrustStore: (store: TrustStoreReference) => Promise<readonly TrustedCertificate[]>;
+  /**
+   * How certificates' revocation is checked. Without it nothing is fetched
+   * and a revocation check that is not skipped cannot pass.
+   */
+  readonly revocation?: RevocationOptions;
+  /**
+   * For images in OCI layouts, which have no repository: the `registry/repository`
+   * whose statement applies (notation's `--scope`). Without it, only a global
+   * statement (`*`) applies to them.
+   */
+  readonly layoutScope?: string;
+  readonly limits?: Omit<NotationGatherOptions, 'envelopes' | 'trustedThumbprints'>;
+  /** Images verified at once; 8 unless given. */
+  readonly concurrency?: number;
+  /** The time checks are made at; the clock unless given. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Verifies each image (as a user types it: `host/repo:tag`,
+ * `repo@sha256:...`, `oci:PATH:TAG`). Results come back in the order of
+ * `images`; a problem with one image is its result, never a throw.
+ */
+export async function verifyNotationImages(
+  stores: Stores,
+  images: readonly string[],
+  options: NotationVerifyOptions,
+): Promise<NotationImageVerification[]> {
+  const limit = createLimiter(options.concurrency ?? 8);
+  const trustStores = new Map<string, Promise<TrustStoreContents>>();
+  const loadStore = (store: TrustStoreReference) => {
+    const key = trustStoreKey(store);
+    let loaded = trustStores.get(key);
+    if (loaded === undefined) {
+      loaded = readStore(store, options);
+      trustStores.set(key, loaded);
+    }
+    return loaded;
+  };
+  return Promise.all(
+    images.map((image) => limit(() => verifyOne(stores, image, options, loadStore))),
+  );
+}
+
+async function verifyOne(
+  stores: Stores,
+  image: string,
+  options: NotationVerifyOptions,
+  loadStore: (store: TrustStoreReference) => Promise<TrustStoreContents>,
+): Promise<NotationImageVerification> {
+  let result: Omit<NotationImageVerification, 'status'> = { image };
+  try {
+    const opened = await stores.openImage(image);
+    if (opened.target === undefined) {
+      throw invalid(
+        'USAGE',
+        `${image} names no manifest: add a tag or digest (oci:PATH:TAG or oci:PATH@DIGEST)`,
+      );
+    }
+    const statement = statementFor(options.policy, opened.spec, options.layoutScope);
+    result = { ...result, statement };
+    if (statement.verification.base === 'skip') {
+      return { ...result, status: 'verified', skipped: true };
+    }
+    const trust: NotationTrust = {
+      statement,
+      trustStores: new Map(
+        await Promise.all(
+          statement.trustStores.map(
+            async (store) => [trustStoreKey(store), await loadStore(store)] as const,
+          ),
+        ),
+      ),
+    };
+    const resolved = await resolveNotationImage(opened.store, opened.target, image);
+    const { mediaType, digest } = resolved.descriptor;
+    result = { ...result, digest, mediaType };
+    const trustedThumbprints = thumbprintFilter(trust);
+    const evidence = await gatherNotationSignatures(opened.store, resolved, {
+      ...options.limits,
+      ...(trustedThumbprints === undefined ? {} : { trustedThumbprints }),
+    });
+    const { referrersLocation, notExamined } = evidence;
+    result = { ...result, evidence: { referrersLocation, notExamined } };
+    const now = options.now?.() ?? new Date();
+    const requests = planNotationRevocation(evidence, trust, now, options);
+    const revocations = await fetchRevocations(requests, options.revocation);
+    const verdict = evaluateNotation(evidence, trust, revocations, now, options);
+    result = { ...result, verdict };
+    if (verdict.error !== undefined) {
+      return { ...result, status: verdict.error.category, error: verdict.error };
+    }
+    return { ...result, status: 'verified' };
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { ...result, status: error.category, error };
+  }
+}
+
+/**
+ * The statement for an image: by its repository for a registry reference;
+ * for a layout, by `scope` when given, else the global statement.
+ */
+function statementFor(
+  policy: TrustPolicyDocument,
+  spec: ImageSpec,
+  scope: string | undefined,
+): TrustPolicyStatement {
+  if (spec.kind === 'registry') return applicableStatement(policy, spec.reference);
+  if (scope !== undefined) return applicableStatement(policy, parseReference(scope));
+  const global = policy.trustPolicies.find((statement) =>
+    statement.registryScopes.includes(GLOBAL_SCOPE),
+  );
+  if (global !== undefined) return global;
+  throw invalid(
+    'USAGE',
+    `the trust policy has no global statement ("*") for images in OCI layouts: name the repository whose statement applies with --scope`,
+  );
+}
+
+/** A store's certificates as evaluate.ts reads them, or why they cannot be had. */
+async function readStore(
+  store: TrustStoreReference,
+  options: NotationVerifyOptions,
+): Promise<TrustStoreContents> {
+  try {
+    const certificates = (await options.readTrustStore(store)).map(({ der }, i) => {
+      try {
+        return parseCertificate(der, `certificate ${i + 1}`);
+      } catch (error) {
+        throw invalid(
+          'NOTATION_TRUST_STORE_INVALID',
+          `trust store ${JSON.stringify(store.name)} of type ${JSON.stringify(store.type)}: ${messageOf(error)}`,
+        );
+      }
+    });
+    return { ok: true, certificates };
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return { ok: false, error };
+  }
+}
+
+/**
+ * The thumbprints of every certificate a signature could be trusted by, when
+ * skipping the others cannot change the outcome: authenticity is enforced
+ * (an untrusted signature cannot verify) and every store it uses was read.
+ */
+function thumbprintFilter(trust: NotationTrust): ReadonlySet<string> | undefined {
+  if (trust.statement.verification.actions.authenticity !== 'enforce') return undefined;
+  const thumbprints = new Set<string>();
+  for (const store of trust.statement.trustStores) {
+    if (store.type === 'tsa') continue;
+    const contents = trust.trustStores.get(trustStoreKey(store));
+    if (contents === undefined || !contents.ok) return undefined;
+    for (const certificate of contents.certificates) {
+      thumbprints.add(digestOf(certificate.der).slice('sha256:'.length));
+    }
+  }
+  return thumbprints;
+}
+
+/** The answers to `requests`, a few at a time; none when revocation cannot be checked. */
+async function fetchRevocations(
+  requests: readonly NotationRevocationRequest[],
+  options: RevocationOptions | undefined,
+): Promise<Map<string, ChainRevocation>> {
+  const answers = new Map<string, ChainRevocation>();
+  if (options === undefined) return answers;
+  const limit = createLimiter(4);
+  await Promise.all(
+    requests.map((request) =>
+      limit(async () => {
+        const { chain, purpose, signingTime } = request;
+        answers.set(
+          request.key,
+          await checkRevocation(
+            { chain, purpose, ...(signingTime === undefined ? {} : { signingTime }) },
+            options,
+          ),
+        );
+      }),
+    ),
+  );
+  return answers;
+}
