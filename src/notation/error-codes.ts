@@ -1,0 +1,21 @@
+/**
+ * The error codes src/notation/ raises, each with the categories it is
+ * raised with; core/errors.ts `ErrorCodes` gathers every layer's.
+ */
+export interface NotationErrorCodes {
+  /** A certificate of a Notary Project chain is revoked (OCSP or CRL). */
+  NOTATION_CERT_REVOKED: 'denied';
+  /**
+   * The revocation status of a certificate could not be determined: no OCSP
+   * or CRL server answered in time, an answer did not verify or had
+   * expired, or OCSP said "unknown" and no CRL decided.
+   */
+  NOTATION_REVOCATION_UNAVAILABLE: 'unavailable';
+}
+
+export type NotationErrorCode = keyof NotationErrorCodes;
+
+declare module '../core/errors.ts' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+  interface ErrorCodes extends NotationErrorCodes {}
+}
