@@ -118,6 +118,23 @@ describe('RFC 3161 timestamp countersignatures', () => {
     assert.match(notRoot.message, /the root certificate "CN=TSA CA" is not self-signed/);
   });
 
+  test('every extended key usage along the TSA chain must allow timeStamping', async () => {
+    const codeSigningCa = await pki.certificate('code-signing-ca', {
+      subject: '/CN=Code Signing CA',
+      issuer: tsaRoot,
+      extensions: [...EXT.intermediate(0), 'extendedKeyUsage=codeSigning'],
+    });
+    const narrowTsa = await pki.certificate('narrow-tsa', {
+      subject: '/CN=Narrow TSA',
+      issuer: codeSigningCa,
+      extensions: EXT.timestamping,
+    });
+    const narrow = await pki.timestampToken(narrowTsa, signature, { chain: [codeSigningCa] });
+    const problem = failure(verify({ token: narrow }));
+    assert.equal(problem.code, 'NOTATION_TIMESTAMP_UNTRUSTED');
+    assert.match(problem.message, /extended key usages do not allow timeStamping/);
+  });
+
   test('a token without signing-certificate-v2 is refused', async () => {
     const v1 = await pki.timestampToken(tsa, signature, { chain: [tsaCa], essCertIdAlg: 'sha1' });
     const problem = failure(verify({ token: v1 }));

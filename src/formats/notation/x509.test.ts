@@ -70,6 +70,12 @@ describe('X.509 certificates', () => {
     ]);
     assert.equal(rfc2253.trim(), 'subject=CN=Root,O=Acme\\, Inc.,C=US');
     assert.equal(parseCertificate(root.der).subject, 'CN=Root,O=Acme\\, Inc.,C=US');
+    // Go keeps one common name (the last) and puts the fields in its own order.
+    const twice = await pki.certificate('two-cns', {
+      subject: '/CN=First/OU=Unit/CN=#Second /C=US',
+      extensions: EXT.root,
+    });
+    assert.equal(parseCertificate(twice.der).subject, 'CN=\\#Second\\ ,OU=Unit,C=US');
   });
 
   test('anything but one DER certificate is CERT_INVALID, never another error', () => {

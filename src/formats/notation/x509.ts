@@ -266,41 +266,59 @@ function publicKeyOf(spki: Uint8Array): KeyObject | undefined {
   }
 }
 
-const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
-  '2.5.4.6': 'C',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.3': 'CN',
-  '2.5.4.5': 'SERIALNUMBER',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.9': 'STREET',
-  '2.5.4.17': 'POSTALCODE',
-};
+/** Go's named Name fields, in `ToRDNSequence` order, with their short names. */
+const NAME_FIELDS: readonly (readonly [string, string])[] = [
+  ['2.5.4.6', 'C'],
+  ['2.5.4.8', 'ST'],
+  ['2.5.4.7', 'L'],
+  ['2.5.4.9', 'STREET'],
+  ['2.5.4.17', 'POSTALCODE'],
+  ['2.5.4.10', 'O'],
+  ['2.5.4.11', 'OU'],
+  ['2.5.4.3', 'CN'],
+  ['2.5.4.5', 'SERIALNUMBER'],
+];
+/** CN and SERIALNUMBER are single fields in Go: the last value wins. */
+const SINGLE_VALUED = new Set(['2.5.4.3', '2.5.4.5']);
 
 /**
- * A name as Go's `pkix.RDNSequence.String` writes it (RFC 2253 order, last
- * RDN first), used in messages as notation's are.
+ * A name as Go's `pkix.Name.String` writes it, for messages naming a
+ * certificate as notation's do: other attributes first (as `OID=#` and the
+ * hex of their DER), then the named fields in `ToRDNSequence` order (one
+ * CN, the last), the whole reversed as RFC 2253 writes names, values
+ * escaped as `RDNSequence.String` escapes them.
  */
 export function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map((attribute) => {
-      const short = NAME_ATTRIBUTES[attribute.type];
-      const value = attribute.value as { valueBlock?: { value?: unknown } };
-      const text = value.valueBlock?.value;
-      if (short !== undefined && typeof text === 'string') return `${short}=${escapeValue(text)}`;
-      const der = Buffer.from((attribute.value as asn1js.AsnType).toBER(false));
-      return `${attribute.type}=#${der.toString('hex')}`;
-    })
-    .reverse()
-    .join(',');
+  const values = name.typesAndValues.map((attribute) => {
+    const text = (attribute.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
+    return { type: attribute.type, value: attribute.value as asn1js.AsnType, text };
+  });
+  const known = new Map(NAME_FIELDS);
+  const parts: string[] = values
+    .filter((v) => !known.has(v.type))
+    .map((v) => `${v.type}=#${Buffer.from(v.value.toBER(false)).toString('hex')}`);
+  for (const [oid, short] of NAME_FIELDS) {
+    const texts = values
+      .filter((v) => v.type === oid && typeof v.text === 'string')
+      .map((v) => v.text as string);
+    for (const text of SINGLE_VALUED.has(oid) ? texts.slice(-1) : texts) {
+      parts.push(`${short}=${escapeValue(text)}`);
+    }
+  }
+  return parts.reverse().join(',');
 }
 
 function escapeValue(value: string): string {
-  let out = value.replace(/[,+"\\<>;]/g, '\\$&');
-  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
-  if (out.endsWith(' ') && !out.endsWith('\\ ')) out = `${out.slice(0, -1)}\\ `;
-  return out;
+  const chars = [...value];
+  return chars
+    .map((c, i) => {
+      const escape =
+        ',+"\\<>;'.includes(c) ||
+        (c === ' ' && (i === 0 || i === chars.length - 1)) ||
+        (c === '#' && i === 0);
+      return escape ? `\\${c}` : c;
+    })
+    .join('');
 }
 
 /**
