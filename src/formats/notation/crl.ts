@@ -12,21 +12,22 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { bytesOf, decodeAsn1, decodeWith, DerError, validTime } from './der.ts';
+import {
+  bytesOf,
+  decodeAsn1,
+  DerError,
+  DerReader,
+  derInteger,
+  derTime,
+  isTimeTag,
+  sameBytes,
+  type Tlv,
+} from './der.ts';
 import { type AlgorithmId, algorithmIdOf, signatureProblem } from './signature-algorithm.ts';
 import { distributionPointUrls, KEY_USAGE, type NotationCertificate } from './x509.ts';
 
 /** notation's limit on a downloaded CRL (revocation/crl/fetcher.go `maxCRLSize`). */
 export const MAX_CRL_BYTES = 32 * 1024 * 1024;
-
-const EXT = {
-  crlNumber: '2.5.29.20',
-  reasonCode: '2.5.29.21',
-  invalidityDate: '2.5.29.24',
-  deltaCrlIndicator: '2.5.29.27',
-  issuingDistributionPoint: '2.5.29.28',
-  freshestCrl: '2.5.29.46',
-} as const;
 
 /** RFC 5280 §5.3.1 CRLReason values notation treats apart. */
 const CERTIFICATE_HOLD = 6;
@@ -67,96 +68,203 @@ export interface CrlBundle {
   readonly delta?: ParsedCrl;
 }
 
-/** Reads a DER CRL; throws DerError when it is not one (as Go's `ParseRevocationList`). */
+/**
+ * Reads a DER CRL; throws DerError when it is not one (as Go's
+ * `ParseRevocationList`: version 2, the inner and outer signature
+ * algorithms equal, every entry well formed). Read with DerReader, in one
+ * pass over views of the input, since a CRL can be megabytes.
+ */
 export function parseCrl(der: Uint8Array): ParsedCrl {
   try {
-    return readCrl(der);
+    return readCrl(bytesOf(der));
   } catch (error) {
     if (error instanceof DerError) throw error;
-    // Whatever pkijs or asn1js throw on hostile bytes is "not a CRL".
+    // Whatever the small parts' parsers (asn1js, pkijs) throw on hostile bytes is "not a CRL".
     throw new DerError(
       `the CRL is malformed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
 }
 
+const SEQUENCE = 0x30;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const BOOLEAN = 0x01;
+const OID_TAG = 0x06;
+const ENUMERATED = 0x0a;
+const GENERALIZED_TIME = 0x18;
+const EXPLICIT_0 = 0xa0;
+
+/** The DER contents, in hex, of the extension OIDs read here (2.5.29.x is 55 1D x). */
+const OID_BYTES = {
+  crlNumber: '551d14',
+  reasonCode: '551d15',
+  invalidityDate: '551d18',
+  deltaCrlIndicator: '551d1b',
+  issuingDistributionPoint: '551d1c',
+  freshestCrl: '551d2e',
+} as const;
+
 function readCrl(der: Uint8Array): ParsedCrl {
-  const crl = decodeWith(pkijs.CertificateRevocationList, der, 'the CRL');
+  const outer = new DerReader(der, 'the CRL');
+  const certificateList = outer.read(SEQUENCE);
+  outer.end();
+  const list = new DerReader(certificateList.value, 'the CRL');
+  const tbsTlv = list.read(SEQUENCE);
+  const signatureAlgorithm = list.read(SEQUENCE);
+  const signatureValue = list.read(BIT_STRING);
+  list.end();
+
+  const tbs = new DerReader(tbsTlv.value, 'the CRL');
+  if (derInteger(tbs.read(INTEGER).value, 'the CRL version') !== 1n) {
+    throw new DerError('the CRL is not version 2');
+  }
+  const innerAlgorithm = tbs.read(SEQUENCE);
+  if (!sameBytes(innerAlgorithm.whole, signatureAlgorithm.whole)) {
+    throw new DerError("the CRL's inner and outer signature algorithms differ");
+  }
+  tbs.read(SEQUENCE); // the issuer's name: the signature, not the name, says who issued it
+  const thisUpdate = derTime(tbs.read(), 'the CRL thisUpdate');
+  const nextUpdate = isTimeTag(tbs.peek()) ? derTime(tbs.read(), 'the CRL nextUpdate') : undefined;
+  const revoked = tbs.readOptional(SEQUENCE);
+  const extensionsTlv = tbs.readOptional(EXPLICIT_0);
+  tbs.end();
+
   let number: bigint | undefined;
   let deltaIndicator: bigint | undefined;
   let freshestCrlUrls: string[] = [];
   const unsupportedCritical: string[] = [];
-  for (const extension of crl.crlExtensions?.extensions ?? []) {
-    const value = bytesOf(extension.extnValue.valueBlock.valueHexView);
-    switch (extension.extnID) {
-      case EXT.crlNumber:
-        number = integerExtension(value, 'CRL number');
-        break;
-      case EXT.deltaCrlIndicator:
-        deltaIndicator = integerExtension(value, 'delta CRL indicator');
-        break;
-      case EXT.freshestCrl:
-        freshestCrlUrls = distributionPointUrls(value, 'the CRL: Freshest CRL extension');
-        break;
-      case EXT.issuingDistributionPoint:
-        // Its scope is not needed: every distribution point of a certificate is checked.
-        break;
-      default:
-        if (extension.critical) unsupportedCritical.push(extension.extnID);
+  if (extensionsTlv !== undefined) {
+    const wrapper = new DerReader(extensionsTlv.value, 'the CRL extensions');
+    const extensions = wrapper.read(SEQUENCE);
+    wrapper.end();
+    for (const extension of readExtensions(extensions.value, 'a CRL extension')) {
+      switch (extension.oid) {
+        case OID_BYTES.crlNumber:
+          number = integerExtension(extension.value, 'CRL number');
+          break;
+        case OID_BYTES.deltaCrlIndicator:
+          deltaIndicator = integerExtension(extension.value, 'delta CRL indicator');
+          break;
+        case OID_BYTES.freshestCrl:
+          freshestCrlUrls = distributionPointUrls(
+            extension.value,
+            'the CRL: Freshest CRL extension',
+          );
+          break;
+        case OID_BYTES.issuingDistributionPoint:
+          // Its scope is not needed: every distribution point of a certificate is checked.
+          break;
+        default:
+          if (extension.critical) unsupportedCritical.push(oidText(extension.oidTlv));
+      }
     }
   }
+
+  const entries: CrlEntry[] = [];
+  if (revoked !== undefined) {
+    const reader = new DerReader(revoked.value, 'the CRL entries');
+    while (!reader.done) entries.push(entryOf(reader.read(SEQUENCE).value));
+  }
+  const algorithm = new pkijs.AlgorithmIdentifier({
+    schema: decodeAsn1(signatureAlgorithm.whole, 'the CRL signature algorithm'),
+  });
+  const [unusedBits, ...signature] = signatureValue.value;
+  if (unusedBits !== 0) throw new DerError('the CRL signature is not a whole number of bytes');
   return {
-    der: bytesOf(der),
-    tbs: bytesOf(crl.tbsView),
-    signatureAlgorithm: algorithmIdOf(crl.signatureAlgorithm),
-    signature: bytesOf(crl.signatureValue.valueBlock.valueHexView),
-    thisUpdate: validTime(crl.thisUpdate.value, 'the CRL thisUpdate'),
-    ...(crl.nextUpdate === undefined
-      ? {}
-      : { nextUpdate: validTime(crl.nextUpdate.value, 'the CRL nextUpdate') }),
+    der,
+    tbs: tbsTlv.whole,
+    signatureAlgorithm: algorithmIdOf(algorithm),
+    signature: Uint8Array.from(signature),
+    thisUpdate,
+    ...(nextUpdate === undefined ? {} : { nextUpdate }),
     ...(number === undefined ? {} : { number }),
     ...(deltaIndicator === undefined ? {} : { deltaIndicator }),
     freshestCrlUrls,
     unsupportedCritical,
-    entries: (crl.revokedCertificates ?? []).map(entryOf),
+    entries,
   };
 }
 
-function integerExtension(value: Uint8Array, what: string): bigint {
-  const integer = decodeAsn1(value, what);
-  if (!(integer instanceof asn1js.Integer))
-    throw new DerError(`the CRL's ${what} is not an INTEGER`);
-  return integer.toBigInt();
+interface RawExtension {
+  /** The OID's DER contents, in hex. */
+  readonly oid: string;
+  readonly oidTlv: Tlv;
+  readonly critical: boolean;
+  readonly value: Uint8Array;
 }
 
-function entryOf(entry: pkijs.RevokedCertificate): CrlEntry {
+/** Extensions ::= SEQUENCE OF Extension { extnID, critical BOOLEAN DEFAULT FALSE, extnValue }. */
+function readExtensions(list: Uint8Array, what: string): RawExtension[] {
+  const extensions: RawExtension[] = [];
+  const reader = new DerReader(list, what);
+  while (!reader.done) {
+    const fields = new DerReader(reader.read(SEQUENCE).value, what);
+    const oidTlv = fields.read(OID_TAG);
+    const criticalTlv = fields.readOptional(BOOLEAN);
+    // A DER TRUE is 0xFF; FALSE, the default, is never encoded.
+    if (
+      criticalTlv !== undefined &&
+      !(criticalTlv.value.length === 1 && criticalTlv.value[0] === 0xff)
+    ) {
+      throw new DerError(`${what} has a malformed critical flag`);
+    }
+    const value = fields.read(OCTET_STRING).value;
+    fields.end();
+    extensions.push({
+      oid: Buffer.from(oidTlv.value).toString('hex'),
+      oidTlv,
+      critical: criticalTlv !== undefined,
+      value,
+    });
+  }
+  return extensions;
+}
+
+function oidText(oid: Tlv): string {
+  const parsed = decodeAsn1(oid.whole, 'an extension OID');
+  return parsed instanceof asn1js.ObjectIdentifier ? parsed.valueBlock.toString() : '?';
+}
+
+function integerExtension(value: Uint8Array, what: string): bigint {
+  const reader = new DerReader(value, `the CRL's ${what}`);
+  const integer = derInteger(reader.read(INTEGER).value, `the CRL's ${what}`);
+  reader.end();
+  return integer;
+}
+
+/** An entry: SEQUENCE { userCertificate, revocationDate, crlEntryExtensions OPTIONAL }. */
+function entryOf(entry: Uint8Array): CrlEntry {
+  const reader = new DerReader(entry, 'a CRL entry');
+  const serialNumber = derInteger(reader.read(INTEGER).value, 'a CRL entry serial number');
+  const revocationDate = derTime(reader.read(), 'a CRL entry revocation date');
+  const extensions = reader.readOptional(SEQUENCE);
+  reader.end();
   let reason = 0;
   let invalidityDate: Date | undefined;
   let unsupportedCritical: string | undefined;
-  for (const extension of entry.crlEntryExtensions?.extensions ?? []) {
-    const value = bytesOf(extension.extnValue.valueBlock.valueHexView);
-    if (extension.extnID === EXT.reasonCode) {
+  const list =
+    extensions === undefined ? [] : readExtensions(extensions.value, 'a CRL entry extension');
+  for (const extension of list) {
+    const value = new DerReader(extension.value, 'a CRL entry extension');
+    if (extension.oid === OID_BYTES.reasonCode) {
       // Go's ParseRevocationList refuses a malformed reasonCode.
-      const parsed = decodeAsn1(value, 'a CRL entry reason code');
-      if (!(parsed instanceof asn1js.Enumerated))
-        throw new DerError('a CRL entry reason code is not ENUMERATED');
-      reason = parsed.valueBlock.valueDec;
-    } else if (extension.extnID === EXT.invalidityDate) {
-      const parsed = decodeAsn1(value, 'a CRL entry invalidity date');
-      if (!(parsed instanceof asn1js.GeneralizedTime)) {
-        throw new DerError('a CRL entry invalidity date is not a GeneralizedTime');
-      }
-      invalidityDate = validTime(parsed.toDate(), 'a CRL entry invalidity date');
+      reason = Number(derInteger(value.read(ENUMERATED).value, 'a CRL entry reason code'));
+      value.end();
+    } else if (extension.oid === OID_BYTES.invalidityDate) {
+      invalidityDate = derTime(value.read(GENERALIZED_TIME), 'a CRL entry invalidity date');
+      value.end();
     }
     // notation (`parseEntryExtensions`) supports the invalidity date alone:
     // any other critical entry extension, the reason code included, is an error.
-    if (extension.critical && extension.extnID !== EXT.invalidityDate) {
-      unsupportedCritical ??= extension.extnID;
+    if (extension.critical && extension.oid !== OID_BYTES.invalidityDate) {
+      unsupportedCritical ??= oidText(extension.oidTlv);
     }
   }
   return {
-    serialNumber: entry.userCertificate.toBigInt(),
-    revocationDate: validTime(entry.revocationDate.value, 'a CRL entry revocation date'),
+    serialNumber,
+    revocationDate,
     reason,
     ...(invalidityDate === undefined ? {} : { invalidityDate }),
     ...(unsupportedCritical === undefined ? {} : { unsupportedCritical }),

@@ -79,8 +79,8 @@ export type TimestampVerification =
 
 type Failure = Extract<TimestampVerification, { ok: false }>;
 
-/** Tokens are a few kilobytes; anything this large is not one. */
-export const MAX_TOKEN_BYTES = 256 * 1024;
+/** Tokens are a few kilobytes (Microsoft's, chain included: 6 KB); anything this large is not one. */
+export const MAX_TOKEN_BYTES = 64 * 1024;
 /** More certificates or signers than a token needs are refused before any is checked. */
 const MAX_TOKEN_CERTIFICATES = 32;
 const MAX_SIGNER_INFOS = 8;
