@@ -59,11 +59,6 @@ export function bytesOf(view: ArrayBuffer | Uint8Array): Uint8Array {
   return new Uint8Array(view instanceof Uint8Array ? view : new Uint8Array(view)).slice();
 }
 
-/** An INTEGER's two's-complement content as a bigint (serial numbers, CRL numbers). */
-export function integerValue(integer: asn1js.Integer): bigint {
-  return integer.toBigInt();
-}
-
 /** The DER encoding of an asn1js value (for values built here: OCSP requests). */
 export function encodeDer(value: asn1js.AsnType): Uint8Array {
   return new Uint8Array(value.toBER(false));

@@ -76,7 +76,7 @@ export type SignatureScheme =
   | { readonly kind: 'ed25519' };
 
 /** Go's `getSignatureAlgorithmFromAI`: the scheme, or why there is none. */
-export function schemeOf(algorithm: AlgorithmId): SignatureScheme | string {
+function schemeOf(algorithm: AlgorithmId): SignatureScheme | string {
   switch (algorithm.oid) {
     case OID.sha256WithRsa:
       return { kind: 'rsa', hash: 'sha256' };

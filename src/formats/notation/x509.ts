@@ -12,7 +12,7 @@ import { denied, messageOf } from '../../core/errors.ts';
 import { bytesOf, decodeAsn1, decodeWith, DerError, sameBytes, validTime } from './der.ts';
 import { type AlgorithmId, algorithmIdOf, signatureProblem } from './signature-algorithm.ts';
 
-export const EXTENSION = {
+const EXTENSION = {
   subjectKeyIdentifier: '2.5.29.14',
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
@@ -288,7 +288,7 @@ const SINGLE_VALUED = new Set(['2.5.4.3', '2.5.4.5']);
  * CN, the last), the whole reversed as RFC 2253 writes names, values
  * escaped as `RDNSequence.String` escapes them.
  */
-export function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
+function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
   const values = name.typesAndValues.map((attribute) => {
     const text = (attribute.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
     return { type: attribute.type, value: attribute.value as asn1js.AsnType, text };
