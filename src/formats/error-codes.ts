@@ -21,6 +21,29 @@ export interface FormatErrorCodes {
   INVALID_SIGNATURE_INPUT: 'invalid';
   INVALID_STATEMENT_INPUT: 'invalid';
   NOTARY_METADATA_INVALID: 'denied';
+  /** A Notary Project CA certificate without cA, a leaf with it, or a path length exceeded. */
+  NOTATION_CERT_BASIC_CONSTRAINTS: 'denied';
+  /** A certificate had expired at the time it was required to be valid. */
+  NOTATION_CERT_EXPIRED: 'denied';
+  /** A code signing leaf with a forbidden extended key usage, or a TSA leaf without timeStamping alone. */
+  NOTATION_CERT_EXTENDED_KEY_USAGE: 'denied';
+  /** A leaf key other than RSA 2048/3072/4096 or ECDSA P-256/384/521. */
+  NOTATION_CERT_KEY_UNSUPPORTED: 'denied';
+  NOTATION_CERT_KEY_USAGE: 'denied';
+  /** A certificate was not yet valid at the time it was required to be valid. */
+  NOTATION_CERT_NOT_YET_VALID: 'denied';
+  /** A chain that does not link, certificate by certificate, to a self-signed root. */
+  NOTATION_CHAIN_INVALID: 'denied';
+  /** No certificate of the chain is in the trust store. */
+  NOTATION_CHAIN_UNTRUSTED: 'denied';
+  /** An RFC 3161 timestamp token notation would not accept (structure, signature, attributes). */
+  NOTATION_TIMESTAMP_INVALID: 'denied';
+  /** The timestamp token stamps other bytes than the signature it is attached to. */
+  NOTATION_TIMESTAMP_MISMATCH: 'denied';
+  /** The timestamp's range is not within the signing certificates' validity. */
+  NOTATION_TIMESTAMP_OUTSIDE_VALIDITY: 'denied';
+  /** The TSA's certificate does not chain to a `tsa` trust store certificate. */
+  NOTATION_TIMESTAMP_UNTRUSTED: 'denied';
   NOTATION_NO_APPLICABLE_POLICY: 'denied';
   NOTATION_TRUST_POLICY_INVALID: 'invalid';
   NOTATION_TRUST_STORE_INVALID: 'invalid';

@@ -4,6 +4,14 @@
  * formats/'s NOTATION_TRUST_POLICY_INVALID and NOTATION_TRUST_STORE_INVALID.
  */
 export interface NotationErrorCodes {
+  /** A certificate of a Notary Project chain is revoked (OCSP or CRL). */
+  NOTATION_CERT_REVOKED: 'denied';
+  /**
+   * The revocation status of a certificate could not be determined: no OCSP
+   * or CRL server answered in time, an answer did not verify or had
+   * expired, or OCSP said "unknown" and no CRL decided.
+   */
+  NOTATION_REVOCATION_UNAVAILABLE: 'unavailable';
   NOTATION_TRUST_POLICY_NOT_FOUND: 'invalid';
   NOTATION_TRUST_POLICY_UNREADABLE: 'invalid';
   NOTATION_TRUST_STORE_NOT_FOUND: 'invalid';
