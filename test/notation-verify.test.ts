@@ -17,6 +17,7 @@ import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildCose } from '../src/formats/notation/cose.ts';
 import { buildJws } from '../src/formats/notation/jws.ts';
 import { notationKeySigner } from '../src/formats/notation/signature.ts';
 import { buildNotationSignatureManifest } from '../src/formats/notation/signature-manifest.ts';
@@ -97,16 +98,14 @@ const ROWS: readonly Row[] = [
     code: 'NOTATION_EXPIRED',
     why: 'strict enforces expiry',
   },
-  ...(['permissive_trustpolicy.json', 'audit_trustpolicy.json'] as const).map(
-    (policy): Row => ({
-      layout: 'e2e-expired-signature',
-      policy,
-      cert: 'e2e.crt',
-      status: 'verified',
-      warnings: ['expiry'],
-      why: 'expiry is logged',
-    }),
-  ),
+  ...(['permissive_trustpolicy.json', 'audit_trustpolicy.json'] as const).map((policy): Row => ({
+    layout: 'e2e-expired-signature',
+    policy,
+    cert: 'e2e.crt',
+    status: 'verified',
+    warnings: ['expiry'],
+    why: 'expiry is logged',
+  })),
   {
     layout: 'e2e-with-expired-cert',
     policy: 'trustpolicy.json',
@@ -115,16 +114,14 @@ const ROWS: readonly Row[] = [
     code: 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED',
     why: 'strict: the certificate is not valid now and there is no timestamp',
   },
-  ...(['permissive_trustpolicy.json', 'audit_trustpolicy.json'] as const).map(
-    (policy): Row => ({
-      layout: 'e2e-with-expired-cert',
-      policy,
-      cert: 'expired_e2e.crt',
-      status: 'verified',
-      warnings: ['authenticTimestamp'],
-      why: 'authenticTimestamp is logged',
-    }),
-  ),
+  ...(['permissive_trustpolicy.json', 'audit_trustpolicy.json'] as const).map((policy): Row => ({
+    layout: 'e2e-with-expired-cert',
+    policy,
+    cert: 'expired_e2e.crt',
+    status: 'verified',
+    warnings: ['authenticTimestamp'],
+    why: 'authenticTimestamp is logged',
+  })),
   {
     layout: 'e2e-valid-signature',
     policy: 'trustpolicy.json',
@@ -171,7 +168,11 @@ interface ImageJson {
   readonly verificationSkipped: boolean;
   readonly signatures: readonly SignatureJson[];
   readonly notExamined: number;
-  readonly error: { readonly code: string; readonly category: string; readonly message: string } | null;
+  readonly error: {
+    readonly code: string;
+    readonly category: string;
+    readonly message: string;
+  } | null;
 }
 interface VerifyJson {
   readonly ok: boolean;
@@ -345,9 +346,18 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
         const run = await verify(config, image);
         assert.equal(run.code, 0, run.stderr);
         assert.ok(run.stdout.startsWith(`${image}: verified\n`), run.stdout);
-        assert.match(run.stdout, /trust policy: statement "e2e", level permissive: enforced integrity, authenticity; logged authenticTimestamp, expiry, revocation/);
-        assert.match(run.stdout, /signature 0 \(sha256:3829708b[0-9a-f]+\): verified, signed by "CN=e2e,O=Notary,L=Seattle,ST=WA,C=US"/);
-        assert.match(run.stdout, /warning: expiry \(set to log\) failed: NOTATION_EXPIRED: the signature expired at 2023-06-27T05:21:21.000Z/);
+        assert.match(
+          run.stdout,
+          /trust policy: statement "e2e", level permissive: enforced integrity, authenticity; logged authenticTimestamp, expiry, revocation/,
+        );
+        assert.match(
+          run.stdout,
+          /signature 0 \(sha256:3829708b[0-9a-f]+\): verified, signed by "CN=e2e,O=Notary,L=Seattle,ST=WA,C=US"/,
+        );
+        assert.match(
+          run.stdout,
+          /warning: expiry \(set to log\) failed: NOTATION_EXPIRED: the signature expired at 2023-06-27T05:21:21.000Z/,
+        );
       });
     });
   }
@@ -437,24 +447,47 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       new Uint8Array(new X509Certificate(await fixture('config/localkeys/e2e.crt')).raw);
 
     /** Stores `envelope` as a notation signature of the layout's image `v1`. */
-    async function attach(dir: string, envelope: Uint8Array): Promise<Descriptor> {
+    async function attach(
+      dir: string,
+      envelope: Uint8Array,
+      envelopeMediaType: 'application/jose+json' | 'application/cose' = 'application/jose+json',
+      form: 'config-media-type' | 'artifact-type' = 'config-media-type',
+    ): Promise<Descriptor> {
       const store = await openLayout(dir, { create: false });
       const subject = await store.resolve({ tag: 'v1' });
-      const parts = buildNotationSignatureManifest({
-        subject,
-        envelope,
-        envelopeMediaType: 'application/jose+json',
-      });
+      const parts = buildNotationSignatureManifest({ subject, envelope, envelopeMediaType, form });
       await putBytes(store, parts.config.descriptor.mediaType, parts.config.bytes);
       await putBytes(store, parts.layer.descriptor.mediaType, parts.layer.bytes);
       await store.putManifest(parts.manifest, OCI_MANIFEST);
       return parts.descriptor;
     }
 
+    it('a COSE envelope in the artifactType form (notation-go main) verifies as notation 1.3 JWS ones do', async () => {
+      const dir = await layoutCopy('e2e');
+      const store = await openLayout(dir, { create: false });
+      const subject = await store.resolve({ tag: 'v1' });
+      const envelope = await buildCose({
+        targetArtifact: subject,
+        certificateChain: [await e2eCert()],
+        signingTime: new Date(),
+        signer: notationKeySigner(await e2eKey()),
+      });
+      const stored = await attach(dir, envelope, 'application/cose', 'artifact-type');
+      const { run, image } = await verifyJson(
+        await notationConfig('trustpolicy.json'),
+        `oci:${dir}:v1`,
+      );
+      assert.equal(run.code, 0, run.stdout);
+      assert.equal(image.signatures[0]?.digest, stored.digest);
+      assert.equal(image.signatures[0]?.verified, true);
+    });
+
     it('an envelope larger than --max-envelope-bytes is refused before it is fetched', async () => {
       const dir = await layoutCopy('e2e-valid-signature');
       // The 2,070-byte envelope is removed: had it been fetched, the reason would be "not found".
-      await rm(join(dir, 'blobs/sha256/c9af07e038b2b1a463e648986ad7273157511ffeba0b689f33e5472bae471f50'));
+      await rm(
+        join(dir, 'blobs/sha256/c9af07e038b2b1a463e648986ad7273157511ffeba0b689f33e5472bae471f50'),
+      );
       const { run, image } = await verifyJson(
         await notationConfig('trustpolicy.json'),
         '--max-envelope-bytes',
@@ -464,14 +497,21 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       assert.equal(run.code, 1);
       const failure = image.signatures[0]?.failure;
       assert.equal(failure?.code, 'NOTATION_INTEGRITY_FAILED');
-      assert.match(failure?.message ?? '', /declares 2070 bytes, more than the 1000 allowed; not fetched/);
+      assert.match(
+        failure?.message ?? '',
+        /declares 2070 bytes, more than the 1000 allowed; not fetched/,
+      );
     });
 
     it('a manifest declaring a 64 MiB envelope is refused by default, unfetched', async () => {
       const dir = await layoutCopy('e2e');
       const store = await openLayout(dir, { create: false });
       const subject = await store.resolve({ tag: 'v1' });
-      const config = await putBytes(store, 'application/vnd.cncf.notary.signature', new TextEncoder().encode('{}'));
+      const config = await putBytes(
+        store,
+        'application/vnd.cncf.notary.signature',
+        new TextEncoder().encode('{}'),
+      );
       const manifest = new TextEncoder().encode(
         JSON.stringify({
           schemaVersion: 2,
@@ -490,7 +530,10 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       await store.putManifest(manifest, OCI_MANIFEST);
       const { image } = await verifyJson(await notationConfig('trustpolicy.json'), `oci:${dir}:v1`);
       assert.equal(image.status, 'denied');
-      assert.match(image.signatures[0]?.failure?.message ?? '', /declares 67108864 bytes, more than the 4194304 allowed; not fetched/);
+      assert.match(
+        image.signatures[0]?.failure?.message ?? '',
+        /declares 67108864 bytes, more than the 4194304 allowed; not fetched/,
+      );
     });
 
     it('a critical header only a verification plugin processes fails the signature at every level', async () => {
@@ -507,14 +550,21 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
         assert.equal(run.code, 1, run.stdout);
         const failure = image.signatures[0]?.failure;
         assert.equal(failure?.code, 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE', run.stdout);
-        assert.match(failure?.message ?? '', /"io.cncf.notary.verificationPlugin".*vouch runs no plugins/);
+        assert.match(
+          failure?.message ?? '',
+          /"io.cncf.notary.verificationPlugin".*vouch runs no plugins/,
+        );
       }
     });
 
     it('a signature of another image, stored as a referrer of this one, fails integrity', async () => {
       const dir = await layoutCopy('e2e');
       const envelope = await buildJws({
-        targetArtifact: { mediaType: OCI_MANIFEST, digest: digestOf(new TextEncoder().encode('other')), size: 5 },
+        targetArtifact: {
+          mediaType: OCI_MANIFEST,
+          digest: digestOf(new TextEncoder().encode('other')),
+          size: 5,
+        },
         certificateChain: [await e2eCert()],
         signingTime: new Date(),
         signer: notationKeySigner(await e2eKey()),
@@ -522,7 +572,10 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       await attach(dir, envelope);
       const { image } = await verifyJson(await notationConfig('trustpolicy.json'), `oci:${dir}:v1`);
       assert.equal(image.status, 'denied');
-      assert.match(image.signatures[0]?.failure?.message ?? '', /the signature is for sha256:[0-9a-f]{64} .*not for the image sha256:b8479de3/);
+      assert.match(
+        image.signatures[0]?.failure?.message ?? '',
+        /the signature is for sha256:[0-9a-f]{64} .*not for the image sha256:b8479de3/,
+      );
     });
 
     it('--user-metadata requires the annotation in the signed payload', async () => {
@@ -564,22 +617,29 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       const text = await runVouch(['notation', 'list', `oci:${dir}:v1`]);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /└── application\/vnd\.cncf\.notary\.signature/);
-      assert.match(text.stdout, /sha256:90ceaff2[0-9a-f]+ \(jws, config-media-type form, created 2023-06-27T05:30:33Z\)/);
-      assert.match(text.stdout, /certificate SHA-256 e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9/);
+      assert.match(
+        text.stdout,
+        /sha256:90ceaff2[0-9a-f]+ \(jws, config-media-type form, created 2023-06-27T05:30:33Z\)/,
+      );
+      assert.match(
+        text.stdout,
+        /certificate SHA-256 e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9/,
+      );
       const json = await runVouch(['notation', 'list', '-o', 'json', `oci:${dir}:v1`]);
       const listed = JSON.parse(json.stdout) as {
         digest: string;
         signatures: { digest: string; format: string; thumbprints: string[] }[];
       };
       assert.equal(listed.digest, IMAGE_DIGEST);
-      assert.deepEqual(
-        listed.signatures.map((s) => s.thumbprints[0]).sort(),
-        [
-          'a10293ee855ac897fc6ffefadb0b72d4bd8042029f5108f404d7ca9b4324ca97',
-          'e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9',
-        ],
-      );
-      const invalid = await runVouch(['notation', 'list', `oci:${await layoutCopy('e2e-invalid-signature')}:v1`]);
+      assert.deepEqual(listed.signatures.map((s) => s.thumbprints[0]).sort(), [
+        'a10293ee855ac897fc6ffefadb0b72d4bd8042029f5108f404d7ca9b4324ca97',
+        'e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9',
+      ]);
+      const invalid = await runVouch([
+        'notation',
+        'list',
+        `oci:${await layoutCopy('e2e-invalid-signature')}:v1`,
+      ]);
       assert.equal(invalid.code, 0);
       assert.match(invalid.stdout, /unreadable: manifest-invalid/);
     });
@@ -604,7 +664,8 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
             unsignedAttributes: { signingAgent: 'Notation/1.0.0' },
             certificates: [
               {
-                SHA256Fingerprint: 'e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9',
+                SHA256Fingerprint:
+                  'e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9',
                 issuedTo: 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US',
                 issuedBy: 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US',
                 expiry: '2122-12-19T02:43:39Z',
@@ -699,4 +760,3 @@ async function makeWritable(dir: string): Promise<void> {
     else await chmod(path, 0o644);
   }
 }
-

@@ -11,6 +11,9 @@
  */
 import { denied, invalid, isVouchError } from '../core/errors.ts';
 import type { NotationEnvelope, NotationSignatureAlgorithm } from '../formats/notation/envelope.ts';
+import type { parseNotationEnvelope } from '../formats/notation/parse-envelope.ts';
+import type * as Timestamp from '../formats/notation/timestamp.ts';
+import type * as X509 from '../formats/notation/x509.ts';
 import type { NotationSignatureEvidence } from '../notation/evidence.ts';
 import { digestHex, digestOf } from '../oci/digest.ts';
 import type { NotationSubcommand } from './commands/notation.ts';
@@ -79,9 +82,8 @@ export const subcommand: NotationSubcommand = {
     );
     const format: Format = settings.format;
     const context = cliContext(io, { registry: settings.registry, workload: 'short' });
-    const { gatherNotationSignatures, resolveNotationImage } = await import(
-      '../notation/evidence.ts'
-    );
+    const { gatherNotationSignatures, resolveNotationImage } =
+      await import('../notation/evidence.ts');
     let gathered;
     let reference: string;
     try {
@@ -109,7 +111,9 @@ export const subcommand: NotationSubcommand = {
     ].sort((a, b) => a.index - b.index);
     for (const entry of byIndex) {
       if ('rejected' in entry) {
-        io.stderr.write(`Warning: Skipping signature ${entry.rejected.digest} because of error: ${entry.rejected.reason}\n`);
+        io.stderr.write(
+          `Warning: Skipping signature ${entry.rejected.digest} because of error: ${entry.rejected.reason}\n`,
+        );
         skipped++;
         continue;
       }
@@ -117,7 +121,9 @@ export const subcommand: NotationSubcommand = {
         signatures.push(signatureOutput(entry.signature, format, tools));
       } catch (error) {
         if (!isVouchError(error)) throw error;
-        io.stderr.write(`Warning: Skipping signature ${entry.signature.manifest.digest} because of error: ${error.message}\n`);
+        io.stderr.write(
+          `Warning: Skipping signature ${entry.signature.manifest.digest} because of error: ${error.message}\n`,
+        );
         skipped++;
       }
     }
@@ -139,10 +145,11 @@ export const subcommand: NotationSubcommand = {
   },
 };
 
+/** The modules the output needs, loaded once the signatures are gathered. */
 interface Tools {
-  readonly parseNotationEnvelope: typeof import('../formats/notation/parse-envelope.ts').parseNotationEnvelope;
-  readonly x509: typeof import('../formats/notation/x509.ts');
-  readonly timestamp: typeof import('../formats/notation/timestamp.ts');
+  readonly parseNotationEnvelope: typeof parseNotationEnvelope;
+  readonly x509: typeof X509;
+  readonly timestamp: typeof Timestamp;
 }
 
 function signatureOutput(
@@ -186,7 +193,9 @@ function signedAttributes(envelope: NotationEnvelope, format: Format): Record<st
   if (envelope.expiry !== undefined) attributes.expiry = formatTime(envelope.expiry, format);
   for (const attribute of envelope.extendedAttributes) {
     attributes[attribute.key] =
-      typeof attribute.value === 'string' ? attribute.value : JSON.stringify(attribute.value) ?? '';
+      typeof attribute.value === 'string'
+        ? attribute.value
+        : (JSON.stringify(attribute.value) ?? '');
   }
   return Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
@@ -209,7 +218,11 @@ function certificates(
 }
 
 /** inspect.go `parseTimestamp`: the token's time range and certificates, not verified. */
-function timestampOutput(envelope: NotationEnvelope, format: Format, tools: Tools): TimestampOutput {
+function timestampOutput(
+  envelope: NotationEnvelope,
+  format: Format,
+  tools: Tools,
+): TimestampOutput {
   const token = tools.timestamp.readTimestampToken(
     envelope.timestampToken ?? new Uint8Array(),
     envelope.signature,
@@ -218,8 +231,8 @@ function timestampOutput(envelope: NotationEnvelope, format: Format, tools: Tool
   const range = `[${formatTime(new Date(token.earliest), format)}, ${formatTime(new Date(token.latest), format)}]`;
   return {
     timestamp: range,
-    certificates: token.certificates.map((cert) =>
-      certificates([cert.der], format, tools)[0] as CertificateOutput,
+    certificates: token.certificates.map(
+      (cert) => certificates([cert.der], format, tools)[0] as CertificateOutput,
     ),
   };
 }
@@ -249,7 +262,9 @@ function jsonShape(signature: SignatureOutput) {
         : {
             timestampSignature: {
               ...stamp,
-              ...(stamp.certificates === undefined ? {} : { certificates: stamp.certificates.map(strip) }),
+              ...(stamp.certificates === undefined
+                ? {}
+                : { certificates: stamp.certificates.map(strip) }),
             },
           }),
     },

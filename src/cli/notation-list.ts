@@ -31,9 +31,8 @@ export const subcommand: NotationSubcommand = {
     let evidence: NotationEvidence;
     let location: string;
     try {
-      const { gatherNotationSignatures, resolveNotationImage } = await import(
-        '../notation/evidence.ts'
-      );
+      const { gatherNotationSignatures, resolveNotationImage } =
+        await import('../notation/evidence.ts');
       const { store, target } = await context.stores.openImage(image);
       const resolved = await resolveNotationImage(store, requireTarget(image, target), image);
       location = `${store.location}@${resolved.descriptor.digest}`;
@@ -45,15 +44,15 @@ export const subcommand: NotationSubcommand = {
       await context.close();
     }
     const listed = evidence.signatures.map(({ index, manifest }) => ({
-        index,
-        digest: manifest.digest,
-        form: manifest.form,
-        envelopeMediaType: manifest.envelopeMediaType,
-        format: manifest.envelopeMediaType === 'application/cose' ? 'cose' : 'jws',
-        size: manifest.envelope.size,
-        thumbprints: manifest.thumbprints ?? [],
-        created: manifest.annotations[CREATED] ?? null,
-      }));
+      index,
+      digest: manifest.digest,
+      form: manifest.form,
+      envelopeMediaType: manifest.envelopeMediaType,
+      format: manifest.envelopeMediaType === 'application/cose' ? 'cose' : 'jws',
+      size: manifest.envelope.size,
+      thumbprints: manifest.thumbprints ?? [],
+      created: manifest.annotations[CREATED] ?? null,
+    }));
     if (settings.format === 'json') {
       writeJson(io, {
         image,

@@ -86,7 +86,9 @@ export const subcommand: NotationSubcommand = {
     const configDir = await notationConfigOf(io);
     const policyFile = values['trust-policy'];
     const { policy } =
-      policyFile === undefined ? await loadTrustPolicy(configDir) : await loadTrustPolicyFile(policyFile);
+      policyFile === undefined
+        ? await loadTrustPolicy(configDir)
+        : await loadTrustPolicyFile(policyFile);
     const storeRoot = values['trust-store'] ?? trustStoreDir(configDir);
     const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
     let results: NotationImageVerification[];
@@ -139,9 +141,12 @@ function toText(result: NotationImageVerification): string {
     );
   }
   if (result.skipped === true) {
-    lines.push('  the trust policy skips signature verification for this image: nothing was checked');
+    lines.push(
+      '  the trust policy skips signature verification for this image: nothing was checked',
+    );
   }
-  if (result.evidence !== undefined) lines.push(`  signatures: ${result.evidence.referrersLocation}`);
+  if (result.evidence !== undefined)
+    lines.push(`  signatures: ${result.evidence.referrersLocation}`);
   for (const signature of result.verdict?.results ?? []) lines.push(...signatureText(signature));
   const notExamined = result.evidence?.notExamined ?? 0;
   if (notExamined > 0) {
@@ -163,7 +168,9 @@ function signatureText(signature: NotationSignatureResult): string[] {
       : `${head}: not verified: ${failureText(signature.failure)}`,
   ];
   for (const warning of signature.warnings) {
-    lines.push(`    warning: ${warning.check} (set to log) failed: ${warning.code}: ${warning.message}`);
+    lines.push(
+      `    warning: ${warning.check} (set to log) failed: ${warning.code}: ${warning.message}`,
+    );
   }
   return lines;
 }

@@ -46,10 +46,7 @@ interface Statement {
   trustedIdentities?: string[];
 }
 
-function trustOf(
-  statement: Statement,
-  stores: Record<string, TrustStoreContents>,
-): NotationTrust {
+function trustOf(statement: Statement, stores: Record<string, TrustStoreContents>): NotationTrust {
   const document = parseTrustPolicy(
     new TextEncoder().encode(
       JSON.stringify({
@@ -107,15 +104,15 @@ function evidenceOf(
 
 const OK: ChainRevocation = { result: 'ok', certificates: [] };
 
-/** Every planned revocation answered `answer`, then the verdict. */
+/** Every planned revocation answered `answer` (null: none answered), then the verdict. */
 function decide(
   evidence: NotationEvidence,
   trust: NotationTrust,
-  answer: ChainRevocation | undefined = OK,
+  answer: ChainRevocation | null = OK,
   now = NOW,
 ): NotationVerdict {
   const answers = new Map(
-    answer === undefined
+    answer === null
       ? []
       : planNotationRevocation(evidence, trust, now).map((request) => [request.key, answer]),
   );
@@ -152,9 +149,40 @@ describe('evaluateNotation', () => {
     return { envelope };
   }
 
+  /** A JWS whose protected header has a critical `io.cncf.notary.verificationPlugin`. */
+  async function pluginJws(signer: Issued, chain: readonly Issued[]): Promise<Uint8Array> {
+    const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64url');
+    const header = b64url(
+      JSON.stringify({
+        alg: 'ES256',
+        crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.verificationPlugin'],
+        cty: 'application/vnd.cncf.notary.payload.v1+json',
+        'io.cncf.notary.signingScheme': 'notary.x509',
+        'io.cncf.notary.signingTime': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        'io.cncf.notary.verificationPlugin': 'com.example.plugin',
+      }),
+    );
+    const payload = b64url(JSON.stringify({ targetArtifact: IMAGE }));
+    const key = createPrivateKey(await readFile(signer.keyFile));
+    const signature = await notationKeySigner(key)(
+      new TextEncoder().encode(`${header}.${payload}`),
+    );
+    return new TextEncoder().encode(
+      JSON.stringify({
+        payload,
+        protected: header,
+        header: { x5c: chain.map((cert) => Buffer.from(cert.der).toString('base64')) },
+        signature: b64url(signature),
+      }),
+    );
+  }
+
   before(async () => {
     pki = await TestPki.create();
-    root = await pki.certificate('root', { subject: '/C=US/ST=WA/O=Acme/CN=Root', extensions: EXT.root });
+    root = await pki.certificate('root', {
+      subject: '/C=US/ST=WA/O=Acme/CN=Root',
+      extensions: EXT.root,
+    });
     leaf = await pki.certificate('leaf', {
       subject: '/C=US/ST=WA/L=Seattle/O=Acme/CN=Signer',
       issuer: root,
@@ -171,7 +199,10 @@ describe('evaluateNotation', () => {
       notBefore: new Date(NOW.getTime() - 48 * HOUR),
       notAfter: new Date(NOW.getTime() - 10 * HOUR),
     });
-    tsaRoot = await pki.certificate('tsa-root', { subject: '/C=US/O=TSA/CN=TSA Root', extensions: EXT.root });
+    tsaRoot = await pki.certificate('tsa-root', {
+      subject: '/C=US/O=TSA/CN=TSA Root',
+      extensions: EXT.root,
+    });
     tsa = await pki.certificate('tsa', {
       subject: '/C=US/O=TSA/CN=TSA',
       issuer: tsaRoot,
@@ -188,7 +219,10 @@ describe('evaluateNotation', () => {
     const evidence = evidenceOf([await sign(leaf, [leaf, root])]);
     const trust = trustOf({}, { 'ca:test': holding(root) });
     const plan = planNotationRevocation(evidence, trust, NOW);
-    assert.deepEqual(plan.map((request) => [request.purpose, request.chain.length]), [['codeSigning', 2]]);
+    assert.deepEqual(
+      plan.map((request) => [request.purpose, request.chain.length]),
+      [['codeSigning', 2]],
+    );
     const verdict = decide(evidence, trust);
     assert.equal(verdict.error, undefined);
     assert.equal(verdict.verified?.index, 0);
@@ -209,19 +243,30 @@ describe('evaluateNotation', () => {
     const revoked = decide(evidence, strict, {
       result: 'revoked',
       certificates: [],
-      problem: { index: 0, subject: 'CN=Signer', message: 'revoked according to OCSP http://ocsp.test' },
+      problem: {
+        index: 0,
+        subject: 'CN=Signer',
+        message: 'revoked according to OCSP http://ocsp.test',
+      },
     });
     assert.equal(revoked.results[0]?.failure?.code, 'NOTATION_REVOKED');
     assert.equal(revoked.error?.code, 'NOTATION_NO_VALID_SIGNATURE');
     assert.equal(revoked.error?.category, 'denied');
     // No answer at all: the status could not be checked.
-    const unknown = decide(evidence, strict, undefined);
+    const unknown = decide(evidence, strict, null);
     assert.equal(unknown.results[0]?.failure?.code, 'NOTATION_REVOCATION_UNAVAILABLE');
     assert.equal(unknown.error?.code, 'NOTATION_REVOCATION_UNAVAILABLE');
     assert.equal(unknown.error?.category, 'unavailable');
-    const permissive = decide(evidence, trustOf({ level: 'permissive' }, { 'ca:test': holding(root) }), undefined);
+    const permissive = decide(
+      evidence,
+      trustOf({ level: 'permissive' }, { 'ca:test': holding(root) }),
+      null,
+    );
     assert.equal(permissive.error, undefined);
-    assert.deepEqual(permissive.verified?.warnings.map((w) => w.code), ['NOTATION_REVOCATION_UNAVAILABLE']);
+    assert.deepEqual(
+      permissive.verified?.warnings.map((w) => w.code),
+      ['NOTATION_REVOCATION_UNAVAILABLE'],
+    );
   });
 
   it('revocation overridden to skip: nothing is planned, the check is skipped', async () => {
@@ -234,11 +279,16 @@ describe('evaluateNotation', () => {
   });
 
   it('an untrusted signer: strict stops at authenticity, audit logs it and goes on', async () => {
-    const evidence = evidenceOf([await sign(leaf, [leaf, root], { expiry: new Date(Date.now() + 1000) })]);
+    const evidence = evidenceOf([
+      await sign(leaf, [leaf, root], { expiry: new Date(Date.now() + 1000) }),
+    ]);
     const later = new Date(Date.now() + 10_000);
     const strict = decide(evidence, trustOf({}, { 'ca:test': holding(otherRoot) }), OK, later);
     assert.equal(strict.results[0]?.failure?.code, 'NOTATION_AUTHENTICITY_FAILED');
-    assert.match(strict.results[0]?.failure?.message ?? '', /not produced by a trusted signer.*ca:test/);
+    assert.match(
+      strict.results[0]?.failure?.message ?? '',
+      /not produced by a trusted signer.*ca:test/,
+    );
     assert.deepEqual(outcomes(strict), {
       integrity: 'passed',
       authenticity: 'failed',
@@ -246,68 +296,121 @@ describe('evaluateNotation', () => {
       authenticTimestamp: 'not-run',
       revocation: 'not-run',
     });
-    const audit = decide(evidence, trustOf({ level: 'audit' }, { 'ca:test': holding(otherRoot) }), OK, later);
+    const audit = decide(
+      evidence,
+      trustOf({ level: 'audit' }, { 'ca:test': holding(otherRoot) }),
+      OK,
+      later,
+    );
     assert.equal(audit.error, undefined);
     // notation-go's order: expiry is checked before the authentic timestamp.
-    assert.deepEqual(audit.verified?.warnings.map((w) => w.check), ['authenticity', 'expiry']);
+    assert.deepEqual(
+      audit.verified?.warnings.map((w) => w.check),
+      ['authenticity', 'expiry'],
+    );
   });
 
   it('trusted identities: a subset of the leaf subject matches, another does not', async () => {
     const evidence = evidenceOf([await sign(leaf, [leaf, root])]);
     const stores = { 'ca:test': holding(root) };
-    const matching = decide(evidence, trustOf({ trustedIdentities: ['x509.subject:C=US,ST=WA,O=Acme'] }, stores));
+    const matching = decide(
+      evidence,
+      trustOf({ trustedIdentities: ['x509.subject:C=US,ST=WA,O=Acme'] }, stores),
+    );
     assert.equal(matching.error, undefined);
-    const other = decide(evidence, trustOf({ trustedIdentities: ['x509.subject:C=US,ST=WA,O=Acme,CN=Someone'] }, stores));
+    const other = decide(
+      evidence,
+      trustOf({ trustedIdentities: ['x509.subject:C=US,ST=WA,O=Acme,CN=Someone'] }, stores),
+    );
     assert.equal(other.results[0]?.failure?.code, 'NOTATION_AUTHENTICITY_FAILED');
-    assert.match(other.results[0]?.failure?.message ?? '', /does not match the X.509 trusted identities "x509.subject:C=US,ST=WA,O=Acme,CN=Someone"/);
+    assert.match(
+      other.results[0]?.failure?.message ?? '',
+      /does not match the X.509 trusted identities "x509.subject:C=US,ST=WA,O=Acme,CN=Someone"/,
+    );
     const plugin = decide(evidence, trustOf({ trustedIdentities: ['plugin.id:someone'] }, stores));
-    assert.match(plugin.results[0]?.failure?.message ?? '', /no x509 trusted identities are configured/);
+    assert.match(
+      plugin.results[0]?.failure?.message ?? '',
+      /no x509 trusted identities are configured/,
+    );
   });
 
   it('a certificate expired now, no tsa store: authenticTimestamp fails (strict) or is logged', async () => {
     const evidence = evidenceOf([await sign(expiredLeaf, [expiredLeaf, root])]);
     const strict = decide(evidence, trustOf({}, { 'ca:test': holding(root) }));
     assert.equal(strict.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
-    assert.match(strict.results[0]?.failure?.message ?? '', /the verification time .* is after the certificate "CN=Expired,O=Acme,ST=WA,C=US" expired/);
-    const permissive = decide(evidence, trustOf({ level: 'permissive' }, { 'ca:test': holding(root) }));
+    assert.match(
+      strict.results[0]?.failure?.message ?? '',
+      /the verification time .* is after the certificate "CN=Expired,O=Acme,ST=WA,C=US" expired/,
+    );
+    const permissive = decide(
+      evidence,
+      trustOf({ level: 'permissive' }, { 'ca:test': holding(root) }),
+    );
     assert.equal(permissive.error, undefined);
-    assert.deepEqual(permissive.verified?.warnings.map((w) => w.check), ['authenticTimestamp']);
+    assert.deepEqual(
+      permissive.verified?.warnings.map((w) => w.check),
+      ['authenticTimestamp'],
+    );
   });
 
   it('a tsa store: a verified timestamp within the chain validity decides, its TSA chain checked for revocation', async () => {
-    const timestamp = (signature: Uint8Array) => pki.timestampToken(tsa, signature, { chain: [tsaRoot] });
+    const timestamp = (signature: Uint8Array) =>
+      pki.timestampToken(tsa, signature, { chain: [tsaRoot] });
     const stamped = evidenceOf([await sign(expiredLeaf, [expiredLeaf, root], { timestamp })]);
     const stores = { 'ca:test': holding(root), 'tsa:test': holding(tsaRoot) };
     const trust = trustOf({ trustStores: ['ca:test', 'tsa:test'] }, stores);
-    const plan = planNotationRevocation(stamped, trust, NOW);
-    assert.deepEqual(plan.map((request) => request.purpose).sort(), ['codeSigning', 'timestamping']);
+    // The checks stop at the timestamp, so no revocation is asked for.
+    assert.deepEqual(planNotationRevocation(stamped, trust, NOW), []);
     const verdict = decide(stamped, trust);
     // openssl stamps the time it runs, after this leaf expired: outside its validity.
     assert.equal(verdict.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
-    assert.match(verdict.results[0]?.failure?.message ?? '', /timestamp may be after the certificate "CN=Expired/);
+    assert.match(
+      verdict.results[0]?.failure?.message ?? '',
+      /timestamp may be after the certificate "CN=Expired/,
+    );
 
     const good = evidenceOf([await sign(leaf, [leaf, root], { timestamp })]);
+    const plan = planNotationRevocation(good, trust, NOW);
+    assert.deepEqual(plan.map((request) => request.purpose).sort(), [
+      'codeSigning',
+      'timestamping',
+    ]);
     const verified = decide(good, trust);
     assert.equal(verified.error, undefined, verified.results[0]?.failure?.message);
     assert.equal(verified.verified?.signer?.timestamp?.tsa, 'CN=TSA,O=TSA,C=US');
     // The TSA chain's revocation is checked even though it is the timestamp's, and revoked fails it.
-    const tsaRequest = planNotationRevocation(good, trust, NOW).find((r) => r.purpose === 'timestamping');
+    const tsaRequest = planNotationRevocation(good, trust, NOW).find(
+      (r) => r.purpose === 'timestamping',
+    );
     assert.ok(tsaRequest !== undefined);
     const answers = new Map(planNotationRevocation(good, trust, NOW).map((r) => [r.key, OK]));
-    answers.set(tsaRequest.key, { result: 'revoked', certificates: [], problem: { index: 0, subject: 'CN=TSA', message: 'revoked' } });
+    answers.set(tsaRequest.key, {
+      result: 'revoked',
+      certificates: [],
+      problem: { index: 0, subject: 'CN=TSA', message: 'revoked' },
+    });
     const revoked = evaluateNotation(good, trust, answers, NOW);
     assert.equal(revoked.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
-    assert.match(revoked.results[0]?.failure?.message ?? '', /timestamping certificate with subject "CN=TSA" is revoked/);
+    assert.match(
+      revoked.results[0]?.failure?.message ?? '',
+      /timestamping certificate with subject "CN=TSA" is revoked/,
+    );
 
     const unstamped = evidenceOf([await sign(leaf, [leaf, root])]);
     const missing = decide(unstamped, trust);
-    assert.match(missing.results[0]?.failure?.message ?? '', /no timestamp countersignature was found/);
+    assert.match(
+      missing.results[0]?.failure?.message ?? '',
+      /no timestamp countersignature was found/,
+    );
     // afterCertExpiry: the chain has not expired, so no timestamp is needed.
-    const after = decide(unstamped, trustOf({ trustStores: ['ca:test', 'tsa:test'], verifyTimestamp: 'afterCertExpiry' }, stores));
+    const after = decide(
+      unstamped,
+      trustOf({ trustStores: ['ca:test', 'tsa:test'], verifyTimestamp: 'afterCertExpiry' }, stores),
+    );
     assert.equal(after.error, undefined);
   });
 
-  it('integrity: another image, a critical plugin attribute, user metadata', async () => {
+  it('integrity: another image, user metadata, an unreadable envelope, a critical plugin attribute', async () => {
     const trust = trustOf({ level: 'audit' }, { 'ca:test': holding(root) });
     const other = evidenceOf([
       await sign(leaf, [leaf, root], { targetArtifact: { ...IMAGE, size: 518 } }),
@@ -317,20 +420,47 @@ describe('evaluateNotation', () => {
     assert.match(mismatch.results[0]?.failure?.message ?? '', /518 bytes\), not for the image/);
 
     const annotated = evidenceOf([
-      await sign(leaf, [leaf, root], { targetArtifact: { ...IMAGE, annotations: { env: 'prod' } } }),
+      await sign(leaf, [leaf, root], {
+        targetArtifact: { ...IMAGE, annotations: { env: 'prod' } },
+      }),
     ]);
     const answers = new Map(planNotationRevocation(annotated, trust, NOW).map((r) => [r.key, OK]));
-    assert.equal(evaluateNotation(annotated, trust, answers, NOW, { userMetadata: { env: 'prod' } }).error, undefined);
-    const wrong = evaluateNotation(annotated, trust, answers, NOW, { userMetadata: { env: 'dev' } });
+    assert.equal(
+      evaluateNotation(annotated, trust, answers, NOW, { userMetadata: { env: 'prod' } }).error,
+      undefined,
+    );
+    const wrong = evaluateNotation(annotated, trust, answers, NOW, {
+      userMetadata: { env: 'dev' },
+    });
     assert.equal(wrong.results[0]?.failure?.code, 'NOTATION_USER_METADATA_MISMATCH');
 
-    const garbage = evidenceOf([{ envelope: new TextEncoder().encode('{"payload":"x"}') }]);
-    assert.equal(decide(garbage, trust).results[0]?.failure?.code, 'NOTATION_INTEGRITY_FAILED');
+    const [stored] = evidenceOf([await sign(leaf, [leaf, root])]).signatures;
+    assert.ok(stored !== undefined);
+    const garbage = evidenceOf([], {
+      signatures: [{ ...stored, envelope: new TextEncoder().encode('{"payload":"x"}') }],
+    });
+    const unreadable = decide(garbage, trust).results[0]?.failure;
+    assert.equal(unreadable?.code, 'NOTATION_INTEGRITY_FAILED');
+    assert.match(
+      unreadable?.message ?? '',
+      /unable to verify the signature: invalid Notary Project JWS envelope/,
+    );
+
+    const plugin = evidenceOf([{ envelope: await pluginJws(leaf, [leaf, root]) }]);
+    const critical = decide(plugin, trust).results[0]?.failure;
+    assert.equal(critical?.code, 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE');
+    assert.match(critical?.message ?? '', /"io.cncf.notary.verificationPlugin"/);
   });
 
   it('trust stores that could not be read fail the signatures that need them, as invalid', async () => {
     const evidence = evidenceOf([await sign(leaf, [leaf, root])]);
-    const broken = { ok: false, error: invalid('NOTATION_TRUST_STORE_NOT_FOUND', 'the trust store "test" of type "ca" does not exist') } as const;
+    const broken = {
+      ok: false,
+      error: invalid(
+        'NOTATION_TRUST_STORE_NOT_FOUND',
+        'the trust store "test" of type "ca" does not exist',
+      ),
+    } as const;
     const strict = decide(evidence, trustOf({}, { 'ca:test': broken }));
     assert.equal(strict.error?.code, 'NOTATION_TRUST_STORE_NOT_FOUND');
     assert.equal(strict.error?.category, 'invalid');
@@ -340,7 +470,10 @@ describe('evaluateNotation', () => {
     // A broken tsa store does not matter while no timestamp is needed.
     const tsaBroken = decide(
       evidence,
-      trustOf({ trustStores: ['ca:test', 'tsa:test'], verifyTimestamp: 'afterCertExpiry' }, { 'ca:test': holding(root), 'tsa:test': broken }),
+      trustOf(
+        { trustStores: ['ca:test', 'tsa:test'], verifyTimestamp: 'afterCertExpiry' },
+        { 'ca:test': holding(root), 'tsa:test': broken },
+      ),
     );
     assert.equal(tsaBroken.error, undefined);
   });
@@ -364,7 +497,10 @@ describe('evaluateNotation', () => {
       }),
       trust,
     );
-    assert.deepEqual(rejectedOnly.results.map((r) => r.failure?.code), ['NOTATION_INTEGRITY_FAILED', 'NOTATION_AUTHENTICITY_FAILED']);
+    assert.deepEqual(
+      rejectedOnly.results.map((r) => r.failure?.code),
+      ['NOTATION_INTEGRITY_FAILED', 'NOTATION_AUTHENTICITY_FAILED'],
+    );
     assert.equal(rejectedOnly.error?.code, 'NOTATION_TOO_MANY_SIGNATURES');
     assert.match(rejectedOnly.error?.message ?? '', /3 more signatures were not examined/);
   });

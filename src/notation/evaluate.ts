@@ -59,10 +59,7 @@ import type {
   TrustStoreReference,
   TrustStoreType,
 } from '../formats/notation/trust-policy.ts';
-import type {
-  ValidationAction,
-  ValidationType,
-} from '../formats/notation/verification-level.ts';
+import type { ValidationAction, ValidationType } from '../formats/notation/verification-level.ts';
 import { type NotationCertificate, parseCertificate } from '../formats/notation/x509.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import './error-codes.ts';
@@ -281,10 +278,18 @@ function imageError(
     evidence.notExamined === 0
       ? ''
       : `; ${plural(evidence.notExamined, 'more signature')} ${evidence.notExamined === 1 ? 'was' : 'were'} not examined (more than the maximum number of signatures to examine)`;
-  const first = failures[0];
+  const first = results.find((result) => result.failure !== undefined);
+  const why =
+    first?.failure === undefined
+      ? ''
+      : ` (signature ${first.index}: ${first.failure.code}: ${first.failure.message})`;
+  const none =
+    results.length === 1
+      ? `the signature at ${at} did not verify`
+      : `none of the ${results.length} signatures at ${at} verified`;
   return denied(
     evidence.notExamined === 0 ? 'NOTATION_NO_VALID_SIGNATURE' : 'NOTATION_TOO_MANY_SIGNATURES',
-    `${reference}: none of the ${plural(results.length, 'signature')} at ${at} verified${first === undefined ? '' : ` (signature ${results.find((r) => r.failure === first)?.index}: ${first.message})`}${notExamined}`,
+    `${reference}: ${none}${why}${notExamined}`,
   );
 }
 
@@ -728,9 +733,7 @@ function revocationRequest(
 function revocationProblem(
   revocation: ChainRevocation,
   kind: 'signing' | 'timestamping',
-):
-  | { code: NotationFailureCode; category: ErrorCategory; message: string }
-  | undefined {
+): { code: NotationFailureCode; category: ErrorCategory; message: string } | undefined {
   const problem = revocation.problem;
   const subject = problem?.subject ? ` with subject "${problem.subject}"` : '';
   const detail = problem?.message ? `: ${problem.message}` : '';

@@ -14,9 +14,9 @@
  * than `maxEnvelopeBytes`, refused before the blob is fetched; the blob is
  * read through the store, which checks its size and digest.
  *
- * Caps, as notation has them: at most `maxSignatures` signatures are
- * examined (notation's `--max-signatures`, 100); the rest are counted, not
- * fetched. When the caller passes `trustedThumbprints` (the SHA-256 of every
+ * Caps, as notation has them: the first `maxSignatures` signatures listed
+ * are examined (notation's `--max-signatures`, 100); the rest are counted,
+ * not fetched. When the caller passes `trustedThumbprints` (the SHA-256 of every
  * certificate it trusts for signing), a signature whose
  * `io.cncf.notary.x509chain.thumbprint#S256` annotation names none of them is
  * skipped before its envelope is fetched, as signature-specification.md
@@ -164,10 +164,12 @@ export async function gatherNotationSignatures(
     seen.add(descriptor.digest);
     return true;
   });
+  // notation counts every signature it processes, trusted or not (notation.go `Verify`).
+  const examined = unique.slice(0, maxSignatures);
   const rejected: RejectedNotationSignature[] = [];
   const untrusted: UntrustedNotationSignature[] = [];
   const candidates: { readonly index: number; readonly descriptor: Descriptor }[] = [];
-  for (const [index, descriptor] of unique.entries()) {
+  for (const [index, descriptor] of examined.entries()) {
     const claimed = listedThumbprints(descriptor);
     if (claimed !== undefined && !namesTrusted(claimed, options.trustedThumbprints)) {
       untrusted.push({ index, digest: descriptor.digest, thumbprints: claimed });
@@ -175,10 +177,9 @@ export async function gatherNotationSignatures(
       candidates.push({ index, descriptor });
     }
   }
-  const examined = candidates.slice(0, maxSignatures);
   const limit = createLimiter(options.concurrency ?? 4);
   const outcomes = await Promise.all(
-    examined.map(({ index, descriptor }) =>
+    candidates.map(({ index, descriptor }) =>
       limit(() => examine(store, image, index, descriptor, options)),
     ),
   );
@@ -195,7 +196,7 @@ export async function gatherNotationSignatures(
     signatures,
     rejected,
     untrusted: untrusted.sort(byIndex),
-    notExamined: candidates.length - examined.length,
+    notExamined: unique.length - examined.length,
   };
 }
 

@@ -20,12 +20,7 @@
  * `unavailable` (the registry, or a revocation server, could not be reached).
  */
 import { createLimiter } from '../core/concurrency.ts';
-import {
-  invalid,
-  isVouchError,
-  messageOf,
-  type VouchError,
-} from '../core/errors.ts';
+import { invalid, isVouchError, messageOf, type VouchError } from '../core/errors.ts';
 import {
   applicableStatement,
   GLOBAL_SCOPE,

@@ -82,7 +82,8 @@ ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
     const [name, ...rest] = args;
-    const entry = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+    const entry =
+      name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (entry === undefined) {
       throw invalid(
         'USAGE',

@@ -114,19 +114,61 @@ export function verifyTimestamp(input: TimestampInput): TimestampVerification {
   }
 }
 
-function verify(input: TimestampInput): TimestampVerification {
-  if (input.token.byteLength === 0) {
-    return fail('NOTATION_TIMESTAMP_INVALID', 'the timestamp countersignature is empty');
-  }
-  if (input.token.byteLength > MAX_TOKEN_BYTES) {
+/**
+ * What `notation inspect` shows of a token (cmd/notation/inspect.go
+ * `parseTimestamp`: `ParseSignedToken`, `Info`, `Validate`): its time and the
+ * certificates it carries, once it parses and stamps exactly `signature`.
+ * Nothing about who signed it is verified: see `verifyTimestamp`.
+ */
+export type TimestampReading =
+  | {
+      readonly ok: true;
+      readonly genTime: Date;
+      /** genTime − accuracy and genTime + accuracy, in milliseconds since the epoch. */
+      readonly earliest: number;
+      readonly latest: number;
+      /** The certificates the token carries, in its order. */
+      readonly certificates: readonly NotationCertificate[];
+    }
+  | Failure;
+
+export function readTimestampToken(token: Uint8Array, signature: Uint8Array): TimestampReading {
+  try {
+    const read = readToken(token, signature);
+    if (!read.ok) return read;
+    const { info, certificates } = read.token;
+    return {
+      ok: true,
+      genTime: new Date(Math.floor(info.genTime)),
+      earliest: info.genTime - info.accuracyMs,
+      latest: info.genTime + info.accuracyMs,
+      certificates,
+    };
+  } catch (error) {
     return fail(
       'NOTATION_TIMESTAMP_INVALID',
-      `the timestamp countersignature has ${input.token.byteLength} bytes, more than ${MAX_TOKEN_BYTES}`,
+      `the timestamp token is invalid: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** The token parsed, its size checked first and its imprint after. */
+function readToken(
+  bytes: Uint8Array,
+  signature: Uint8Array,
+): { readonly ok: true; readonly token: ParsedToken } | Failure {
+  if (bytes.byteLength === 0) {
+    return fail('NOTATION_TIMESTAMP_INVALID', 'the timestamp countersignature is empty');
+  }
+  if (bytes.byteLength > MAX_TOKEN_BYTES) {
+    return fail(
+      'NOTATION_TIMESTAMP_INVALID',
+      `the timestamp countersignature has ${bytes.byteLength} bytes, more than ${MAX_TOKEN_BYTES}`,
     );
   }
   let token: ParsedToken;
   try {
-    token = parseToken(input.token);
+    token = parseToken(bytes);
   } catch (error) {
     if (error instanceof TokenError || error instanceof DerError || isVouchError(error)) {
       return fail('NOTATION_TIMESTAMP_INVALID', `the timestamp token is invalid: ${error.message}`);
@@ -134,13 +176,21 @@ function verify(input: TimestampInput): TimestampVerification {
     throw error;
   }
   const info = token.info;
-  const digest = createHash(info.imprintHash).update(input.signature).digest();
+  const digest = createHash(info.imprintHash).update(signature).digest();
   if (!sameBytes(digest, info.imprint)) {
     return fail(
       'NOTATION_TIMESTAMP_MISMATCH',
       'the timestamp token stamps other bytes than this signature: its message imprint is not the hash of the signature',
     );
   }
+  return { ok: true, token };
+}
+
+function verify(input: TimestampInput): TimestampVerification {
+  const read = readToken(input.token, input.signature);
+  if (!read.ok) return read;
+  const { token } = read;
+  const info = token.info;
   if (input.tsaRoots.length === 0) {
     return fail('NOTATION_TIMESTAMP_UNTRUSTED', 'no trusted TSA certificates are configured');
   }

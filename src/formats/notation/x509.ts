@@ -97,6 +97,8 @@ export interface NotationCertificate {
   readonly serialNumber: bigint;
   /** The subject as Go's `pkix.Name.String` writes it, for messages: `CN=…,O=…,C=…`. */
   readonly subject: string;
+  /** The issuer, written the same way (`notation inspect`'s "issued by"). */
+  readonly issuer: string;
   readonly rawSubject: Uint8Array;
   readonly rawIssuer: Uint8Array;
   readonly notBefore: Date;
@@ -201,6 +203,7 @@ function readCertificate(der: Uint8Array, what: string): NotationCertificate {
     version,
     serialNumber: cert.serialNumber.toBigInt(),
     subject: distinguishedName(cert.subject),
+    issuer: distinguishedName(cert.issuer),
     rawSubject: bytesOf(cert.subject.valueBeforeDecode),
     rawIssuer: bytesOf(cert.issuer.valueBeforeDecode),
     notBefore: validTime(cert.notBefore.value, `${what}: notBefore`),
