@@ -149,17 +149,18 @@ describe('evaluateNotation', () => {
     return { envelope };
   }
 
-  /** A JWS whose protected header has a critical `io.cncf.notary.verificationPlugin`. */
-  async function pluginJws(signer: Issued, chain: readonly Issued[]): Promise<Uint8Array> {
+  /** A JWS with this protected header (beside alg, cty), hand-made: buildJws writes notary.x509 only. */
+  async function handMadeJws(
+    signer: Issued,
+    chain: readonly Issued[],
+    protectedHeader: Record<string, unknown>,
+  ): Promise<Uint8Array> {
     const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64url');
     const header = b64url(
       JSON.stringify({
         alg: 'ES256',
-        crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.verificationPlugin'],
         cty: 'application/vnd.cncf.notary.payload.v1+json',
-        'io.cncf.notary.signingScheme': 'notary.x509',
-        'io.cncf.notary.signingTime': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        'io.cncf.notary.verificationPlugin': 'com.example.plugin',
+        ...protectedHeader,
       }),
     );
     const payload = b64url(JSON.stringify({ targetArtifact: IMAGE }));
@@ -177,11 +178,31 @@ describe('evaluateNotation', () => {
     );
   }
 
+  const seconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+  /** A JWS whose protected header has a critical `io.cncf.notary.verificationPlugin`. */
+  const pluginJws = (signer: Issued, chain: readonly Issued[]) =>
+    handMadeJws(signer, chain, {
+      crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.verificationPlugin'],
+      'io.cncf.notary.signingScheme': 'notary.x509',
+      'io.cncf.notary.signingTime': seconds(new Date()),
+      'io.cncf.notary.verificationPlugin': 'com.example.plugin',
+    });
+
+  /** A `notary.x509.signingAuthority` JWS, authentically signed at `time`. */
+  const signingAuthorityJws = (signer: Issued, chain: readonly Issued[], time: Date) =>
+    handMadeJws(signer, chain, {
+      crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.authenticSigningTime'],
+      'io.cncf.notary.signingScheme': 'notary.x509.signingAuthority',
+      'io.cncf.notary.authenticSigningTime': seconds(time),
+    });
+
   before(async () => {
     pki = await TestPki.create();
     root = await pki.certificate('root', {
       subject: '/C=US/ST=WA/O=Acme/CN=Root',
       extensions: EXT.root,
+      notBefore: new Date(NOW.getTime() - 100 * HOUR),
     });
     leaf = await pki.certificate('leaf', {
       subject: '/C=US/ST=WA/L=Seattle/O=Acme/CN=Signer',
@@ -408,6 +429,42 @@ describe('evaluateNotation', () => {
       trustOf({ trustStores: ['ca:test', 'tsa:test'], verifyTimestamp: 'afterCertExpiry' }, stores),
     );
     assert.equal(after.error, undefined);
+  });
+
+  it('signingAuthority: a signingAuthority store, the authentic signing time within the chain validity', async () => {
+    const during = new Date(NOW.getTime() - 20 * HOUR);
+    const evidence = evidenceOf([
+      { envelope: await signingAuthorityJws(expiredLeaf, [expiredLeaf, root], during) },
+    ]);
+    const trust = trustOf(
+      { trustStores: ['signingAuthority:test'] },
+      { 'signingAuthority:test': holding(root) },
+    );
+    const [request] = planNotationRevocation(evidence, trust, NOW);
+    // The revocation check is told the authentic signing time.
+    assert.equal(request?.signingTime?.getTime(), Math.floor(during.getTime() / 1000) * 1000);
+    const verdict = decide(evidence, trust);
+    // Expired now, but it was valid when the signing authority vouched for the time.
+    assert.equal(verdict.error, undefined, verdict.results[0]?.failure?.message);
+    assert.equal(verdict.verified?.signer?.signingScheme, 'notary.x509.signingAuthority');
+
+    const before = new Date(NOW.getTime() - 60 * HOUR);
+    const early = evidenceOf([
+      { envelope: await signingAuthorityJws(expiredLeaf, [expiredLeaf, root], before) },
+    ]);
+    const refused = decide(early, trust).results[0]?.failure;
+    assert.equal(refused?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
+    assert.match(
+      refused?.message ?? '',
+      /the authentic signing time .* is before the certificate "CN=Expired,O=Acme,ST=WA,C=US" is valid/,
+    );
+    // A ca store does not vouch for signingAuthority signatures.
+    const caOnly = decide(evidence, trustOf({}, { 'ca:test': holding(root) }));
+    assert.equal(caOnly.results[0]?.failure?.code, 'NOTATION_AUTHENTICITY_FAILED');
+    assert.match(
+      caOnly.results[0]?.failure?.message ?? '',
+      /names no signingAuthority trust store/,
+    );
   });
 
   it('integrity: another image, user metadata, an unreadable envelope, a critical plugin attribute', async () => {

@@ -79,8 +79,10 @@ export interface NotationVerifyOptions extends NotationEvaluateOptions {
   /** Reads a named trust store (src/notation/trust-store.ts `readTrustStore` under a config dir). */
   readonly readTrustStore: (store: TrustStoreReference) => Promise<readonly TrustedCertificate[]>;
   /**
-   * How certificates' revocation is checked. Without it nothing is fetched
-   * and a revocation check that is not skipped cannot pass.
+   * How certificates' revocation is checked. Without it nothing is fetched:
+   * a revocation check the level does not skip cannot pass, nor can a
+   * timestamp whose TSA chain must be checked (notation checks that one
+   * whatever the level says of revocation).
    */
   readonly revocation?: RevocationOptions;
   /**
