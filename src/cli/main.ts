@@ -11,6 +11,8 @@ import { type CliIO, writeJson } from './io.ts';
 export interface Command {
   readonly summary: string;
   readonly help: string;
+  /** The help for these arguments, for a command with subcommands (`vouch notation sign --help`). */
+  helpFor?(args: readonly string[]): Promise<string>;
   run(args: readonly string[], io: CliIO): Promise<number>;
 }
 
@@ -95,6 +97,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'Show the signatures and other attachments of an image',
     load: async () => (await import('./commands/tree.ts')).command,
   },
+  notation: {
+    summary: 'Notary Project (notation) signatures: sign images as notation does',
+    load: async () => (await import('./commands/notation.ts')).command,
+  },
   admission: {
     summary: 'Run the Kubernetes admission webhook, or print what installs it',
     load: async () => (await import('./commands/admission.ts')).command,
@@ -146,7 +152,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   }
   const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    io.stdout.write(
+      `${command.helpFor === undefined ? command.help : await command.helpFor(args)}\n`,
+    );
     return EXIT_OK;
   }
   try {
