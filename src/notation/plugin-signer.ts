@@ -54,7 +54,7 @@ import {
   signingLeaf,
   verifyNotationSignature,
 } from '../formats/notation/signature.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import type { NotationPlugin } from './plugin.ts';
 
 export interface PluginKey {

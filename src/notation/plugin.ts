@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { abortError } from '../core/abort.ts';
 import { denied, invalid, messageOf, unavailable, type VouchError } from '../core/errors.ts';
 import { parsePluginError, type PluginCommand } from '../formats/notation/plugin-protocol.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 
 /** notation-go plugin.go maxPluginOutputSize. */
 export const DEFAULT_MAX_PLUGIN_OUTPUT_BYTES = 64 * 1024 * 1024;

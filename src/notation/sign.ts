@@ -65,7 +65,7 @@ import type { Descriptor } from '../oci/manifest.ts';
 import { OCI_MANIFEST } from '../oci/media-types.ts';
 import { addToReferrersTag } from '../registry/referrers-tag.ts';
 import { canSwapTags, type ImageStore, type ManifestTarget } from '../registry/store.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import type { PluginSigning } from './plugin-signer.ts';
 import type { Timestamper } from './timestamper.ts';
 

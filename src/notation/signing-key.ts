@@ -19,7 +19,7 @@ import {
 import { parseCertificateDer } from '../formats/notation/envelope.ts';
 import { readKeyFile } from '../keys/files.ts';
 import { decodePemBlocks, parsePrivateKeyPem } from '../keys/pem.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import { readRegularFile } from './files.ts';
 
 /** dir/path.go `PathSigningKeys`. */

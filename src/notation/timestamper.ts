@@ -22,7 +22,7 @@ import {
 } from '../formats/notation/timestamp-authority.ts';
 import { bodyOf, discard, header, type HttpClient } from '../registry/http.ts';
 import { collect } from '../registry/verified-content.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 
 export interface TimestamperOptions {
   /** `--timestamp-url`. */
