@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { decode, type Tag } from 'cbor2';
 import { createRootCertificate } from '../src/formats/notary/certificate.ts';
 import { parseNotationEnvelope } from '../src/formats/notation/parse-envelope.ts';
 import { parseNotationSignatureManifest } from '../src/formats/notation/signature-manifest.ts';
@@ -95,6 +96,16 @@ async function snapshot(dir: string): Promise<string[]> {
       }),
   );
   return files.sort();
+}
+
+/** A COSE envelope's headers in encoded order (Maps keep insertion order). */
+function coseHeaders(envelope: Uint8Array) {
+  const options = { preferMap: true, ignoreGlobalTags: true } as const;
+  const [protectedBytes, unprotected] = (decode(envelope, options) as Tag).contents as [
+    Uint8Array,
+    Map<unknown, unknown>,
+  ];
+  return { protected: decode(protectedBytes, options) as Map<unknown, unknown>, unprotected };
 }
 
 /** The JSON object of a JWS's protected header. */
@@ -258,12 +269,25 @@ describe('vouch notation sign', { skip }, () => {
       Math.floor(ours.envelope.signingTime.getTime() / 1000) * 1000 + 86_400_000,
     );
     assert.equal(report.images[0]?.signature.expiry, ours.envelope.expiry?.toISOString());
-    // notation-go's COSE blob signature (notation v2) has the same protected labels.
-    const labels = (envelope: typeof ours.envelope) => [
-      envelope.signingScheme,
-      ...envelope.extendedAttributes.map((a) => a.key),
-    ];
-    assert.deepEqual(labels(ours.envelope), ['notary.x509']);
+    // notation-go's COSE signature (signatures/blob.cose.sig, PS256 too) has the same protected
+    // header, label for label, but the time; the unprotected one has a timestamp besides.
+    const [mine, theirs] = [
+      ours.envelopeBytes,
+      new Uint8Array(await readFile(fixture('signatures/blob.cose.sig'))),
+    ].map(coseHeaders);
+    const withoutTime = (header: Map<unknown, unknown> | undefined) =>
+      [...(header ?? [])].map(([k, v]) => [k, k === 'io.cncf.notary.signingTime' ? 'time' : v]);
+    const expiryless = new Map(
+      [...(mine?.protected ?? [])].filter(([k]) => k !== 'io.cncf.notary.expiry'),
+    );
+    expiryless.set(2, ['io.cncf.notary.signingScheme']);
+    assert.deepEqual(withoutTime(expiryless), withoutTime(theirs?.protected));
+    assert.deepEqual(
+      [...(mine?.unprotected.keys() ?? [])],
+      [...(theirs?.unprotected.keys() ?? [])].filter(
+        (k) => k !== 'io.cncf.notary.timestampSignature',
+      ),
+    );
     // Listed under the fallback tag the layout keeps.
     assert.equal((await readReferrersTag(store, IMAGE as Digest)).length, 1);
   });
@@ -322,6 +346,9 @@ describe('vouch notation sign', { skip }, () => {
     const missing = await vouch('--key', 'nosuchkey', `oci:${path}:v1`);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /signing key "nosuchkey" not found/);
+    const noCert = await vouch('--key', KEY, `oci:${path}:v1`);
+    assert.equal(noCert.code, 2);
+    assert.match(noCert.stderr, /not found in .*signingkeys\.json \(a key file needs --cert/);
     const reserved = await vouch(
       '--key',
       KEY,

@@ -9,7 +9,7 @@
  * before any image is fetched; nothing is written unless the signature (and
  * its countersignature) checked out. The use-case is src/notation/sign.ts.
  */
-import { invalid } from '../core/errors.ts';
+import { hasCode, invalid } from '../core/errors.ts';
 import type { PluginConfig } from '../formats/notation/plugin-protocol.ts';
 import type { NotationSigningKey, NotationSignResult } from '../notation/sign.ts';
 import { attachToImageArguments, imageArguments } from './attach-command.ts';
@@ -212,7 +212,18 @@ async function signingKey(
   if (choice.kind === 'named') {
     const { resolveSigningKey } = await import('../formats/notation/signing-keys.ts');
     const { path, keys } = await loadSigningKeys(configDir);
-    resolved = resolveSigningKey(keys, choice.name, path);
+    try {
+      resolved = resolveSigningKey(keys, choice.name, path);
+    } catch (error) {
+      // `--key FILE` alone reads FILE as a key name, as notation does: say what was meant.
+      if (hasCode(error, 'NOTATION_SIGNING_KEY_NOT_FOUND') && /[/\\.]/.test(choice.name ?? '')) {
+        throw invalid(
+          'NOTATION_SIGNING_KEY_NOT_FOUND',
+          `${error.message} (a key file needs --cert with its certificate chain)`,
+        );
+      }
+      throw error;
+    }
   } else {
     resolved = choice.kind === 'files' ? choice : { ...choice, pluginConfig: {} };
   }
