@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { NotaryMetadataStore } from '../dct/metadata-store.ts';
 import type { NotaryServer } from '../dct/notary-server.ts';
+import { notationConfigDir } from '../notation/config-dir.ts';
 import type { Credentials } from '../registry/credentials.ts';
 import type { HttpClient, HttpOptions } from '../registry/http.ts';
 import { type StoreOptions, Stores } from '../registry/open.ts';
@@ -39,6 +40,8 @@ export interface CliDirs {
   readonly dockerTrust: string;
   /** The trusted-root cache: $VOUCH_CACHE_DIR, $XDG_CACHE_HOME/vouch or ~/.cache/vouch. */
   readonly cache: string;
+  /** notation's configuration: $NOTATION_CONFIG, $XDG_CONFIG_HOME/notation or ~/.config/notation. */
+  readonly notationConfig: string;
 }
 
 /**
@@ -72,6 +75,11 @@ export function cliDirs(io: CliIO, trustDir?: string): CliDirs {
     dockerConfig,
     dockerTrust: join(dockerConfig, 'trust'),
     cache: cacheDirOf(io),
+    notationConfig: notationConfigDir({
+      notationConfig: io.env.NOTATION_CONFIG,
+      xdgConfigHome: io.env.XDG_CONFIG_HOME,
+      home: homeOf(io),
+    }),
   };
 }
 

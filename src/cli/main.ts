@@ -11,6 +11,8 @@ import { type CliIO, writeJson } from './io.ts';
 export interface Command {
   readonly summary: string;
   readonly help: string;
+  /** The help for these arguments, for a command with subcommands (`vouch notation sign --help`). */
+  helpFor?(args: readonly string[]): Promise<string>;
   run(args: readonly string[], io: CliIO): Promise<number>;
 }
 
@@ -87,13 +89,13 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "Print where an image's signatures are stored",
     load: async () => (await import('./commands/triangulate.ts')).command,
   },
-  notation: {
-    summary: 'Notary Project (notation) signatures: verify, list, inspect',
-    load: async () => (await import('./commands/notation.ts')).command,
-  },
   trust: {
     summary: 'Docker Content Trust: sign tags, manage keys and signers, migrate to cosign',
     load: async () => (await import('./commands/trust.ts')).command,
+  },
+  notation: {
+    summary: 'Notary Project (notation) signatures: sign, verify, list, inspect',
+    load: async () => (await import('./commands/notation.ts')).command,
   },
   tree: {
     summary: 'Show the signatures and other attachments of an image',
@@ -150,7 +152,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   }
   const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(`${command.help}\n`);
+    io.stdout.write(
+      `${command.helpFor === undefined ? command.help : await command.helpFor(args)}\n`,
+    );
     return EXIT_OK;
   }
   try {

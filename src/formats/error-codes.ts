@@ -52,8 +52,18 @@ export interface FormatErrorCodes {
   NOTATION_ENVELOPE_INVALID: 'denied';
   /** A Notary Project signature manifest that is malformed or not a notation signature. */
   NOTATION_MANIFEST_INVALID: 'denied';
+  /** A notation plugin's answer that is malformed or does not hold up (plugin-protocol.ts). */
+  NOTATION_PLUGIN_RESPONSE_INVALID: 'denied';
   /** A Notary Project signature that does not verify with its own leaf certificate. */
   NOTATION_SIGNATURE_INVALID: 'denied';
+  /** No signing key of that name in notation's signingkeys.json, or no default key. */
+  NOTATION_SIGNING_KEY_NOT_FOUND: 'invalid';
+  /** A signingkeys.json notation would refuse, or a key in it notation could not sign with. */
+  NOTATION_SIGNING_KEYS_INVALID: 'invalid';
+  /** `--timestamp-root-cert` is not exactly one root certificate (PEM or DER). */
+  NOTATION_TSA_ROOT_INVALID: 'invalid';
+  /** A timestamp authority's answer that is not a good token over this signature by the root given. */
+  NOTATION_TSA_RESPONSE_INVALID: 'denied';
   PREDICATE_INVALID: 'invalid';
   SIGNATURE_CONFIG_INVALID: 'denied';
   SIGNATURE_MANIFEST_INVALID: 'denied';

@@ -7,7 +7,7 @@
  * https://github.com/notaryproject/notation-go/blob/main/dir/path.go
  * https://notaryproject.dev/docs/user-guides/how-to/directory-structure/
  */
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { invalid } from '../core/errors.ts';
 import {
   MAX_TRUST_POLICY_BYTES,
@@ -17,29 +17,7 @@ import {
 import './error-codes.ts';
 import { readRegularFile } from './files.ts';
 
-export interface NotationConfigDirInput {
-  /** $NOTATION_CONFIG: the directory itself, when set and not empty. */
-  readonly notationConfig?: string | undefined;
-  /** $XDG_CONFIG_HOME: used when absolute, as Go's os.UserConfigDir does on Linux. */
-  readonly xdgConfigHome?: string | undefined;
-  /** The home directory: `~/.config/notation` otherwise. */
-  readonly home: string;
-}
-
-/**
- * `{NOTATION_CONFIG}`: $NOTATION_CONFIG, else `$XDG_CONFIG_HOME/notation`,
- * else `~/.config/notation`. Go's os.UserConfigDir fails on a relative
- * $XDG_CONFIG_HOME and notation then falls back to `./.notation`; vouch
- * ignores it instead, as the XDG Base Directory spec asks, rather than trust
- * a policy in whatever directory it runs in.
- */
-export function notationConfigDir(input: NotationConfigDirInput): string {
-  if (input.notationConfig !== undefined && input.notationConfig !== '')
-    return input.notationConfig;
-  const xdg = input.xdgConfigHome;
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'notation');
-  return join(input.home, '.config', 'notation');
-}
+export { type NotationConfigDirInput, notationConfigDir } from './config-dir.ts';
 
 /** dir/path.go `PathOCITrustPolicy`, read first. */
 export const TRUST_POLICY_FILE = 'trustpolicy.oci.json';

@@ -12,7 +12,7 @@ import { EXT, type Issued, TestPki } from '../../test/helpers/notation-pki.ts';
 import { invalid } from '../core/errors.ts';
 import { buildJws } from '../formats/notation/jws.ts';
 import type { ChainRevocation } from '../formats/notation/revocation-result.ts';
-import { type NotationSignRequest, notationKeySigner } from '../formats/notation/signature.ts';
+import { type NotationKeySignRequest, notationKeySigner } from '../formats/notation/signature.ts';
 import {
   buildNotationSignatureManifest,
   parseNotationSignatureManifest,
@@ -136,7 +136,7 @@ describe('evaluateNotation', () => {
   async function sign(
     signer: Issued,
     chain: readonly Issued[],
-    overrides: Partial<NotationSignRequest> = {},
+    overrides: Partial<NotationKeySignRequest> = {},
   ): Promise<{ envelope: Uint8Array }> {
     const key = createPrivateKey(await readFile(signer.keyFile));
     const envelope = await buildJws({

@@ -33,6 +33,8 @@ export interface RegistryErrorCodes {
   RATE_LIMITED: 'unavailable';
   REDIRECT_REFUSED: 'unavailable';
   REDIRECT_UNAUTHORIZED: 'unavailable';
+  /** Concurrent writers kept changing the referrers fallback index (referrers-tag.ts). */
+  REFERRERS_CONFLICT: 'unavailable';
   REFERRERS_INVALID: 'denied';
   REFERRERS_TOO_MANY: 'denied';
   REGISTRY_ERROR: 'unavailable';

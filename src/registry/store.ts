@@ -51,3 +51,21 @@ export interface ImageStore {
    */
   referrers(digest: Digest, artifactType?: string): Promise<Descriptor[]>;
 }
+
+/**
+ * What an OCI layout can do and a registry cannot: move a tag only if it
+ * still names what was read (`OCILayoutStore.compareAndSetTag`, under the
+ * layout's index.json lock). Read-modify-writes of a tag use it where the
+ * store has it, and re-check after the write where it has not.
+ */
+export interface TagSwapper {
+  compareAndSetTag(
+    tag: string,
+    expected: Digest | undefined,
+    descriptor: Descriptor,
+  ): Promise<boolean>;
+}
+
+export function canSwapTags(store: ImageStore): store is ImageStore & TagSwapper {
+  return typeof (store as Partial<TagSwapper>).compareAndSetTag === 'function';
+}

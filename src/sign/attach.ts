@@ -57,7 +57,8 @@ import type { KeylessSigning } from './keyless-signing.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, ParsedManifest, Platform } from '../oci/manifest.ts';
 import { isIndexType } from '../oci/media-types.ts';
-import type { ImageStore, ManifestTarget } from '../registry/store.ts';
+import { backoffMs, isTransientError } from '../registry/retry.ts';
+import { canSwapTags, type ImageStore, type ManifestTarget } from '../registry/store.ts';
 
 /** A signature config holds one history entry and one diff ID per layer: ~110 bytes each. */
 export const MAX_SIGNATURE_CONFIG_BYTES = 1024 * 1024;
@@ -70,10 +71,6 @@ export const DEFAULT_SETTLE_MS = 100;
 const MAX_SETTLE_MS = 5000;
 /** How many times the settle check may find a layer replaced and append it again. */
 const SETTLE_ROUNDS = 3;
-const BACKOFF_BASE_MS = 20;
-const BACKOFF_MAX_MS = 1000;
-/** Layout and registry errors for a manifest or tag that does not exist. */
-
 /** What every request names: where the image is (the layer goes to the same store) and which manifest. */
 export interface AttachRequest {
   readonly store: ImageStore;
@@ -593,19 +590,6 @@ async function resolveUnits<Q extends AttachRequest>(
   return units;
 }
 
-/** Store capability of layouts: move a tag only if it still names what was read. */
-interface TagSwapper {
-  compareAndSetTag(
-    tag: string,
-    expected: Digest | undefined,
-    descriptor: Descriptor,
-  ): Promise<boolean>;
-}
-
-function canSwapTags(store: ImageStore): store is ImageStore & TagSwapper {
-  return typeof (store as Partial<TagSwapper>).compareAndSetTag === 'function';
-}
-
 class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
   readonly #kind: AttachmentKind<Q, P>;
   readonly #settings: AttachSettings<R>;
@@ -823,7 +807,7 @@ class AttachEngine<Q extends AttachRequest, P extends PreparedLayer, R> {
         attempt,
         ...(failure === undefined ? {} : { error: failure }),
       });
-      await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+      await sleep(backoffMs(attempt));
     }
     throw this.conflictError(
       unit,
@@ -894,20 +878,6 @@ function sameAnnotations(a: Descriptor, b: Descriptor): boolean {
   return (
     Object.keys(left).length === keys.length &&
     keys.every((key) => Object.hasOwn(left, key) && left[key] === right[key])
-  );
-}
-
-/**
- * Whether a failure may not recur on a second try: the store was
- * unavailable (a 5xx, an unexpected 4xx such as MANIFEST_BLOB_UNKNOWN
- * during concurrent uploads of one blob, a timeout), but not refused
- * credentials or rate limiting, which a retry within seconds does not cure.
- */
-function isTransientError(error: unknown): error is Error {
-  return (
-    isVouchError(error) &&
-    error.category === 'unavailable' &&
-    !['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'SIGNING_FAILED'].includes(error.code)
   );
 }
 

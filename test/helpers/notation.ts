@@ -3,9 +3,11 @@
  * made fresh in each test process (no network, no fixtures needed).
  */
 import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createRootCertificate } from '../../src/formats/notary/certificate.ts';
 import {
-  type NotationSignRequest,
+  type NotationKeySignRequest,
   notationKeySigner,
 } from '../../src/formats/notation/signature.ts';
 
@@ -52,8 +54,8 @@ export const TARGET = {
 /** A request signed by `kind`'s key over TARGET, at a fixed time. */
 export function signRequest(
   kind: TestKeyKind = 'p256',
-  overrides: Partial<NotationSignRequest> = {},
-): NotationSignRequest {
+  overrides: Partial<NotationKeySignRequest> = {},
+): NotationKeySignRequest {
   const key = testKey(kind);
   return {
     targetArtifact: TARGET,
@@ -63,4 +65,17 @@ export function signRequest(
     signer: notationKeySigner(key.privateKey),
     ...overrides,
   };
+}
+
+/**
+ * The notation CLI fixtures (/work/shared/fixtures/notation, outside the
+ * repository): looked for beside the checkout and beside the directory
+ * holding it (a worktree), or undefined when absent.
+ */
+export function notationFixtures(): string | undefined {
+  const root = resolve(import.meta.dirname, '../..');
+  return [
+    resolve(root, '../shared/fixtures/notation'),
+    resolve(root, '../../shared/fixtures/notation'),
+  ].find((dir) => existsSync(join(dir, 'config/localkeys/e2e.key')));
 }

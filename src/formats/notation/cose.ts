@@ -34,7 +34,6 @@
  * marshals it (struct order: mediaType, digest, size, annotations).
  */
 import { decode, encode, Tag } from 'cbor2';
-import { goMarshalBytes, goMap, type GoValue } from '../go-json.ts';
 import { quote, type Fail } from '../json-fields.ts';
 import {
   checkEnvelopeSize,
@@ -47,6 +46,7 @@ import {
   HEADER_SIGNING_SCHEME,
   HEADER_SIGNING_TIME,
   HEADER_TIMESTAMP_SIGNATURE,
+  marshalPayload,
   NOTATION_PAYLOAD_MEDIA_TYPE,
   type NotationEnvelope,
   type NotationSignatureAlgorithm,
@@ -291,24 +291,14 @@ export async function buildCose(request: NotationSignRequest): Promise<Uint8Arra
   if (checked.expiry !== undefined)
     header.set(HEADER_EXPIRY, new Tag(TAG_EPOCH_TIME, checked.expiry));
   const protectedBytes = encode(header, { cde: true });
-  const target = request.targetArtifact;
-  // notation-go signer.go: json.Marshal(envelope.Payload), ocispec.Descriptor field order.
-  const artifact: Record<string, GoValue> = {
-    mediaType: target.mediaType,
-    digest: target.digest,
-    size: target.size,
-  };
-  if (target.annotations !== undefined && Object.keys(target.annotations).length > 0) {
-    artifact.annotations = goMap(target.annotations);
-  }
-  const payload = goMarshalBytes({ targetArtifact: artifact });
-  const { signature, timestampToken } = await signAndTimestamp(
+  const payload = marshalPayload(request.targetArtifact);
+  const { signature, certificateChain, timestampToken } = await signAndTimestamp(
     request,
     checked,
     sigStructure(protectedBytes, payload),
   );
   const unprotected = new Map<number | string, unknown>([
-    [LABEL_X5CHAIN, request.certificateChain.map(plain)],
+    [LABEL_X5CHAIN, certificateChain.map(plain)],
   ]);
   if (checked.signingAgent !== undefined)
     unprotected.set(HEADER_SIGNING_AGENT, checked.signingAgent);

@@ -32,6 +32,7 @@ import { X509Certificate } from 'node:crypto';
 import { denied } from '../../core/errors.ts';
 import { parseStrictJson, type JsonValue } from '../../core/strict-json.ts';
 import { isValidMediaType } from '../../oci/media-types.ts';
+import { goMap, goMarshalBytes, type GoValue } from '../go-json.ts';
 import { checkFields, object, quote, string, type Fail } from '../json-fields.ts';
 
 export const JWS_ENVELOPE_MEDIA_TYPE = 'application/jose+json';
@@ -275,6 +276,27 @@ export function parseCertificateDer(der: Uint8Array, what: string, fail: Fail): 
   if (!Buffer.from(certificate.raw).equals(der))
     throw fail(`${what} is not exactly one DER certificate`);
   return certificate;
+}
+
+/**
+ * The payload as notation-go marshals it (signer/signer.go: json.Marshal of
+ * `envelope.Payload`, ocispec.Descriptor's field order: mediaType, digest,
+ * size, annotations when there are any): what COSE envelopes carry and
+ * what a plugin's `generate-envelope` is given. (JWS payloads go through
+ * jwt.MapClaims, which sorts the keys: jws.ts.)
+ */
+export function marshalPayload(
+  target: Pick<NotationTargetArtifact, 'mediaType' | 'digest' | 'size' | 'annotations'>,
+): Uint8Array {
+  const artifact: Record<string, GoValue> = {
+    mediaType: target.mediaType,
+    digest: target.digest,
+    size: target.size,
+  };
+  if (target.annotations !== undefined && Object.keys(target.annotations).length > 0) {
+    artifact.annotations = goMap(target.annotations);
+  }
+  return goMarshalBytes({ targetArtifact: artifact });
 }
 
 /** `algorithm:hex` for the digests a payload may carry (signature-specification.md "Payload"). */

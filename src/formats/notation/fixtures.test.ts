@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { decode, type Tag } from 'cbor2';
 import { expectError } from '../../../test/helpers/assertions.ts';
+import { notationFixtures } from '../../../test/helpers/notation.ts';
 import { parseDigest } from '../../oci/digest.ts';
 import { buildCose, parseCoseEnvelope } from './cose.ts';
 import type { NotationEnvelope, NotationEnvelopeMediaType } from './envelope.ts';
@@ -31,10 +32,11 @@ import {
   parseNotationSignatureManifest,
 } from './signature-manifest.ts';
 
-const FIXTURES = resolve(import.meta.dirname, '../../../../shared/fixtures/notation');
-const skip = existsSync(FIXTURES)
-  ? false
-  : `notation fixtures not found at ${FIXTURES} (they live outside the repository)`;
+const FIXTURES = notationFixtures() ?? '';
+const skip =
+  FIXTURES !== ''
+    ? false
+    : 'notation fixtures not found beside the checkout (they live outside the repository)';
 
 const read = (path: string) => new Uint8Array(readFileSync(resolve(FIXTURES, path)));
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

@@ -258,7 +258,7 @@ export async function buildJws(request: NotationSignRequest): Promise<Uint8Array
   }
   const protectedText = base64UrlText(goMarshalBytes(protectedHeader));
   const payloadText = base64UrlText(goMarshalBytes(new Map([['targetArtifact', artifact]])));
-  const { signature, timestampToken } = await signAndTimestamp(
+  const { signature, certificateChain, timestampToken } = await signAndTimestamp(
     request,
     checked,
     new TextEncoder().encode(`${protectedText}.${payloadText}`),
@@ -270,7 +270,7 @@ export async function buildJws(request: NotationSignRequest): Promise<Uint8Array
       ...(timestampToken === undefined
         ? {}
         : { [HEADER_TIMESTAMP_SIGNATURE]: encodeStdBase64(timestampToken) }),
-      x5c: request.certificateChain.map(encodeStdBase64),
+      x5c: certificateChain.map(encodeStdBase64),
       ...(checked.signingAgent === undefined
         ? {}
         : { [HEADER_SIGNING_AGENT]: checked.signingAgent }),

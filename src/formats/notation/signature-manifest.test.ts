@@ -90,6 +90,24 @@ describe('buildNotationSignatureManifest', () => {
     assert.deepEqual(parsed.thumbprints, certificateThumbprints([testKey('p384').certificate]));
   });
 
+  test('adds a plugin’s annotations, under the thumbprints and time notation sets itself', () => {
+    const built = buildNotationSignatureManifest({
+      subject: SUBJECT,
+      envelope: JWS,
+      envelopeMediaType: 'application/jose+json',
+      annotations: {
+        'com.example.kms': 'key-1',
+        'io.cncf.notary.x509chain.thumbprint#S256': '["forged"]',
+        'org.opencontainers.image.created': '1999-01-01T00:00:00Z',
+      },
+    });
+    const parsed = parseNotationSignatureManifest(built.manifest);
+    assert.equal(parsed.annotations['com.example.kms'], 'key-1');
+    assert.deepEqual(parsed.thumbprints, [THUMBPRINT]);
+    assert.equal(parsed.annotations['org.opencontainers.image.created'], '2025-02-17T08:17:09Z');
+    assert.deepEqual(built.descriptor.annotations, parsed.annotations);
+  });
+
   test('refuses an envelope that does not parse, and a subject that is not a descriptor', () => {
     assert.throws(
       () =>

@@ -277,6 +277,13 @@ export interface NewNotationSignatureManifest {
   readonly envelopeMediaType: NotationEnvelopeMediaType;
   /** `config-media-type` (what notation 1.3 writes) unless given. */
   readonly form?: 'config-media-type' | 'artifact-type';
+  /**
+   * More manifest annotations: what a plugin's `generate-envelope` returns
+   * (plugin-extensibility.md "append `response.annotations` to manifest
+   * annotations"). The thumbprints and the creation time are set over them,
+   * as notation.go generateAnnotations sets them over the plugin's.
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface NotationSignatureManifestParts {
@@ -331,6 +338,7 @@ export function buildNotationSignatureManifest(
     size: input.envelope.byteLength,
   };
   const annotations: Record<string, string> = {
+    ...input.annotations,
     [THUMBPRINT_ANNOTATION]: JSON.stringify(certificateThumbprints(envelope.certificateChain)),
     [CREATED_ANNOTATION]: rfc3339Seconds(Math.floor(envelope.signingTime.getTime() / 1000)),
   };

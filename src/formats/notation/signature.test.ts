@@ -158,3 +158,55 @@ describe('verifyNotationSignature refuses', () => {
     );
   });
 });
+
+describe('a chain signer (a plugin’s generate-signature) returns its chain with the signature', () => {
+  const chainSigner = (
+    algorithm: 'ES256' | 'ES384' | 'PS256',
+    kind: TestKeyKind,
+    chainKind: TestKeyKind = kind,
+  ) => ({
+    algorithm,
+    sign: async (data: Uint8Array) => ({
+      signature: await notationKeySigner(testKey(kind).privateKey)(data),
+      certificateChain: [testKey(chainKind).certificate],
+    }),
+  });
+  const request = (signer: ReturnType<typeof chainSigner>) => {
+    const { certificateChain: _chain, signer: _signer, ...common } = signRequest('p256');
+    return { ...common, signer };
+  };
+
+  test('its chain goes in the envelope, in JWS and COSE, and the signature verifies', async () => {
+    for (const [build, parse] of [
+      [buildJws, parseJwsEnvelope],
+      [buildCose, parseCoseEnvelope],
+    ] as const) {
+      const envelope = parse(await build(request(chainSigner('ES384', 'p384'))));
+      assert.equal(envelope.signatureAlgorithm, 'ES384');
+      assert.deepEqual(envelope.certificateChain, [testKey('p384').certificate]);
+      verifyNotationSignature(envelope);
+    }
+  });
+
+  test('refuses a leaf for another algorithm than announced, and a signature by another key', async () => {
+    await assert.rejects(
+      buildJws(request(chainSigner('ES256', 'p384'))),
+      expectError('invalid', 'INVALID_NOTATION_INPUT', 'said it signs with ES256'),
+    );
+    await assert.rejects(
+      buildCose(request(chainSigner('ES256', 'p256', 'p256'))).then(() =>
+        buildCose(request({ ...chainSigner('ES256', 'p256'), sign: wrongKey })),
+      ),
+      expectError('invalid', 'INVALID_NOTATION_INPUT', 'do not match'),
+    );
+  });
+});
+
+/** Signs with a fresh P-256 key and returns the test P-256 key's certificate. */
+async function wrongKey(data: Uint8Array) {
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return {
+    signature: await notationKeySigner(other)(data),
+    certificateChain: [testKey('p256').certificate],
+  };
+}

@@ -18,9 +18,10 @@
  */
 import { constants, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { denied, invalid } from '../../core/errors.ts';
-import { goMarshalBytes } from '../go-json.ts';
 import {
+  marshalPayload,
   MAX_CERTIFICATE_CHAIN,
+  NOTATION_ALGORITHMS,
   type NotationEnvelope,
   type NotationSignatureAlgorithm,
   type NotationTargetArtifact,
@@ -162,33 +163,63 @@ export function notationKeySigner(privateKey: KeyObject): NotationSigner {
     });
 }
 
-/** What `buildJws` and `buildCose` sign: notation's GenericSigner request (notary.x509 scheme). */
-export interface NotationSignRequest {
+/**
+ * A signer that hands back the certificate chain with each signature, as a
+ * plugin's `generate-signature` does (plugin-extensibility.md "Signature
+ * Generator"): the chain is known only once it has signed.
+ */
+export interface NotationChainSigner {
+  /** The algorithm its key signs with, known before it signs (the plugin's `describe-key`). */
+  readonly algorithm: NotationSignatureAlgorithm;
+  sign(data: Uint8Array): Promise<{
+    readonly signature: Uint8Array;
+    /** DER certificates, leaf first. */
+    readonly certificateChain: readonly Uint8Array[];
+  }>;
+}
+
+interface SignRequestCommon {
   /** The descriptor of what is signed; its annotations are signed too (`notation sign --user-metadata`). */
   readonly targetArtifact: Pick<
     NotationTargetArtifact,
     'mediaType' | 'digest' | 'size' | 'annotations'
   >;
-  /** DER certificates, leaf first; the leaf's key is the signer's. */
-  readonly certificateChain: readonly Uint8Array[];
   /** Truncated to the second, as notation-core-go does (base/envelope.go Sign). */
   readonly signingTime: Date;
   /** The "best by use" time; truncated to the second, after the signing time. */
   readonly expiry?: Date;
   /** `io.cncf.notary.signingAgent`; left out when empty. */
   readonly signingAgent?: string;
-  readonly signer: NotationSigner;
   /**
    * Countersigns the signature with an RFC 3161 timestamp authority: given
-   * the signature bytes, returns the TimeStampToken (DER). Optional.
+   * the signature bytes and the algorithm (whose hash the request uses, as
+   * notation-core-go's timestampJWS does), returns the TimeStampToken (DER).
+   * Optional.
    */
-  readonly timestamp?: (signature: Uint8Array) => Promise<Uint8Array>;
+  readonly timestamp?: (
+    signature: Uint8Array,
+    algorithm: NotationSignatureAlgorithm,
+  ) => Promise<Uint8Array>;
 }
+
+/** A request signed by a key whose certificate chain is known beforehand. */
+export interface NotationKeySignRequest extends SignRequestCommon {
+  /** DER certificates, leaf first; the leaf's key is the signer's. */
+  readonly certificateChain: readonly Uint8Array[];
+  readonly signer: NotationSigner;
+}
+
+/** A request signed by a signer that returns its chain (a plugin). */
+export interface NotationChainSignRequest extends SignRequestCommon {
+  readonly signer: NotationChainSigner;
+}
+
+/** What `buildJws` and `buildCose` sign: notation's GenericSigner request (notary.x509 scheme). */
+export type NotationSignRequest = NotationKeySignRequest | NotationChainSignRequest;
 
 /** A request checked and normalised: what both builders encode. */
 export interface CheckedSignRequest {
   readonly algorithm: NotationSignatureAlgorithm;
-  readonly leafKey: KeyObject;
   /** Seconds since the epoch. */
   readonly signingTime: number;
   readonly expiry: number | undefined;
@@ -198,34 +229,39 @@ export interface CheckedSignRequest {
 const inputError = (problem: string) =>
   invalid('INVALID_NOTATION_INPUT', `cannot sign a Notary Project signature: ${problem}`);
 
+/**
+ * The chain's leaf and the algorithm its key signs with; throws through
+ * `fail` for a chain notation would not sign with (empty, too long, not
+ * DER certificates, a key notation does not use).
+ */
+export function signingLeaf(
+  chain: readonly Uint8Array[],
+  fail: (problem: string) => Error,
+): { readonly key: KeyObject; readonly algorithm: NotationSignatureAlgorithm } {
+  if (chain.length > MAX_CERTIFICATE_CHAIN) {
+    throw fail(`the certificate chain has more than ${MAX_CERTIFICATE_CHAIN} certificates`);
+  }
+  const [leaf] = chain.map((der, i) => parseCertificateDer(der, `certificate ${i}`, fail));
+  if (leaf === undefined) throw fail('the certificate chain is empty');
+  const key = leaf.publicKey;
+  const algorithm = notationAlgorithmOf(key);
+  if (algorithm === undefined) {
+    throw fail(`notation does not sign with the leaf certificate's key (${describeKey(key)})`);
+  }
+  return { key, algorithm };
+}
+
 /** The checks notation-core-go makes before signing (base/envelope.go validateSignRequest). */
 export function checkSignRequest(request: NotationSignRequest): CheckedSignRequest {
-  const chain = request.certificateChain;
-  if (chain.length > MAX_CERTIFICATE_CHAIN) {
-    throw inputError(`the certificate chain has more than ${MAX_CERTIFICATE_CHAIN} certificates`);
-  }
-  const [leaf] = chain.map((der, i) => parseCertificateDer(der, `certificate ${i}`, inputError));
-  if (leaf === undefined) throw inputError('the certificate chain is empty');
-  const leafKey = leaf.publicKey;
-  const algorithm = notationAlgorithmOf(leafKey);
-  if (algorithm === undefined) {
-    throw inputError(
-      `notation does not sign with the leaf certificate's key (${describeKey(leafKey)})`,
-    );
+  const algorithm =
+    typeof request.signer === 'function'
+      ? signingLeaf((request as NotationKeySignRequest).certificateChain, inputError).algorithm
+      : request.signer.algorithm;
+  if (!NOTATION_ALGORITHMS.includes(algorithm)) {
+    throw inputError(`${String(algorithm)} is not a Notary Project signature algorithm`);
   }
   // The payload builders write must read back.
-  const { mediaType, digest, size, annotations } = request.targetArtifact;
-  parsePayload(
-    goMarshalBytes({
-      targetArtifact: {
-        mediaType,
-        digest,
-        size,
-        ...(annotations === undefined ? {} : { annotations }),
-      },
-    }),
-    inputError,
-  );
+  parsePayload(marshalPayload(request.targetArtifact), inputError);
   const signingTime = seconds(request.signingTime, 'signing time');
   const expiry = request.expiry === undefined ? undefined : seconds(request.expiry, 'expiry');
   if (expiry !== undefined && expiry <= signingTime) {
@@ -233,7 +269,6 @@ export function checkSignRequest(request: NotationSignRequest): CheckedSignReque
   }
   return {
     algorithm,
-    leafKey,
     signingTime,
     expiry,
     signingAgent: request.signingAgent === '' ? undefined : request.signingAgent,
@@ -249,23 +284,60 @@ function seconds(time: Date, what: string): number {
   return Math.floor(ms / 1000);
 }
 
-/** Signs `data` and checks the result, then countersigns it when asked. */
+/**
+ * Whether `signature` over `data` verifies with `key` under `algorithm`
+ * (module comment). Never throws: what the signing side checks a signer's
+ * answer with.
+ */
+export function signatureVerifies(
+  algorithm: NotationSignatureAlgorithm,
+  key: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  return verifyWith(algorithm, key, data, signature);
+}
+
+/**
+ * Signs `data`, checks the signature with the leaf certificate's key (for a
+ * chain signer, also that its leaf's key is the algorithm it announced),
+ * then countersigns it when asked.
+ */
 export async function signAndTimestamp(
   request: NotationSignRequest,
   checked: CheckedSignRequest,
   data: Uint8Array,
-): Promise<{ readonly signature: Uint8Array; readonly timestampToken: Uint8Array | undefined }> {
-  const signature = await request.signer(data);
-  if (!verifyWith(checked.algorithm, checked.leafKey, data, signature)) {
+): Promise<{
+  readonly signature: Uint8Array;
+  readonly certificateChain: readonly Uint8Array[];
+  readonly timestampToken: Uint8Array | undefined;
+}> {
+  let signature: Uint8Array;
+  let certificateChain: readonly Uint8Array[];
+  if (typeof request.signer === 'function') {
+    signature = await request.signer(data);
+    certificateChain = (request as NotationKeySignRequest).certificateChain;
+  } else {
+    ({ signature, certificateChain } = await request.signer.sign(data));
+  }
+  const leaf = signingLeaf(certificateChain, inputError);
+  if (leaf.algorithm !== checked.algorithm) {
+    throw inputError(
+      `the signer said it signs with ${checked.algorithm}, but its leaf certificate's key (${describeKey(leaf.key)}) signs with ${leaf.algorithm}`,
+    );
+  }
+  if (!verifyWith(checked.algorithm, leaf.key, data, signature)) {
     throw inputError(
       `the ${checked.algorithm} signature does not verify with the leaf certificate's key: the signer's key and the certificate do not match`,
     );
   }
-  if (request.timestamp === undefined) return { signature, timestampToken: undefined };
-  const timestampToken = await request.timestamp(signature);
+  if (request.timestamp === undefined) {
+    return { signature, certificateChain, timestampToken: undefined };
+  }
+  const timestampToken = await request.timestamp(signature, checked.algorithm);
   if (timestampToken.byteLength === 0)
     throw inputError('the timestamp authority returned an empty token');
-  return { signature, timestampToken };
+  return { signature, certificateChain, timestampToken };
 }
 
 /** Go's time.RFC3339 of whole seconds in UTC, as notation writes JWS times from a UTC clock. */
