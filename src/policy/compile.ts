@@ -15,6 +15,13 @@ import {
   matchingRegexp,
 } from '../sigstore/certificate-identity.ts';
 import { pinnedKeyIds } from '../dct/pins.ts';
+import { TRUST_STORE_TYPES } from '../formats/notation/trust-policy.ts';
+import {
+  parseTrustStoreCertificates,
+  type TrustedCertificate,
+} from '../formats/notation/trust-store-certificates.ts';
+import { trustStoreKey } from '../notation/evaluate.ts';
+import { NOTATION_STORE_NAME, notationTrustPolicy } from './notation-authority.ts';
 import { compileCondition } from './condition.ts';
 import { compileImageGlob, compileNamespaceGlob } from './glob.ts';
 import { type ParsedPolicy, parsePolicy } from './parse.ts';
@@ -25,6 +32,8 @@ import type {
   AuthorityDocument,
   CompiledPolicy,
   CompiledRule,
+  NotationAuthority,
+  NotationAuthorityDocument,
   PemSource,
   RuleDocument,
 } from './types.ts';
@@ -122,6 +131,7 @@ function compileAuthority(
       ...(k.trustedRoot === undefined ? {} : { trustedRoot: k.trustedRoot }),
     };
   }
+  if ('notation' in authority) return compileNotation(name, authority.notation, pemOf, fail);
   const rootKeyIds: string[] = [];
   authority.notary.rootKeys.forEach((root, index) => {
     const where = `${path}.notary.rootKeys[${index}]`;
@@ -146,13 +156,62 @@ function compileAuthority(
   };
 }
 
+function compileNotation(
+  name: string,
+  notation: NotationAuthorityDocument['notation'],
+  pemOf: (pem: PemSource, path: string) => Uint8Array | string | undefined,
+  fail: (path: string, pem: PemSource, error: unknown) => void,
+): NotationAuthority | undefined {
+  const path = `authorities.${name}.notation`;
+  const trustStores = new Map<string, readonly TrustedCertificate[]>();
+  let complete = true;
+  for (const type of TRUST_STORE_TYPES) {
+    const certificates: TrustedCertificate[] = [];
+    (notation.trustStore[type] ?? []).forEach((file, index) => {
+      const where = `${path}.trustStore.${type}[${index}]`;
+      const bytes = pemOf({ file }, where);
+      if (bytes === undefined) {
+        complete = false;
+        return;
+      }
+      try {
+        certificates.push(
+          ...parseTrustStoreCertificates(
+            type,
+            typeof bytes === 'string' ? Buffer.from(bytes) : bytes,
+            file,
+          ),
+        );
+      } catch (error) {
+        complete = false;
+        fail(where, { file }, error);
+      }
+    });
+    if (certificates.length > 0) {
+      trustStores.set(trustStoreKey({ type, name: NOTATION_STORE_NAME }), certificates);
+    }
+  }
+  if (!complete) return undefined;
+  return {
+    kind: 'notation',
+    name,
+    // Validated by parsePolicy: it builds.
+    trustPolicy: notationTrustPolicy(notation, path),
+    trustStores,
+  };
+}
+
 function compileRule(
   rule: RuleDocument,
   index: number,
   authorities: ReadonlyMap<string, Authority>,
 ): CompiledRule {
   const ruleAuthorities = rule.authorities ?? [];
-  const signers = ruleAuthorities.filter((name) => authorities.get(name)?.kind !== 'notary');
+  // Only key and keyless authorities sign attestations.
+  const signers = ruleAuthorities.filter((name) => {
+    const kind = authorities.get(name)?.kind;
+    return kind === 'key' || kind === 'keyless';
+  });
   const attestations: AttestationRequirement[] = (rule.attestations ?? []).map((attestation) => {
     const predicateType = predicateTypeUri(attestation.predicateType);
     return Object.freeze({

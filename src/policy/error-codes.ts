@@ -10,6 +10,7 @@ export interface PolicyErrorCodes {
   MANIFEST_YAML_INVALID: 'invalid';
   POLICY_INVALID: 'invalid';
   MANIFEST_PIN_UNSAFE: 'invalid';
+  NOTATION_DIGEST_MISMATCH: 'denied';
   POLICY_UNREADABLE: 'invalid';
 }
 

@@ -6,7 +6,8 @@
  * 2. a rule with `action` allows or denies without evidence;
  * 3. otherwise the image passes when at least `threshold` distinct
  *    authorities of the rule verified it (a notary authority counts only if
- *    the digest its trust data signs is the image's digest) and every
+ *    the digest its trust data signs is the image's digest, a notation one
+ *    only if the digest it verified is) and every
  *    required attestation has a statement of its predicate type, verified by
  *    one of its authorities, that satisfies its CEL condition;
  * 4. the mode turns a failure into `denied` (enforce), `warned` (warn) or
@@ -270,6 +271,16 @@ function authorityOutcome(
       counted: false,
       code: 'NOTARY_DIGEST_MISMATCH',
       message: `the trust data signs ${result.digest ?? 'no digest'}, the image is ${digest}`,
+    };
+  }
+  // A Notary Project signature counts only for the manifest it was verified on.
+  if (result.status === 'verified' && kind === 'notation' && result.digest !== digest) {
+    return {
+      ...fields,
+      status: 'denied',
+      counted: false,
+      code: 'NOTATION_DIGEST_MISMATCH',
+      message: `the verified signature is of ${result.digest ?? 'no digest'}, the image is ${digest}`,
     };
   }
   return {

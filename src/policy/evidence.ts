@@ -68,7 +68,7 @@ export interface AuthorityResult {
   /** VouchError code of a failure. */
   readonly code?: string;
   readonly message: string;
-  /** Notary: the digest the trust data signs the tag for. */
+  /** Notary: the digest the trust data signs the tag for; notation: the digest whose signature verified. */
   readonly digest?: string;
   /** Who signed: key file, certificate identity, notary role and keys. */
   readonly signers?: readonly string[];

@@ -12,7 +12,9 @@
  * - the attestations are fetched once and decided per authority and
  *   predicate type (`decideAttestations`);
  * - each notary authority runs `verifyNotaryImage` with the policy's pinned
- *   root keys, one at a time (each update writes the trust store).
+ *   root keys, one at a time (each update writes the trust store);
+ * - each notation authority runs `verifyNotationImages` on the resolved
+ *   digest with the authority's own trust policy and certificates.
  *
  * Nothing here decides whether an image is allowed: the outcome of each
  * check is recorded, including failures to check (`unavailable`), and a
@@ -20,6 +22,7 @@
  */
 import { createLimiter } from '../core/concurrency.ts';
 import { isVouchError, messageOf, unavailable, type VouchError } from '../core/errors.ts';
+import type { Digest } from '../oci/digest.ts';
 import { formatReference, parseReference, withDefaultTag } from '../oci/reference.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore } from '../registry/store.ts';
@@ -27,6 +30,9 @@ import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { NotaryServer } from '../dct/notary-server.ts';
 import type { NotaryMetadataStore } from '../dct/metadata-store.ts';
 import { verifyNotaryImage } from '../dct/verify-notary.ts';
+import { trustStoreKey } from '../notation/evaluate.ts';
+import type { RevocationOptions } from '../notation/revocation.ts';
+import { verifyNotationImages } from '../notation/verify.ts';
 import type { AttestationGatherLimits } from '../verify/attestation-evidence.ts';
 import { fetchAttestations } from '../verify/attestation-evidence.ts';
 import { fetchBundleReferrers } from '../verify/bundle-evidence.ts';
@@ -54,6 +60,7 @@ import {
   type CompiledRule,
   type KeylessAuthority,
   type NotaryAuthority,
+  type NotationAuthority,
   POLICY_API_VERSION,
 } from './types.ts';
 
@@ -80,6 +87,12 @@ export interface GatherPolicyOptions {
     readonly server: (authority: NotaryAuthority, registry: string) => NotaryServer;
     /** Milliseconds since the epoch for expiry checks; now unless given. */
     readonly now?: number;
+  };
+  /** For notation authorities: how revocation is checked; without it, a revocation check the level enforces cannot pass. */
+  readonly notation?: {
+    readonly revocation?: RevocationOptions;
+    /** The time checks are made at; the clock unless given. */
+    readonly now?: () => Date;
   };
   /** Images checked at once; 8 unless given. */
   readonly concurrency?: number;
@@ -175,6 +188,11 @@ async function gatherImage(
     const authority = policy.authorities.get(name);
     if (authority?.kind !== 'notary') continue;
     authorities.push(await notaryTurn(() => notaryResult(authority, reference, options)));
+  }
+  for (const name of needs.notation) {
+    const authority = policy.authorities.get(name);
+    if (authority?.kind !== 'notation') continue;
+    authorities.push(await notationResult(authority, reference, resolved.digest, options));
   }
   const attestations: AttestationResult[] = [];
   if (needs.attestations.size > 0) {
@@ -314,6 +332,48 @@ async function notaryResult(
       message: `signed by ${result.role ?? 'a trusted role'}`,
       ...(result.digest === undefined ? {} : { digest: result.digest }),
       signers: [`${result.role ?? ''}`, ...(result.signers ?? [])],
+    };
+  } catch (error) {
+    return failed(authority.name, asVouchError(error));
+  }
+}
+
+async function notationResult(
+  authority: NotationAuthority,
+  reference: string,
+  digest: string,
+  options: GatherPolicyOptions,
+): Promise<AuthorityResult> {
+  try {
+    // The digest the policy decides about, not the tag again: the tag may have moved.
+    const { registry, repository } = parseReference(reference);
+    const pinned = formatReference({ registry, repository, digest: digest as Digest });
+    const [result] = await verifyNotationImages(options.stores, [pinned], {
+      policy: authority.trustPolicy,
+      readTrustStore: async (store) => authority.trustStores.get(trustStoreKey(store)) ?? [],
+      ...(options.notation?.revocation === undefined
+        ? {}
+        : { revocation: options.notation.revocation }),
+      ...(options.notation?.now === undefined ? {} : { now: options.notation.now }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      concurrency: 1,
+    });
+    if (result === undefined) throw new Error(`no notation result for ${pinned}`);
+    if (result.status !== 'verified') {
+      return {
+        authority: authority.name,
+        status: result.status,
+        ...(result.error === undefined ? {} : { code: result.error.code }),
+        message: result.error?.message ?? 'not verified',
+      };
+    }
+    const signer = result.verdict?.verified?.signer;
+    return {
+      authority: authority.name,
+      status: 'verified',
+      message: 'a valid Notary Project signature',
+      ...(result.digest === undefined ? {} : { digest: result.digest }),
+      ...(signer === undefined ? {} : { signers: [signer.subject] }),
     };
   } catch (error) {
     return failed(authority.name, asVouchError(error));

@@ -45,6 +45,8 @@ export function selectRule(
 export interface Requirements {
   readonly signatures: ReadonlySet<string>;
   readonly notary: ReadonlySet<string>;
+  /** Notary Project signatures (notation). */
+  readonly notation: ReadonlySet<string>;
   readonly attestations: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
@@ -55,11 +57,13 @@ export function requirementsOf(
 ): Requirements {
   const signatures = new Set<string>();
   const notary = new Set<string>();
+  const notation = new Set<string>();
   const attestations = new Map<string, Set<string>>();
   for (const rule of rules) {
     if (rule.action !== 'verify') continue;
     for (const name of rule.authorities) {
-      (policy.authorities.get(name)?.kind === 'notary' ? notary : signatures).add(name);
+      const kind = policy.authorities.get(name)?.kind;
+      (kind === 'notary' ? notary : kind === 'notation' ? notation : signatures).add(name);
     }
     for (const requirement of rule.attestations) {
       for (const name of requirement.authorities) {
@@ -69,5 +73,5 @@ export function requirementsOf(
       }
     }
   }
-  return { signatures, notary, attestations };
+  return { signatures, notary, notation, attestations };
 }

@@ -10,7 +10,9 @@
 import { predicateTypeUri } from '../formats/predicate-types.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import { matchingRegexp } from '../sigstore/certificate-identity.ts';
+import { TRUST_STORE_TYPES, type TrustStoreType } from '../formats/notation/trust-policy.ts';
 import { compileCondition } from './condition.ts';
+import { NOTATION_POLICY_LEVELS, notationTrustPolicy } from './notation-authority.ts';
 import { compileImageGlob, compileNamespaceGlob } from './glob.ts';
 import { type Field, type FieldMap, type Position, SourceReader } from './source.ts';
 import {
@@ -18,6 +20,7 @@ import {
   type AuthorityDocument,
   DEFAULT_ACTIONS,
   MODES,
+  type NotationAuthorityDocument,
   type PemSource,
   POLICY_API_VERSION,
   POLICY_KIND,
@@ -122,9 +125,10 @@ function readAuthority(
   field: Field,
   files: Map<string, FileReference>,
 ): AuthorityDocument | undefined {
-  const fields = field.object(['key', 'keyless', 'notary']);
+  const fields = field.object(['key', 'keyless', 'notary', 'notation']);
   if (fields === undefined) return undefined;
-  const kind = fields.exactlyOne(['key', 'keyless', 'notary']);
+  const kind = fields.exactlyOne(['key', 'keyless', 'notary', 'notation']);
+  if (kind === 'notation') return readNotation(fields.required('notation'), files);
   if (kind === 'key') {
     const keyField = fields.required('key');
     const key = keyField.object(['file', 'pem', 'requireTlog']);
@@ -153,6 +157,65 @@ function readAuthority(
     return { notary: { ...(server === undefined ? {} : { server }), rootKeys } };
   }
   return undefined;
+}
+
+function readNotation(
+  field: Field,
+  files: Map<string, FileReference>,
+): AuthorityDocument | undefined {
+  const fields = field.object([
+    'trustStore',
+    'trustedIdentities',
+    'level',
+    'verifyTimestamp',
+    'revocation',
+  ]);
+  if (fields === undefined) return undefined;
+  const storeFields = fields.required('trustStore').object([...TRUST_STORE_TYPES]);
+  const trustStore: Partial<Record<TrustStoreType, string[]>> = {};
+  for (const type of TRUST_STORE_TYPES) {
+    const listField = storeFields?.optional(type);
+    if (listField === undefined) continue;
+    const paths: string[] = [];
+    for (const item of listField.list({ minItems: 1 }) ?? []) {
+      const file = item.string();
+      if (file === undefined) continue;
+      files.set(file, { path: file, position: item.position, holds: 'pem' });
+      paths.push(file);
+    }
+    trustStore[type] = paths;
+  }
+  if (storeFields !== undefined && Object.keys(trustStore).length === 0) {
+    fields.required('trustStore').problem(`needs one of ${TRUST_STORE_TYPES.join(', ')}`);
+  }
+  const identitiesField = fields.required('trustedIdentities');
+  const trustedIdentities: string[] = [];
+  for (const item of identitiesField.list({ minItems: 1 }) ?? []) {
+    const identity = item.string();
+    if (identity !== undefined) trustedIdentities.push(identity);
+  }
+  const levelField = fields.optional('level');
+  const named = levelField?.oneOf([...NOTATION_POLICY_LEVELS, 'skip']);
+  const level = named === 'skip' ? undefined : named;
+  if (named === 'skip') {
+    levelField?.problem('skip verifies nothing: a policy authority cannot use it');
+  }
+  const verifyTimestamp = fields.optional('verifyTimestamp')?.oneOf(['always', 'afterCertExpiry']);
+  const revocation = fields.optional('revocation')?.boolean();
+  const notation: NotationAuthorityDocument['notation'] = {
+    trustStore,
+    trustedIdentities,
+    ...(level === undefined ? {} : { level }),
+    ...(verifyTimestamp === undefined ? {} : { verifyTimestamp }),
+    ...(revocation === undefined ? {} : { revocation }),
+  };
+  try {
+    // notation's own checks of the statement: identities, distinguished names, store types.
+    notationTrustPolicy(notation, field.path);
+  } catch (error) {
+    return field.problem(messageOf(error));
+  }
+  return { notation };
 }
 
 function readPem(fields: FieldMap, files: Map<string, FileReference>): PemSource | undefined {
@@ -354,6 +417,12 @@ function authorityNames(
       );
       continue;
     }
+    if (options.signers === true && kind === 'notation') {
+      item.problem(
+        `${name} is a notation authority: vouch checks Notary Project signatures on images, not attestations`,
+      );
+      continue;
+    }
     if (names.includes(name)) {
       item.problem(`${name} is listed twice`);
       continue;
@@ -388,7 +457,12 @@ function readAttestation(
   let signers: string[] | undefined;
   if (signersField !== undefined) {
     signers = authorityNames(signersField, authorityKinds, { minItems: 1, signers: true });
-  } else if (!ruleAuthorities.some((authority) => !('notary' in (authorities[authority] ?? {})))) {
+  } else if (
+    !ruleAuthorities.some((authority) => {
+      const document = authorities[authority] ?? {};
+      return !('notary' in document) && !('notation' in document);
+    })
+  ) {
     field.problem(
       'the rule has no key or keyless authority to sign attestations; name the signers under authorities',
     );

@@ -111,6 +111,15 @@ const GOOD = {
       },
     },
     dct: { notary: { server: 'https://notary.example.com', rootKeys: [{ file: 'root.pem' }] } },
+    np: {
+      notation: {
+        trustStore: { ca: ['certs/ca.crt'], tsa: ['certs/tsa.crt'] },
+        trustedIdentities: ['x509.subject: C=US, ST=WA, O=acme'],
+        level: 'permissive',
+        verifyTimestamp: 'afterCertExpiry',
+        revocation: false,
+      },
+    },
   },
   rules: [
     {
@@ -131,6 +140,7 @@ const GOOD = {
       mutateDigest: true,
     },
     { name: 'hub', images: ['docker.io/library/*'], authorities: ['dct'], mode: 'warn' },
+    { name: 'np', images: ['quay.io/acme/*'], authorities: ['np', 'release'], threshold: 2 },
     { name: 'pause', images: ['registry.k8s.io/pause'], action: 'allow' },
   ],
 };
@@ -172,6 +182,25 @@ describe('schema/policy.schema.json', () => {
     ),
     'notary without root keys': variant(
       (d) => (authority(d, 'dct')['notary'] = { server: 'https://n.example' }),
+    ),
+    'notation without trustedIdentities': variant(
+      (d) =>
+        delete (authority(d, 'np')['notation'] as Record<string, unknown>)['trustedIdentities'],
+    ),
+    'notation with an empty trust store': variant(
+      (d) => ((authority(d, 'np')['notation'] as Record<string, unknown>)['trustStore'] = {}),
+    ),
+    'notation with an unknown trust store type': variant(
+      (d) =>
+        ((authority(d, 'np')['notation'] as Record<string, unknown>)['trustStore'] = {
+          root: ['x.crt'],
+        }),
+    ),
+    'notation at level skip': variant(
+      (d) => ((authority(d, 'np')['notation'] as Record<string, unknown>)['level'] = 'skip'),
+    ),
+    'notation with revocation "off"': variant(
+      (d) => ((authority(d, 'np')['notation'] as Record<string, unknown>)['revocation'] = 'off'),
     ),
     'a bad mode': variant((d) => (rule0(d)['mode'] = 'block')),
     'a threshold of 0': variant((d) => (rule0(d)['threshold'] = 0)),

@@ -8,6 +8,8 @@ import type {
   CertificateIdentity,
   GithubWorkflowClaims,
 } from '../sigstore/certificate-identity.ts';
+import type { TrustPolicyDocument } from '../formats/notation/trust-policy.ts';
+import type { TrustedCertificate } from '../formats/notation/trust-store-certificates.ts';
 import type { Condition } from './condition.ts';
 import type { ImageGlob, NamespaceGlob } from './glob.ts';
 
@@ -53,8 +55,29 @@ export interface NotaryAuthorityDocument {
   };
 }
 
+export interface NotationAuthorityDocument {
+  readonly notation: {
+    /** Certificate files (PEM or DER, relative to the policy file) of each trust store type. */
+    readonly trustStore: {
+      readonly ca?: readonly string[];
+      readonly signingAuthority?: readonly string[];
+      readonly tsa?: readonly string[];
+    };
+    /** `x509.subject: C=..., O=...` or `*`, as in a notation trust policy. */
+    readonly trustedIdentities: readonly string[];
+    /** notation's verification level; default strict (`skip` is refused). */
+    readonly level?: 'strict' | 'permissive' | 'audit';
+    readonly verifyTimestamp?: 'always' | 'afterCertExpiry';
+    /** Whether the level's revocation check runs; default true (false: override `skip`). */
+    readonly revocation?: boolean;
+  };
+}
+
 export type AuthorityDocument =
-  KeyAuthorityDocument | KeylessAuthorityDocument | NotaryAuthorityDocument;
+  | KeyAuthorityDocument
+  | KeylessAuthorityDocument
+  | NotaryAuthorityDocument
+  | NotationAuthorityDocument;
 
 export interface AttestationRequirementDocument {
   readonly name?: string;
@@ -111,7 +134,16 @@ export interface NotaryAuthority {
   readonly rootKeyIds: readonly string[];
 }
 
-export type Authority = KeyAuthority | KeylessAuthority | NotaryAuthority;
+export interface NotationAuthority {
+  readonly kind: 'notation';
+  readonly name: string;
+  /** One global statement standing for the authority (notation-authority.ts). */
+  readonly trustPolicy: TrustPolicyDocument;
+  /** The certificates of each trust store, by evaluate.ts `trustStoreKey`. */
+  readonly trustStores: ReadonlyMap<string, readonly TrustedCertificate[]>;
+}
+
+export type Authority = KeyAuthority | KeylessAuthority | NotaryAuthority | NotationAuthority;
 export type AuthorityKind = Authority['kind'];
 
 export interface AttestationRequirement {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { invalid, messageOf } from '../../core/errors.ts';
 import type { GatherPolicyOptions } from '../../policy/gather.ts';
 import { BatchedLines } from '../batched-lines.ts';
@@ -194,6 +194,13 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     notary: {
       trustStore,
       server: (authority, registry) => notaryServer(authority.server, registry),
+    },
+    // Revocation answers for notation authorities; OCSP and CRL requests have their own timeouts.
+    notation: {
+      revocation: {
+        http: await context.http(),
+        cacheDir: join(context.dirs.cache, 'notation-revocation'),
+      },
     },
   };
   // Written in batches, off the request path (batched-lines.ts), and all

@@ -138,6 +138,17 @@ async function gather(
             };
           })()
         : {}),
+      ...(kinds.has('notation')
+        ? {
+            notation: {
+              revocation: {
+                http: await context.http(),
+                cacheDir: join(context.dirs.cache, 'notation-revocation'),
+                ...(context.signal === undefined ? {} : { signal: context.signal }),
+              },
+            },
+          }
+        : {}),
     });
   } finally {
     await context.close();
