@@ -14,7 +14,7 @@ import {
   parseTrustPolicy,
   type TrustPolicyDocument,
 } from '../formats/notation/trust-policy.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import { readRegularFile } from './files.ts';
 
 export interface NotationConfigDirInput {

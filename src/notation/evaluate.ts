@@ -62,7 +62,7 @@ import type {
 import type { ValidationAction, ValidationType } from '../formats/notation/verification-level.ts';
 import { type NotationCertificate, parseCertificate } from '../formats/notation/x509.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import type {
   NotationEvidence,
   NotationSignatureEvidence,

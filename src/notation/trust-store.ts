@@ -22,7 +22,7 @@ import {
   parseTrustStoreCertificates,
   type TrustedCertificate,
 } from '../formats/notation/trust-store-certificates.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import { readRegularFile } from './files.ts';
 
 /** Entries in one named store. */

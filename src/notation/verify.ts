@@ -50,7 +50,7 @@ import {
   type NotationGatherOptions,
   resolveNotationImage,
 } from './evidence.ts';
-import './error-codes.ts';
+import type {} from './error-codes.ts';
 import { checkRevocation, type RevocationOptions } from './revocation.ts';
 
 export type NotationImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
