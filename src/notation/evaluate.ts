@@ -487,6 +487,40 @@ function evaluateSignature(
   return done(signer);
 }
 
+type OpenedEnvelope =
+  | {
+      readonly ok: true;
+      readonly envelope: NotationEnvelope;
+      readonly chain: NotationCertificate[];
+    }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * Each signature's envelope parsed, its signature verified and its chain
+ * parsed, once: `planNotationRevocation` and `evaluateNotation` both
+ * evaluate every signature, and this part depends on the envelope bytes
+ * alone (neither the time nor the trust policy).
+ */
+const openedEnvelopes = new WeakMap<NotationSignatureEvidence, OpenedEnvelope>();
+
+function openEnvelope(signature: NotationSignatureEvidence, bytes: Uint8Array): OpenedEnvelope {
+  let opened = openedEnvelopes.get(signature);
+  if (opened === undefined) {
+    try {
+      const envelope = parseNotationEnvelope(signature.manifest.envelopeMediaType, bytes);
+      verifyNotationSignature(envelope);
+      const chain = envelope.certificateChain.map((der, i) =>
+        parseCertificate(der, `certificate ${i}`),
+      );
+      opened = { ok: true, envelope, chain };
+    } catch (error) {
+      opened = { ok: false, message: (error as Error).message };
+    }
+    openedEnvelopes.set(signature, opened);
+  }
+  return opened;
+}
+
 /** Step 1; the envelope and its parsed chain, or undefined after recording the failure. */
 function integrity(
   signature: NotationSignatureEvidence,
@@ -498,16 +532,12 @@ function integrity(
     checks.fail('integrity', 'the signature envelope was not fetched');
     return undefined;
   }
-  let envelope: NotationEnvelope;
-  let chain: NotationCertificate[];
-  try {
-    envelope = parseNotationEnvelope(signature.manifest.envelopeMediaType, bytes);
-    verifyNotationSignature(envelope);
-    chain = envelope.certificateChain.map((der, i) => parseCertificate(der, `certificate ${i}`));
-  } catch (error) {
-    checks.fail('integrity', `unable to verify the signature: ${(error as Error).message}`);
+  const opened = openEnvelope(signature, bytes);
+  if (!opened.ok) {
+    checks.fail('integrity', `unable to verify the signature: ${opened.message}`);
     return undefined;
   }
+  const { envelope, chain } = opened;
   const invalid = validateChain(chain, 'codeSigning');
   if (invalid !== undefined) {
     checks.fail('integrity', `the certificate chain is invalid: ${invalid.message}`);

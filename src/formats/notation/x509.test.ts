@@ -34,6 +34,30 @@ describe('X.509 certificates', () => {
   });
   after(() => pki.cleanup());
 
+  test('the same bytes parse once; other bytes, and bad bytes, are read for themselves', () => {
+    const first = parseCertificate(leaf.der);
+    // A copy of the bytes at another offset of another buffer: the cache keys on content.
+    const copy = new Uint8Array(leaf.der.byteLength + 3).subarray(3);
+    copy.set(leaf.der);
+    assert.equal(parseCertificate(copy), first);
+    assert.notEqual(parseCertificate(root.der), first);
+    assert.equal(parseCertificate(root.der).subject, 'CN=Root,O=Acme\\, Inc.,C=US');
+    // One byte changed (inside the signature): parsed again, not served from the cache.
+    const changed = leaf.der.slice();
+    changed[changed.byteLength - 1] = (changed[changed.byteLength - 1] as number) ^ 1;
+    const reparsed = parseCertificate(changed);
+    assert.notEqual(reparsed, first);
+    assert.notDeepEqual(reparsed.signature, first.signature);
+    // A failure is not remembered as a success: truncated bytes throw each time.
+    const truncated = leaf.der.slice(0, leaf.der.byteLength - 1);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(
+        () => parseCertificate(truncated),
+        (error) => isVouchError(error),
+      );
+    }
+  });
+
   test('fields and extensions as Go reads them', () => {
     const cert = parseCertificate(leaf.der);
     assert.equal(cert.version, 3);

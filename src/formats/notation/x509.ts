@@ -5,6 +5,7 @@
  * `CRLDistributionPoints`, `UnhandledCriticalExtensions`), parsed with pkijs,
  * and `checkSignatureFrom`, Go's `Certificate.CheckSignatureFrom`.
  */
+import { Buffer } from 'node:buffer';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -126,13 +127,39 @@ export interface NotationCertificate {
 }
 
 /**
+ * Certificates already parsed, by their DER bytes (successes only; the
+ * oldest goes first when full). Verifying many images signed with one chain
+ * parses the same few certificates for each image, twice (the revocation
+ * plan, then the evaluation), and parsing with pkijs costs more than every
+ * other check of a signature (docs/benchmarks.md, notation); what parsing
+ * gives depends on the bytes alone (`what` only names them in errors).
+ */
+const parsedCertificates = new Map<string, NotationCertificate>();
+const MAX_CACHED_CERTIFICATES = 256;
+/** Larger ones (no real certificate is) are parsed each time, so the cache stays small. */
+const MAX_CACHED_DER_BYTES = 16 * 1024;
+
+/**
  * Reads one DER certificate; throws `denied` CERT_INVALID when it is not
  * one, as Go's `x509.ParseCertificate` would fail (malformed extensions,
  * duplicate extensions, trailing bytes).
  */
 export function parseCertificate(der: Uint8Array, what = 'certificate'): NotationCertificate {
+  const key =
+    der.byteLength <= MAX_CACHED_DER_BYTES
+      ? Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1')
+      : undefined;
+  const cached = key === undefined ? undefined : parsedCertificates.get(key);
+  if (cached !== undefined) return cached;
   try {
-    return readCertificate(bytesOf(der), what);
+    const certificate = readCertificate(bytesOf(der), what);
+    if (key !== undefined) {
+      if (parsedCertificates.size >= MAX_CACHED_CERTIFICATES) {
+        parsedCertificates.delete(parsedCertificates.keys().next().value as string);
+      }
+      parsedCertificates.set(key, certificate);
+    }
+    return certificate;
   } catch (error) {
     // Whatever pkijs or asn1js throw on hostile bytes is "not a certificate".
     const reason =
