@@ -35,20 +35,13 @@ import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { median } from './common.ts';
 
 const IMAGES = Number(process.env.BENCH_KEYLESS_IMAGES ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET = 0.5;
 const REPOSITORY = 'bench/keyless-sign';
 const encoder = new TextEncoder();
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 function identityToken(): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

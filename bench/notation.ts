@@ -26,7 +26,6 @@
  * Every figure is printed before the script exits 1 for a missed target;
  * the last line is one JSON object of the figures.
  */
-import { spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -39,15 +38,16 @@ import { buildNotationSignatureManifest } from '../src/formats/notation/signatur
 import { generateKeyPair } from '../src/keys/generate.ts';
 import { readTrustStoreIn } from '../src/notation/trust-store.ts';
 import { verifyNotationImages } from '../src/notation/verify.ts';
-import type { Descriptor } from '../src/oci/manifest.ts';
 import { OCI_MANIFEST } from '../src/oci/media-types.ts';
-import type { RegistryRepository } from '../src/registry/distribution.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { signImages } from '../src/sign/sign.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { median, pushImages, run, seconds, tagOf } from './common.ts';
+
+const encoder = new TextEncoder();
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -57,66 +57,6 @@ const REPOSITORY = 'bench/notation';
 const STORE = 'bench';
 const RATIO_TARGET = 0.9;
 const CLI_TARGET = 2.5;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-const tagOf = (i: number) => `img-${String(i).padStart(4, '0')}`;
-const encoder = new TextEncoder();
-
-function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`,
-    );
-  }
-  return { ms, stdout: result.stdout };
-}
-
-/** Pushes `count` distinct images sharing one layer as `tagOf(i)`; their descriptors. */
-async function pushImages(repository: RegistryRepository, count: number): Promise<Descriptor[]> {
-  const layer = await putBytes(
-    repository,
-    'application/vnd.oci.image.layer.v1.tar+gzip',
-    new Uint8Array(1024).fill(7),
-  );
-  const limit = createLimiter(CONCURRENCY);
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      limit(async () => {
-        const config = await putBytes(
-          repository,
-          'application/vnd.oci.image.config.v1+json',
-          encoder.encode(
-            JSON.stringify({
-              architecture: 'amd64',
-              os: 'linux',
-              config: { Labels: { 'bench.image': String(i) } },
-              rootfs: { type: 'layers', diff_ids: [layer.digest] },
-            }),
-          ),
-        );
-        const manifest = encoder.encode(
-          JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
-        );
-        const pushed = await repository.putManifest(manifest, OCI_MANIFEST, tagOf(i));
-        return { mediaType: OCI_MANIFEST, digest: pushed.digest, size: manifest.byteLength };
-      }),
-    ),
-  );
-}
 
 /**
  * A self-signed code-signing certificate on a P-256 key, meeting notation's
@@ -162,7 +102,7 @@ try {
 
   // 1. N distinct images sharing one layer.
   let start = process.hrtime.bigint();
-  const subjects = await pushImages(repository, IMAGES);
+  const subjects = await pushImages(repository, IMAGES, CONCURRENCY);
   const pushSeconds = seconds(start);
   const images = subjects.map((_, i) => `${registry.host}/${REPOSITORY}:${tagOf(i)}`);
 

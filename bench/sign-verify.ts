@@ -29,7 +29,6 @@
  * Every figure is printed before the script exits 1 for a missed target;
  * the keyless figure has no target.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -40,16 +39,15 @@ import { signatureTag } from '../src/formats/cosign-signature.ts';
 import { generateKeyPair } from '../src/keys/generate.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import type { Digest } from '../src/oci/digest.ts';
-import { MANIFEST_TYPES, OCI_MANIFEST } from '../src/oci/media-types.ts';
-import type { RegistryRepository } from '../src/registry/distribution.ts';
+import { MANIFEST_TYPES } from '../src/oci/media-types.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { type SignResult, signImages } from '../src/sign/sign.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../src/verify/verify-common.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { benchCertificateTrust, keylessSetup, pushKeylessSignatures } from './keyless-images.ts';
-import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { median, pushImages, run, seconds, tagOf } from './common.ts';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
 const SIGN_ROUNDS = Number(process.env.BENCH_SIGN_ROUNDS ?? 3);
@@ -68,21 +66,6 @@ const VERIFY_CONCURRENCY = DEFAULT_VERIFY_CONCURRENCY;
 const VERIFY_TARGET = 0.8;
 const CLI_TARGET = 2.5;
 const RSS_TARGET_MIB = 100;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-const tagOf = (i: number) => `img-${String(i).padStart(4, '0')}`;
-const encoder = new TextEncoder();
 
 /**
  * A plain HTTP proxy on 127.0.0.1 that forwards to the registry and counts
@@ -128,50 +111,6 @@ async function countingProxy(target: string) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`,
-    );
-  }
-  return { ms, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Pushes `count` distinct images sharing one layer as `tagOf(i)`, CONCURRENCY at a time. */
-async function pushImages(repository: RegistryRepository, count: number): Promise<Digest[]> {
-  const layer = await putBytes(
-    repository,
-    'application/vnd.oci.image.layer.v1.tar+gzip',
-    new Uint8Array(1024).fill(7),
-  );
-  const limit = createLimiter(CONCURRENCY);
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      limit(async () => {
-        const config = await putBytes(
-          repository,
-          'application/vnd.oci.image.config.v1+json',
-          encoder.encode(
-            JSON.stringify({
-              architecture: 'amd64',
-              os: 'linux',
-              config: { Labels: { 'bench.image': String(i) } },
-              rootfs: { type: 'layers', diff_ids: [layer.digest] },
-            }),
-          ),
-        );
-        const manifest = encoder.encode(
-          JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
-        );
-        return (await repository.putManifest(manifest, OCI_MANIFEST, tagOf(i))).digest;
-      }),
-    ),
-  );
 }
 
 /** Signs `count` images of `repository` on `host` with a fresh key, in one call; checks all were newly signed. */
@@ -235,7 +174,7 @@ try {
 
   // 1. N distinct images sharing one layer.
   const start = process.hrtime.bigint();
-  const digests = await pushImages(repository, IMAGES);
+  const digests = (await pushImages(repository, IMAGES, CONCURRENCY)).map((d) => d.digest);
   const pushSeconds = seconds(start);
   const images = digests.map((_, i) => `${registry.host}/${REPOSITORY}:${tagOf(i)}`);
 
@@ -243,7 +182,9 @@ try {
   const keylessStart = process.hrtime.bigint();
   const keyless = await keylessSetup();
   const keylessRepository = setup.client(registry.host).repository(KEYLESS_REPOSITORY);
-  const keylessDigests = await pushImages(keylessRepository, IMAGES);
+  const keylessDigests = (await pushImages(keylessRepository, IMAGES, CONCURRENCY)).map(
+    (d) => d.digest,
+  );
   await pushKeylessSignatures(
     keyless,
     keylessRepository,
@@ -259,7 +200,11 @@ try {
   // Requests per signature and per verification, counted through a proxy
   // on a separate small repository (untimed).
   const proxy = await countingProxy(registry.url);
-  await pushImages(setup.client(registry.host).repository(COUNT_REPOSITORY), COUNT_IMAGES);
+  await pushImages(
+    setup.client(registry.host).repository(COUNT_REPOSITORY),
+    COUNT_IMAGES,
+    CONCURRENCY,
+  );
   proxy.counts.clear();
   const counted = await signAll(proxy.host, COUNT_REPOSITORY, COUNT_IMAGES);
   const signRequests = summarise(proxy.counts, COUNT_IMAGES);

@@ -24,20 +24,13 @@ import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { readFile } from 'node:fs/promises';
 import { startLocalSigstore } from '../test/helpers/local-sigstore.ts';
+import { median } from './common.ts';
 
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
 const TARGET = 2.0;
 const CLI = new URL('../dist/bin/vouch.js', import.meta.url).pathname;
 const SUBJECT = 'https://github.com/vouch-bench/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 function time(args: readonly string[], env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();

@@ -1,0 +1,79 @@
+/**
+ * What the benchmarks share: medians, timing, a child process run with its
+ * wall time, and the N small distinct images (one shared layer, a config of
+ * their own) they sign and verify.
+ */
+import { spawnSync } from 'node:child_process';
+import { createLimiter } from '../src/core/concurrency.ts';
+import type { Descriptor } from '../src/oci/manifest.ts';
+import { OCI_MANIFEST } from '../src/oci/media-types.ts';
+import type { RegistryRepository } from '../src/registry/distribution.ts';
+import { putBytes } from '../test/helpers/images.ts';
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** Seconds since `start` (a `process.hrtime.bigint()`). */
+export function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Runs `command` to the end; its wall time in ms and its output. Throws when it fails. */
+export function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`,
+    );
+  }
+  return { ms, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The tag of image `i`: `img-NNNN`. */
+export const tagOf = (i: number) => `img-${String(i).padStart(4, '0')}`;
+
+const encoder = new TextEncoder();
+
+/** Pushes `count` distinct images sharing one layer as `tagOf(i)`, `inFlight` at a time; their descriptors. */
+export async function pushImages(
+  repository: RegistryRepository,
+  count: number,
+  inFlight: number,
+): Promise<Descriptor[]> {
+  const layer = await putBytes(
+    repository,
+    'application/vnd.oci.image.layer.v1.tar+gzip',
+    new Uint8Array(1024).fill(7),
+  );
+  const limit = createLimiter(inFlight);
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      limit(async () => {
+        const config = await putBytes(
+          repository,
+          'application/vnd.oci.image.config.v1+json',
+          encoder.encode(
+            JSON.stringify({
+              architecture: 'amd64',
+              os: 'linux',
+              config: { Labels: { 'bench.image': String(i) } },
+              rootfs: { type: 'layers', diff_ids: [layer.digest] },
+            }),
+          ),
+        );
+        const manifest = encoder.encode(
+          JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
+        );
+        const pushed = await repository.putManifest(manifest, OCI_MANIFEST, tagOf(i));
+        return { mediaType: OCI_MANIFEST, digest: pushed.digest, size: manifest.byteLength };
+      }),
+    ),
+  );
+}
