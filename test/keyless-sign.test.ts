@@ -570,6 +570,62 @@ describe('vouch sign and attest without --key', () => {
     }
   });
 
+  it('sign-blob --tlog-upload=false: timestamped, not logged; verify-blob accepts it only with --insecure-ignore-tlog', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vouch-unlogged-'));
+    try {
+      const file = join(dir, 'app.tar.gz');
+      const bundle = join(dir, 'app.sigstore.json');
+      await writeFile(file, 'an artifact');
+      const token = oidc.mintToken({
+        sub: 'dev@example.com',
+        email: 'dev@example.com',
+        email_verified: true,
+      });
+      const rekorBefore = sigstore.requests.rekor;
+      const signed = await runVouch(
+        [
+          'sign-blob',
+          '--identity-token',
+          token,
+          '--fulcio-url',
+          sigstore.fulcioUrl,
+          '--timestamp-server-url',
+          sigstore.tsaUrl ?? '',
+          '--tlog-upload=false',
+          '--trusted-root',
+          sigstore.trustedRootPath,
+          '--bundle',
+          bundle,
+          file,
+        ],
+        { env },
+      );
+      assert.equal(signed.code, 0, signed.stderr);
+      assert.equal(sigstore.requests.rekor, rekorBefore, 'nothing was logged');
+      const verify = (...extra: string[]) =>
+        runVouch(
+          [
+            'verify-blob',
+            ...verifyFlags('dev@example.com', oidc.url),
+            ...extra,
+            '--bundle',
+            bundle,
+            '-o',
+            'json',
+            file,
+          ],
+          { env },
+        );
+      const strict = await verify();
+      assert.equal(strict.code, 1, strict.stderr);
+      assert.equal(JSON.parse(strict.stdout).error.code, 'TLOG_MISSING');
+      const relaxed = await verify('--insecure-ignore-tlog');
+      assert.equal(relaxed.code, 0, relaxed.stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const [name, claims, code] of [
     ['an expired token', { exp: Math.floor(Date.now() / 1000) - 3600 }, 'IDENTITY_TOKEN_EXPIRED'],
     ['a token for another audience', { aud: 'someone-else' }, 'IDENTITY_TOKEN_AUDIENCE'],

@@ -81,6 +81,8 @@ export type BlobTrust =
       readonly kind: 'certificate';
       readonly identity: CertificateIdentity;
       readonly trust: KeylessTrust;
+      /** Accept a bundle with no log entry when a TSA timestamp stands in (`verifyBundle`'s `allowUnlogged`). */
+      readonly allowUnlogged?: boolean;
     };
 
 export type BlobProblemCode =
@@ -229,6 +231,7 @@ export async function verifyBlob(
     const { verifyBundle } = await import('../sigstore/keyless.ts');
     const result = verifyBundle(bundle, content, trust.trust, trust.identity, {
       ...(check === undefined ? {} : { checkSignature: check }),
+      allowUnlogged: trust.allowUnlogged === true,
     });
     if (!result.ok) return result;
     const { ok: _, ...signer } = result;

@@ -83,6 +83,10 @@ Options:
       --certificate-chain FILE
                               the certificate's issuers, PEM (keyless, with --certificate)
       --require-tlog          with --key: fail a signature no transparency log entry records
+      --insecure-ignore-tlog  keylessly: also accept a bundle no transparency log records when
+                              an RFC 3161 timestamp of the trusted root's TSAs proves when it
+                              was signed (sign-blob --tlog-upload=false); the certificate's use
+                              is then not public
       --offline               never fetch trust material: use the cached trusted root even
                               when its TUF timestamp has expired
 ${OUTPUT_FLAGS.help}
@@ -99,6 +103,7 @@ Exit codes: 0 verified; 1 not verified; 2 invalid input; 3 could not check.`,
       certificate: { type: 'string' },
       'certificate-chain': { type: 'string' },
       'require-tlog': { type: 'boolean', default: false },
+      'insecure-ignore-tlog': { type: 'boolean', default: false },
       offline: { type: 'boolean', default: false },
     });
     const { format, keyless } = settings;
@@ -135,6 +140,12 @@ Exit codes: 0 verified; 1 not verified; 2 invalid input; 3 could not check.`,
     if (values['certificate-chain'] !== undefined && values.certificate === undefined) {
       throw invalid('USAGE', '--certificate-chain needs --certificate');
     }
+    if (keyPath !== undefined && values['insecure-ignore-tlog']) {
+      throw invalid(
+        'USAGE',
+        '--insecure-ignore-tlog is for keyless signatures; with --key an unlogged bundle counts unless --require-tlog',
+      );
+    }
     if (keyPath === undefined && values['require-tlog']) {
       throw invalid(
         'USAGE',
@@ -161,6 +172,7 @@ Exit codes: 0 verified; 1 not verified; 2 invalid input; 3 could not check.`,
         publicKey,
         values['require-tlog'],
         signature,
+        values['insecure-ignore-tlog'],
       );
       const { verifyBlob } = await import('../../verify/blob.ts');
       return verifyBlob(artifact, signature, trust);
@@ -227,6 +239,7 @@ async function trustOf(
   publicKey: KeyObject | undefined,
   requireTlog: boolean,
   signature: BlobSignature,
+  allowUnlogged: boolean,
 ): Promise<BlobTrust> {
   const loadRoot = async () => {
     const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
@@ -264,6 +277,7 @@ async function trustOf(
     kind: 'certificate',
     identity: keyless.identity,
     trust: trustModule.keylessTrustOf(await loadRoot(), source),
+    allowUnlogged,
   };
 }
 
