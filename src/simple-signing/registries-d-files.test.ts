@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -74,10 +74,27 @@ describe('registries.d directory (registries_d_test.go TestLoadAndMergeConfig, T
       loadRegistriesD(dirNamed),
       code('REGISTRIES_D_UNREADABLE', 'not a regular file'),
     );
+    const latin1 = join(dir, 'latin1');
+    await mkdir(latin1);
+    await writeFile(
+      join(latin1, 'x.yaml'),
+      Buffer.from('docker:\n  caf\xe9.example: {}\n', 'latin1'),
+    );
+    await assert.rejects(loadRegistriesD(latin1), code('REGISTRIES_D_INVALID', 'not UTF-8'));
     const big = join(dir, 'big');
     await mkdir(big);
     await writeFile(join(big, 'x.yaml'), Buffer.alloc(1024 * 1024 + 1, 0x20));
     await assert.rejects(loadRegistriesD(big), code('REGISTRIES_D_INVALID', 'larger than'));
+  });
+
+  test('a symbolic link to a file is read, as os.ReadFile follows it', async () => {
+    const linked = join(dir, 'linked');
+    await mkdir(linked);
+    await writeFile(join(dir, 'target.yaml'), 'docker:\n  example.com: {lookaside: https://l}\n');
+    await symlink(join(dir, 'target.yaml'), join(linked, 'default.yaml'));
+    assert.deepEqual((await loadRegistriesD(linked)).docker.get('example.com'), {
+      lookaside: 'https://l',
+    });
   });
 
   test('the directory: the one given, else the user directory if it exists, else the system one', async () => {

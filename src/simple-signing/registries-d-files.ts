@@ -83,7 +83,13 @@ export async function loadRegistriesD(directory: string): Promise<RegistriesDCon
         invalid('REGISTRIES_D_UNREADABLE', `registries.d file ${path} ${problem}`, { cause }),
     });
     if (bytes === undefined) continue; // removed since the listing, as upstream tolerates
-    const text = new TextDecoder().decode(bytes);
+    let text: string;
+    try {
+      // yaml.v3 refuses invalid UTF-8 rather than read replacement characters.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw invalid('REGISTRIES_D_INVALID', `${path}: not UTF-8 text`);
+    }
     files.push({ where: path, config: parseRegistriesD(text, path) });
   }
   return mergeRegistriesD(files);
