@@ -52,6 +52,8 @@ export async function importCommand(args: readonly string[], io: CliIO): Promise
   if (values['no-match-policy'] !== undefined && kind !== 'cluster-image-policy') {
     throw invalid('USAGE', '--no-match-policy goes with --cluster-image-policy');
   }
+  const noMatch = values['no-match-policy'];
+  const defaultAction = noMatch === undefined ? undefined : noMatchPolicy(noMatch);
   const outputFile = values['output-file'];
   const policyDir = outputFile === undefined ? undefined : dirname(resolve(outputFile));
   let result: ImportResult;
@@ -65,9 +67,8 @@ export async function importCommand(args: readonly string[], io: CliIO): Promise
   } else if (kind === 'cluster-image-policy') {
     const { importClusterImagePolicies } = await import('../policy/import/cluster-image-policy.ts');
     const text = await readImportFile(file);
-    const policy = values['no-match-policy'];
     result = importClusterImagePolicies(text, file, {
-      ...(policy === undefined ? {} : { noMatchPolicy: noMatchPolicy(policy) }),
+      ...(defaultAction === undefined ? {} : { noMatchPolicy: defaultAction }),
     });
   } else {
     const { importKyvernoPolicies } = await import('../policy/import/kyverno.ts');
