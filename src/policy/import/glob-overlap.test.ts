@@ -22,10 +22,12 @@ test('** is read generously: it may refuse globs that never meet, never the reve
   assert.equal(globsMayOverlap('ghcr.io/**', 'ghcr.io/'), true);
 });
 
-test('the check is bounded by the product of the lengths', () => {
-  const a = `ghcr.io/${'*a'.repeat(1000)}`;
-  const b = `ghcr.io/${'a*'.repeat(1000)}b`;
-  const started = performance.now();
-  globsMayOverlap(a, b);
-  assert.ok(performance.now() - started < 2000);
-});
+test(
+  'long globs with many stars are decided (the product automaton, no backtracking)',
+  { timeout: 10_000 },
+  () => {
+    const a = `ghcr.io/${'*a'.repeat(1000)}`;
+    assert.equal(globsMayOverlap(a, `ghcr.io/${'a'.repeat(1000)}`), true);
+    assert.equal(globsMayOverlap(a, `ghcr.io/${'a*'.repeat(1000)}b`), false);
+  },
+);
