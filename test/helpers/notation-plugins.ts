@@ -39,12 +39,14 @@ export interface TestPluginOptions {
 const JWS_MODULE = resolve(import.meta.dirname, '../../src/formats/notation/jws.ts');
 const SIGNATURE_MODULE = resolve(import.meta.dirname, '../../src/formats/notation/signature.ts');
 
-/** The plugin's source: CommonJS, run by the Node that runs the tests. */
-function source(name: string, options: TestPluginOptions): string {
-  const settings = JSON.stringify({ name, ...options, JWS_MODULE, SIGNATURE_MODULE });
+/**
+ * The start of every plugin's source (CommonJS, run by the Node that runs
+ * the tests): it logs the request and defines `settings`, `command`,
+ * `request`, `b` (the behaviour) and `out`.
+ */
+function preamble(settings: string): string {
   return `#!${process.execPath}
 'use strict';
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const settings = ${settings};
@@ -53,8 +55,25 @@ const input = fs.readFileSync(0, 'utf8');
 fs.appendFileSync(path.join(__dirname, 'requests.jsonl'), JSON.stringify({ command, request: JSON.parse(input) }) + '\\n');
 const request = JSON.parse(input);
 const b = settings.behaviour;
+const out = (value) => process.stdout.write(JSON.stringify(value));`;
+}
+
+/** Writes `source` as plugin `name`'s executable under `configDir`; returns its path. */
+async function install(configDir: string, name: string, source: string): Promise<string> {
+  const dir = join(configDir, 'plugins', name);
+  await mkdir(dir, { recursive: true });
+  const executable = join(dir, `notation-${name}`);
+  await writeFile(executable, source);
+  await chmod(executable, 0o755);
+  return executable;
+}
+
+/** A signing plugin's source. */
+function source(name: string, options: TestPluginOptions): string {
+  const settings = JSON.stringify({ name, ...options, JWS_MODULE, SIGNATURE_MODULE });
+  return `${preamble(settings)}
+const crypto = require('node:crypto');
 const envelopePlugin = b === 'envelope' || b === 'envelope-other-digest';
-const out = (value) => process.stdout.write(JSON.stringify(value));
 const certificates = () =>
   fs.readFileSync(settings.certFile, 'utf8')
     .split('-----END CERTIFICATE-----')
@@ -133,12 +152,7 @@ export async function installTestPlugin(
   name: string,
   options: TestPluginOptions,
 ): Promise<string> {
-  const dir = join(configDir, 'plugins', name);
-  await mkdir(dir, { recursive: true });
-  const executable = join(dir, `notation-${name}`);
-  await writeFile(executable, source(name, options));
-  await chmod(executable, 0o755);
-  return executable;
+  return install(configDir, name, source(name, options));
 }
 
 /** The requests plugin `name` received, in order. */
@@ -191,17 +205,7 @@ function verifierSource(name: string, options: VerificationPluginOptions): strin
       'SIGNATURE_VERIFIER.REVOCATION_CHECK',
     ],
   });
-  return `#!${process.execPath}
-'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
-const settings = ${settings};
-const command = process.argv[2];
-const input = fs.readFileSync(0, 'utf8');
-fs.appendFileSync(path.join(__dirname, 'requests.jsonl'), JSON.stringify({ command, request: JSON.parse(input) }) + '\\n');
-const request = JSON.parse(input);
-const b = settings.behaviour;
-const out = (value) => process.stdout.write(JSON.stringify(value));
+  return `${preamble(settings)}
 switch (command) {
   case 'get-plugin-metadata':
     out({
@@ -242,10 +246,5 @@ export async function installVerificationPlugin(
   name: string,
   options: VerificationPluginOptions,
 ): Promise<string> {
-  const dir = join(configDir, 'plugins', name);
-  await mkdir(dir, { recursive: true });
-  const executable = join(dir, `notation-${name}`);
-  await writeFile(executable, verifierSource(name, options));
-  await chmod(executable, 0o755);
-  return executable;
+  return install(configDir, name, verifierSource(name, options));
 }
