@@ -388,7 +388,9 @@ function cacheActivity(before: ServerState, after: ServerState): string {
  * what it saw since the last signal to `<VOUCH_BENCH_ELD_FILE>.<n>` and
  * starts again, so the bench can read the delay over exactly one phase.
  */
-const EVENT_LOOP_PROBE = `import { monitorEventLoopDelay } from 'node:perf_hooks';
+// A function, not a constant: main() runs before this module's later constants are initialised.
+function eventLoopProbe(): string {
+  return `import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
@@ -401,6 +403,7 @@ process.on('SIGUSR2', () => {
   histogram.reset();
 });
 `;
+}
 
 interface EventLoopDelay {
   readonly p99: number;
@@ -483,7 +486,7 @@ rules:
     const ca = await readFile(certs.caCert, 'utf8');
 
     const probe = join(work, 'event-loop-probe.mjs');
-    await writeFile(probe, EVENT_LOOP_PROBE);
+    await writeFile(probe, eventLoopProbe());
     const eldFile = join(work, 'event-loop-delay');
     let eldReads = 0;
     webhook = spawn(
