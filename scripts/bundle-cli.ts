@@ -41,7 +41,12 @@ const ENTRY = new URL('../src/cli/bin.ts', import.meta.url).pathname;
 const ENTRY_NAME = 'vouch';
 /** The command whose shared modules make up `common` (see above). */
 const HOT_COMMAND = 'verify';
-const COMMAND = /\/src\/cli\/commands\/[^/]+\.ts$/;
+/**
+ * Commands, and the command-sized paths a command imports lazily: `verify
+ * --notary` (cli/verify-notary.ts) gets chunks of its own rather than
+ * loading `vouch trust`'s whole chunk for the TUF code the two share.
+ */
+const COMMAND = /\/src\/cli\/(?:commands\/[^/]+|verify-notary)\.ts$/;
 
 /**
  * Node modules a one-shot command loads anyway (Node's start-up snapshot or
