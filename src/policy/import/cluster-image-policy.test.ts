@@ -129,14 +129,15 @@ ${indent(KEY, 8)}`,
       glob: 'docker.io/library/nginx*',
     });
     assert.deepEqual(imageGlob('localhost:5000/**'), { glob: 'localhost:5000/**' });
-    assert.deepEqual(imageGlob('*/acme/**'), { glob: '*/acme/**' });
+    assert.deepEqual(imageGlob('**/acme/app*'), { glob: '**/acme/app*' });
     for (const [glob, why] of [
       ['ghcr.io/acme/app', /whole reference, tag or digest included/],
       ['ghcr.io/acme/app:**', /tags or digests/],
       ['ghcr.io/acme/app@sha256:*', /tags or digests/],
       ['ghcr.io/acme/*-prod', /whole reference/],
       ['docker.io/library/*', /index\.docker\.io/],
-      ['d*.io/x/*', /partly wildcarded registry/],
+      ['d*.io/x/*', /wildcard registry segment/],
+      ['*/acme/**', /written without a registry/],
       ['acme/app*', /without a registry/],
       ['ghcr.io*', /one segment/],
     ] as const) {

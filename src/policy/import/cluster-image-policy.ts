@@ -15,7 +15,9 @@
  *   `**` across. Only globs that match every version of the repositories
  *   they name have an equivalent: a last segment `**` or ending in one `*`.
  *   `index.docker.io/...` is `docker.io/...` in vouch; `*` and `*\/*` are
- *   policy-controller's shorthands for Docker Hub.
+ *   policy-controller's shorthands for Docker Hub. A registry segment other
+ *   than a literal or `**` is refused: glob.go also matches the reference as
+ *   written, so `*\/app*` matches `acme/app:1` (a Docker Hub image) there.
  * - a key authority (`key.data`, each PEM key an authority) verifies without
  *   a transparency log unless `ctlog.url` names one (then `requireTlog`);
  *   a keyless one checks each identity (issuer or issuerRegExp, subject or
@@ -250,9 +252,11 @@ export function imageGlob(glob: string): { glob: string } | { why: string } {
       why: 'policy-controller names Docker Hub images index.docker.io/..., so this glob matches only references written docker.io/...; write index.docker.io',
     };
   }
-  if (first !== undefined && first.includes('*') && first !== '*' && first !== '**') {
+  if (first !== undefined && first.includes('*') && first !== '**') {
+    // glob.go Match also tries the reference as written: `*/app*` matches
+    // `acme/app:1` (index.docker.io/acme/app) there, with `acme` in the registry's place.
     return {
-      why: 'a partly wildcarded registry: Docker Hub is index.docker.io to policy-controller and docker.io to vouch',
+      why: 'a wildcard registry segment: policy-controller also matches it against references written without a registry (Docker Hub), with their first path segment in its place; name the registry, or start with **',
     };
   }
   if (first !== undefined && !/[.:*]/.test(first) && first !== 'localhost') {
