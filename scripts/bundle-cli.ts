@@ -33,11 +33,12 @@
  * Usage: node --disable-warning=ExperimentalWarning scripts/bundle-cli.ts [OUTDIR]
  */
 import { builtinModules, stripTypeScriptTypes } from 'node:module';
-import { basename } from 'node:path';
+import { relative } from 'node:path';
 import { type GetManualChunk, type ManualChunkMeta, rollup } from '@rollup/wasm-node';
 
 const outdir = process.argv[2] ?? 'dist/bin';
 const ENTRY = new URL('../src/cli/bin.ts', import.meta.url).pathname;
+const SRC = new URL('../src/', import.meta.url).pathname;
 const ENTRY_NAME = 'vouch';
 /** The command whose shared modules make up `common` (see above). */
 const HOT_COMMAND = 'verify';
@@ -119,9 +120,11 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
       }
     }
   }
+  // Named by path, not base name: src/verify/verify.ts and src/notation/verify.ts
+  // reached by the same roots must not share a chunk (and so each other's imports).
   const name = (roots: readonly string[]) =>
     roots
-      .map((root) => basename(root, '.ts'))
+      .map((root) => relative(SRC, root).replace(/\.ts$/, '').replaceAll('/', '-'))
       .sort()
       .join('+');
 
@@ -131,7 +134,10 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
     if (entryClosure.has(id)) return ENTRY_NAME;
     const roots = reachedBy.get(id) ?? [];
     const commands = roots.filter((root) => COMMAND.test(root));
-    if (commands.length === 1) return name(commands);
+    // Only a module no other lazy import reaches belongs to one command: one
+    // that a lazy import of another command also reaches (a notation module
+    // importing a Notary v1 helper) would load that command's whole chunk.
+    if (commands.length === 1 && roots.length === 1) return name(commands);
     if (commands.length > 1) return hotPath.has(id) && !costly.has(id) ? 'common' : name(commands);
     return name(roots);
   };
