@@ -10,6 +10,36 @@ import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import type { RegistryRepository } from '../src/registry/distribution.ts';
 import { putBytes } from '../test/helpers/images.ts';
 
+/**
+ * A size knob from the environment: a whole number of at least `least`, or
+ * `fallback` when unset. The shared ones are `BENCH_IMAGES`, `BENCH_ROUNDS`
+ * and `BENCH_CLI_RUNS`; the defaults are the full sizes `npm run bench` runs.
+ */
+export function knob(name: string, fallback: number, least = 1): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < least) {
+    throw new Error(`${name} must be a whole number of at least ${least}, not ${text}`);
+  }
+  return value;
+}
+
+/**
+ * The last line of every bench script: one JSON object with its figures and
+ * ratios (`bench` names the script), so a run can be compared by a program.
+ * Ratios and milliseconds are rounded to 3 decimals.
+ */
+export function printFigures(bench: string, figures: Record<string, number | boolean | string>) {
+  const rounded = Object.fromEntries(
+    Object.entries(figures).map(([key, value]) => [
+      key,
+      typeof value === 'number' ? Math.round(value * 1000) / 1000 : value,
+    ]),
+  );
+  console.log(JSON.stringify({ bench, ...rounded }));
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

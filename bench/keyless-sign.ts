@@ -35,10 +35,10 @@ import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { median } from './common.ts';
+import { knob, median } from './common.ts';
 
-const IMAGES = Number(process.env.BENCH_KEYLESS_IMAGES ?? 100);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const IMAGES = knob('BENCH_KEYLESS_IMAGES', Math.min(100, knob('BENCH_IMAGES', 100)));
+const ROUNDS = knob('BENCH_ROUNDS', 5);
 const TARGET = 0.5;
 const REPOSITORY = 'bench/keyless-sign';
 const encoder = new TextEncoder();

@@ -20,20 +20,13 @@ import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import { buildImage } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { knob, median, printFigures } from './common.ts';
 
-const REQUESTS_PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 4000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
+const REQUESTS_PER_ROUND = knob('BENCH_REQUESTS', 4000);
+const ROUNDS = knob('BENCH_ROUNDS', 7);
+const CONCURRENCY = knob('BENCH_CONCURRENCY', 16);
+const CLI_RUNS = knob('BENCH_CLI_RUNS', 15);
 const TARGET_RATIO = 0.9;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
 /** Runs `task` REQUESTS_PER_ROUND times with CONCURRENCY in flight; returns requests per second. */
 async function throughput(task: () => Promise<void>): Promise<number> {
@@ -139,6 +132,15 @@ try {
     );
     process.exitCode = 1;
   }
+  printFigures('manifest-get', {
+    bare_get_per_s: bareMedian,
+    vouch_get_per_s: vouchMedian,
+    client_vs_bare_undici: ratio,
+    client_vs_bare_undici_ok: ratio >= TARGET_RATIO,
+    ...Object.fromEntries(
+      cli.map(([name, ms]) => [`${name.split(' ')[0] as string}_oneshot_ms`, ms]),
+    ),
+  });
 } finally {
   await registry.stop();
 }

@@ -45,13 +45,13 @@ import { signImages } from '../src/sign/sign.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { median, pushImages, run, seconds, tagOf } from './common.ts';
+import { knob, median, pushImages, run, seconds, tagOf } from './common.ts';
 
 const encoder = new TextEncoder();
 
-const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
+const IMAGES = knob('BENCH_IMAGES', 1000);
+const ROUNDS = knob('BENCH_ROUNDS', 5);
+const CLI_RUNS = knob('BENCH_CLI_RUNS', 15);
 const CONCURRENCY = 16;
 const REPOSITORY = 'bench/notation';
 const STORE = 'bench';

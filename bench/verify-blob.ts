@@ -24,9 +24,9 @@ import { keylessTrustOf } from '../src/sigstore/keyless-trust.ts';
 import { parseTrustedRoot } from '../src/sigstore/trusted-root.ts';
 import { readFile } from 'node:fs/promises';
 import { startLocalSigstore } from '../test/helpers/local-sigstore.ts';
-import { median } from './common.ts';
+import { knob, median } from './common.ts';
 
-const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
+const RUNS = knob('BENCH_CLI_RUNS', 15);
 const TARGET = 2.0;
 const CLI = new URL('../dist/bin/vouch.js', import.meta.url).pathname;
 const SUBJECT = 'https://github.com/vouch-bench/app/.github/workflows/release.yml@refs/heads/main';

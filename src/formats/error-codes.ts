@@ -64,8 +64,14 @@ export interface FormatErrorCodes {
   NOTATION_TSA_ROOT_INVALID: 'invalid';
   /** A timestamp authority's answer that is not a good token over this signature by the root given. */
   NOTATION_TSA_RESPONSE_INVALID: 'denied';
+  /** A lookaside URL from registries.d that cannot be used: unparsable, an unsupported scheme (lookaside-layout.ts). */
+  LOOKASIDE_URL_INVALID: 'invalid';
   PREDICATE_INVALID: 'invalid';
+  /** A registries.d file containers/image would refuse, or two files defining one scope (registries-d.ts). */
+  REGISTRIES_D_INVALID: 'invalid';
   SIGNATURE_CONFIG_INVALID: 'denied';
+  /** A registry API extension signature list that is not the JSON containers/image reads (signature-extension.ts). */
+  SIGNATURE_EXTENSION_INVALID: 'denied';
   SIGNATURE_MANIFEST_INVALID: 'denied';
   SIMPLE_SIGNING_INVALID: 'denied';
   STATEMENT_INVALID: 'denied';

@@ -11,7 +11,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import { VouchError } from '../core/errors.ts';
-import { parseYamlDocument } from './yaml-documents.ts';
+import { parseYamlDocument } from '../core/yaml-documents.ts';
 
 /** One problem, where it was written (1-based line and column; 0 when unknown). */
 export interface PolicyIssue {

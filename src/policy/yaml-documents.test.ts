@@ -5,7 +5,11 @@ import { parseEvidence } from './evidence.ts';
 import { parsePolicy } from './parse.ts';
 import { PolicyError } from './source.ts';
 import { findImages } from './workloads.ts';
-import { MAX_YAML_DEPTH, parseAllYamlDocuments, parseYamlDocument } from './yaml-documents.ts';
+import {
+  MAX_YAML_DEPTH,
+  parseAllYamlDocuments,
+  parseYamlDocument,
+} from '../core/yaml-documents.ts';
 import { LineCounter } from 'yaml';
 
 /** `depth` block mappings, one inside the next, each on its own line. */

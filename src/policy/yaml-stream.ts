@@ -17,7 +17,7 @@ import {
   visit,
 } from 'yaml';
 import { invalid } from '../core/errors.ts';
-import { parseAllYamlDocuments } from './yaml-documents.ts';
+import { parseAllYamlDocuments } from '../core/yaml-documents.ts';
 
 export interface YamlStream {
   readonly documents: readonly Document.Parsed[];

@@ -1,6 +1,6 @@
 /**
  * YAML parsing with a nesting cap, for every YAML file vouch reads (policies,
- * evidence files, deployment manifests). The `yaml` library reads text in two
+ * evidence files, deployment manifests, registries.d). The `yaml` library reads text in two
  * steps: its Parser builds a concrete syntax tree with a stack of its own (no
  * recursion, however deep the text), then its Composer turns that tree into
  * nodes by recursion, one level of calls per collection. On a document a few
