@@ -35,7 +35,8 @@ import type { PreparedRequirement } from './material.ts';
 export interface ContainersPolicyEvidence {
   /** The image as the policy sees it: canonical, with its tag or its digest. */
   readonly reference: ImageReference;
-  readonly digest: Digest;
+  /** The image's digest, when it was resolved (signature requirements need it). */
+  readonly digest?: Digest;
   /** Whether registries.d enables `use-sigstore-attachments` for the image. */
   readonly useSigstoreAttachments: boolean;
   /** The cosign `.sig` attachments, when read (only if enabled and needed). */

@@ -4,14 +4,15 @@
  * `IsRunningImageAllowed`), fetch first, then decide (docs/design.md
  * principle 2):
  *
- * 1. the image (a registry reference; containers/image's `docker`
- *    transport) is resolved to its digest;
- * 2. the scope's requirements are chosen (formats/containers-policy/scope.ts)
- *    and the keys they name are read (material.ts);
- * 3. the image's cosign signature attachments are fetched when a
- *    `sigstoreSigned` requirement applies and registries.d enables
- *    `use-sigstore-attachments` for the image;
- * 4. `decideContainersPolicy` decides, with no I/O.
+ * 1. the scope's requirements are chosen for the image (a registry
+ *    reference; containers/image's `docker` transport) by
+ *    formats/containers-policy/scope.ts, and the keys they name are read
+ *    (material.ts);
+ * 2. when a `sigstoreSigned` requirement applies, the image is resolved to
+ *    its digest and, where registries.d enables `use-sigstore-attachments`
+ *    for it, its cosign signature attachments are fetched (a policy of
+ *    `insecureAcceptAnything` and `reject` needs no registry at all);
+ * 3. `decideContainersPolicy` decides, with no I/O.
  *
  * An image the policy does not allow is `denied` CONTAINERS_POLICY_DENIED,
  * naming each requirement that failed; input vouch cannot use (a reference
@@ -108,25 +109,29 @@ async function verifyOne(
       section,
       options.readFile ?? readCappedFile,
     );
-    const store = await stores.open(spec);
-    const target =
-      reference.digest !== undefined
-        ? { digest: reference.digest }
-        : { tag: reference.tag as string };
-    const resolved = await resolveImage(store, target, formatReference(reference));
-    partial = { ...partial, digest: resolved.digest };
-    const useSigstoreAttachments = usesSigstoreAttachments(options.registriesD, reference);
-    const needsAttachments = prepared.some(
+    const needsSignatures = prepared.some(
       ({ requirement }) => requirement.type === 'sigstoreSigned',
     );
-    const evidence: ContainersPolicyEvidence = {
-      reference,
-      digest: resolved.digest,
-      useSigstoreAttachments,
-      ...(useSigstoreAttachments && needsAttachments
-        ? { sigstore: await fetchSignatures(store, resolved, options.limits) }
-        : {}),
-    };
+    const useSigstoreAttachments = usesSigstoreAttachments(options.registriesD, reference);
+    let evidence: ContainersPolicyEvidence = { reference, useSigstoreAttachments };
+    // Only signature requirements need the registry: insecureAcceptAnything
+    // and reject decide without it.
+    if (needsSignatures) {
+      const store = await stores.open(spec);
+      const target =
+        reference.digest !== undefined
+          ? { digest: reference.digest }
+          : { tag: reference.tag as string };
+      const resolved = await resolveImage(store, target, formatReference(reference));
+      partial = { ...partial, digest: resolved.digest };
+      evidence = {
+        ...evidence,
+        digest: resolved.digest,
+        ...(useSigstoreAttachments
+          ? { sigstore: await fetchSignatures(store, resolved, options.limits) }
+          : {}),
+      };
+    }
     const decision = decideContainersPolicy(prepared, evidence);
     const result = { image, ...partial, requirements: decision.requirements };
     if (decision.allowed) return { ...result, status: 'verified' };
