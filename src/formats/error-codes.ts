@@ -11,6 +11,25 @@ export interface FormatErrorCodes {
   CERT_MISSING: 'denied';
   CONTAINERS_SIGNATURE_INVALID: 'denied';
   ENVELOPE_INVALID: 'denied';
+  /** The signing key or subkey is revoked (as gpg's REVKEYSIG). */
+  GPG_KEY_REVOKED: 'denied';
+  /** A GPG simple-signing key or subkey has expired (as gpg's EXPKEYSIG). */
+  GPG_KEY_EXPIRED: 'denied';
+  /** The signer's key ID is not in the keyring. */
+  GPG_KEY_UNKNOWN: 'denied';
+  /** The key cannot sign, or is of a refused algorithm or size. */
+  GPG_KEY_UNUSABLE: 'denied';
+  /** A keyring (`--gpg-key`, policy.json `signedBy`) that cannot be read or is over a cap. */
+  GPG_KEYRING_INVALID: 'invalid';
+  /** The secret key is encrypted and no passphrase was given. */
+  GPG_PASSPHRASE_REQUIRED: 'invalid';
+  GPG_PASSPHRASE_WRONG: 'invalid';
+  /** Not an OpenPGP signed message, corrupt, or a signature that does not verify. */
+  GPG_SIGNATURE_INVALID: 'denied';
+  /** An OpenPGP signature past its own expiration time. */
+  GPG_SIGNATURE_EXPIRED: 'denied';
+  /** A secret key file vouch cannot sign with. */
+  GPG_SIGNING_KEY_INVALID: 'invalid';
   INVALID_ATTESTATION_INPUT: 'invalid';
   INVALID_BUNDLE_INPUT: 'invalid';
   INVALID_JSON_NUMBER: 'invalid';
@@ -73,6 +92,10 @@ export interface FormatErrorCodes {
   /** A registry API extension signature list that is not the JSON containers/image reads (signature-extension.ts). */
   SIGNATURE_EXTENSION_INVALID: 'denied';
   SIGNATURE_MANIFEST_INVALID: 'denied';
+  /** A simple-signing payload signs another manifest digest than the image's. */
+  SIMPLE_SIGNING_DIGEST_MISMATCH: 'denied';
+  /** A simple-signing payload's docker-reference the identity rule does not accept. */
+  SIMPLE_SIGNING_IDENTITY_MISMATCH: 'denied';
   SIMPLE_SIGNING_INVALID: 'denied';
   STATEMENT_INVALID: 'denied';
   TIMESTAMP_INVALID: 'denied';

@@ -134,21 +134,24 @@ rules:
 });
 
 describe('condition limits: the budget of an evaluation', () => {
-  it('stops a condition that loads but costs too much on a large statement, at once, as a denial reason', () => {
-    const condition = compileCondition(SUPERLINEAR);
-    const started = performance.now();
-    const result = condition.test({ predicate: { list: range(1000), text: MEGABYTE } });
-    const elapsed = performance.now() - started;
-    assert.equal(result.holds, false);
-    assert.ok(!result.holds);
-    assert.equal(result.code, 'CONDITION_BUDGET_EXCEEDED');
-    assert.match(result.reason, /stopped at its budget of 50,000 cost units/);
-    assert.ok(elapsed < 500, `stopped after ${elapsed} ms`);
-    // The same condition on a short string is fine.
-    assert.deepEqual(condition.test({ predicate: { list: range(1000), text: 'x' } }), {
-      holds: true,
-    });
-  });
+  // The budget's code proves evaluation stopped there; the timeouts below only
+  // guard against a hang (timings are the benchmarks' business, not the tests').
+  it(
+    'stops a condition that loads but costs too much on a large statement, at once, as a denial reason',
+    { timeout: 30_000 },
+    () => {
+      const condition = compileCondition(SUPERLINEAR);
+      const result = condition.test({ predicate: { list: range(1000), text: MEGABYTE } });
+      assert.equal(result.holds, false);
+      assert.ok(!result.holds);
+      assert.equal(result.code, 'CONDITION_BUDGET_EXCEEDED');
+      assert.match(result.reason, /stopped at its budget of 50,000 cost units/);
+      // The same condition on a short string is fine.
+      assert.deepEqual(condition.test({ predicate: { list: range(1000), text: 'x' } }), {
+        holds: true,
+      });
+    },
+  );
 
   it('stops a single loop over a list too long for the budget', () => {
     const condition = compileCondition('predicate.list.all(a, a >= 0.0 && a < 1e9)');
@@ -171,16 +174,13 @@ describe('condition limits: the budget of an evaluation', () => {
       }
       process.stdout.write(JSON.stringify(outcome));
     `;
-    const started = performance.now();
     const child = spawnSync(
       process.execPath,
       ['--max-old-space-size=64', '--input-type=module', '--eval', script],
       { encoding: 'utf8', timeout: 60_000 },
     );
-    const elapsed = performance.now() - started;
     assert.equal(child.status, 0, `exit ${child.status} ${child.signal}: ${child.stderr}`);
     assert.deepEqual(JSON.parse(child.stdout), { refused: 'INVALID_CONDITION' });
-    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
   });
 
   it('stops building lists once their size is over the budget', () => {
@@ -200,27 +200,23 @@ describe('condition limits: the budget of an evaluation', () => {
     assert.equal(result.holds ? undefined : result.code, 'CONDITION_BUDGET_EXCEEDED');
   });
 
-  it('strings cannot be grown without bound', () => {
+  it('strings cannot be grown without bound', { timeout: 30_000 }, () => {
     const big = 'x'.repeat(1 << 20);
     const condition = compileCondition(
       'predicate.list.all(a, (predicate.s + predicate.s + predicate.s + predicate.s).size() > 0)',
     );
-    const started = performance.now();
     const result = condition.test({ predicate: { s: big, list: range(100) } });
     assert.equal(result.holds ? undefined : result.code, 'CONDITION_BUDGET_EXCEEDED');
-    assert.ok(performance.now() - started < 500);
   });
 
-  it('a map indexed with a number does not scan its keys for free', () => {
+  it('a map indexed with a number does not scan its keys for free', { timeout: 30_000 }, () => {
     const keys = Object.fromEntries(range(50_000).map((i) => [`k${i}`, i]));
     const condition = compileCondition('predicate.list.all(a, predicate.m[a] != 1.0)');
-    const started = performance.now();
     const result = condition.test({ predicate: { m: keys, list: range(2000) } });
     assert.equal(result.holds ? undefined : result.code, 'CONDITION_BUDGET_EXCEEDED');
-    assert.ok(performance.now() - started < 500);
   });
 
-  it('all the conditions of one image decision share a budget', () => {
+  it('all the conditions of one image decision share a budget', { timeout: 30_000 }, () => {
     const compiled = compilePolicyText(`apiVersion: vouch.dev/v1alpha1
 kind: ImagePolicy
 authorities:
@@ -240,7 +236,6 @@ rules:
       // Each evaluation costs about 30,000 units: under the limit of one, not of many.
       predicate: { list: range(1800), ok: false },
     };
-    const started = performance.now();
     const decision = evaluateImage(
       {
         image: 'ghcr.io/acme/app:1',
@@ -258,7 +253,6 @@ rules:
       },
       compiled,
     );
-    const elapsed = performance.now() - started;
     assert.equal(decision.result, 'denied');
     assert.match(
       decision.reason,
@@ -266,7 +260,6 @@ rules:
     );
     // Evaluation stops there, rather than saying so 100 times.
     assert.ok((decision.reason.match(/CONDITION_BUDGET_EXCEEDED/g) ?? []).length === 1);
-    assert.ok(elapsed < 1000, `decided in ${elapsed} ms`);
   });
 });
 

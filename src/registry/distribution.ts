@@ -78,6 +78,8 @@ export class RegistryClient {
   readonly auth: RegistryAuth;
   readonly #options: RegistryClientOptions;
   #origin: Promise<URL> | undefined;
+  /** Whether the `/v2/` answer that settled the origin said `X-Registry-Supports-Signatures: 1`. */
+  #supportsSignatures = false;
 
   constructor(registry: string, options: RegistryClientOptions) {
     this.registry = registry;
@@ -120,6 +122,17 @@ export class RegistryClient {
       });
     }
     await discard(response);
+  }
+
+  /**
+   * Whether the registry serves the signature API extension of OpenShift's
+   * registry and Quay (`GET`/`PUT /extensions/v2/<repo>/signatures/<digest>`):
+   * its `/v2/` answer carries `X-Registry-Supports-Signatures: 1`, as
+   * containers/image learns it (docker/docker_client.go `detectPropertiesHelper`).
+   */
+  async supportsSignatureExtension(): Promise<boolean> {
+    await this.origin();
+    return this.#supportsSignatures;
   }
 
   /**
@@ -207,6 +220,7 @@ export class RegistryClient {
       });
     }
     await discard(response);
+    this.#supportsSignatures = header(response.headers, 'x-registry-supports-signatures') === '1';
     if (response.status === 401)
       this.auth.learn(await challengeOf(response, origin, this.registry));
   }
@@ -698,6 +712,66 @@ export class RegistryRepository implements ImageStore {
       );
     }
     return next;
+  }
+
+  /**
+   * The signature list of the API extension for `digest` (the caller checked
+   * `supportsSignatureExtension`), at most `maxBytes`. Anything but 200 is an
+   * error, as in containers/image `getExtensionsSignatures`.
+   */
+  async getSignatureExtension(digest: Digest, maxBytes: number): Promise<Uint8Array> {
+    const response = await this.client.request({
+      method: 'GET',
+      path: this.#extensionPath(digest),
+      scopes: this.#scopes('pull'),
+      idempotent: true,
+    });
+    if (response.status !== 200) {
+      throw await responseError(response, {
+        where: this.location,
+        what: `signatures of ${digest} (API extension)`,
+        notFoundCode: 'MANIFEST_UNKNOWN',
+      });
+    }
+    const tooLarge = () =>
+      denied(
+        'RESPONSE_TOO_LARGE',
+        `${this.location}: the signature list of ${digest} exceeds ${maxBytes} bytes`,
+      );
+    const declared = Number(header(response.headers, 'content-length'));
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await discard(response);
+      throw tooLarge();
+    }
+    return collect(bodyOf(response), maxBytes, tooLarge);
+  }
+
+  /**
+   * Adds one signature through the API extension: `body` is one signature
+   * object; the registry answers 201 (containers/image
+   * `putSignaturesToAPIExtension`, which sends no Content-Type). Not retried:
+   * a replay would add the signature under its name twice.
+   */
+  async putSignatureExtension(digest: Digest, body: Uint8Array): Promise<void> {
+    const response = await this.client.request({
+      method: 'PUT',
+      path: this.#extensionPath(digest),
+      body,
+      scopes: this.#scopes('pull', 'push'),
+    });
+    if (response.status !== 201) {
+      throw await responseError(response, {
+        where: this.location,
+        what: `upload of a signature of ${digest} (API extension)`,
+        notFoundCode: 'MANIFEST_UNKNOWN',
+      });
+    }
+    await discard(response);
+  }
+
+  #extensionPath(digest: Digest): string {
+    if (!isDigest(digest)) throw new TypeError(`not a digest: ${String(digest)}`);
+    return `/extensions/v2/${this.name}/signatures/${digest}`;
   }
 
   async #readBody(response: HttpResponse, what: string): Promise<Uint8Array> {
