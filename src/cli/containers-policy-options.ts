@@ -5,8 +5,9 @@
  * after `--containers-policy` is the file: it is when it ends in `.json` or
  * names an existing file (an image reference rarely does either); else the
  * default applies. Defaults follow containers/image (signature/policy_config.go
- * `defaultPolicyPath`, docker/registries_d.go `registriesDirPath`): the
- * user's `~/.config/containers/…` when it exists, else `/etc/containers/…`.
+ * `defaultPolicyPath`; registries.d as simple-signing/registries-d-files.ts
+ * finds it): the user's `~/.config/containers/…` when it exists, else
+ * `/etc/containers/…`.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import type { CliIO } from './io.ts';
 
 const FLAG = '--containers-policy';
 const SYSTEM_POLICY = '/etc/containers/policy.json';
-const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
 
 const OPTIONS = {
   'containers-policy': { type: 'string' },
@@ -24,7 +24,8 @@ const OPTIONS = {
 
 export interface ContainersPolicySettings {
   readonly policyFile: string;
-  readonly registriesD: string;
+  /** `--registries.d`; absent: containers/image's default (simple-signing/registries-d-files.ts). */
+  readonly registriesD?: string;
 }
 
 /** Whether `args` ask for a containers policy evaluation. */
@@ -99,7 +100,7 @@ or pki. Every requirement is reported with why it held or failed.
                               in .json or is an existing file
       --registries.d DIR      registries.d directory (default
                               ~/.config/containers/registries.d if it exists, else
-                              ${SYSTEM_REGISTRIES_D})`,
+                              /etc/containers/registries.d)`,
   read: (values, io): ContainersPolicySettings => {
     const file = values['containers-policy'];
     return {
@@ -107,9 +108,7 @@ or pki. Every requirement is reported with why it held or failed.
         file === undefined || file === ''
           ? userOrSystem(io, '.config/containers/policy.json', SYSTEM_POLICY)
           : file,
-      registriesD:
-        values['registries.d'] ??
-        userOrSystem(io, '.config/containers/registries.d', SYSTEM_REGISTRIES_D),
+      ...(values['registries.d'] === undefined ? {} : { registriesD: values['registries.d'] }),
     };
   },
 } as const satisfies FlagGroup<typeof OPTIONS, ContainersPolicySettings>;

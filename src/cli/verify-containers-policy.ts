@@ -8,7 +8,7 @@ import {
   parseContainersPolicy,
 } from '../formats/containers-policy/policy-json.ts';
 import { readCappedFile } from '../containers-policy/material.ts';
-import { loadRegistriesD } from '../containers-policy/registries-d-files.ts';
+import { loadRegistriesD, registriesDDirectory } from '../simple-signing/registries-d-files.ts';
 import {
   type ContainersPolicyVerification,
   verifyContainersPolicyImages,
@@ -45,7 +45,12 @@ export async function runContainersPolicyVerify(
     await readCappedFile(files.policyFile, MAX_POLICY_BYTES),
     files.policyFile,
   );
-  const registriesD = await loadRegistriesD(files.registriesD);
+  const registriesD = await loadRegistriesD(
+    await registriesDDirectory({
+      ...(files.registriesD === undefined ? {} : { override: files.registriesD }),
+      ...(io.env.HOME === undefined || io.env.HOME === '' ? {} : { home: io.env.HOME }),
+    }),
+  );
   const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
   let results: ContainersPolicyVerification[];
   try {

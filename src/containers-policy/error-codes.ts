@@ -5,7 +5,7 @@
 export interface ContainersPolicyErrorCodes {
   /** policy.json does not allow the image (IsRunningImageAllowed said no). */
   CONTAINERS_POLICY_DENIED: 'denied';
-  /** A file evaluation reads (a key the policy names, a registries.d file) cannot be read, or a key is not one. */
+  /** The policy file or a key file it names cannot be read, or a key is not one. */
   CONTAINERS_POLICY_FILE_INVALID: 'invalid';
   /** A requirement vouch cannot evaluate yet (it never guesses an answer). */
   CONTAINERS_POLICY_UNSUPPORTED: 'invalid';
