@@ -15,7 +15,8 @@ import {
 } from '../containers-policy/verify.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../verify/verify-common.ts';
 import { argsWithPolicyFile, CONTAINERS_POLICY_FLAGS } from './containers-policy-options.ts';
-import { cliContext } from './context.ts';
+import { cliContext, homeOf } from './context.ts';
+import { builtinDefaultLookaside } from '../formats/simple-signing/registries-d.ts';
 import { parseCommand } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { writeJson } from './io.ts';
@@ -57,6 +58,13 @@ export async function runContainersPolicyVerify(
     results = await verifyContainersPolicyImages(context.stores, positionals, {
       policy,
       registriesD,
+      simpleSigning: {
+        builtinLookaside: builtinDefaultLookaside({
+          root: process.getuid?.() === 0,
+          home: homeOf(io),
+        }),
+        http: await context.http(),
+      },
       concurrency,
     });
   } finally {

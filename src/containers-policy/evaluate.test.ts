@@ -84,7 +84,7 @@ async function decide(
   const prepared = await prepareRequirements(policy.default, 'default', readFile);
   const sigstore = fixtureEvidence(dir);
   const reference: ImageReference = parseReference(image);
-  return decideContainersPolicy(prepared, {
+  return await decideContainersPolicy(prepared, {
     reference,
     digest: sigstore.image.digest,
     useSigstoreAttachments,
@@ -248,7 +248,7 @@ describe(
         ),
       );
       const prepared = await prepareRequirements(policy.default, 'default', readFile);
-      const decision = decideContainersPolicy(prepared, {
+      const decision = await decideContainersPolicy(prepared, {
         reference: parseReference('example.com/app:1'),
         digest: digestOf(new Uint8Array()),
         useSigstoreAttachments: false,
@@ -262,15 +262,13 @@ describe(
       assert.match(decision.requirements[3]?.reason ?? '', /Unimplemented "keyType"/);
     });
 
-    it('an empty requirement list never allows (IsRunningImageAllowed)', () => {
-      assert.equal(
-        decideContainersPolicy([], {
-          reference: parseReference('a.io/b:1'),
-          digest: digestOf(new Uint8Array()),
-          useSigstoreAttachments: false,
-        }).allowed,
-        false,
-      );
+    it('an empty requirement list never allows (IsRunningImageAllowed)', async () => {
+      const decision = await decideContainersPolicy([], {
+        reference: parseReference('a.io/b:1'),
+        digest: digestOf(new Uint8Array()),
+        useSigstoreAttachments: false,
+      });
+      assert.equal(decision.allowed, false);
     });
   },
 );
@@ -286,7 +284,6 @@ describe('prepareRequirements', { skip }, () => {
 
   it('refuses what vouch cannot evaluate rather than guess', async () => {
     for (const requirement of [
-      { type: 'signedBy', keyType: 'GPGKeys', keyPath: 'public-key.gpg' },
       {
         type: 'sigstoreSigned',
         fulcio: { caPath: 'fulcio_v1.crt.pem', oidcIssuer: 'https://x', subjectEmail: 'a@b' },
@@ -327,3 +324,75 @@ describe('prepareRequirements', { skip }, () => {
     assert.equal(prepared !== undefined && 'keys' in prepared ? prepared.keys.length : 0, 2);
   });
 });
+
+describe(
+  'decideContainersPolicy: signedBy with GPG keys (TestPRSignedByIsRunningImageAllowed)',
+  { skip },
+  () => {
+    async function decideGpg(
+      requirement: object,
+      dir: string,
+      image: string,
+    ): Promise<ContainersPolicyDecision> {
+      const policy = parseContainersPolicy(
+        new TextEncoder().encode(JSON.stringify({ default: [requirement] })),
+      );
+      const prepared = await prepareRequirements(policy.default, 'default', readFile);
+      const files = Array.from({ length: 9 }, (_, i) => `${dir}/signature-${i + 1}`).filter(
+        (file) => existsSync(resolve(FIXTURES, file)),
+      );
+      return await decideContainersPolicy(prepared, {
+        reference: parseReference(image),
+        digest: digestOf(readFixture(`${dir}/manifest.json`)),
+        useSigstoreAttachments: false,
+        simpleSignatures: files.map((file) => ({
+          blob: new Uint8Array(readFixture(file)),
+          source: file,
+        })),
+      });
+    }
+    const gpg = (extra: object = {}) => ({
+      type: 'signedBy',
+      keyType: 'GPGKeys',
+      keyPath: 'public-key.gpg',
+      signedIdentity: { type: 'matchExact' },
+      ...extra,
+    });
+    const IMAGE = 'testing/manifest:latest';
+
+    it('allows a valid signature, two, and one invalid then one valid', async () => {
+      assert.equal((await decideGpg(gpg(), 'dir-img-valid', IMAGE)).allowed, true);
+      assert.equal((await decideGpg(gpg(), 'dir-img-valid-2', IMAGE)).allowed, true);
+      assert.equal((await decideGpg(gpg(), 'dir-img-mixed', IMAGE)).allowed, true);
+    });
+
+    it('denies another identity, no signature, a modified manifest and an unknown key', async () => {
+      const other = await decideGpg(gpg(), 'dir-img-valid', 'testing/manifest:notlatest');
+      assert.equal(other.allowed, false);
+      assert.equal(
+        other.requirements[0]?.signatures?.[0]?.code,
+        'SIMPLE_SIGNING_IDENTITY_MISMATCH',
+      );
+      assert.equal((await decideGpg(gpg(), 'dir-img-unsigned', IMAGE)).allowed, false);
+      const modified = await decideGpg(gpg(), 'dir-img-modified-manifest', IMAGE);
+      assert.equal(modified.allowed, false);
+      assert.equal(
+        modified.requirements[0]?.signatures?.[0]?.code,
+        'SIMPLE_SIGNING_DIGEST_MISMATCH',
+      );
+      const unknown = await decideGpg(gpg({ keyPath: 'public-key-2.gpg' }), 'dir-img-valid', IMAGE);
+      assert.equal(unknown.allowed, false);
+      assert.equal(unknown.requirements[0]?.signatures?.[0]?.code, 'GPG_KEY_UNKNOWN');
+    });
+
+    it('skips sigstore-format blobs: cosign signatures are no simple signatures', async () => {
+      const decision = await decideGpg(
+        gpg(),
+        'dir-img-cosign-valid',
+        '192.168.64.2:5000/cosign-signed-single-sample:latest',
+      );
+      assert.equal(decision.allowed, false);
+      assert.match(decision.requirements[0]?.reason ?? '', /no signature exists/);
+    });
+  },
+);

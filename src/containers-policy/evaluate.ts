@@ -8,6 +8,10 @@
  * - `insecureAcceptAnything` holds; `reject` fails; `signedBaseLayer` fails,
  *   as upstream has never implemented it; `signedBy` with a keyType other
  *   than GPGKeys fails (policy_eval_signedby.go: "Unimplemented keyType").
+ * - `signedBy` with GPG keys holds when one of the image's simple-signing
+ *   signatures verifies with the keyring, signs this image's digest and
+ *   claims an identity the `signedIdentity` rule accepts
+ *   (formats/simple-signing/verify.ts).
  * - `sigstoreSigned` (policy_eval_sigstore.go) holds when at least one of
  *   the image's cosign signature attachments is accepted: its signature
  *   verifies over the payload with one of the keys; with Rekor keys, its
@@ -26,8 +30,10 @@
 import { BUNDLE_ANNOTATION } from '../formats/signature-manifest.ts';
 import type { PolicyRequirement } from '../formats/containers-policy/policy-json.ts';
 import { matchesSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
-import type { Digest } from '../oci/digest.ts';
+import { type Digest, digestOf } from '../oci/digest.ts';
 import { formatReference, type ImageReference } from '../oci/reference.ts';
+import { isVouchError, messageOf } from '../core/errors.ts';
+import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
 import { evaluate } from '../verify/evaluate.ts';
 import type { Evidence, SignatureEvidence } from '../verify/evidence.ts';
 import type { PreparedRequirement } from './material.ts';
@@ -41,6 +47,17 @@ export interface ContainersPolicyEvidence {
   readonly useSigstoreAttachments: boolean;
   /** The cosign `.sig` attachments, when read (only if enabled and needed). */
   readonly sigstore?: Evidence;
+  /**
+   * The GPG simple-signing signature blobs from the image's signature store
+   * (lookaside or registry API extension), when a signedBy requirement needs them.
+   */
+  readonly simpleSignatures?: readonly SimpleSignatureBlob[];
+}
+
+export interface SimpleSignatureBlob {
+  readonly blob: Uint8Array;
+  /** Where it was read, for reports. */
+  readonly source: string;
 }
 
 export interface SignatureOutcome {
@@ -72,12 +89,23 @@ export interface ContainersPolicyDecision {
   readonly requirements: readonly RequirementOutcome[];
 }
 
-/** Decides every requirement; the image is allowed when all hold (and there is at least one). */
-export function decideContainersPolicy(
+/**
+ * Decides every requirement; the image is allowed when all hold (and there
+ * is at least one). Asynchronous only because OpenPGP verification
+ * (openpgp.js) is; it does no I/O.
+ */
+export async function decideContainersPolicy(
   prepared: readonly PreparedRequirement[],
   evidence: ContainersPolicyEvidence,
-): ContainersPolicyDecision {
-  const requirements = prepared.map((item, index) => decideRequirement(item, index, evidence));
+): Promise<ContainersPolicyDecision> {
+  const requirements: RequirementOutcome[] = [];
+  for (const [index, item] of prepared.entries()) {
+    requirements.push(
+      item.requirement.type === 'signedBy' && 'keyring' in item && item.keyring !== undefined
+        ? await decideSignedBy(item as SignedByPrepared, index, evidence)
+        : decideRequirement(item, index, evidence),
+    );
+  }
   return {
     allowed: requirements.length > 0 && requirements.every((outcome) => outcome.holds),
     requirements,
@@ -110,11 +138,83 @@ function decideRequirement(
         'signedBaseLayer not implemented yet! (containers/image never evaluates it)',
       );
     case 'signedBy':
+      // GPGKeys requirements are decided by decideSignedBy.
       return outcome(false, `Unimplemented "keyType" value ${JSON.stringify(requirement.keyType)}`);
     case 'sigstoreSigned':
       if (!('keys' in prepared)) throw new Error('sigstoreSigned requirement was not prepared');
       return decideSigstoreSigned(prepared, index, evidence);
   }
+}
+
+type SignedByPrepared = Extract<PreparedRequirement, { keyring?: unknown }> & {
+  readonly keyring: NonNullable<Extract<PreparedRequirement, { keyring?: unknown }>['keyring']>;
+};
+
+/**
+ * signedBy with GPG keys (policy_eval_signedby.go): one simple-signing
+ * signature verified by a key of the keyring, for this image's digest, with
+ * an identity the rule accepts, is enough. Blobs in containers/image's
+ * sigstore format (`\x00sigstore-json`) are not simple signatures and are
+ * skipped, as `UnparsedImage.Signatures` skips them.
+ */
+async function decideSignedBy(
+  prepared: SignedByPrepared,
+  index: number,
+  evidence: ContainersPolicyEvidence,
+): Promise<RequirementOutcome> {
+  const base = { index, type: 'signedBy' as const };
+  if (prepared.keyring.size === 0) {
+    return { ...base, holds: false, reason: 'No public keys imported', signatures: [] };
+  }
+  const digest = evidence.digest;
+  const blobs = (evidence.simpleSignatures ?? []).filter(({ blob }) => blob[0] !== 0x00);
+  if (digest === undefined || blobs.length === 0) {
+    return {
+      ...base,
+      holds: false,
+      reason: 'A signature was required, but no signature exists',
+      signatures: [],
+    };
+  }
+  const rule = prepared.requirement.signedIdentity;
+  const outcomes: SignatureOutcome[] = [];
+  for (const [position, { blob, source }] of blobs.entries()) {
+    const layer = digestOf(blob);
+    try {
+      const verified = await verifyAtomicSignature(
+        blob,
+        prepared.keyring,
+        { digest },
+        { acceptIdentity: (signed) => matchesSignedIdentity(rule, evidence.reference, signed) },
+      );
+      outcomes.push({
+        index: position,
+        layer,
+        accepted: true,
+        reason: `${source}: signed by key ${verified.fingerprint} for ${JSON.stringify(verified.dockerReference)}, accepted by ${rule.type}`,
+        dockerReference: verified.dockerReference,
+      });
+      break; // One accepted signature is enough.
+    } catch (error) {
+      if (!isVouchError(error) || error.category !== 'denied') throw error;
+      outcomes.push({
+        index: position,
+        layer,
+        accepted: false,
+        code: error.code,
+        reason: `${source}: ${messageOf(error)}`,
+      });
+    }
+  }
+  const accepted = outcomes.find((outcome) => outcome.accepted);
+  if (accepted !== undefined) {
+    return { ...base, holds: true, reason: accepted.reason, signatures: outcomes };
+  }
+  const reason =
+    outcomes.length === 1
+      ? (outcomes[0] as SignatureOutcome).reason
+      : `None of the signatures were accepted, reasons: ${outcomes.map((o) => o.reason).join('; ')}`;
+  return { ...base, holds: false, reason, signatures: outcomes };
 }
 
 function decideSigstoreSigned(

@@ -8,10 +8,13 @@
  * makes upstream reject the image; vouch reports it as the caller's input
  * (`invalid` CONTAINERS_POLICY_FILE_INVALID), naming the requirement.
  *
+ * GPG keyrings of `signedBy` (keyType GPGKeys) are loaded with
+ * formats/simple-signing/openpgp.ts (binary or armored, capped); one that
+ * cannot be read is `invalid` GPG_KEYRING_INVALID.
+ *
  * Requirements vouch does not evaluate yet are refused here
  * (`invalid` CONTAINERS_POLICY_UNSUPPORTED) rather than denied or allowed:
- * `sigstoreSigned` with `fulcio` or `pki`, and `signedBy` with GPG keys
- * until GPG verification is in.
+ * `sigstoreSigned` with `fulcio` or `pki`.
  */
 import type { KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -22,6 +25,7 @@ import type {
 } from '../formats/containers-policy/policy-json.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { transparencyLogFromKey, type TransparencyLog } from '../sigstore/trusted-root.ts';
+import { type GpgKeyring, loadKeyring } from '../formats/simple-signing/openpgp.ts';
 import './error-codes.ts';
 
 /** A key file is a PEM key or a keyring; larger than this is not one. */
@@ -32,7 +36,14 @@ export type ReadFile = (path: string, maxBytes: number) => Promise<Uint8Array>;
 
 /** A requirement with what it needs from disk, ready for the pure decision. */
 export type PreparedRequirement =
-  | { readonly requirement: Exclude<PolicyRequirement, { type: 'sigstoreSigned' }> }
+  | {
+      readonly requirement: Exclude<PolicyRequirement, { type: 'sigstoreSigned' | 'signedBy' }>;
+    }
+  | {
+      readonly requirement: Extract<PolicyRequirement, { type: 'signedBy' }>;
+      /** The GPG keys, for keyType GPGKeys; absent for the keyTypes upstream never evaluates. */
+      readonly keyring?: GpgKeyring;
+    }
   | {
       readonly requirement: Extract<PolicyRequirement, { type: 'sigstoreSigned' }>;
       readonly keys: readonly KeyObject[];
@@ -112,15 +123,19 @@ export async function prepareRequirements(
         prepared.push({ requirement, keys, rekor });
         break;
       }
-      case 'signedBy':
-        if (requirement.keyType === 'GPGKeys') {
-          throw invalid(
-            'CONTAINERS_POLICY_UNSUPPORTED',
-            `${path}: vouch cannot evaluate signedBy with GPG keys yet; the image is neither allowed nor denied`,
-          );
+      case 'signedBy': {
+        if (requirement.keyType !== 'GPGKeys') {
+          prepared.push({ requirement });
+          break;
         }
-        prepared.push({ requirement });
+        const blobs = await materialBytes(requirement.keys, readFile);
+        const keyring = await loadKeyring(
+          blobs.map(({ bytes }) => bytes),
+          `${path} (${blobs.map(({ name }) => name).join(', ')})`,
+        );
+        prepared.push({ requirement, keyring });
         break;
+      }
       default:
         prepared.push({ requirement });
     }

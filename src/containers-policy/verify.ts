@@ -8,10 +8,13 @@
  *    reference; containers/image's `docker` transport) by
  *    formats/containers-policy/scope.ts, and the keys they name are read
  *    (material.ts);
- * 2. when a `sigstoreSigned` requirement applies, the image is resolved to
- *    its digest and, where registries.d enables `use-sigstore-attachments`
- *    for it, its cosign signature attachments are fetched (a policy of
- *    `insecureAcceptAnything` and `reject` needs no registry at all);
+ * 2. when a signature requirement applies, the image is resolved to its
+ *    digest; for `sigstoreSigned`, where registries.d enables
+ *    `use-sigstore-attachments` for it, its cosign signature attachments are
+ *    fetched; for `signedBy`, its GPG simple signatures are read from its
+ *    store (simple-signing/signature-stores.ts: the registry API extension,
+ *    else the registries.d lookaside). A policy of `insecureAcceptAnything`
+ *    and `reject` needs no registry at all;
  * 3. `decideContainersPolicy` decides, with no I/O.
  *
  * An image the policy does not allow is `denied` CONTAINERS_POLICY_DENIED,
@@ -44,10 +47,20 @@ import {
   type RequirementOutcome,
 } from './evaluate.ts';
 import { prepareRequirements, readCappedFile, type ReadFile } from './material.ts';
+import {
+  readSimpleSignatures,
+  type SimpleSigningStoreOptions,
+} from '../simple-signing/signature-stores.ts';
 import './error-codes.ts';
 
 export interface ContainersPolicyOptions {
   readonly policy: ContainersPolicy;
+  /**
+   * Where GPG simple signatures are read (registries.d lookaside or the
+   * registry API extension): simple-signing/signature-stores.ts options, but
+   * for registries.d, which is `registriesD` below.
+   */
+  readonly simpleSigning: Omit<SimpleSigningStoreOptions, 'registriesD'>;
   /** registries.d, for `use-sigstore-attachments`; none: attachments are not read. */
   readonly registriesD: RegistriesDConfig;
   /** How key files are read (tests); a capped read from disk unless given. */
@@ -109,13 +122,14 @@ async function verifyOne(
       section,
       options.readFile ?? readCappedFile,
     );
-    const needsSignatures = prepared.some(
+    const needsAttachments = prepared.some(
       ({ requirement }) => requirement.type === 'sigstoreSigned',
     );
+    const needsSimpleSignatures = prepared.some((item) => 'keyring' in item);
+    const needsSignatures = needsAttachments || needsSimpleSignatures;
     const useSigstoreAttachments = usesSigstoreAttachments(options.registriesD, reference);
     let evidence: ContainersPolicyEvidence = { reference, useSigstoreAttachments };
-    // Only signature requirements need the registry: insecureAcceptAnything
-    // and reject decide without it.
+    // Only signature requirements need the registry.
     if (needsSignatures) {
       const store = await stores.open(spec);
       const target =
@@ -127,12 +141,22 @@ async function verifyOne(
       evidence = {
         ...evidence,
         digest: resolved.digest,
-        ...(useSigstoreAttachments
+        ...(useSigstoreAttachments && needsAttachments
           ? { sigstore: await fetchSignatures(store, resolved, options.limits) }
+          : {}),
+        ...(needsSimpleSignatures
+          ? {
+              simpleSignatures: (
+                await readSimpleSignatures(store, reference, resolved.digest, {
+                  ...options.simpleSigning,
+                  registriesD: options.registriesD,
+                })
+              ).signatures,
+            }
           : {}),
       };
     }
-    const decision = decideContainersPolicy(prepared, evidence);
+    const decision = await decideContainersPolicy(prepared, evidence);
     const result = { image, ...partial, requirements: decision.requirements };
     if (decision.allowed) return { ...result, status: 'verified' };
     const failed = decision.requirements.filter((outcome) => !outcome.holds);
