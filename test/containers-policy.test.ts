@@ -5,7 +5,8 @@
  * containers/image's IsRunningImageAllowed before copying) and by vouch,
  * over images in a real Distribution registry on 127.0.0.1 signed
  * differently (vouch sign --key with the trusted key, with another key,
- * unsigned). Both sides are asserted against the expected allow/deny, image
+ * unsigned) and GPG-signed by `skopeo copy --sign-by` into a file://
+ * lookaside (a throwaway GNUPGHOME). Both sides are asserted against the expected allow/deny, image
  * by image, so a disagreement shows which side moved.
  *
  * Debian's skopeo 1.9.3 is built without sigstore support: it refuses every
@@ -35,7 +36,12 @@ import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const execFileP = promisify(execFile);
 const SKOPEO = '/usr/bin/skopeo';
-const skip = existsSync(SKOPEO) ? false : `skopeo is not installed at ${SKOPEO}`;
+const GPG = '/usr/bin/gpg';
+const skip = !existsSync(SKOPEO)
+  ? `skopeo is not installed at ${SKOPEO}`
+  : !existsSync(GPG)
+    ? `gpg is not installed at ${GPG}`
+    : false;
 
 interface Case {
   readonly image: string;
@@ -54,6 +60,7 @@ describe('containers-policy.json: vouch and skopeo 1.9.3 decide alike', { skip }
   let registriesD: string;
   const cases: Case[] = [];
   let pinnedScope = '';
+  let lookaside = '';
   const env = () => ({ DOCKER_CONFIG: join(tmp, 'no-docker-config'), VOUCH_PASSWORD: 'pw' });
 
   before(async () => {
@@ -84,6 +91,39 @@ describe('containers-policy.json: vouch and skopeo 1.9.3 decide alike', { skip }
       const run = await runVouch(['sign', '--key', key, ref], { env: env() });
       assert.equal(run.code, 0, run.stderr);
     };
+
+    // GPG: a throwaway GNUPGHOME; skopeo signs into a file:// lookaside.
+    const gnupgHome = join(tmp, 'gnupg');
+    await mkdir(gnupgHome, { mode: 0o700 });
+    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome, HOME: tmp };
+    await execFileP(
+      GPG,
+      [
+        '--batch',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        '',
+        '--quick-gen-key',
+        'vouch test <test@example.com>',
+        'rsa2048',
+        'sign',
+        'never',
+      ],
+      { env: gpgEnv },
+    );
+    const listing = await execFileP(GPG, ['--batch', '--with-colons', '--list-keys'], {
+      env: gpgEnv,
+    });
+    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listing.stdout)?.[1];
+    assert.ok(fingerprint, listing.stdout);
+    const exported = await execFileP(GPG, ['--batch', '--export', fingerprint], {
+      env: gpgEnv,
+      encoding: 'buffer',
+    });
+    await writeFile(join(tmp, 'gpg-key.gpg'), exported.stdout);
+    lookaside = join(tmp, 'lookaside');
+    await mkdir(lookaside);
 
     const open = await push('open/unsigned');
     const signed = await push('app/signed');
@@ -188,6 +228,9 @@ describe('containers-policy.json: vouch and skopeo 1.9.3 decide alike', { skip }
             [`${host}/ns/app`]: [{ type: 'insecureAcceptAnything' }],
             [`${host}/ns/app:blocked`]: [{ type: 'reject' }],
             [pinnedScope]: [{ type: 'reject' }],
+            [`${host}/gpg`]: [
+              { type: 'signedBy', keyType: 'GPGKeys', keyPath: join(tmp, 'gpg-key.gpg') },
+            ],
           },
         },
       }),
@@ -196,8 +239,41 @@ describe('containers-policy.json: vouch and skopeo 1.9.3 decide alike', { skip }
     await mkdir(registriesD);
     await writeFile(
       join(registriesD, 'default.yaml'),
-      `docker:\n  ${host}:\n    use-sigstore-attachments: true\n  ${host}/no-attachments:\n    use-sigstore-attachments: false\n`,
+      `docker:\n  ${host}:\n    lookaside: file://${lookaside}\n    use-sigstore-attachments: true\n  ${host}/no-attachments:\n    use-sigstore-attachments: false\n`,
     );
+
+    // skopeo signs a copy with the GPG key (identity: the destination, with its tag).
+    await execFileP(
+      SKOPEO,
+      [
+        '--insecure-policy',
+        '--registries.d',
+        registriesD,
+        'copy',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--sign-by',
+        fingerprint,
+        `docker://${open.ref}`,
+        `docker://${host}/gpg/signed:1`,
+      ],
+      { env: gpgEnv, timeout: 60_000 },
+    );
+    const gpgUnsigned = await push('gpg/unsigned');
+    cases.push(
+      {
+        image: `${host}/gpg/signed:1`,
+        allowed: true,
+        why: 'GPG-signed by skopeo --sign-by, signedBy',
+      },
+      {
+        image: `${host}/gpg/signed:other`,
+        allowed: false,
+        why: 'another image of the signed repository: no signature for its digest',
+      },
+      { image: gpgUnsigned.ref, allowed: false, why: 'signedBy: no GPG signature' },
+    );
+    await buildImage(client.repository('gpg/signed'), { tag: 'other' });
   });
 
   after(async () => {
