@@ -14,6 +14,7 @@ import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import { NOTARY_FLAGS } from '../notary-options.ts';
+import { CONTAINERS_POLICY_FLAGS, wantsContainersPolicy } from '../containers-policy-options.ts';
 import {
   annotationFlags,
   concurrencyFlags,
@@ -45,6 +46,7 @@ export const command: Command = {
   help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
        vouch verify --certificate-identity ID --certificate-oidc-issuer URL [OPTIONS] IMAGE...
        vouch verify --notary [--notary-server URL] [OPTIONS] IMAGE:TAG...
+       vouch verify --containers-policy [FILE] [--registries.d DIR] [OPTIONS] IMAGE...
 
 Checks the cosign signatures stored beside each image: the layers of the
 sha256-<hex>.sig tag, and cosign 3's signatures, Sigstore bundles stored as
@@ -137,9 +139,14 @@ With several images, the first that applies of 1, 2, 3 is returned.
 
 ${NOTARY_FLAGS.help}
 
+${CONTAINERS_POLICY_FLAGS.help}
+
 ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
+    if (wantsContainersPolicy(args)) {
+      return (await import('../verify-containers-policy.ts')).runContainersPolicyVerify(args, io);
+    }
     if (args.includes('--notary')) {
       return (await import('../verify-notary.ts')).runNotaryVerify(args, io);
     }
