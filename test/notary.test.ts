@@ -215,11 +215,14 @@ describe('vouch verify --notary against notary-server and the notary CLI', () =>
   describe('through a server that replays what it served before', () => {
     let proxy: HostileRegistry;
     const replay = new Map<string, Uint8Array>();
+    /** Every file asked of the server through the proxy. */
+    const asked: string[] = [];
 
     before(async () => {
       proxy = await startHostileRegistry(async (req, res) => {
         const path = req.url ?? '/';
         const file = path.split('/').at(-1) ?? '';
+        asked.push(file.replace(/\.[0-9a-f]{64}\./, '.H.'));
         const replayed = replay.get(file);
         if (replayed !== undefined) {
           res.writeHead(200, { 'content-type': 'application/json' });
@@ -234,6 +237,57 @@ describe('vouch verify --notary against notary-server and the notary CLI', () =>
 
     after(async () => {
       await proxy?.stop();
+    });
+
+    it('asks only for the timestamp while it lists the snapshot it trusts, and notices a new one', async () => {
+      const { gun, store, image } = await newRepository();
+      await sign(gun, 'v1', image);
+      const trustDir = await freshTrustDir();
+      const run = async (...tags: string[]) => {
+        asked.length = 0;
+        const result = await runVouch([
+          'verify',
+          '--notary',
+          '--notary-server',
+          proxy.url,
+          '--trust-dir',
+          trustDir,
+          ...tags.map((tag) => `${gun}:${tag}`),
+        ]);
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        return [...asked];
+      };
+      assert.deepEqual(await run('v1'), [
+        'root.json',
+        'timestamp.json',
+        'snapshot.H.json',
+        'targets.H.json',
+      ]);
+      assert.deepEqual(await run('v1'), ['timestamp.json']);
+      // Three tags of one repository in one run: one update.
+      const second = await buildImage(store, { tag: 'v2' });
+      await sign(gun, 'v2', second.descriptor);
+      assert.deepEqual(await run('v1', 'v2', 'v1'), [
+        'timestamp.json',
+        'root.json',
+        'snapshot.H.json',
+        'targets.H.json',
+      ]);
+      assert.deepEqual(await run('v2'), ['timestamp.json']);
+
+      // A cached targets file changed on disk is not used: everything is fetched again.
+      const cachedTargets = join(trustDir, 'tuf', gun, 'metadata', 'targets.json');
+      const original = await readFile(cachedTargets, 'utf8');
+      await writeFile(cachedTargets, original.replace('"v2"', '"v3"'));
+      assert.deepEqual(await run('v2'), [
+        'timestamp.json',
+        'root.json',
+        'timestamp.json',
+        'snapshot.H.json',
+        'targets.H.json',
+      ]);
+      assert.equal(await readFile(cachedTargets, 'utf8'), original, 'the cache is repaired');
+      assert.deepEqual(await run('v2'), ['timestamp.json']);
     });
 
     it('refuses an older timestamp than the one it trusts (NOTARY_ROLLBACK)', async () => {

@@ -30,6 +30,7 @@ import { HttpClient } from '../src/registry/http.ts';
 import { openLayout } from '../src/registry/layout.ts';
 import { type CliRun, NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { putBytes } from './helpers/images.ts';
+import { installVerificationPlugin, pluginRequests } from './helpers/notation-plugins.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/notation');
@@ -536,7 +537,7 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       );
     });
 
-    it('a critical header only a verification plugin processes fails the signature at every level', async () => {
+    it('a signature naming a verification plugin that is not installed fails at every level', async () => {
       const dir = await layoutCopy('e2e');
       const store = await openLayout(dir, { create: false });
       const subject = await store.resolve({ tag: 'v1' });
@@ -547,13 +548,203 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
           await notationConfig(policy({ level })),
           `oci:${dir}:v1`,
         );
-        assert.equal(run.code, 1, run.stdout);
+        assert.equal(run.code, 2, run.stdout);
         const failure = image.signatures[0]?.failure;
-        assert.equal(failure?.code, 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE', run.stdout);
+        assert.equal(failure?.code, 'NOTATION_VERIFICATION_PLUGIN_FAILED', run.stdout);
+        assert.match(failure?.message ?? '', /plugin "com.example.plugin" is not installed/);
+      }
+    });
+
+    describe('verification plugins', () => {
+      const TENANT = { 'com.example.tenant': 'acme' };
+      /** A layout whose signature names com.example.plugin (at least 1.0.0) and a critical tenant. */
+      async function pluginSigned(): Promise<string> {
+        const dir = await layoutCopy('e2e');
+        const store = await openLayout(dir, { create: false });
+        const subject = await store.resolve({ tag: 'v1' });
+        await attach(
+          dir,
+          await pluginJws(await e2eKey(), await e2eCert(), subject, {
+            'io.cncf.notary.verificationPluginMinVersion': '1.0.0',
+            ...TENANT,
+          }),
+        );
+        return `oci:${dir}:v1`;
+      }
+      /** A config whose statement trusts a plugin's identity, with the plugin installed. */
+      async function pluginConfig(
+        options: Parameters<typeof installVerificationPlugin>[2],
+        verification: Record<string, unknown> = { level: 'strict' },
+      ): Promise<string> {
+        const config = await notationConfig(
+          new TextEncoder().encode(
+            JSON.stringify({
+              version: '1.0',
+              trustPolicies: [
+                {
+                  name: 'plugin',
+                  registryScopes: ['*'],
+                  signatureVerification: verification,
+                  trustStores: ['ca:e2e'],
+                  trustedIdentities: ['plugin.example:tenant-acme'],
+                },
+              ],
+            }),
+          ),
+        );
+        await installVerificationPlugin(config, 'com.example.plugin', options);
+        return config;
+      }
+
+      it('runs the plugin the signature names: it checks the trusted identity and revocation, and processes the critical attribute', async () => {
+        const image = await pluginSigned();
+        const config = await pluginConfig({ behaviour: 'verify' });
+        const { run, image: result } = await verifyJson(
+          config,
+          '--plugin-config',
+          'region=eu',
+          image,
+        );
+        assert.equal(run.code, 0, run.stdout);
+        assert.equal(result.status, 'verified');
+        const checks = Object.fromEntries(
+          (result.signatures[0]?.checks ?? []).map((check) => [check.check, check.outcome]),
+        );
+        assert.equal(checks.authenticity, 'passed');
+        assert.equal(checks.revocation, 'passed');
+        const requests = await pluginRequests(config, 'com.example.plugin');
+        assert.deepEqual(
+          requests.map((r) => r.command),
+          ['get-plugin-metadata', 'verify-signature'],
+        );
+        const request = requests[1]?.request as {
+          contractVersion: string;
+          signature: {
+            criticalAttributes: Record<string, unknown>;
+            unprocessedAttributes: string[];
+            certificateChain: string[];
+          };
+          trustPolicy: { trustedIdentities: string[]; signatureVerification: string[] };
+          pluginConfig: Record<string, string>;
+        };
+        assert.equal(request.contractVersion, '1.0');
+        assert.deepEqual(request.signature.criticalAttributes, {
+          contentType: 'application/vnd.cncf.notary.payload.v1+json',
+          signingScheme: 'notary.x509',
+          verificationPlugin: 'com.example.plugin',
+          verificationPluginMinVersion: '1.0.0',
+          extendedAttributes: TENANT,
+        });
+        assert.deepEqual(request.signature.unprocessedAttributes, ['com.example.tenant']);
+        assert.deepEqual(request.signature.certificateChain, [
+          Buffer.from(await e2eCert()).toString('base64'),
+        ]);
+        assert.deepEqual(request.trustPolicy, {
+          trustedIdentities: ['plugin.example:tenant-acme'],
+          signatureVerification: [
+            'SIGNATURE_VERIFIER.TRUSTED_IDENTITY',
+            'SIGNATURE_VERIFIER.REVOCATION_CHECK',
+          ],
+        });
+        assert.deepEqual(request.pluginConfig, { region: 'eu' });
+      });
+
+      it('a failed trusted identity check is an authenticity failure: refused under strict, a warning under audit; revocation is not asked when skipped', async () => {
+        const image = await pluginSigned();
+        const strict = await verifyJson(await pluginConfig({ behaviour: 'identity-fails' }), image);
+        assert.equal(strict.run.code, 1, strict.run.stdout);
+        const failure = strict.image.signatures[0]?.failure;
+        assert.equal(failure?.code, 'NOTATION_AUTHENTICITY_FAILED');
         assert.match(
           failure?.message ?? '',
-          /"io.cncf.notary.verificationPlugin".*vouch runs no plugins/,
+          /trusted identity verification by plugin "com.example.plugin" failed with reason "the tenant is not on the list"/,
         );
+        const auditConfig = await pluginConfig(
+          { behaviour: 'identity-fails' },
+          { level: 'audit', override: { revocation: 'skip' } },
+        );
+        const audit = await verifyJson(auditConfig, image);
+        assert.equal(audit.run.code, 0, audit.run.stdout);
+        assert.equal(audit.image.signatures[0]?.warnings[0]?.code, 'NOTATION_AUTHENTICITY_FAILED');
+        // Revocation skipped: the plugin is asked only for the trusted identity.
+        const requests = await pluginRequests(auditConfig, 'com.example.plugin');
+        assert.deepEqual(
+          (requests[1]?.request.trustPolicy as { signatureVerification: string[] })
+            .signatureVerification,
+          ['SIGNATURE_VERIFIER.TRUSTED_IDENTITY'],
+        );
+      });
+
+      const misbehaving: [
+        string,
+        Parameters<typeof installVerificationPlugin>[2],
+        string[],
+        number,
+        RegExp,
+      ][] = [
+        [
+          'claims success without processing the critical attribute',
+          { behaviour: 'skip-attribute' },
+          [],
+          1,
+          /processedAttributes lacking the critical attribute "com.example.tenant"/,
+        ],
+        [
+          'writes more than 64 MiB',
+          { behaviour: 'oversize' },
+          [],
+          1,
+          /wrote more than 67108864 bytes on stdout; it was stopped/,
+        ],
+        [
+          'exits non-zero',
+          { behaviour: 'crash' },
+          [],
+          3,
+          /\(verify-signature\) failed \(exit code 2\): panic: runtime error/,
+        ],
+        [
+          'hangs',
+          { behaviour: 'hang' },
+          ['--plugin-timeout', '1s'],
+          3,
+          /\(verify-signature\) did not answer within 1 s; it was stopped/,
+        ],
+        [
+          'is older than the signature needs',
+          { behaviour: 'verify', version: '0.9.0' },
+          [],
+          1,
+          /plugin "com.example.plugin" is version 0.9.0, and the signature needs version 1.0.0 or later/,
+        ],
+        [
+          'has a version that is not SemVer',
+          { behaviour: 'verify', version: '1.0.0.0' },
+          [],
+          1,
+          /has the version "1.0.0.0", which is not a SemVer version/,
+        ],
+        [
+          'cannot verify (no SIGNATURE_VERIFIER capability)',
+          { behaviour: 'verify', capabilities: ['SIGNATURE_GENERATOR.RAW'] },
+          [],
+          1,
+          /needs plugin "com.example.plugin" with a signature verification capability/,
+        ],
+      ];
+      for (const [what, options, extra, code, message] of misbehaving) {
+        it(`refuses the signature when the plugin ${what}`, async () => {
+          const image = await pluginSigned();
+          const { run, image: result } = await verifyJson(
+            await pluginConfig(options),
+            ...extra,
+            image,
+          );
+          assert.equal(run.code, code, run.stdout);
+          const failure = result.signatures[0]?.failure;
+          assert.equal(failure?.code, 'NOTATION_VERIFICATION_PLUGIN_FAILED', run.stdout);
+          assert.match(failure?.message ?? '', message);
+        });
       }
     });
 
@@ -726,15 +917,22 @@ async function pluginJws(
   key: ReturnType<typeof createPrivateKey>,
   certificate: Uint8Array,
   subject: Descriptor,
+  /** More critical protected headers. */
+  critical: Record<string, unknown> = {},
 ): Promise<Uint8Array> {
   const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64url');
   const header = {
     alg: 'PS256',
-    crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.verificationPlugin'],
+    crit: [
+      'io.cncf.notary.signingScheme',
+      'io.cncf.notary.verificationPlugin',
+      ...Object.keys(critical),
+    ],
     cty: 'application/vnd.cncf.notary.payload.v1+json',
     'io.cncf.notary.signingScheme': 'notary.x509',
     'io.cncf.notary.signingTime': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     'io.cncf.notary.verificationPlugin': 'com.example.plugin',
+    ...critical,
   };
   const payload = {
     targetArtifact: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },

@@ -256,10 +256,24 @@ describe('vouch verify', () => {
   it('a digest reference is not fetched again: only the .sig manifest and its payloads are read', async () => {
     const { store, digest } = await signedImage('by/digest', 'v1', [first]);
     const { store: spy, calls } = recording(store);
-    const evidence = await gatherSignatures(spy, { digest });
+    // A store that is not a registry repository predicts no payload.
+    const unnamed = Object.assign(Object.create(spy) as ImageStore, {
+      repositoryReference: undefined,
+    });
+    const evidence = await gatherSignatures(unnamed, { digest });
     assert.equal(evidence.image.digest, digest);
     assert.deepEqual(calls, ['getManifest', 'readBlob']);
     assert.equal(evidence.signatures.length, 1);
+  });
+
+  it('the payload cosign writes for the image is not fetched: its digest names those bytes', async () => {
+    const { store, digest, ref } = await signedImage('predicted/payload', 'v1', [first]);
+    const { store: spy, calls } = recording(store);
+    const evidence = await gatherSignatures(spy, { digest });
+    assert.deepEqual(calls, ['getManifest']);
+    assert.equal(evidence.signatures.length, 1);
+    const run = await verify('--key', firstPub, ref);
+    assert.equal(run.code, 0, run.stderr);
   });
 
   it('two keys: each verifies its own signature, and the other one is reported as SIGNATURE_INVALID', async () => {

@@ -8,7 +8,7 @@ import { findImages } from '../policy/workloads.ts';
 import { SingleFlight, TtlLru } from './cache.ts';
 import { containerImages } from './containers.ts';
 import { webhookManifests } from './manifests.ts';
-import { AdmissionMetrics, Counter, Histogram } from './metrics.ts';
+import { AdmissionMetrics, Counter, Histogram, keyOf } from './metrics.ts';
 import { admissionResponse } from './respond.ts';
 import { type AdmissionRequest, parseAdmissionReview } from './review.ts';
 
@@ -96,6 +96,36 @@ describe('metrics', () => {
       new AdmissionMetrics().render(),
       /# TYPE vouch_admission_cache_hits_total counter\n/,
     );
+  });
+});
+
+describe('metric series keys', () => {
+  it('count one series per label set, whatever the order the labels are written in', () => {
+    const counter = new Counter('x_total', 'Things.');
+    counter.inc({ webhook: 'validate', result: 'allowed' });
+    counter.inc({ result: 'allowed', webhook: 'validate' });
+    assert.equal(counter.value({ webhook: 'validate', result: 'allowed' }), 2);
+    assert.equal(counter.render().split('\n').length, 3, 'one sample line');
+  });
+
+  it('never let two different label sets share a series', () => {
+    const sets = [
+      {},
+      { a: '' },
+      { a: 'b' },
+      { ab: '' },
+      { a: 'b', c: 'd' },
+      { a: 'b1:c', d: 'e' },
+      { a: 'b', '1:c1:d': '' },
+      { a: '1:b' },
+      { a: '', b: '' },
+      { '': 'a' },
+    ];
+    const keys = sets.map((labels) => keyOf(labels));
+    assert.equal(new Set(keys).size, sets.length, keys.join(' | '));
+    const counter = new Counter('y_total', 'Things.');
+    for (const labels of sets) counter.inc(labels);
+    for (const labels of sets) assert.equal(counter.value(labels), 1, JSON.stringify(labels));
   });
 });
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { compilePolicy } from '../policy/compile.ts';
 import type { ImageDecision } from '../policy/evaluate.ts';
 import { parsePolicy } from '../policy/parse.ts';
-import { AdmissionHandler } from './handler.ts';
+import { AdmissionHandler, requestTarget } from './handler.ts';
 import { AdmissionMetrics } from './metrics.ts';
 import { servedPolicy } from './policy-watch.ts';
 import type { ImageVerifier } from './verifier.ts';
@@ -143,6 +143,40 @@ describe('AdmissionHandler.drain', () => {
       assert.equal((await send('GET', '/healthz')).status, 200, 'alive while it drains');
     } finally {
       await close();
+    }
+  });
+});
+
+describe('requestTarget', () => {
+  it('reads the path and timeout as WHATWG URL parsing does, with or without a URL object', () => {
+    const targets = [
+      '/validate',
+      '/validate?timeout=10s',
+      '/mutate?timeout=5s&x=1',
+      '/validate?x=1&timeout=3s&timeout=9s',
+      '/validate?timeout',
+      '/validate?timeout=',
+      '/validate?',
+      '/validate?timeout=1%30s',
+      '/validate?time%6Fut=7s',
+      '/validate?timeout=1+s',
+      '/a/../validate?timeout=2s',
+      '/./validate',
+      '//validate',
+      '/%76alidate',
+      '/validate#x',
+      '/Validate',
+      '/metrics',
+      '',
+      '*',
+    ];
+    for (const target of targets) {
+      const url = new URL(target, 'https://webhook.invalid');
+      assert.deepEqual(
+        requestTarget(target),
+        { path: url.pathname, timeout: url.searchParams.get('timeout') ?? undefined },
+        target,
+      );
     }
   });
 });

@@ -19,8 +19,21 @@ function labelText(labels: Labels, extra?: string): string {
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
-function keyOf(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+/**
+ * The series key of a label set: each name and value prefixed with its
+ * length, so no two label sets share a key whatever they contain; names in
+ * sorted order, so the order they were written in does not matter. Built on
+ * every increment, so without JSON.stringify and its arrays.
+ */
+export function keyOf(labels: Labels): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const name of names) {
+    const value = labels[name] as string;
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
 }
 
 function number(value: number): string {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expectError } from '../../test/helpers/assertions.ts';
-import { expiryFlag, keyValueFlags } from './notation-sign.ts';
+import { expiryFlag } from './notation-sign.ts';
+import { keyValueFlags } from './options.ts';
 
 describe('vouch notation sign flags', () => {
   test('--expiry reads Go durations in whole seconds; 0 is none', () => {

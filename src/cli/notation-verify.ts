@@ -1,7 +1,9 @@
 /**
  * `vouch notation verify IMAGE...`: notation's trust policy and trust stores
  * from {NOTATION_CONFIG} (or the flags), src/notation/verify.ts for each
- * image, then a report per image and the exit code of the worst outcome.
+ * image (verification plugins from {NOTATION_CONFIG}/plugins, run with this
+ * process's environment, as notation runs them), then a report per image
+ * and the exit code of the worst outcome.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,9 @@ import { type CliIO, writeJson } from './io.ts';
 import {
   annotationFlags,
   concurrencyFlags,
+  durationFlag,
   integerFlag,
+  keyValueFlags,
   OUTPUT_FLAGS,
   REGISTRY_FLAGS,
   requireTarget,
@@ -54,6 +58,8 @@ export const subcommand: NotationSubcommand = {
       'user-metadata': { type: 'string', short: 'm', multiple: true },
       'max-signatures': { type: 'string' },
       'max-envelope-bytes': { type: 'string' },
+      'plugin-config': { type: 'string', multiple: true },
+      'plugin-timeout': { type: 'string' },
     });
     const { format, registry, concurrency } = settings;
     if (positionals.length === 0) {
@@ -66,6 +72,8 @@ export const subcommand: NotationSubcommand = {
       return spec;
     });
     const userMetadata = annotationFlags(values['user-metadata'] ?? []);
+    const pluginConfig = keyValueFlags('plugin-config', values['plugin-config'] ?? []);
+    const pluginTimeoutMs = durationFlag('plugin-timeout', values['plugin-timeout'] ?? '2m');
     const maxSignatures = integerFlag('max-signatures', values['max-signatures'], 1, 100_000);
     const maxEnvelopeBytes = integerFlag(
       'max-envelope-bytes',
@@ -103,6 +111,13 @@ export const subcommand: NotationSubcommand = {
           cacheDir: join(context.dirs.cache, 'notation-revocation'),
           ...(context.signal === undefined ? {} : { signal: context.signal }),
         },
+        verificationPlugins: {
+          configDir,
+          env: io.env,
+          timeoutMs: pluginTimeoutMs,
+          ...(context.signal === undefined ? {} : { signal: context.signal }),
+        },
+        ...(Object.keys(pluginConfig).length === 0 ? {} : { pluginConfig }),
         ...(scope === undefined ? {} : { layoutScope: scope }),
         ...(Object.keys(userMetadata).length === 0 ? {} : { userMetadata }),
         limits: {

@@ -300,3 +300,25 @@ export function registryHost(text: string): string {
   const host = text.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
   return host === '' ? 'docker.io' : canonicalRegistry(host);
 }
+
+/**
+ * `K=V` flags as notation's ParseFlagMap reads them (split at the first
+ * '=', neither side empty), except that a key given twice is refused
+ * rather than the last one kept.
+ */
+export function keyValueFlags(flag: string, pairs: readonly string[]): Record<string, string> {
+  const map = new Map<string, string>();
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0 || equals === pair.length - 1) {
+      throw invalid(
+        'USAGE',
+        `--${flag} takes key=value, neither empty, not ${JSON.stringify(pair)}`,
+      );
+    }
+    const key = pair.slice(0, equals);
+    if (map.has(key)) throw invalid('USAGE', `--${flag} ${key} is given more than once`);
+    map.set(key, pair.slice(equals + 1));
+  }
+  return Object.fromEntries(map);
+}

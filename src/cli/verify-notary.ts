@@ -6,6 +6,7 @@ import { invalid } from '../core/errors.ts';
 import { readKeyFile } from '../keys/files.ts';
 import { parseReference } from '../oci/reference.ts';
 import { pinnedKeyIds } from '../dct/pins.ts';
+import type { TrustedRepository } from '../dct/update.ts';
 import { type NotaryVerification, verifyNotaryImage } from '../dct/verify-notary.ts';
 import { cliContext } from './context.ts';
 import { parseCommand } from './flags.ts';
@@ -48,12 +49,15 @@ export async function runNotaryVerify(args: readonly string[], io: CliIO): Promi
   const results: NotaryVerification[] = [];
   try {
     const trustStore = await context.notaryMetadata();
+    // One update per repository in a run, however many of its tags are named.
+    const updated = new Map<string, TrustedRepository>();
     // One after another: each update reads and writes the trust store of its repository.
     for (const { image, registry } of images) {
       results.push(
         await verifyNotaryImage(image, context.stores, {
           server: await context.notaryServer(notary.server, registry),
           trustStore,
+          updated,
           ...(pins.length === 0 ? {} : { pinnedRootKeys: pins }),
         }),
       );

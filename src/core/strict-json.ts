@@ -43,11 +43,14 @@ export interface StrictJsonOptions {
   readonly maxDepth?: number;
 }
 
+// ignoreBOM keeps a leading U+FEFF in the text, where the parser refuses it as Go does.
+// One decoder serves every call: without `stream`, each decode stands alone.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = {}): JsonValue {
   let text: string;
   try {
-    // ignoreBOM keeps a leading U+FEFF in the text, where the parser refuses it as Go does.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = decoder.decode(bytes);
   } catch {
     throw new StrictJsonError('not valid UTF-8', -1);
   }
@@ -214,11 +217,15 @@ class Parser {
   private object(depth: number): JsonObject {
     if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
     this.pos++;
-    const out = Object.create(null) as Record<string, JsonValue>;
+    // Filled as an ordinary object and given its null prototype at the end:
+    // V8 keeps such an object in its compact, fast form, where one made by
+    // Object.create(null) starts as a hash table (issue 15: allocation per
+    // admission review).
+    const out: Record<string, JsonValue> = {};
     this.skipWhitespace();
     if (this.text[this.pos] === '}') {
       this.pos++;
-      return out;
+      return Object.setPrototypeOf(out, null) as JsonObject;
     }
     for (;;) {
       this.skipWhitespace();
@@ -230,16 +237,20 @@ class Parser {
       if (this.text[this.pos] !== ':') this.fail("expected ':'");
       this.pos++;
       this.skipWhitespace();
-      Object.defineProperty(out, key, {
-        value: this.value(depth),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const value = this.value(depth);
+      // `__proto__` is an own key like any other, never the prototype setter.
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else out[key] = value;
       this.skipWhitespace();
       const c = this.text[this.pos];
       this.pos++;
-      if (c === '}') return out;
+      if (c === '}') return Object.setPrototypeOf(out, null) as JsonObject;
       if (c !== ',') this.fail("expected ',' or '}'", this.pos - 1);
     }
   }

@@ -37,11 +37,30 @@ export const DEFAULT_NOTARY_LIMITS: Required<NotaryLimits> = {
 /** Delegation names as notary allows them (tuf/data/roles.go), safe to put in a URL path. */
 const TARGETS_ROLE = /^targets(?:\/[-a-z0-9_]+)*$/;
 
+/** What the fetches need of a notary server client. */
+export type NotaryMetadataSource = Pick<NotaryServer, 'url' | 'metadata'>;
+
+/** `timestamp.json` alone: when it lists the cached snapshot, nothing else is fetched (`update.ts` `cachedEvidence`). */
+export async function fetchTimestamp(
+  server: NotaryMetadataSource,
+  gun: string,
+  limits: NotaryLimits = {},
+): Promise<Uint8Array> {
+  const cap = limits.maxTimestampBytes ?? DEFAULT_NOTARY_LIMITS.maxTimestampBytes;
+  const timestamp = await server.metadata(gun, 'timestamp.json', cap);
+  if (timestamp === undefined) {
+    throw denied('NOTARY_NO_TRUST_DATA', `${server.url.host} has no timestamp for ${gun}`);
+  }
+  return timestamp;
+}
+
 export async function fetchNotaryMetadata(
-  server: NotaryServer,
+  server: NotaryMetadataSource,
   gun: string,
   trusted: TrustedMetadata,
   limits: NotaryLimits = {},
+  /** `timestamp.json` as fetched a moment ago (`fetchTimestamp`), not fetched again. */
+  fetchedTimestamp?: Uint8Array,
 ): Promise<FetchedMetadata> {
   const limit = { ...DEFAULT_NOTARY_LIMITS, ...limits };
   const where = `${server.url.host}`;
@@ -64,7 +83,8 @@ export async function fetchNotaryMetadata(
       if (bytes !== undefined) roots.set(version, bytes);
     }
   }
-  const timestamp = await server.metadata(gun, 'timestamp.json', limit.maxTimestampBytes);
+  const timestamp =
+    fetchedTimestamp ?? (await server.metadata(gun, 'timestamp.json', limit.maxTimestampBytes));
   if (timestamp === undefined) {
     throw denied('NOTARY_NO_TRUST_DATA', `${where} has a root but no timestamp for ${gun}`);
   }
@@ -95,7 +115,7 @@ export async function fetchNotaryMetadata(
 
 /** `<role>.<sha256 hex>.json`, no longer than its parent says (and never beyond the cap). */
 async function byHash(
-  server: NotaryServer,
+  server: NotaryMetadataSource,
   gun: string,
   role: string,
   meta: FileMeta,

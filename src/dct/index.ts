@@ -5,8 +5,8 @@
  * and the writing use-cases behind `vouch trust` (sign, revoke, signers, key
  * rotation, inspect, migration to cosign).
  */
-export type { NotaryLimits } from './gather.ts';
-export { DEFAULT_NOTARY_LIMITS, fetchNotaryMetadata } from './gather.ts';
+export type { NotaryLimits, NotaryMetadataSource } from './gather.ts';
+export { DEFAULT_NOTARY_LIMITS, fetchNotaryMetadata, fetchTimestamp } from './gather.ts';
 export type { SignedTarget } from './lookup.ts';
 export { DOCKER_TRUSTED_ROLES, findTarget } from './lookup.ts';
 export type { NotaryServerOptions } from './notary-server.ts';
@@ -20,7 +20,9 @@ export type {
   UpdateContext,
   VerifiedTargets,
 } from './update.ts';
-export { updateTrustedMetadata } from './update.ts';
+export { cachedEvidence, updateTrustedMetadata } from './update.ts';
+export type { RefreshOptions } from './refresh.ts';
+export { refreshRepository } from './refresh.ts';
 export type {
   NotaryVerification,
   NotaryVerifyOptions,

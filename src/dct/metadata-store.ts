@@ -75,8 +75,12 @@ export class NotaryMetadataStore {
     return this.#read(join(this.#gunDir(gun), PINNED_ROOT_KEYS_FILE));
   }
 
-  /** Records a verified repository as the new trusted state; each file is replaced atomically. */
-  async save(repository: TrustedRepository): Promise<void> {
+  /**
+   * Records a verified repository as the new trusted state; each file is
+   * replaced atomically. Files whose bytes equal those in `previous` (what
+   * `read` returned before the update) are not written again.
+   */
+  async save(repository: TrustedRepository, previous?: TrustedMetadata): Promise<void> {
     const { gun } = repository;
     const files: [string, Uint8Array][] = [
       ['timestamp', repository.timestamp.bytes],
@@ -88,7 +92,15 @@ export class NotaryMetadataStore {
       // The root last: a new anchor only once what it vouches for is saved.
       ['root', repository.root.bytes],
     ];
-    for (const [role, bytes] of files) await this.#write(this.#file(gun, role), bytes);
+    const before = (role: string) =>
+      role === 'root' || role === 'timestamp' || role === 'snapshot'
+        ? previous?.[role]
+        : previous?.targets.get(role);
+    for (const [role, bytes] of files) {
+      const old = before(role);
+      if (old !== undefined && Buffer.from(old).equals(bytes)) continue;
+      await this.#write(this.#file(gun, role), bytes);
+    }
   }
 
   async #read(file: string): Promise<Uint8Array | undefined> {

@@ -39,7 +39,6 @@ import {
   type FileMeta,
   type Metadata,
   type MetadataType,
-  metadataVersion,
   parseMetadata,
   type RoleKeys,
   type RootMetadata,
@@ -105,6 +104,8 @@ export interface TrustedRepository {
 }
 
 const ROLE_NAME = /^[-a-z0-9_/]+$/;
+/** Targets role names as `gather.ts` fetches them from a snapshot's list. */
+const TARGETS_ROLE = /^targets(?:\/[-a-z0-9_]+)*$/;
 const MAX_ROLE_NAME = 255;
 
 export function updateTrustedMetadata(
@@ -112,19 +113,20 @@ export function updateTrustedMetadata(
   fetched: FetchedMetadata,
   context: UpdateContext,
 ): TrustedRepository {
-  const { root, rotated } = updateRoot(trusted, fetched, context);
+  const parse = memoParse();
+  const { root, rotated } = updateRoot(trusted, fetched, context, parse);
   const trustedVersion = (bytes: Uint8Array | undefined, type: MetadataType, role: string) =>
-    bytes === undefined ? undefined : metadataVersion(bytes, type, `trusted ${role}`);
+    bytes === undefined ? undefined : parse(bytes, type, `trusted ${role}`).signed.version;
 
   // Spec §5.3.11: when the root replaced the timestamp or snapshot keys, the
   // versions signed by the old keys no longer bound the new ones (fast-forward recovery).
   const previousRoot = rotated
-    ? parseMetadata(trusted.root as Uint8Array, 'Root', 'trusted root').signed
+    ? parse(trusted.root as Uint8Array, 'Root', 'trusted root').signed
     : undefined;
   const sameKeys = (role: 'timestamp' | 'snapshot') =>
     previousRoot === undefined || sameRoleKeys(previousRoot.roles[role], root.signed.roles[role]);
 
-  const timestamp = parseMetadata(fetched.timestamp, 'Timestamp', 'timestamp.json');
+  const timestamp = parse(fetched.timestamp, 'Timestamp', 'timestamp.json');
   checkRole(timestamp, 'timestamp', root.signed.roles.timestamp, root.signed.keys);
   checkFreshness(
     timestamp,
@@ -134,7 +136,7 @@ export function updateTrustedMetadata(
   );
 
   checkFile(fetched.snapshot, timestamp.signed.snapshot, 'snapshot', 'timestamp');
-  const snapshot = parseMetadata(fetched.snapshot, 'Snapshot', 'snapshot');
+  const snapshot = parse(fetched.snapshot, 'Snapshot', 'snapshot');
   checkRole(snapshot, 'snapshot', root.signed.roles.snapshot, root.signed.keys);
   checkFreshness(
     snapshot,
@@ -155,6 +157,7 @@ export function updateTrustedMetadata(
     targetsRole,
     root.signed.keys,
     context.now,
+    parse,
   );
   const verified = new Map<string, VerifiedTargets>([['targets', { ...top, paths: [''] }]]);
   const rejected = new Map<string, VouchError>();
@@ -175,6 +178,7 @@ export function updateTrustedMetadata(
           delegation,
           parent.metadata.signed.delegationKeys,
           context.now,
+          parse,
         );
         const entry = { ...child, paths };
         verified.set(delegation.name, entry);
@@ -193,14 +197,15 @@ function updateRoot(
   trusted: TrustedMetadata,
   fetched: FetchedMetadata,
   context: UpdateContext,
+  parse: Parse,
 ): { root: SignedMetadata<RootMetadata>; rotated: boolean } {
-  const served = parseMetadata(fetched.root, 'Root', 'root.json');
+  const served = parse(fetched.root, 'Root', 'root.json');
   let current: SignedMetadata<RootMetadata>;
   let rotated = false;
   if (trusted.root === undefined) {
     current = served; // trust on first use; checked below like any root
   } else {
-    current = parseMetadata(trusted.root, 'Root', 'trusted root');
+    current = parse(trusted.root, 'Root', 'trusted root');
     const trustedVersion = current.signed.version;
     if (served.signed.version < trustedVersion) {
       throw denied(
@@ -216,7 +221,7 @@ function updateRoot(
           `root version ${version} is needed to go from trusted version ${trustedVersion} to ${served.signed.version}, and the server did not provide it`,
         );
       }
-      const next = parseMetadata(bytes, 'Root', `${version}.root.json`);
+      const next = parse(bytes, 'Root', `${version}.root.json`);
       if (next.signed.version !== version) {
         throw denied(
           'NOTARY_ROOT_ROTATION_INVALID',
@@ -299,6 +304,7 @@ function verifyTargets(
   roleKeys: RoleKeys | DelegationRole,
   keys: ReadonlyMap<string, NotaryKey>,
   now: number,
+  parse: Parse,
 ): Omit<VerifiedTargets, 'paths'> {
   const meta = snapshot.signed.meta.get(role);
   if (meta === undefined) {
@@ -312,13 +318,13 @@ function verifyTargets(
     );
   }
   checkFile(bytes, meta, role, 'snapshot');
-  const metadata = parseMetadata(bytes, 'Targets', role);
+  const metadata = parse(bytes, 'Targets', role);
   const signers = checkRole(metadata, role, roleKeys, keys);
   const cached = trusted.targets.get(role);
   checkFreshness(
     metadata,
     role,
-    cached === undefined ? undefined : metadataVersion(cached, 'Targets', `trusted ${role}`),
+    cached === undefined ? undefined : parse(cached, 'Targets', `trusted ${role}`).signed.version,
     now,
   );
   return { role, metadata, signers, keys };
@@ -400,29 +406,98 @@ function expired(role: string, signed: Metadata): VouchError {
   );
 }
 
+type Parse = <T extends MetadataType>(
+  bytes: Uint8Array,
+  type: T,
+  where: string,
+) => ReturnType<typeof parseMetadata<T>>;
+
+/**
+ * `parseMetadata` for one update, each file parsed once however often it is
+ * read: the same bytes serve as the trusted version bound and as evidence
+ * (the trusted root and `root.json`; the cached files on the cache path).
+ * Keyed by the array itself, and kept only for the update's duration, so no
+ * bytes can change between two reads.
+ */
+function memoParse(): Parse {
+  const parsed = new Map<Uint8Array, Map<MetadataType, SignedMetadata<Metadata>>>();
+  return <T extends MetadataType>(bytes: Uint8Array, type: T, where: string) => {
+    let byType = parsed.get(bytes);
+    if (byType === undefined) parsed.set(bytes, (byType = new Map()));
+    let document = byType.get(type);
+    if (document === undefined) byType.set(type, (document = parseMetadata(bytes, type, where)));
+    return document as ReturnType<typeof parseMetadata<T>>;
+  };
+}
+
+/**
+ * The trusted metadata as this update's evidence, when the timestamp just
+ * served lists exactly the cached snapshot (its length and every sha256 and
+ * sha512 it names; Notary v1's file meta carries no version): then the cached
+ * snapshot is the current one, and so are the root and targets files it lists
+ * by hash. Otherwise undefined, and everything is fetched. notary answers from
+ * its cache the same way (client/tufclient.go `tryLoadCacheThenRemote`, after
+ * `bootstrapClient` loaded the cached root).
+ *
+ * This only chooses the evidence: `updateTrustedMetadata` then checks all of
+ * it as if it had just been downloaded (signatures by the cached root's keys,
+ * the timestamp's version never below the trusted one, no role expired, each
+ * cached file the length and hashes its parent lists), so a cached file
+ * changed on disk, a replayed timestamp and an expired role are refused here
+ * as on the full path. A root rotated since is found by the caller: a
+ * timestamp signed by a rotated key does not verify under the cached root,
+ * and the caller then runs the full update, which fetches `root.json`.
+ */
+export function cachedEvidence(
+  trusted: TrustedMetadata,
+  timestamp: Uint8Array,
+): FetchedMetadata | undefined {
+  if (trusted.root === undefined || trusted.snapshot === undefined) return undefined;
+  const listed = parseMetadata(timestamp, 'Timestamp', 'timestamp.json').signed.snapshot;
+  if (fileProblem(trusted.snapshot, listed, 'snapshot', 'timestamp') !== undefined) {
+    return undefined;
+  }
+  // A role the snapshot lists but the cache lacks (one refused last time) is
+  // fetched, so that its refusal is decided on what the server serves.
+  const roles = parseMetadata(trusted.snapshot, 'Snapshot', 'trusted snapshot').signed.meta.keys();
+  for (const role of roles) {
+    if (TARGETS_ROLE.test(role) && !trusted.targets.has(role)) return undefined;
+  }
+  return {
+    root: trusted.root,
+    roots: new Map(),
+    timestamp,
+    snapshot: trusted.snapshot,
+    targets: trusted.targets,
+  };
+}
+
 /** The file is exactly as long as its parent says, and hashes to every digest it lists. */
 function checkFile(bytes: Uint8Array, meta: FileMeta, role: string, parent: string): void {
+  const problem = fileProblem(bytes, meta, role, parent);
+  if (problem !== undefined) throw denied('NOTARY_HASH_MISMATCH', problem);
+}
+
+/** Why the file is not the one its parent lists, or undefined when it is. */
+function fileProblem(
+  bytes: Uint8Array,
+  meta: FileMeta,
+  role: string,
+  parent: string,
+): string | undefined {
   if (bytes.length !== meta.length) {
-    throw denied(
-      'NOTARY_HASH_MISMATCH',
-      `${role} is ${bytes.length} bytes, the ${parent} says ${meta.length}`,
-    );
+    return `${role} is ${bytes.length} bytes, the ${parent} says ${meta.length}`;
   }
   let checked = 0;
   for (const [algorithm, expected] of meta.hashes) {
     if (algorithm !== 'sha256' && algorithm !== 'sha512') continue;
     const actual = createHash(algorithm).update(bytes).digest();
     if (!actual.equals(expected)) {
-      throw denied(
-        'NOTARY_HASH_MISMATCH',
-        `${role} does not match the ${algorithm} the ${parent} lists for it`,
-      );
+      return `${role} does not match the ${algorithm} the ${parent} lists for it`;
     }
     checked++;
   }
-  if (checked === 0) {
-    throw denied('NOTARY_HASH_MISMATCH', `the ${parent} lists no sha256 or sha512 for ${role}`);
-  }
+  return checked === 0 ? `the ${parent} lists no sha256 or sha512 for ${role}` : undefined;
 }
 
 /**

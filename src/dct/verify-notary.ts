@@ -2,7 +2,7 @@
  * `vouch verify --notary`: Docker Content Trust verification of an image tag.
  * Evidence first (the trust store, the notary server's metadata, the
  * registry's manifest for the tag), then pure decisions: `update.ts` decides
- * which metadata to trust; `signedTag` which digest and length the tag is
+ * which metadata to trust (`refresh.ts` reads, fetches and saves it); `signedTag` which digest and length the tag is
  * signed for (docker/cli cli/command/image/trust.go `convertTarget`), and
  * `checkServedManifest` that the registry serves exactly that manifest for
  * the tag.
@@ -14,21 +14,19 @@ import type { Descriptor } from '../oci/manifest.ts';
 import { parseReference, repositoryName, withDefaultTag } from '../oci/reference.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStatus } from '../verify/verify.ts';
-import { fetchNotaryMetadata, type NotaryLimits } from './gather.ts';
 import { DOCKER_TRUSTED_ROLES, findTarget } from './lookup.ts';
-import type { NotaryServer } from './notary-server.ts';
-import { pinnedKeyIds } from './pins.ts';
-import type { NotaryMetadataStore } from './metadata-store.ts';
-import { type TrustedRepository, updateTrustedMetadata } from './update.ts';
+import { type RefreshOptions, refreshRepository } from './refresh.ts';
+import type { TrustedRepository } from './update.ts';
 
-export interface NotaryVerifyOptions {
-  readonly server: NotaryServer;
-  readonly trustStore: NotaryMetadataStore;
-  /** Canonical IDs of pinned root keys; otherwise the trust store's pin file, otherwise trust on first use. */
-  readonly pinnedRootKeys?: readonly string[];
-  /** Milliseconds since the epoch; now unless given. */
-  readonly now?: number;
-  readonly limits?: NotaryLimits;
+export interface NotaryVerifyOptions extends RefreshOptions {
+  /**
+   * Repositories already updated in this run, by server and GUN: given the
+   * same map, every tag of a repository after the first is looked up in the
+   * data its first update verified (one run, one update per repository, as
+   * `notary lookup` of several tags would want). The caller keeps it for one
+   * run only, with the same pins throughout.
+   */
+  readonly updated?: Map<string, TrustedRepository>;
 }
 
 export interface RejectedRole {
@@ -125,15 +123,12 @@ export async function verifyNotaryImage(
       throw invalid('USAGE', `${image}: Docker Content Trust signs tags; name a tag, not a digest`);
     }
     tag = reference.tag;
-    const pins = options.pinnedRootKeys ?? (await storedPins(options.trustStore, gun));
-    const trusted = await options.trustStore.read(gun);
-    const fetched = await fetchNotaryMetadata(options.server, gun, trusted, options.limits);
-    repository = updateTrustedMetadata(trusted, fetched, {
-      gun,
-      now: options.now ?? Date.now(),
-      ...(pins === undefined ? {} : { pinnedRootKeys: pins }),
-    });
-    await options.trustStore.save(repository);
+    const key = `${options.server.url.href} ${gun}`;
+    repository = options.updated?.get(key);
+    if (repository === undefined) {
+      repository = await refreshRepository(gun, options);
+      options.updated?.set(key, repository);
+    }
     signed = signedTag(repository, tag);
     const store = stores.client(reference.registry).repository(reference.repository);
     checkServedManifest(`${gun}:${tag}`, signed, await store.resolve({ tag }));
@@ -163,11 +158,6 @@ export async function verifyNotaryImage(
       error,
     };
   }
-}
-
-async function storedPins(store: NotaryMetadataStore, gun: string): Promise<string[] | undefined> {
-  const pem = await store.pinnedRootKeys(gun);
-  return pem === undefined ? undefined : pinnedKeyIds(pem, `the pinned root keys of ${gun}`);
 }
 
 function fields(signed: SignedTag) {

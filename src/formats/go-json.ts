@@ -115,5 +115,23 @@ const encoder = new TextEncoder();
  */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(encoder.encode(a), encoder.encode(b));
+  // Up to the first differing code unit the two encode alike; there, two
+  // units outside the surrogate range are code points, whose order is their
+  // UTF-8 bytes' order. Surrogates (astral characters, or lone ones, which
+  // TextEncoder writes as U+FFFD) take the encoding path, as does a prefix
+  // ending in one.
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (!isSurrogate(x) && !isSurrogate(y)) return x - y;
+    return Buffer.compare(encoder.encode(a), encoder.encode(b));
+  }
+  if (common > 0 && isSurrogate(a.charCodeAt(common - 1))) {
+    return Buffer.compare(encoder.encode(a), encoder.encode(b));
+  }
+  return a.length - b.length;
 }
+
+const isSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdfff;

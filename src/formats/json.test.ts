@@ -169,6 +169,28 @@ describe('parseStrictJson', () => {
     assert.throws(() => parseStrictJsonText('['.repeat(100000)), /nesting deeper than 64/);
   });
 
+  test('every object, nested or empty, has a null prototype; duplicate keys are refused in each', () => {
+    const value = parseStrictJsonText(
+      '{"a":{"b":{}},"c":[{"constructor":1,"toString":2,"hasOwnProperty":3}],"d":{}}',
+    ) as Record<string, Record<string, unknown>>;
+    const objects = [value, value.a, value.a?.b, (value.c as unknown as object[])[0], value.d];
+    for (const object of objects) assert.equal(Object.getPrototypeOf(object), null);
+    assert.deepEqual(Object.keys((value.c as unknown as object[])[0] as object), [
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+    ]);
+    for (const text of [
+      '{"a":1,"a":2}',
+      '{"x":{"a":1,"b":2,"a":3}}',
+      '{"__proto__":1,"__proto__":2}',
+      '{"constructor":1,"constructor":1}',
+      '[{"k":{},"k":{}}]',
+    ]) {
+      assert.throws(() => parseStrictJsonText(text), /duplicate key/, text);
+    }
+  });
+
   test('objects have a null prototype; __proto__ is a key like any other', () => {
     const value = parseStrictJsonText('{"__proto__":{"x":1},"constructor":2}') as Record<
       string,

@@ -120,6 +120,25 @@ export function cosignDockerReference(ref: ImageReference): string {
 }
 
 /**
+ * The payload cosign writes when it signs `digest` in `repository` with no
+ * annotations: `cosign sign` records `ClaimedIdentity` (by default the
+ * digest's `Repository.Name()`, sigstore/cosign@d6d86c22:
+ * cmd/cosign/cli/sign/sign.go) in sigstore's `payload.Cosign`
+ * (sigstore/sigstore@bd0ad712:pkg/signature/payload/payload.go), and
+ * `vouch sign` writes the same bytes. A verifier that finds a layer whose
+ * digest and size are those of these bytes holds the layer's content
+ * without fetching it; anything else (annotations, a claimed identity of
+ * another repository, containers/image's `creator` and `timestamp`) does
+ * not match and is fetched.
+ */
+export function predictedCosignPayload(repository: ImageReference, digest: Digest): Uint8Array {
+  return buildSimpleSigningPayload({
+    dockerReference: cosignDockerReference(repository),
+    dockerManifestDigest: digest,
+  });
+}
+
+/**
  * Parses payload bytes strictly (see the module comment). `where` names the
  * source for messages. Throws VouchError `denied` SIMPLE_SIGNING_INVALID.
  */

@@ -7,15 +7,18 @@
  * `Verify`'s descriptor and user metadata checks), in its order:
  *
  * 1. integrity: the envelope parses, its signature verifies with its leaf,
- *    the chain meets the certificate requirements, no critical attribute is
- *    left unprocessed (vouch runs no verification plugins, so a critical
- *    extended attribute — `io.cncf.notary.verificationPlugin` among them —
- *    fails the signature, as notation without the plugin does), and the
- *    signed `targetArtifact` is this image (media type, digest, size);
+ *    the chain meets the certificate requirements, the signed
+ *    `targetArtifact` is this image (media type, digest, size), and a
+ *    critical extended attribute comes with a verification plugin
+ *    (`io.cncf.notary.verificationPlugin`) that is to process it; then that
+ *    plugin's metadata: installed, its version at least the signature's
+ *    minimum, with `SIGNATURE_VERIFIER.*` capabilities
+ *    (formats/notation/verification-plugin.ts);
  * 2. authenticity: a certificate of the chain is in a `ca` store of the
  *    statement (`signingAuthority` under `notary.x509.signingAuthority`),
  *    byte for byte; then the leaf's subject, as Go prints it, matches a
- *    trusted identity (`x509.subject` subset match, or `*`);
+ *    trusted identity (`x509.subject` subset match, or `*`), unless the
+ *    plugin checks trusted identities;
  * 3. expiry: the signature's expiry, if any, is after now;
  * 4. authenticTimestamp: under `notary.x509`, each certificate valid now —
  *    unless the statement names a `tsa` store (and, with `verifyTimestamp:
@@ -23,7 +26,14 @@
  *    3161 timestamp must fall within the chain's validity instead, its TSA
  *    chain not revoked; under `notary.x509.signingAuthority`, each
  *    certificate valid at the authentic signing time;
- * 5. revocation: no certificate of the chain revoked (unless the level skips it).
+ * 5. revocation: no certificate of the chain revoked (unless the level skips
+ *    it, or the plugin checks revocation);
+ * 6. the plugin's `verify-signature`, asked for the checks it has the
+ *    capability for (revocation only when the level does not skip it): a
+ *    failed trusted identity is an authenticity failure, a failed revocation
+ *    check a revocation failure, each under its action; a plugin that fails,
+ *    answers badly or leaves a critical attribute unprocessed fails the
+ *    signature outright, as notation's errors there do.
  *
  * A failed check whose action is `enforce` refuses the signature there; one
  * whose action is `log` becomes a warning and the checks go on. Any one
@@ -34,14 +44,15 @@
  * https://github.com/notaryproject/specifications/blob/main/specs/trust-store-trust-policy.md#signature-verification
  * https://github.com/notaryproject/notation-go/blob/v1.3.2/verifier/verifier.go
  * https://github.com/notaryproject/notation-go/blob/v1.3.2/notation.go
+ *
+ * The plugin runs and the revocation checks are I/O: `planNotation` says
+ * which are needed given the answers so far (a plugin's metadata before
+ * anything else of its signatures, its `verify-signature` only once the
+ * revocation answers that could stop the signature first are in), the
+ * caller gets those and plans again until nothing is missing, then
+ * `evaluateNotation` decides.
  */
-import {
-  denied,
-  type ErrorCategory,
-  invalid,
-  unavailable,
-  type VouchError,
-} from '../core/errors.ts';
+import { denied, type ErrorCategory, invalid, unavailable, VouchError } from '../core/errors.ts';
 import {
   chainValidAt,
   type ChainPurpose,
@@ -53,6 +64,7 @@ import { type NotationEnvelope, SIGNING_SCHEME_X509 } from '../formats/notation/
 import { parseNotationEnvelope } from '../formats/notation/parse-envelope.ts';
 import type { ChainRevocation } from '../formats/notation/revocation-result.ts';
 import { verifyNotationSignature } from '../formats/notation/signature.ts';
+import type { PluginConfig, PluginMetadata } from '../formats/notation/plugin-protocol.ts';
 import { verifyTimestamp } from '../formats/notation/timestamp.ts';
 import type {
   TrustPolicyStatement,
@@ -60,6 +72,19 @@ import type {
   TrustStoreType,
 } from '../formats/notation/trust-policy.ts';
 import type { ValidationAction, ValidationType } from '../formats/notation/verification-level.ts';
+import {
+  CAPABILITY_REVOCATION_CHECK_VERIFIER,
+  CAPABILITY_TRUSTED_IDENTITY_VERIFIER,
+  HEADER_VERIFICATION_PLUGIN,
+  pluginVerifierCapabilities,
+  unprocessedAttributes,
+  type VerificationPluginRequirement,
+  type VerifierCapability,
+  verificationPluginOf,
+  verifySignatureRequest,
+  type VerifySignatureResponse,
+} from '../formats/notation/verification-plugin.ts';
+import type { JsonValue } from '../core/strict-json.ts';
 import { type NotationCertificate, parseCertificate } from '../formats/notation/x509.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import type {} from './error-codes.ts';
@@ -101,10 +126,44 @@ export interface NotationRevocationRequest {
 /** The revocation answers, by `NotationRevocationRequest.key`. */
 export type NotationRevocations = ReadonlyMap<string, ChainRevocation>;
 
+/** A `verify-signature` a signature's checks need. */
+export interface NotationPluginCall {
+  /** Identifies the call among the answers: the signature manifest's digest. */
+  readonly key: string;
+  readonly plugin: string;
+  readonly request: JsonValue;
+  /** The checks asked for, and the attributes given to process (for reading the answer). */
+  readonly checks: readonly VerifierCapability[];
+  readonly unprocessed: readonly string[];
+}
+
+/** What verification plugins answered, or why they could not. */
+export interface NotationPluginAnswers {
+  /** `get-plugin-metadata`, by plugin name. */
+  readonly metadata: ReadonlyMap<string, PluginMetadata | VouchError>;
+  /** `verify-signature`, by `NotationPluginCall.key`. */
+  readonly responses: ReadonlyMap<string, VerifySignatureResponse | VouchError>;
+}
+
+export const NO_PLUGIN_ANSWERS: NotationPluginAnswers = {
+  metadata: new Map(),
+  responses: new Map(),
+};
+
+/** The I/O the evaluation still needs (`planNotation`). */
+export interface NotationPlan {
+  /** Verification plugins whose metadata is needed. */
+  readonly pluginMetadata: readonly string[];
+  readonly revocations: readonly NotationRevocationRequest[];
+  readonly pluginCalls: readonly NotationPluginCall[];
+}
+
 export type NotationFailureCode =
   | 'NOTATION_INTEGRITY_FAILED'
-  /** A critical extended attribute (a verification plugin's) that vouch does not process. */
+  /** A critical extended attribute no verification plugin is there to process. */
   | 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE'
+  /** The verification plugin a signature names could not verify it: absent, too old, failed, answered badly. */
+  | 'NOTATION_VERIFICATION_PLUGIN_FAILED'
   /** `--user-metadata` asked for an annotation the signed payload lacks. */
   | 'NOTATION_USER_METADATA_MISMATCH'
   | 'NOTATION_AUTHENTICITY_FAILED'
@@ -114,16 +173,17 @@ export type NotationFailureCode =
   | 'NOTATION_REVOCATION_UNAVAILABLE';
 
 export interface NotationFailure {
-  /** The check that failed; the two codes above that are no check of notation's count as integrity. */
+  /** The check that failed; the codes above that are no check of notation's count as integrity. */
   readonly check: ValidationType;
   readonly code: NotationFailureCode;
   /**
    * `denied` (the signature is bad), `unavailable` (a revocation status
-   * could not be had) or `invalid` (a trust store could not be read).
+   * could not be had, a plugin failed) or `invalid` (a trust store could not
+   * be read, a plugin is not installed).
    */
   readonly category: ErrorCategory;
   readonly message: string;
-  /** The trust store's error, for `invalid` failures. */
+  /** The trust store's or the plugin's error. */
   readonly cause?: VouchError;
 }
 
@@ -194,13 +254,62 @@ export interface NotationEvaluateOptions {
    * --user-metadata`); a signature without them is refused whatever the level.
    */
   readonly userMetadata?: Readonly<Record<string, string>>;
+  /** Given to verification plugins as `pluginConfig` (`notation verify --plugin-config`). */
+  readonly pluginConfig?: PluginConfig;
 }
 
 /**
- * The revocation checks the signatures' evaluation will need: those of the
+ * The I/O the signatures' evaluation still needs, given the answers so far
+ * (module comment): the metadata of plugins named, the revocation checks of
  * chains of signatures that get that far (every enforced check before
- * passes), assuming each answer is good. Run it, fetch the answers, then
- * `evaluateNotation`.
+ * passes, assuming each missing revocation answer is good), and the
+ * `verify-signature` calls of signatures none of whose revocation answers
+ * is missing. Nothing missing: `evaluateNotation`.
+ */
+export function planNotation(
+  evidence: NotationEvidence,
+  trust: NotationTrust,
+  now: Date,
+  answers: { revocations: NotationRevocations; plugins: NotationPluginAnswers },
+  options: NotationEvaluateOptions = {},
+): NotationPlan {
+  const metadata = new Set<string>();
+  const revocations = new Map<string, NotationRevocationRequest>();
+  const calls = new Map<string, NotationPluginCall>();
+  for (const signature of evidence.signatures) {
+    let pending = false;
+    const lookups: Lookups = {
+      revocation: (request) => {
+        const answer = answers.revocations.get(request.key);
+        if (answer !== undefined) return answer;
+        pending = true;
+        revocations.set(request.key, request);
+        return { result: 'ok', certificates: [] };
+      },
+      pluginMetadata: (name) => {
+        const answer = answers.plugins.metadata.get(name);
+        if (answer === undefined) metadata.add(name);
+        return answer;
+      },
+      pluginResponse: (call) => {
+        const answer = answers.plugins.responses.get(call.key);
+        if (answer === undefined && !pending) calls.set(call.key, call);
+        return answer;
+      },
+    };
+    evaluateSignature(signature, { evidence, trust, now, options, lookups, planning: true });
+  }
+  return {
+    pluginMetadata: [...metadata],
+    revocations: [...revocations.values()],
+    pluginCalls: [...calls.values()],
+  };
+}
+
+/**
+ * The revocation checks the signatures' evaluation will need, when no
+ * signature names a verification plugin (those stop at the plugin's
+ * metadata): `planNotation`'s first answer.
  */
 export function planNotationRevocation(
   evidence: NotationEvidence,
@@ -208,20 +317,22 @@ export function planNotationRevocation(
   now: Date,
   options: NotationEvaluateOptions = {},
 ): NotationRevocationRequest[] {
-  const requests = new Map<string, NotationRevocationRequest>();
-  const plan: RevocationLookup = (request) => {
-    requests.set(request.key, request);
-    return { result: 'ok', certificates: [] };
-  };
-  for (const signature of evidence.signatures) {
-    evaluateSignature(signature, { evidence, trust, now, options, revocation: plan });
-  }
-  return [...requests.values()];
+  return [
+    ...planNotation(
+      evidence,
+      trust,
+      now,
+      { revocations: new Map(), plugins: NO_PLUGIN_ANSWERS },
+      options,
+    ).revocations,
+  ];
 }
 
 /**
  * Decides each signature and the image (module comment). A revocation answer
- * missing from `revocations` counts as "could not be checked".
+ * missing from `revocations` counts as "could not be checked"; a signature
+ * whose plugin's metadata is missing from `plugins` fails, as verification
+ * plugins were not run.
  */
 export function evaluateNotation(
   evidence: NotationEvidence,
@@ -229,16 +340,21 @@ export function evaluateNotation(
   revocations: NotationRevocations,
   now: Date,
   options: NotationEvaluateOptions = {},
+  plugins: NotationPluginAnswers = NO_PLUGIN_ANSWERS,
 ): NotationVerdict {
-  const lookup: RevocationLookup = (request) =>
-    revocations.get(request.key) ?? {
-      result: 'unknown',
-      certificates: [],
-      problem: { index: 0, subject: '', message: 'its revocation status was not checked' },
-    };
+  const lookups: Lookups = {
+    revocation: (request) =>
+      revocations.get(request.key) ?? {
+        result: 'unknown',
+        certificates: [],
+        problem: { index: 0, subject: '', message: 'its revocation status was not checked' },
+      },
+    pluginMetadata: (name) => plugins.metadata.get(name),
+    pluginResponse: (call) => plugins.responses.get(call.key),
+  };
   const results = [
     ...evidence.signatures.map((signature) =>
-      evaluateSignature(signature, { evidence, trust, now, options, revocation: lookup }),
+      evaluateSignature(signature, { evidence, trust, now, options, lookups, planning: false }),
     ),
     ...evidence.rejected.map((rejected) => rejectedResult(rejected, trust.statement)),
     ...evidence.untrusted.map((untrusted) => untrustedResult(untrusted, trust)),
@@ -269,10 +385,10 @@ function imageError(
   if (config?.cause !== undefined) return config.cause;
   const unknown = failures.find((failure) => failure.category === 'unavailable');
   if (unknown !== undefined) {
-    return unavailable(
-      'NOTATION_REVOCATION_UNAVAILABLE',
-      `${reference}: no signature verified, and ${unknown.message}`,
-    );
+    const message = `${reference}: no signature verified, and ${unknown.message}`;
+    return unknown.cause?.category === 'unavailable'
+      ? new VouchError('unavailable', unknown.cause.code, message, { cause: unknown.cause })
+      : unavailable('NOTATION_REVOCATION_UNAVAILABLE', message);
   }
   const notExamined =
     evidence.notExamined === 0
@@ -297,14 +413,21 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-type RevocationLookup = (request: NotationRevocationRequest) => ChainRevocation;
+/** The answers of the I/O; undefined when not (yet) had. */
+interface Lookups {
+  revocation(request: NotationRevocationRequest): ChainRevocation;
+  pluginMetadata(name: string): PluginMetadata | VouchError | undefined;
+  pluginResponse(call: NotationPluginCall): VerifySignatureResponse | VouchError | undefined;
+}
 
 interface Context {
   readonly evidence: NotationEvidence;
   readonly trust: NotationTrust;
   readonly now: Date;
   readonly options: NotationEvaluateOptions;
-  readonly revocation: RevocationLookup;
+  readonly lookups: Lookups;
+  /** planNotation: a missing plugin answer stops the signature quietly. */
+  readonly planning: boolean;
 }
 
 /** notation's order of checks (module comment). */
@@ -444,6 +567,12 @@ function evaluateSignature(
   const read = integrity(signature, context, checks);
   if (read === undefined) return done();
   const { envelope, chain } = read;
+  let plugin: VerificationPlugin | undefined;
+  if (read.plugin !== undefined) {
+    plugin = verificationPlugin(read.plugin, envelope, context, checks);
+    if (plugin === undefined) return done();
+  }
+  const pluginChecks = plugin?.capabilities ?? [];
   const leaf = chain[0] as NotationCertificate;
   let signer: NotationSigner = {
     signingScheme: envelope.signingScheme,
@@ -454,7 +583,13 @@ function evaluateSignature(
     userMetadata: envelope.targetArtifact.annotations ?? {},
   };
 
-  const anchor = authenticity(envelope, chain, context, checks);
+  const anchor = authenticity(
+    envelope,
+    chain,
+    context,
+    checks,
+    pluginChecks.includes(CAPABILITY_TRUSTED_IDENTITY_VERIFIER),
+  );
   if (anchor === false) return done(signer);
   if (anchor !== undefined) signer = { ...signer, trustAnchor: anchor.subject };
 
@@ -464,15 +599,22 @@ function evaluateSignature(
   if (stamped === false) return done(signer);
   if (stamped !== undefined) signer = { ...signer, timestamp: stamped };
 
-  if (checks.action('revocation') !== 'skip') {
+  if (
+    checks.action('revocation') !== 'skip' &&
+    !pluginChecks.includes(CAPABILITY_REVOCATION_CHECK_VERIFIER)
+  ) {
     const request = revocationRequest(
       'codeSigning',
       chain,
       envelope.signingScheme === SIGNING_SCHEME_X509 ? undefined : envelope.signingTime,
     );
-    const problem = revocationProblem(context.revocation(request), 'signing');
+    const problem = revocationProblem(context.lookups.revocation(request), 'signing');
     if (problem === undefined) checks.pass('revocation');
     else if (!checks.fail('revocation', problem.message, problem)) return done(signer);
+  }
+
+  if (plugin !== undefined && !pluginVerification(plugin, envelope, signature, context, checks)) {
+    return done(signer);
   }
 
   const wanted = Object.entries(context.options.userMetadata ?? {});
@@ -526,7 +668,13 @@ function integrity(
   signature: NotationSignatureEvidence,
   context: Context,
   checks: Checks,
-): { envelope: NotationEnvelope; chain: NotationCertificate[] } | undefined {
+):
+  | {
+      envelope: NotationEnvelope;
+      chain: NotationCertificate[];
+      plugin?: VerificationPluginRequirement;
+    }
+  | undefined {
   const bytes = signature.envelope;
   if (bytes === undefined) {
     checks.fail('integrity', 'the signature envelope was not fetched');
@@ -543,12 +691,17 @@ function integrity(
     checks.fail('integrity', `the certificate chain is invalid: ${invalid.message}`);
     return undefined;
   }
+  const named = verificationPluginOf(envelope);
+  if (!named.ok) {
+    checks.fail('integrity', named.problem);
+    return undefined;
+  }
   const critical = envelope.extendedAttributes.filter((attribute) => attribute.critical);
-  if (critical.length > 0) {
+  if (named.plugin === undefined && critical.length > 0) {
     const names = critical.map((attribute) => JSON.stringify(attribute.key)).join(', ');
     checks.fail(
       'integrity',
-      `the signature carries the critical attribute${critical.length === 1 ? '' : 's'} ${names}, which only a verification plugin processes; vouch runs no plugins, so it cannot verify this signature`,
+      `the signature carries the critical attribute${critical.length === 1 ? '' : 's'} ${names}, which only a verification plugin processes, and it names no verification plugin (${HEADER_VERIFICATION_PLUGIN})`,
       { code: 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE' },
     );
     return undefined;
@@ -567,7 +720,150 @@ function integrity(
     return undefined;
   }
   checks.pass('integrity');
-  return { envelope, chain };
+  return { envelope, chain, ...(named.plugin === undefined ? {} : { plugin: named.plugin }) };
+}
+
+interface VerificationPlugin {
+  readonly requirement: VerificationPluginRequirement;
+  readonly capabilities: readonly VerifierCapability[];
+}
+
+/** A failure of the plugin or of its use: outright, as notation returns an error there. */
+function pluginFailure(checks: Checks, message: string, cause?: VouchError): void {
+  checks.fail('integrity', message, {
+    code: 'NOTATION_VERIFICATION_PLUGIN_FAILED',
+    category: cause?.category ?? 'denied',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Step 1, continued (verifier.go `processSignature`): the plugin the
+ * signature names, installed, recent enough, able to verify; undefined
+ * when the checks stop (or, planning, its metadata is still to be had).
+ */
+function verificationPlugin(
+  requirement: VerificationPluginRequirement,
+  envelope: NotationEnvelope,
+  context: Context,
+  checks: Checks,
+): VerificationPlugin | undefined {
+  const name = JSON.stringify(requirement.name);
+  const metadata = context.lookups.pluginMetadata(requirement.name);
+  if (metadata === undefined) {
+    if (!context.planning) {
+      checks.fail(
+        'integrity',
+        `the signature names the verification plugin ${name} (critical attribute "${HEADER_VERIFICATION_PLUGIN}"), and verification plugins are not run here, so it cannot be verified`,
+        { code: 'NOTATION_UNSUPPORTED_CRITICAL_ATTRIBUTE' },
+      );
+    }
+    return undefined;
+  }
+  if (metadata instanceof VouchError) {
+    pluginFailure(
+      checks,
+      `the signature needs the verification plugin ${name}: ${metadata.message}`,
+      metadata,
+    );
+    return undefined;
+  }
+  const usable = pluginVerifierCapabilities(metadata, requirement);
+  if (!usable.ok) {
+    pluginFailure(checks, usable.problem);
+    return undefined;
+  }
+  // Values a plugin cannot be given fail before any check runs.
+  const request = verifySignatureRequest({
+    envelope,
+    plugin: requirement,
+    trustedIdentities: [],
+    checks: [],
+    pluginConfig: {},
+  });
+  if (!request.ok) {
+    pluginFailure(checks, request.problem);
+    return undefined;
+  }
+  return { requirement, capabilities: usable.capabilities };
+}
+
+/**
+ * Step 6 (verifier.go `executePlugin`, `processPluginResponse`): false
+ * when the checks stop (or, planning, the answer is still to be had).
+ */
+function pluginVerification(
+  plugin: VerificationPlugin,
+  envelope: NotationEnvelope,
+  signature: NotationSignatureEvidence,
+  context: Context,
+  checks: Checks,
+): boolean {
+  const name = JSON.stringify(plugin.requirement.name);
+  const { statement } = context.trust;
+  const asked = plugin.capabilities.filter(
+    (check) =>
+      !(check === CAPABILITY_REVOCATION_CHECK_VERIFIER && checks.action('revocation') === 'skip'),
+  );
+  const unprocessed = unprocessedAttributes(envelope);
+  if (asked.length === 0) {
+    if (unprocessed.length === 0) return true;
+    pluginFailure(
+      checks,
+      `the critical attribute${unprocessed.length === 1 ? '' : 's'} ${unprocessed.map((key) => JSON.stringify(key)).join(', ')} can only be processed by plugin ${name}, and the trust policy leaves it nothing to check`,
+    );
+    return false;
+  }
+  const request = verifySignatureRequest({
+    envelope,
+    plugin: plugin.requirement,
+    trustedIdentities: statement.trustedIdentities.map((identity) =>
+      identity.kind === 'any' ? '*' : identity.text,
+    ),
+    checks: asked,
+    pluginConfig: context.options.pluginConfig ?? {},
+  });
+  if (!request.ok) {
+    pluginFailure(checks, request.problem);
+    return false;
+  }
+  const call: NotationPluginCall = {
+    key: signature.manifest.digest,
+    plugin: plugin.requirement.name,
+    request: request.request,
+    checks: asked,
+    unprocessed,
+  };
+  const response = context.lookups.pluginResponse(call);
+  if (response === undefined) {
+    if (!context.planning)
+      pluginFailure(checks, `plugin ${name} was not asked to verify the signature`);
+    return false;
+  }
+  if (response instanceof VouchError) {
+    pluginFailure(checks, response.message, response);
+    return false;
+  }
+  for (const check of asked) {
+    const result = response.results.get(check);
+    if (result === undefined || result.success) {
+      if (check === CAPABILITY_REVOCATION_CHECK_VERIFIER) checks.pass('revocation');
+      continue;
+    }
+    const reason = JSON.stringify(result.reason ?? '');
+    const go =
+      check === CAPABILITY_TRUSTED_IDENTITY_VERIFIER
+        ? checks.fail(
+            'authenticity',
+            `trusted identity verification by plugin ${name} failed with reason ${reason}`,
+          )
+        : checks.fail(
+            'revocation',
+            `revocation check by verification plugin ${name} failed with reason ${reason}`,
+          );
+    if (!go) return false;
+  }
+  return true;
 }
 
 /**
@@ -607,6 +903,7 @@ function authenticity(
   chain: readonly NotationCertificate[],
   context: Context,
   checks: Checks,
+  pluginChecksIdentity: boolean,
 ): NotationCertificate | undefined | false {
   const { trust } = context;
   const type: TrustStoreType =
@@ -634,7 +931,10 @@ function authenticity(
       if (!checks.fail('authenticity', message)) return false;
     }
   }
-  const identity = trustedIdentityProblem(trust.statement, chain[0] as NotationCertificate);
+  // A plugin that checks trusted identities does so in step 6, instead.
+  const identity = pluginChecksIdentity
+    ? undefined
+    : trustedIdentityProblem(trust.statement, chain[0] as NotationCertificate);
   if (identity !== undefined) {
     if (!checks.fail('authenticity', identity)) return false;
     return undefined;
@@ -740,7 +1040,7 @@ function authenticTimestamp(
   });
   if (!verified.ok) return fail(verified.message);
   const request = revocationRequest('timestamping', verified.tsaChain, undefined);
-  const problem = revocationProblem(context.revocation(request), 'timestamping');
+  const problem = revocationProblem(context.lookups.revocation(request), 'timestamping');
   if (problem !== undefined) return fail(problem.message, { category: problem.category });
   checks.pass('authenticTimestamp');
   return { genTime: verified.genTime, tsa: verified.tsaChain[0]?.subject ?? '' };

@@ -70,6 +70,25 @@ export async function readTrustStoreIn(
   root: string,
   store: TrustStoreReference,
 ): Promise<readonly TrustedCertificate[]> {
+  const files = await readTrustStoreFilesIn(root, store);
+  return Object.freeze(files.flatMap((file) => file.certificates));
+}
+
+/** One certificate file of a trust store: where it is, its bytes and the certificates it holds. */
+export interface TrustStoreFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly certificates: readonly TrustedCertificate[];
+}
+
+/**
+ * `readTrustStoreIn`, file by file (for tools that name the files, such as
+ * `vouch policy import`); the same checks, caps and errors.
+ */
+export async function readTrustStoreFilesIn(
+  root: string,
+  store: TrustStoreReference,
+): Promise<readonly TrustStoreFile[]> {
   const label = `trust store "${store.name}" of type "${store.type}"`;
   if (!STORE_NAME.test(store.name) || store.name === '.' || store.name === '..') {
     throw invalid(
@@ -96,7 +115,7 @@ export async function readTrustStoreIn(
   if (!stats.isDirectory()) {
     throw fail('is not a regular directory (symbolic links are not supported)');
   }
-  const certificates: TrustedCertificate[] = [];
+  const files: TrustStoreFile[] = [];
   let total = 0;
   for (const entry of await listEntries(dir, fail)) {
     const path = join(dir, entry.name);
@@ -112,12 +131,17 @@ export async function readTrustStoreIn(
     if (total > MAX_TRUST_STORE_BYTES) {
       throw fail(`its files hold more than ${MAX_TRUST_STORE_BYTES} bytes`);
     }
-    certificates.push(
-      ...parseTrustStoreCertificates(store.type, bytes, `${label}: ${file} (${path})`),
+    const certificates = parseTrustStoreCertificates(
+      store.type,
+      bytes,
+      `${label}: ${file} (${path})`,
     );
+    files.push(Object.freeze({ path, bytes, certificates }));
   }
-  if (certificates.length === 0) throw fail('no x509 certificates were found');
-  return Object.freeze(certificates);
+  if (files.every((file) => file.certificates.length === 0)) {
+    throw fail('no x509 certificates were found');
+  }
+  return Object.freeze(files);
 }
 
 /** The entries of `dir` sorted by name (Go's os.ReadDir), at most MAX_TRUST_STORE_FILES. */

@@ -14,6 +14,11 @@
  * thumbprint annotation names none of their certificates are skipped before
  * their envelopes are fetched.
  *
+ * Signatures that name a verification plugin run it (plugin-verifier.ts)
+ * when `verificationPlugins` says where plugins are installed; each
+ * plugin's metadata is asked once per run. Without it, such signatures
+ * fail, as plugins are not run.
+ *
  * Every image ends in one of four statuses, as `vouch verify`'s do:
  * `verified`, `denied` (no signature verified), `invalid` (no such image, no
  * applicable statement, a trust store that cannot be read) and
@@ -21,6 +26,8 @@
  */
 import { createLimiter } from '../core/concurrency.ts';
 import { invalid, isVouchError, messageOf, type VouchError } from '../core/errors.ts';
+import type { PluginMetadata } from '../formats/notation/plugin-protocol.ts';
+import type { VerifySignatureResponse } from '../formats/notation/verification-plugin.ts';
 import {
   applicableStatement,
   GLOBAL_SCOPE,
@@ -40,7 +47,7 @@ import {
   type NotationRevocationRequest,
   type NotationTrust,
   type NotationVerdict,
-  planNotationRevocation,
+  planNotation,
   type TrustStoreContents,
   trustStoreKey,
 } from './evaluate.ts';
@@ -51,6 +58,11 @@ import {
   resolveNotationImage,
 } from './evidence.ts';
 import type {} from './error-codes.ts';
+import {
+  runVerifySignature,
+  type VerificationPluginOptions,
+  verificationPluginMetadata,
+} from './plugin-verifier.ts';
 import { checkRevocation, type RevocationOptions } from './revocation.ts';
 
 export type NotationImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
@@ -85,6 +97,8 @@ export interface NotationVerifyOptions extends NotationEvaluateOptions {
    * whatever the level says of revocation).
    */
   readonly revocation?: RevocationOptions;
+  /** Where verification plugins are installed, and how they run; without it none runs. */
+  readonly verificationPlugins?: VerificationPluginOptions;
   /**
    * For images in OCI layouts, which have no repository: the `registry/repository`
    * whose statement applies (notation's `--scope`). Without it, only a global
@@ -110,6 +124,18 @@ export async function verifyNotationImages(
 ): Promise<NotationImageVerification[]> {
   const limit = createLimiter(options.concurrency ?? 8);
   const trustStores = new Map<string, Promise<TrustStoreContents>>();
+  const metadata = new Map<string, Promise<PluginMetadata | VouchError>>();
+  const loadMetadata = (name: string) => {
+    let loaded = metadata.get(name);
+    if (loaded === undefined) {
+      const plugins = options.verificationPlugins as VerificationPluginOptions;
+      loaded = answerOrError(() =>
+        verificationPluginMetadata(name, options.pluginConfig ?? {}, plugins),
+      );
+      metadata.set(name, loaded);
+    }
+    return loaded;
+  };
   const loadStore = (store: TrustStoreReference) => {
     const key = trustStoreKey(store);
     let loaded = trustStores.get(key);
@@ -120,7 +146,7 @@ export async function verifyNotationImages(
     return loaded;
   };
   return Promise.all(
-    images.map((image) => limit(() => verifyOne(stores, image, options, loadStore))),
+    images.map((image) => limit(() => verifyOne(stores, image, options, loadStore, loadMetadata))),
   );
 }
 
@@ -129,6 +155,7 @@ async function verifyOne(
   image: string,
   options: NotationVerifyOptions,
   loadStore: (store: TrustStoreReference) => Promise<TrustStoreContents>,
+  loadMetadata: (name: string) => Promise<PluginMetadata | VouchError>,
 ): Promise<NotationImageVerification> {
   let result: Omit<NotationImageVerification, 'status'> = { image };
   try {
@@ -165,9 +192,41 @@ async function verifyOne(
     const { referrersLocation, notExamined } = evidence;
     result = { ...result, evidence: { referrersLocation, notExamined } };
     const now = options.now?.() ?? new Date();
-    const requests = planNotationRevocation(evidence, trust, now, options);
-    const revocations = await fetchRevocations(requests, options.revocation);
-    const verdict = evaluateNotation(evidence, trust, revocations, now, options);
+    const revocations = new Map<string, ChainRevocation>();
+    const plugins = {
+      metadata: new Map<string, PluginMetadata | VouchError>(),
+      responses: new Map<string, VerifySignatureResponse | VouchError>(),
+    };
+    // Each round answers what the last one found missing: plugins' metadata,
+    // then the revocation checks and plugin calls that metadata leads to,
+    // then the plugin calls that waited for revocation answers.
+    for (let round = 0; round < 4; round++) {
+      const plan = planNotation(evidence, trust, now, { revocations, plugins }, options);
+      const work: Promise<void>[] = [];
+      if (plan.revocations.length > 0) {
+        work.push(
+          fetchRevocations(plan.revocations, options.revocation).then((answers) => {
+            for (const [key, answer] of answers) revocations.set(key, answer);
+          }),
+        );
+      }
+      const runner = options.verificationPlugins;
+      if (runner !== undefined) {
+        for (const name of plan.pluginMetadata) {
+          work.push(loadMetadata(name).then((answer) => void plugins.metadata.set(name, answer)));
+        }
+        for (const call of plan.pluginCalls) {
+          work.push(
+            answerOrError(() => runVerifySignature(call, runner)).then(
+              (answer) => void plugins.responses.set(call.key, answer),
+            ),
+          );
+        }
+      }
+      if (work.length === 0) break;
+      await Promise.all(work);
+    }
+    const verdict = evaluateNotation(evidence, trust, revocations, now, options, plugins);
     result = { ...result, verdict };
     if (verdict.error !== undefined) {
       return { ...result, status: verdict.error.category, error: verdict.error };
@@ -242,13 +301,32 @@ function thumbprintFilter(trust: NotationTrust): ReadonlySet<string> | undefined
   return thumbprints;
 }
 
-/** The answers to `requests`, a few at a time; none when revocation cannot be checked. */
+/** What `run` returns, or the VouchError it throws. */
+async function answerOrError<T>(run: () => Promise<T>): Promise<T | VouchError> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isVouchError(error)) throw error;
+    return error;
+  }
+}
+
+/** The answers to `requests`, a few at a time; "not checked" when revocation cannot be checked. */
 async function fetchRevocations(
   requests: readonly NotationRevocationRequest[],
   options: RevocationOptions | undefined,
 ): Promise<Map<string, ChainRevocation>> {
   const answers = new Map<string, ChainRevocation>();
-  if (options === undefined) return answers;
+  if (options === undefined) {
+    for (const request of requests) {
+      answers.set(request.key, {
+        result: 'unknown',
+        certificates: [],
+        problem: { index: 0, subject: '', message: 'its revocation status was not checked' },
+      });
+    }
+    return answers;
+  }
   const limit = createLimiter(4);
   await Promise.all(
     requests.map((request) =>

@@ -12,6 +12,10 @@ export interface PolicyErrorCodes {
   MANIFEST_PIN_UNSAFE: 'invalid';
   NOTATION_DIGEST_MISMATCH: 'denied';
   POLICY_UNREADABLE: 'invalid';
+  /** `vouch policy import`: the foreign policy is malformed. */
+  POLICY_IMPORT_INVALID: 'invalid';
+  /** `vouch policy import`: a construct has no exact ImagePolicy equivalent. */
+  POLICY_IMPORT_REFUSED: 'invalid';
 }
 
 export type PolicyErrorCode = keyof PolicyErrorCodes;

@@ -11,7 +11,8 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import { VouchError } from '../core/errors.ts';
-import { parseYamlDocument } from '../core/yaml-documents.ts';
+import type { Document } from 'yaml';
+import { parseAllYamlDocuments, parseYamlDocument } from '../core/yaml-documents.ts';
 
 /** One problem, where it was written (1-based line and column; 0 when unknown). */
 export interface PolicyIssue {
@@ -29,11 +30,7 @@ export interface PolicyIssue {
 export class PolicyError extends VouchError {
   readonly issues: readonly PolicyIssue[];
 
-  constructor(
-    code: 'POLICY_INVALID' | 'POLICY_UNREADABLE' | 'EVIDENCE_INVALID',
-    source: string,
-    issues: readonly PolicyIssue[],
-  ) {
+  constructor(code: PolicyIssueCode, source: string, issues: readonly PolicyIssue[]) {
     super('invalid', code, `${source}: ${issues.map(formatIssue).join('; ')}`);
     this.name = 'PolicyError';
     this.issues = issues;
@@ -247,27 +244,67 @@ export class FieldMap {
   }
 }
 
+/** The codes a PolicyError carries. */
+export type PolicyIssueCode =
+  | 'POLICY_INVALID'
+  | 'POLICY_UNREADABLE'
+  | 'EVIDENCE_INVALID'
+  | 'POLICY_IMPORT_INVALID'
+  | 'POLICY_IMPORT_REFUSED';
+
 /** Reads one YAML or JSON document; collects problems with their positions. */
 export class SourceReader {
   readonly source: string;
-  readonly issues: PolicyIssue[] = [];
-  readonly #lines = new LineCounter();
+  readonly issues: PolicyIssue[];
+  readonly #lines: LineCounter;
   readonly root: Field;
 
-  constructor(text: string, source: string) {
-    this.source = source;
-    const document = parseYamlDocument(text, {
-      lineCounter: this.#lines,
+  /**
+   * Every non-empty document of a YAML stream (`---` separated), each read as
+   * strictly as one policy; the readers share one list of problems, with
+   * lines counted from the start of `text`.
+   */
+  static all(
+    text: string,
+    source: string,
+  ): { readonly readers: SourceReader[]; readonly issues: PolicyIssue[] } {
+    const lines = new LineCounter();
+    const issues: PolicyIssue[] = [];
+    const documents = parseAllYamlDocuments(text, {
+      lineCounter: lines,
       uniqueKeys: true,
       strict: true,
     });
+    // Empty documents (a trailing `---`) hold nothing to read; their errors are kept in `issues`.
+    const readers = documents.flatMap((document) => {
+      const reader = new SourceReader(document, source, lines, issues);
+      return document.contents === null ? [] : [reader];
+    });
+    return { readers, issues };
+  }
+
+  constructor(text: string, source: string);
+  constructor(document: Document.Parsed, source: string, lines: LineCounter, issues: PolicyIssue[]);
+  constructor(
+    input: string | Document.Parsed,
+    source: string,
+    lines = new LineCounter(),
+    issues: PolicyIssue[] = [],
+  ) {
+    this.source = source;
+    this.#lines = lines;
+    this.issues = issues;
+    const document =
+      typeof input === 'string'
+        ? parseYamlDocument(input, { lineCounter: this.#lines, uniqueKeys: true, strict: true })
+        : input;
     for (const error of [...document.errors, ...document.warnings]) {
       const [start] = error.pos;
       const { line, col } = this.#lines.linePos(start);
       this.issues.push({ path: '', line, column: col, message: firstLine(error.message) });
     }
     this.root = new Field(this, '', (document.contents as Node | null) ?? undefined);
-    if (this.issues.length === 0 && document.contents === null) {
+    if (typeof input === 'string' && this.issues.length === 0 && document.contents === null) {
       this.issues.push({ path: '', line: 0, column: 0, message: 'the document is empty' });
     }
   }
@@ -284,7 +321,7 @@ export class SourceReader {
   }
 
   /** Throws a PolicyError with every problem found, if any. */
-  throwIfProblems(code: 'POLICY_INVALID' | 'EVIDENCE_INVALID'): void {
+  throwIfProblems(code: PolicyIssueCode): void {
     if (this.issues.length > 0) throw new PolicyError(code, this.source, this.issues);
   }
 }

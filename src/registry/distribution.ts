@@ -19,7 +19,7 @@ import {
   parseManifest,
 } from '../oci/manifest.ts';
 import { MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.ts';
-import { isLoopbackRegistry } from '../oci/reference.ts';
+import { type ImageReference, isLoopbackRegistry } from '../oci/reference.ts';
 import { challengeOf, RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
 import {
@@ -272,11 +272,13 @@ export class RegistryRepository implements ImageStore {
   readonly client: RegistryClient;
   readonly name: string;
   readonly location: string;
+  readonly repositoryReference: ImageReference;
 
   constructor(client: RegistryClient, name: string) {
     this.client = client;
     this.name = name;
     this.location = `${client.registry}/${name}`;
+    this.repositoryReference = { registry: client.registry, repository: name };
   }
 
   #scopes(...actions: Scope[]): string[] {

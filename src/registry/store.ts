@@ -6,6 +6,7 @@
  */
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, ParsedManifest } from '../oci/manifest.ts';
+import type { ImageReference } from '../oci/reference.ts';
 
 /** A manifest is addressed by tag or by digest, never by both at once. */
 export type ManifestTarget = { readonly tag: string } | { readonly digest: Digest };
@@ -13,6 +14,13 @@ export type ManifestTarget = { readonly tag: string } | { readonly digest: Diges
 export interface ImageStore {
   /** Where this store points, for messages: `127.0.0.1:5000/app` or `oci:/path/to/layout`. */
   readonly location: string;
+
+  /**
+   * The registry and repository this store is, when it is a registry
+   * repository (absent for an OCI layout): what a signature made here
+   * records as its docker-reference.
+   */
+  readonly repositoryReference?: ImageReference;
 
   /** The descriptor a tag or digest currently points to (digest, media type, size). */
   resolve(target: ManifestTarget): Promise<Descriptor>;

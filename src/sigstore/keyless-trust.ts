@@ -28,6 +28,7 @@ import type { KeyObject } from 'node:crypto';
 import { type KeyFinderFunc, type TrustMaterial, toTrustMaterial } from '@sigstore/verify';
 import { invalid, messageOf } from '../core/errors.ts';
 import { isJsonObject, type JsonValue } from '../core/strict-json.ts';
+import { trustOnce } from './certificate-encoding.ts';
 import type { TransparencyLog, TrustedRoot } from './trusted-root.ts';
 
 /** What keyless verification (and verification of a key's bundle) checks against. */
@@ -111,11 +112,17 @@ function trustMaterialOf(
 ): TrustMaterial {
   const problem = validityProblem(root.document);
   if (problem !== undefined) throw rootInvalid(source, use, problem);
+  let material: TrustMaterial;
   try {
-    return toTrustMaterial(TrustedRootMessage.fromJSON(root.document), keyFinder);
+    material = toTrustMaterial(TrustedRootMessage.fromJSON(root.document), keyFinder);
   } catch (error) {
     throw rootInvalid(source, use, messageOf(error), error);
   }
+  // Every keyless verification compares the leaf with these certificates.
+  for (const authority of material.certificateAuthorities) {
+    for (const certificate of authority.certChain) trustOnce(certificate);
+  }
+  return material;
 }
 
 /** The first CA, CT log or TSA without a `validFor.start`, described; undefined when all have one. */

@@ -49,6 +49,7 @@ import { X509Certificate } from '@sigstore/core';
 import { type SignedEntity, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
 import { messageOf } from '../core/errors.ts';
 import { chainRootProblem } from '../formats/certificate-chain.ts';
+import { verifyWithTrustedKeys } from './certificate-encoding.ts';
 import {
   type CertificateClaims,
   type CertificateIdentity,
@@ -221,6 +222,9 @@ export function verifyBundle(
   } catch (error) {
     return problem('BUNDLE_INVALID', `the bundle cannot be verified: ${messageOf(error)}`);
   }
+  // The Verifier compares and verifies this leaf against the CA certificates
+  // several times; encode it once (certificate-encoding.ts).
+  if (entity.key.$case === 'certificate') verifyWithTrustedKeys(entity.key.certificate);
   try {
     const checked =
       checkSignature === undefined ? entity : withSignatureCheck(entity, checkSignature);

@@ -31,6 +31,7 @@ import {
   signatureTag,
 } from '../formats/signature-manifest.ts';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
+import { predictedCosignPayload } from '../formats/simple-signing.ts';
 import type { Annotations, Descriptor, ImageManifest, ParsedManifest } from '../oci/manifest.ts';
 import { OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
@@ -149,11 +150,18 @@ export async function fetchSignatures(
     maxLayers: limits.maxLayers ?? DEFAULT_MAX_SIGNATURE_LAYERS,
     maxPayloadBytes,
   });
+  // The payload cosign writes for this image needs no GET when a layer is
+  // exactly it (same digest and size): `fetchLayerPayloads` takes it then.
+  const known =
+    store.repositoryReference === undefined
+      ? []
+      : [predictedCosignPayload(store.repositoryReference, image.digest)];
   const fetched = await fetchLayerPayloads(
     store,
     contents.candidates,
     maxPayloadBytes,
     limits.concurrency ?? 4,
+    known,
   );
   return assemble(image, signatureLocation, manifest.digest, contents, fetched);
 }
@@ -221,12 +229,20 @@ export type FetchedPayload<C extends LayerToFetch> =
  * store), `concurrency` at once, each digest once. A blob that is missing or
  * does not match its descriptor rejects that layer; a transport failure
  * throws, since the evidence would be incomplete.
+ *
+ * `known` are byte strings the caller can predict (the payload cosign
+ * writes, `predictedCosignPayload`): a layer whose size and digest are
+ * exactly those of one of them has that content, so it is taken without a
+ * request. The match is the same check the store applies to what it
+ * fetches (`checkLayerPayload`), over the exact bytes; a layer that matches
+ * none is fetched.
  */
 export async function fetchLayerPayloads<C extends LayerToFetch>(
   store: ImageStore,
   candidates: readonly C[],
   maxBytes: number,
   concurrency: number,
+  known: readonly Uint8Array[] = [],
 ): Promise<FetchedPayload<C>[]> {
   const limit = createLimiter(concurrency);
   // Layers that share one blob (the same payload signed by several keys) fetch it once.
@@ -236,7 +252,11 @@ export async function fetchLayerPayloads<C extends LayerToFetch>(
       const { digest } = candidate.layer;
       let blob = blobs.get(digest);
       if (blob === undefined) {
-        blob = limit(() => store.readBlob(candidate.layer, maxBytes));
+        const predicted = knownContent(candidate.layer, known, maxBytes);
+        blob =
+          predicted === undefined
+            ? limit(() => store.readBlob(candidate.layer, maxBytes))
+            : Promise.resolve(predicted);
         blobs.set(digest, blob);
       }
       try {
@@ -248,6 +268,20 @@ export async function fetchLayerPayloads<C extends LayerToFetch>(
         throw error;
       }
     }),
+  );
+}
+
+/** The one of `known` that is exactly the layer's content (size, then digest), if any. */
+function knownContent(
+  layer: Descriptor,
+  known: readonly Uint8Array[],
+  maxBytes: number,
+): Uint8Array | undefined {
+  return known.find(
+    (bytes) =>
+      bytes.byteLength === layer.size &&
+      bytes.byteLength <= maxBytes &&
+      digestOf(bytes, digestAlgorithm(layer.digest)) === layer.digest,
   );
 }
 

@@ -2,7 +2,8 @@
  * notation plugins for tests: small executable Node scripts installed as
  * `{config}/plugins/NAME/notation-NAME`, speaking the plugin contract 1.0
  * (plugin-extensibility.md). One signs with a local key as a KMS plugin
- * would; the others misbehave in one way each. Every request a plugin
+ * would, one verifies as a verification plugin would; the others misbehave
+ * in one way each. Every request a plugin
  * receives is appended to `{config}/plugins/NAME/requests.jsonl`.
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -38,12 +39,14 @@ export interface TestPluginOptions {
 const JWS_MODULE = resolve(import.meta.dirname, '../../src/formats/notation/jws.ts');
 const SIGNATURE_MODULE = resolve(import.meta.dirname, '../../src/formats/notation/signature.ts');
 
-/** The plugin's source: CommonJS, run by the Node that runs the tests. */
-function source(name: string, options: TestPluginOptions): string {
-  const settings = JSON.stringify({ name, ...options, JWS_MODULE, SIGNATURE_MODULE });
+/**
+ * The start of every plugin's source (CommonJS, run by the Node that runs
+ * the tests): it logs the request and defines `settings`, `command`,
+ * `request`, `b` (the behaviour) and `out`.
+ */
+function preamble(settings: string): string {
   return `#!${process.execPath}
 'use strict';
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const settings = ${settings};
@@ -52,8 +55,25 @@ const input = fs.readFileSync(0, 'utf8');
 fs.appendFileSync(path.join(__dirname, 'requests.jsonl'), JSON.stringify({ command, request: JSON.parse(input) }) + '\\n');
 const request = JSON.parse(input);
 const b = settings.behaviour;
+const out = (value) => process.stdout.write(JSON.stringify(value));`;
+}
+
+/** Writes `source` as plugin `name`'s executable under `configDir`; returns its path. */
+async function install(configDir: string, name: string, source: string): Promise<string> {
+  const dir = join(configDir, 'plugins', name);
+  await mkdir(dir, { recursive: true });
+  const executable = join(dir, `notation-${name}`);
+  await writeFile(executable, source);
+  await chmod(executable, 0o755);
+  return executable;
+}
+
+/** A signing plugin's source. */
+function source(name: string, options: TestPluginOptions): string {
+  const settings = JSON.stringify({ name, ...options, JWS_MODULE, SIGNATURE_MODULE });
+  return `${preamble(settings)}
+const crypto = require('node:crypto');
 const envelopePlugin = b === 'envelope' || b === 'envelope-other-digest';
-const out = (value) => process.stdout.write(JSON.stringify(value));
 const certificates = () =>
   fs.readFileSync(settings.certFile, 'utf8')
     .split('-----END CERTIFICATE-----')
@@ -132,12 +152,7 @@ export async function installTestPlugin(
   name: string,
   options: TestPluginOptions,
 ): Promise<string> {
-  const dir = join(configDir, 'plugins', name);
-  await mkdir(dir, { recursive: true });
-  const executable = join(dir, `notation-${name}`);
-  await writeFile(executable, source(name, options));
-  await chmod(executable, 0o755);
-  return executable;
+  return install(configDir, name, source(name, options));
 }
 
 /** The requests plugin `name` received, in order. */
@@ -155,4 +170,81 @@ export async function pluginRequests(
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as { command: string; request: Record<string, unknown> });
+}
+
+export type VerifierBehaviour =
+  /** Every check asked for succeeds; every attribute given is processed. */
+  | 'verify'
+  /** The trusted identity check fails, with a reason. */
+  | 'identity-fails'
+  /** Claims success without processing the critical attributes it was given. */
+  | 'skip-attribute'
+  /** Writes more than 64 MiB for verify-signature. */
+  | 'oversize'
+  /** Exits 2 with text on stderr. */
+  | 'crash'
+  /** Never answers verify-signature. */
+  | 'hang';
+
+export interface VerificationPluginOptions {
+  readonly behaviour: VerifierBehaviour;
+  /** get-plugin-metadata's version; 1.2.0 unless given. */
+  readonly version?: string;
+  /** get-plugin-metadata's capabilities; both SIGNATURE_VERIFIER ones unless given. */
+  readonly capabilities?: readonly string[];
+}
+
+/** A verification plugin's source (plugin-extensibility.md "verify-signature"). */
+function verifierSource(name: string, options: VerificationPluginOptions): string {
+  const settings = JSON.stringify({
+    name,
+    behaviour: options.behaviour,
+    version: options.version ?? '1.2.0',
+    capabilities: options.capabilities ?? [
+      'SIGNATURE_VERIFIER.TRUSTED_IDENTITY',
+      'SIGNATURE_VERIFIER.REVOCATION_CHECK',
+    ],
+  });
+  return `${preamble(settings)}
+switch (command) {
+  case 'get-plugin-metadata':
+    out({
+      name: settings.name, description: 'a test verification plugin', version: settings.version,
+      url: 'https://example.com', supportedContractVersions: ['1.0'], capabilities: settings.capabilities,
+    });
+    break;
+  case 'verify-signature': {
+    if (b === 'hang') setInterval(() => {}, 1000);
+    else if (b === 'oversize') process.stdout.write(Buffer.alloc(65 * 1024 * 1024, 0x20));
+    else if (b === 'crash') {
+      process.stderr.write('panic: runtime error: invalid memory address\\n');
+      process.exit(2);
+    } else {
+      const verificationResults = {};
+      for (const check of request.trustPolicy.signatureVerification) {
+        verificationResults[check] = b === 'identity-fails' && check === 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY'
+          ? { success: false, reason: 'the tenant is not on the list' }
+          : { success: true };
+      }
+      out({
+        verificationResults,
+        processedAttributes: b === 'skip-attribute' ? [] : request.signature.unprocessedAttributes,
+      });
+    }
+    break;
+  }
+  default:
+    process.stderr.write(JSON.stringify({ errorCode: 'VALIDATION_ERROR', errorMessage: 'unknown command ' + command }));
+    process.exit(1);
+}
+`;
+}
+
+/** Installs verification plugin `name` under `configDir`; returns the executable's path. */
+export async function installVerificationPlugin(
+  configDir: string,
+  name: string,
+  options: VerificationPluginOptions,
+): Promise<string> {
+  return install(configDir, name, verifierSource(name, options));
 }

@@ -42,6 +42,9 @@ const SUBCOMMANDS: Readonly<Record<string, Entry>> = {
   -m, --user-metadata K=V       require this annotation in the signed payload; repeatable
       --max-signatures N        examine at most N signatures per image (default 100)
       --max-envelope-bytes N    refuse signature envelopes larger than N bytes (default 4194304)
+      --plugin-config K=V       passed as pluginConfig to the verification plugin a signature
+                                names ({NOTATION_CONFIG}/plugins/NAME/notation-NAME); repeatable
+      --plugin-timeout DURATION the longest one plugin command may run (default 2m)
       --concurrency N           images verified at once (default 8)
   -o, --output text|json        output format (default text)`,
     load: async () => (await import('../notation-verify.ts')).subcommand,

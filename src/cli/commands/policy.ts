@@ -37,6 +37,9 @@ export const command: Command = {
   help: `Usage: vouch policy evaluate --policy FILE [--record FILE] [OPTIONS] IMAGE...
        vouch policy test --policy FILE EVIDENCE_FILE
        vouch policy check --policy FILE -f FILE|DIR|- [-f ...] [--fix] [OPTIONS]
+       vouch policy import --notation-trust-policy FILE [--trust-store DIR] [IMPORT OPTIONS]
+       vouch policy import --cluster-image-policy FILE [--no-match-policy deny|allow|warn] [IMPORT OPTIONS]
+       vouch policy import --kyverno FILE [IMPORT OPTIONS]
 
 A policy (YAML or JSON, apiVersion vouch.dev/v1alpha1, kind ImagePolicy; see
 the README's "Policies" and schema/policy.schema.json) names authorities
@@ -61,6 +64,15 @@ check     the CI gate: finds every image in Kubernetes manifests (Pod,
           directories (every .yaml and .yml inside, recursively) or - (stdin).
           --fix pins each admitted image to its digest in the files
           (image: repo:tag@sha256:...), changing nothing else.
+import    converts a notation trust policy (with its trust store: default
+          trustpolicy.json's directory/truststore), sigstore policy-controller
+          ClusterImagePolicies or Kyverno verifyImages rules into an
+          ImagePolicy, written as YAML to stdout or --output-file FILE. A
+          construct with no exact ImagePolicy equivalent fails the import,
+          named with its path (exit 2): nothing is dropped or weakened.
+          --no-match-policy is policy-controller's setting for images no
+          ClusterImagePolicy matches (default deny, as there).
+          -o json prints a summary with the document instead.
 
 Options:
       --policy FILE           the policy (required)
@@ -85,9 +97,13 @@ ${REGISTRY_FLAGS.help}`,
     if (sub === 'evaluate') return evaluateCommand(rest, io);
     if (sub === 'test') return testCommand(rest, io);
     if (sub === 'check') return checkCommand(rest, io);
+    if (sub === 'import') {
+      const { importCommand } = await import('../policy-import.ts');
+      return importCommand(rest, io);
+    }
     throw invalid(
       'USAGE',
-      `vouch policy needs evaluate, test or check, not ${JSON.stringify(sub ?? '')}`,
+      `vouch policy needs evaluate, test, check or import, not ${JSON.stringify(sub ?? '')}`,
     );
   },
 };

@@ -30,7 +30,11 @@ import {
 export const PLUGIN_CONTRACT_VERSION = '1.0';
 
 export type PluginCommand =
-  'get-plugin-metadata' | 'describe-key' | 'generate-signature' | 'generate-envelope';
+  | 'get-plugin-metadata'
+  | 'describe-key'
+  | 'generate-signature'
+  | 'generate-envelope'
+  | 'verify-signature';
 
 export const CAPABILITY_SIGNATURE_GENERATOR = 'SIGNATURE_GENERATOR.RAW';
 export const CAPABILITY_ENVELOPE_GENERATOR = 'SIGNATURE_GENERATOR.ENVELOPE';
@@ -70,7 +74,7 @@ const keySpecOf = (algorithm: NotationSignatureAlgorithm): string =>
 export type PluginConfig = Readonly<Record<string, string>>;
 
 /** `pluginConfig` is `omitempty`: an empty map is left out. */
-const config = (pluginConfig: PluginConfig) =>
+export const config = (pluginConfig: PluginConfig) =>
   Object.keys(pluginConfig).length === 0 ? {} : { pluginConfig: { ...pluginConfig } };
 
 export function metadataRequest(pluginConfig: PluginConfig) {
@@ -130,7 +134,7 @@ export interface PluginMetadata {
 /** Answers are small JSON: a few levels deep (a map of annotations in an object). */
 const RESPONSE_MAX_DEPTH = 4;
 
-function responseFailure(plugin: string, command: PluginCommand): Fail {
+export function responseFailure(plugin: string, command: PluginCommand): Fail {
   return (problem) =>
     denied(
       'NOTATION_PLUGIN_RESPONSE_INVALID',
@@ -138,7 +142,7 @@ function responseFailure(plugin: string, command: PluginCommand): Fail {
     );
 }
 
-function document(bytes: Uint8Array, fail: Fail): JsonObject {
+export function document(bytes: Uint8Array, fail: Fail): JsonObject {
   let parsed: JsonValue;
   try {
     parsed = parseStrictJson(bytes, { maxDepth: RESPONSE_MAX_DEPTH });
@@ -148,7 +152,7 @@ function document(bytes: Uint8Array, fail: Fail): JsonObject {
   return object(parsed, 'the answer', fail);
 }
 
-function strings(value: JsonValue | undefined, path: string, fail: Fail): string[] {
+export function strings(value: JsonValue | undefined, path: string, fail: Fail): string[] {
   return array(value, path, fail).map((item, i) => string(item, `${path}[${i}]`, fail));
 }
 

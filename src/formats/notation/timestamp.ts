@@ -71,6 +71,9 @@ export interface VerifiedTimestamp {
   readonly latest: number;
   /** The TSA's chain, signer first, ending with a `tsa` trust store certificate. */
   readonly tsaChain: readonly NotationCertificate[];
+  /** The TSTInfo's message imprint hash, and its nonce (what a signer's request sent). */
+  readonly imprintHash: TokenInfo['imprintHash'];
+  readonly nonce?: bigint;
 }
 
 export type TimestampVerification =
@@ -226,6 +229,8 @@ function verify(input: TimestampInput): TimestampVerification {
     earliest,
     latest,
     tsaChain: signed.chain,
+    imprintHash: info.imprintHash,
+    ...(info.nonce === undefined ? {} : { nonce: info.nonce }),
   };
 }
 
@@ -239,6 +244,7 @@ interface TokenInfo {
   /** Milliseconds since the epoch, with the fraction GeneralizedTime gives. */
   readonly genTime: number;
   readonly accuracyMs: number;
+  readonly nonce?: bigint;
 }
 
 interface ParsedToken {
@@ -334,6 +340,7 @@ function parseTstInfo(bytes: Uint8Array): TokenInfo {
     imprint: bytesOf(info.messageImprint.hashedMessage.valueBlock.valueHexView),
     genTime,
     accuracyMs: accuracyOf(info),
+    ...(info.nonce === undefined ? {} : { nonce: info.nonce.toBigInt() }),
   };
 }
 
