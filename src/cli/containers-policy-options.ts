@@ -1,6 +1,6 @@
 /**
- * `vouch verify --containers-policy [FILE] [--registries.d DIR]`: the flag
- * group. FILE is optional, as podman users expect the system policy by
+ * `vouch verify --containers-policy [FILE]`: the flag group (`--registries.d`
+ * is registries-d-options.ts's). FILE is optional, as podman users expect the system policy by
  * default, so `argsWithPolicyFile` decides before parsing whether the word
  * after `--containers-policy` is the file: it is when it ends in `.json` or
  * names an existing file (an image reference rarely does either); else the
@@ -19,13 +19,10 @@ const SYSTEM_POLICY = '/etc/containers/policy.json';
 
 const OPTIONS = {
   'containers-policy': { type: 'string' },
-  'registries.d': { type: 'string' },
 } as const satisfies Options;
 
 export interface ContainersPolicySettings {
   readonly policyFile: string;
-  /** `--registries.d`; absent: containers/image's default (simple-signing/registries-d-files.ts). */
-  readonly registriesD?: string;
 }
 
 /** Whether `args` ask for a containers policy evaluation. */
@@ -99,10 +96,7 @@ held or failed.
       --containers-policy [FILE]
                               the policy (default ~/.config/containers/policy.json if it
                               exists, else ${SYSTEM_POLICY}); FILE is taken when it ends
-                              in .json or is an existing file
-      --registries.d DIR      registries.d directory (default
-                              ~/.config/containers/registries.d if it exists, else
-                              /etc/containers/registries.d)`,
+                              in .json or is an existing file`,
   read: (values, io): ContainersPolicySettings => {
     const file = values['containers-policy'];
     return {
@@ -110,7 +104,6 @@ held or failed.
         file === undefined || file === ''
           ? userOrSystem(io, '.config/containers/policy.json', SYSTEM_POLICY)
           : file,
-      ...(values['registries.d'] === undefined ? {} : { registriesD: values['registries.d'] }),
     };
   },
 } as const satisfies FlagGroup<typeof OPTIONS, ContainersPolicySettings>;

@@ -1,9 +1,9 @@
 /**
  * GPG simple signing in the CLI, as flag groups: `--gpg-key` (`--sign-by`)
- * for `vouch sign`, `--gpg-key KEYRING` for `vouch verify`, and
- * `--registries.d DIR` for both, with the readers that turn them into a
- * signer, a keyring and the signature stores' options. Loaded only when a
- * command is given `--gpg-key` or `--sign-by`.
+ * for `vouch sign`, `--gpg-key KEYRING` for `vouch verify`, with the readers
+ * that turn them into a signer and a keyring (where the signatures are stored
+ * is registries-d-options.ts). Loaded only when a command is given
+ * `--gpg-key` or `--sign-by`.
  */
 import { existsSync } from 'node:fs';
 import { hasCode, invalid } from '../core/errors.ts';
@@ -13,50 +13,23 @@ import {
   loadKeyring,
   readSigningKey,
 } from '../formats/simple-signing/openpgp.ts';
-import { builtinDefaultLookaside } from '../formats/simple-signing/registries-d.ts';
 import { type GpgSigner, gpgBinarySigner, keyFileSigner } from '../simple-signing/gpg-signer.ts';
-import { loadRegistriesD, registriesDDirectory } from '../simple-signing/registries-d-files.ts';
 import { readFileCapped } from '../simple-signing/files.ts';
-import type { SimpleSigningStoreOptions } from '../simple-signing/signature-stores.ts';
-import type { CliContext } from './context.ts';
 import type { FlagGroup, Options } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { GPG_SIGN_HELP, GPG_VERIFY_HELP } from './gpg-help.ts';
 import { KEY_PASSWORD_OPTIONS, type PasswordFlags, passwordSource } from './password.ts';
 
-const REGISTRIES_D_OPTIONS = { 'registries.d': { type: 'string' } } as const satisfies Options;
-
-/** Options for the signature stores of a run: registries.d read once, the built-in lookaside. */
-export async function simpleSigningStores(
-  context: CliContext,
-  registriesD: string | undefined,
-): Promise<SimpleSigningStoreOptions> {
-  const { io } = context;
-  const home = io.env.HOME ?? '/';
-  const directory = await registriesDDirectory({
-    ...(registriesD === undefined ? {} : { override: registriesD }),
-    ...(io.env.HOME === undefined ? {} : { home: io.env.HOME }),
-  });
-  return {
-    registriesD: await loadRegistriesD(directory),
-    builtinLookaside: builtinDefaultLookaside({ root: process.geteuid?.() === 0, home }),
-    http: await context.http(),
-    ...(context.signal === undefined ? {} : { signal: context.signal }),
-  };
-}
-
 const GPG_SIGN_OPTIONS = {
   'gpg-key': { type: 'string' },
   'sign-by': { type: 'string' },
   ...KEY_PASSWORD_OPTIONS,
-  ...REGISTRIES_D_OPTIONS,
 } as const satisfies Options;
 
 export interface GpgSignSettings {
   /** A secret key file, or a key gpg knows (a fingerprint). */
   readonly key: string;
   readonly password: PasswordFlags;
-  readonly registriesD: string | undefined;
 }
 
 export const GPG_SIGN_FLAGS = {
@@ -69,7 +42,7 @@ export const GPG_SIGN_FLAGS = {
     }
     const key = gpgKey ?? signBy;
     if (key === undefined) throw invalid('USAGE', 'GPG signing needs --gpg-key (or --sign-by)');
-    return { key, password: values, registriesD: values['registries.d'] };
+    return { key, password: values };
   },
 } as const satisfies FlagGroup<typeof GPG_SIGN_OPTIONS, GpgSignSettings>;
 
@@ -131,12 +104,10 @@ function text(password: string | Uint8Array): string {
 
 const GPG_VERIFY_OPTIONS = {
   'gpg-key': { type: 'string', multiple: true },
-  ...REGISTRIES_D_OPTIONS,
 } as const satisfies Options;
 
 export interface GpgVerifySettings {
   readonly keyrings: readonly string[];
-  readonly registriesD: string | undefined;
 }
 
 export const GPG_VERIFY_FLAGS = {
@@ -145,7 +116,7 @@ export const GPG_VERIFY_FLAGS = {
   read(values): GpgVerifySettings {
     const keyrings = values['gpg-key'] ?? [];
     if (keyrings.length === 0) throw invalid('USAGE', 'GPG verification needs --gpg-key KEYRING');
-    return { keyrings, registriesD: values['registries.d'] };
+    return { keyrings };
   },
 } as const satisfies FlagGroup<typeof GPG_VERIFY_OPTIONS, GpgVerifySettings>;
 

@@ -8,7 +8,8 @@ import { imageArguments } from './attach-command.ts';
 import { failureJson, reportAttach, statusLine } from './attach-output.ts';
 import { cliContext } from './context.ts';
 import { parseCommand } from './flags.ts';
-import { GPG_SIGN_FLAGS, gpgSigner, simpleSigningStores } from './gpg-options.ts';
+import { GPG_SIGN_FLAGS, gpgSigner } from './gpg-options.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from './registries-d-options.ts';
 import type { CliIO } from './io.ts';
 import { concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS, workloadFor } from './options.ts';
 import { vouchVersion } from './version.ts';
@@ -19,13 +20,14 @@ export async function runGpgSign(args: readonly string[], io: CliIO): Promise<nu
     io,
     {
       gpg: GPG_SIGN_FLAGS,
+      registriesD: REGISTRIES_D_FLAGS,
       format: OUTPUT_FLAGS,
       registry: REGISTRY_FLAGS,
       concurrency: concurrencyFlags(4, 'images signed'),
     },
     {},
   );
-  const { gpg, format, registry, concurrency } = settings;
+  const { gpg, registriesD, format, registry, concurrency } = settings;
   if (positionals.length === 0) throw invalid('USAGE', 'vouch sign needs at least one IMAGE');
   // Everything typed is checked before the key is read or anything is fetched.
   const images = imageArguments(positionals).map((argument) => {
@@ -48,7 +50,7 @@ export async function runGpgSign(args: readonly string[], io: CliIO): Promise<nu
   const context = cliContext(io, { registry, workload: workloadFor(images.length) });
   let results: GpgSignResult[];
   try {
-    const stores = await simpleSigningStores(context, gpg.registriesD);
+    const stores = await simpleSigningStores(context, registriesD);
     const requests = await Promise.all(
       images.map(async ({ image, spec, target, reference }) => ({
         image,

@@ -8,19 +8,18 @@ import {
   parseContainersPolicy,
 } from '../formats/containers-policy/policy-json.ts';
 import { readCappedFile } from '../containers-policy/material.ts';
-import { loadRegistriesD, registriesDDirectory } from '../simple-signing/registries-d-files.ts';
 import {
   type ContainersPolicyVerification,
   verifyContainersPolicyImages,
 } from '../containers-policy/verify.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../verify/verify-common.ts';
 import { argsWithPolicyFile, CONTAINERS_POLICY_FLAGS } from './containers-policy-options.ts';
-import { cliContext, homeOf } from './context.ts';
-import { builtinDefaultLookaside } from '../formats/simple-signing/registries-d.ts';
+import { cliContext } from './context.ts';
 import { parseCommand } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { writeJson } from './io.ts';
 import { concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS, workloadFor } from './options.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from './registries-d-options.ts';
 import { errorJson, finishVerification, statusLine } from './verify-output.ts';
 
 export async function runContainersPolicyVerify(
@@ -34,11 +33,12 @@ export async function runContainersPolicyVerify(
       format: OUTPUT_FLAGS,
       registry: REGISTRY_FLAGS,
       policy: CONTAINERS_POLICY_FLAGS,
+      registriesD: REGISTRIES_D_FLAGS,
       concurrency: concurrencyFlags(DEFAULT_VERIFY_CONCURRENCY, 'images verified'),
     },
     {},
   );
-  const { format, registry, policy: files, concurrency } = settings;
+  const { format, registry, policy: files, registriesD: stores, concurrency } = settings;
   if (positionals.length === 0) {
     throw invalid('USAGE', 'vouch verify --containers-policy needs at least one IMAGE');
   }
@@ -46,25 +46,14 @@ export async function runContainersPolicyVerify(
     await readCappedFile(files.policyFile, MAX_POLICY_BYTES),
     files.policyFile,
   );
-  const registriesD = await loadRegistriesD(
-    await registriesDDirectory({
-      ...(files.registriesD === undefined ? {} : { override: files.registriesD }),
-      ...(io.env.HOME === undefined || io.env.HOME === '' ? {} : { home: io.env.HOME }),
-    }),
-  );
   const context = cliContext(io, { registry, workload: workloadFor(positionals.length) });
   let results: ContainersPolicyVerification[];
   try {
+    const { registriesD, ...simpleSigning } = await simpleSigningStores(context, stores);
     results = await verifyContainersPolicyImages(context.stores, positionals, {
       policy,
       registriesD,
-      simpleSigning: {
-        builtinLookaside: builtinDefaultLookaside({
-          root: process.getuid?.() === 0,
-          home: homeOf(io),
-        }),
-        http: await context.http(),
-      },
+      simpleSigning,
       concurrency,
     });
   } finally {

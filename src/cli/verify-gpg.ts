@@ -8,7 +8,8 @@ import { parseImageSpec, specTarget } from '../registry/open.ts';
 import { type GpgImageVerification, verifyGpgImages } from '../simple-signing/verify.ts';
 import { cliContext } from './context.ts';
 import { parseCommand } from './flags.ts';
-import { GPG_VERIFY_FLAGS, gpgKeyring, simpleSigningStores } from './gpg-options.ts';
+import { GPG_VERIFY_FLAGS, gpgKeyring } from './gpg-options.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from './registries-d-options.ts';
 import { type CliIO, writeJson } from './io.ts';
 import {
   concurrencyFlags,
@@ -25,13 +26,14 @@ export async function runGpgVerify(args: readonly string[], io: CliIO): Promise<
     io,
     {
       gpg: GPG_VERIFY_FLAGS,
+      registriesD: REGISTRIES_D_FLAGS,
       format: OUTPUT_FLAGS,
       registry: REGISTRY_FLAGS,
       concurrency: concurrencyFlags(8, 'images verified'),
     },
     {},
   );
-  const { gpg, format, registry, concurrency } = settings;
+  const { gpg, registriesD, format, registry, concurrency } = settings;
   if (positionals.length === 0) throw invalid('USAGE', 'vouch verify needs at least one IMAGE');
   // Everything typed is checked before any network traffic.
   const images = positionals.map((image) => {
@@ -49,7 +51,7 @@ export async function runGpgVerify(args: readonly string[], io: CliIO): Promise<
   const context = cliContext(io, { registry, workload: workloadFor(images.length) });
   let results: GpgImageVerification[];
   try {
-    const stores = await simpleSigningStores(context, gpg.registriesD);
+    const stores = await simpleSigningStores(context, registriesD);
     const requests = await Promise.all(
       images.map(async ({ image, spec, target, reference }) => ({
         image,

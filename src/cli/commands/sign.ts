@@ -17,6 +17,7 @@ import { parseCommand } from '../flags.ts';
 import { annotationFlags, concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
 import { SIGNER_FLAGS, startSigning } from '../signer-flags.ts';
 import { GPG_SIGN_HELP } from '../gpg-help.ts';
+import { REGISTRIES_D_FLAGS } from '../registries-d-options.ts';
 
 const FLAGS = {
   signer: SIGNER_FLAGS,
@@ -84,6 +85,7 @@ that applies of 1, 2, 3 is returned.
 ${SIGNER_FLAGS.help}
 
 ${GPG_SIGN_HELP}
+${REGISTRIES_D_FLAGS.help}
 
 ${REGISTRY_FLAGS.help}`,
 

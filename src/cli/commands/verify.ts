@@ -16,6 +16,7 @@ import type { Command } from '../main.ts';
 import { NOTARY_FLAGS } from '../notary-options.ts';
 import { CONTAINERS_POLICY_FLAGS, wantsContainersPolicy } from '../containers-policy-options.ts';
 import { GPG_VERIFY_HELP } from '../gpg-help.ts';
+import { REGISTRIES_D_FLAGS } from '../registries-d-options.ts';
 import {
   annotationFlags,
   concurrencyFlags,
@@ -144,6 +145,9 @@ ${NOTARY_FLAGS.help}
 ${GPG_VERIFY_HELP}
 
 ${CONTAINERS_POLICY_FLAGS.help}
+
+Where GPG signatures are (--gpg-key, --containers-policy):
+${REGISTRIES_D_FLAGS.help}
 
 ${REGISTRY_FLAGS.help}`,
 
