@@ -143,6 +143,27 @@ export async function prepareRequirements(
   return prepared;
 }
 
+/**
+ * `prepareRequirements` remembered by section for the life of the returned
+ * function (one verification call with one policy): every image of a scope
+ * shares its keys, so a run over many images reads and parses each key file
+ * once (openpgp.js keyring parsing, and the capped read, cost more than the
+ * verification itself). A section that failed fails alike for each image.
+ */
+export function requirementPreparer(
+  readFile: ReadFile = readCappedFile,
+): (requirements: readonly PolicyRequirement[], where: string) => Promise<PreparedRequirement[]> {
+  const prepared = new Map<string, Promise<PreparedRequirement[]>>();
+  return (requirements, where) => {
+    let entry = prepared.get(where);
+    if (entry === undefined) {
+      entry = prepareRequirements(requirements, where, readFile);
+      prepared.set(where, entry);
+    }
+    return entry;
+  };
+}
+
 interface NamedBytes {
   readonly bytes: Uint8Array;
   /** The file, or `keyData` / `keyDatas[i]`, for messages. */

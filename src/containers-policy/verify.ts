@@ -46,7 +46,7 @@ import {
   decideContainersPolicy,
   type RequirementOutcome,
 } from './evaluate.ts';
-import { prepareRequirements, readCappedFile, type ReadFile } from './material.ts';
+import { type ReadFile, readCappedFile, requirementPreparer } from './material.ts';
 import {
   readSimpleSignatures,
   type SimpleSigningStoreOptions,
@@ -90,13 +90,18 @@ export async function verifyContainersPolicyImages(
   options: ContainersPolicyOptions,
 ): Promise<ContainersPolicyVerification[]> {
   const limit = createLimiter(options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY);
-  return Promise.all(images.map((image) => limit(() => verifyOne(stores, image, options))));
+  // Key material is read once per policy section for the whole call.
+  const prepare = requirementPreparer(options.readFile ?? readCappedFile);
+  return Promise.all(
+    images.map((image) => limit(() => verifyOne(stores, image, options, prepare))),
+  );
 }
 
 async function verifyOne(
   stores: Stores,
   image: string,
   options: ContainersPolicyOptions,
+  prepare: ReturnType<typeof requirementPreparer>,
 ): Promise<ContainersPolicyVerification> {
   let partial: Omit<ContainersPolicyVerification, 'status' | 'image'> = {};
   try {
@@ -117,11 +122,7 @@ async function verifyOne(
       reference: formatReference(reference),
       ...(match.scope === undefined ? {} : { transport: DOCKER_TRANSPORT, scope: match.scope }),
     };
-    const prepared = await prepareRequirements(
-      match.requirements,
-      section,
-      options.readFile ?? readCappedFile,
-    );
+    const prepared = await prepare(match.requirements, section);
     const needsAttachments = prepared.some(
       ({ requirement }) => requirement.type === 'sigstoreSigned',
     );
