@@ -57,6 +57,10 @@ Serve options:
                               a tag still asked about is resolved again before then
       --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
       --offline               never fetch Sigstore trust material
+      --registries.d DIR      gpg authorities: the registries.d directory naming
+                              signature lookasides (read at startup; default
+                              ~/.config/containers/registries.d if it exists,
+                              else /etc/containers/registries.d)
 ${FAILURE_POLICY_HELP}
 
 Manifests options:
@@ -142,6 +146,7 @@ const SERVE_OPTIONS = {
   'cache-size': { type: 'string' },
   'cache-ttl': { type: 'string' },
   'tag-ttl': { type: 'string' },
+  'registries.d': { type: 'string' },
   offline: { type: 'boolean', default: false },
 } as const;
 
@@ -181,9 +186,11 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     }),
   });
   // The notary servers' code is loaded now, off the first review's path.
-  const [notaryServer, trustStore] = await Promise.all([
+  // registries.d too: a reloaded policy may gain gpg authorities.
+  const [notaryServer, trustStore, gpg] = await Promise.all([
     context.notaryServers(),
     context.notaryMetadata(),
+    context.simpleSigningSources(values['registries.d']),
   ]);
   // Keyless trust is built once per authority of each loaded policy (a
   // reload compiles new authority objects), not once per image.
@@ -195,6 +202,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       trustStore,
       server: (authority, registry) => notaryServer(authority.server, registry),
     },
+    gpg,
     // Revocation answers for notation authorities; OCSP and CRL requests have their own timeouts.
     notation: {
       revocation: {

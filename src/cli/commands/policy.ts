@@ -26,10 +26,12 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
   namespace: { type: 'string', short: 'n' },
   offline: { type: 'boolean', default: false },
+  'registries.d': { type: 'string' },
 } as const satisfies Options;
 
 interface CommonSettings extends GroupSettings<typeof COMMON_FLAGS> {
   readonly offline: boolean;
+  readonly registriesD: string | undefined;
 }
 
 export const command: Command = {
@@ -84,6 +86,10 @@ Options:
       --record FILE           evaluate: write the evidence gathered to FILE (JSON)
 ${TRUST_DIR_FLAGS.help}
       --offline               never fetch Sigstore trust material
+      --registries.d DIR      gpg authorities: the registries.d directory naming
+                              signature lookasides (default:
+                              ~/.config/containers/registries.d if it exists,
+                              else /etc/containers/registries.d)
 ${COMMON_FLAGS.concurrency.help}
 
 Exit codes: 0 every image allowed (or warned); 1 some image denied (test: or a
@@ -154,6 +160,9 @@ async function gather(
             };
           })()
         : {}),
+      ...(kinds.has('gpg')
+        ? { gpg: await context.simpleSigningSources(settings.registriesD) }
+        : {}),
       ...(kinds.has('notation')
         ? {
             notation: {
@@ -219,7 +228,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
     io,
     policy,
     positionals.map((image) => ({ image, ...(namespace === undefined ? {} : { namespace }) })),
-    { ...settings, offline: values.offline },
+    { ...settings, offline: values.offline, registriesD: values['registries.d'] },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const recorded: EvidencedImage[] = evidence.images.map((image) =>
@@ -338,7 +347,7 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
       const namespace = namespaceOf(l);
       return { image: l.image, ...(namespace === undefined ? {} : { namespace }) };
     }),
-    { ...settings, offline: values.offline },
+    { ...settings, offline: values.offline, registriesD: values['registries.d'] },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const { imageKeyOf } = await import('../../policy/gather.ts');
