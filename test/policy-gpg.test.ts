@@ -276,6 +276,26 @@ rules:
       run.stderr,
       /authorities\.release\.gpg\.signedIdentity\.type.*remapIdentity is not supported/,
     );
+    // A keyring file without OpenPGP keys fails the load, not each check.
+    await writeFile(join(tmp, 'policy', 'keys', 'not-a-keyring.gpg'), 'hello\n');
+    const garbage = join(tmp, 'policy', 'garbage.yaml');
+    await writeFile(
+      garbage,
+      `apiVersion: vouch.dev/v1alpha1
+kind: ImagePolicy
+authorities:
+  release:
+    gpg:
+      keyPaths: [keys/not-a-keyring.gpg]
+rules:
+  - name: gpg
+    images: ["${registry.host}/gpg/**"]
+    authorities: [release]
+`,
+    );
+    const refused = await vouch('policy', 'evaluate', '--policy', garbage, image('gpg/app'));
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /authorities\.release\.gpg.*not-a-keyring\.gpg/);
   });
 
   it('admission: admits the signed image, refuses the one another key signed', async () => {

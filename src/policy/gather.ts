@@ -17,8 +17,8 @@
  *   digest with the authority's own trust policy and certificates;
  * - the GPG simple signatures of the resolved digest are read once (from
  *   the registries.d lookaside or the registry's signature extension) and
- *   verified for each gpg authority with its keyring (loaded once per
- *   compiled authority) and its `signedIdentity` rule.
+ *   verified for each gpg authority with its keyring (gpg-keyring.ts: parsed
+ *   once per compiled authority) and its `signedIdentity` rule.
  *
  * Nothing here decides whether an image is allowed: the outcome of each
  * check is recorded, including failures to check (`unavailable`), and a
@@ -37,7 +37,7 @@ import { verifyNotaryImage } from '../dct/verify-notary.ts';
 import { trustStoreKey } from '../notation/evaluate.ts';
 import type { RevocationOptions } from '../notation/revocation.ts';
 import { verifyNotationImages } from '../notation/verify.ts';
-import { loadKeyring, type GpgKeyring } from '../formats/simple-signing/openpgp.ts';
+import type { GpgKeyring } from '../formats/simple-signing/openpgp.ts';
 import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
 import type { RegistriesDConfig } from '../formats/simple-signing/registries-d.ts';
 import type { HttpClient } from '../registry/http.ts';
@@ -64,6 +64,7 @@ import {
   type PolicyEvidence,
 } from './evidence.ts';
 import { acceptsSignedIdentity } from './gpg-identity.ts';
+import { gpgKeyring } from './gpg-keyring.ts';
 import { requirementsOf, selectRule } from './match.ts';
 import {
   type CompiledPolicy,
@@ -410,18 +411,6 @@ async function notationResult(
   }
 }
 
-/** Each compiled gpg authority's keyring, parsed once (compilePolicy is synchronous). */
-const keyrings = new WeakMap<GpgAuthority, Promise<GpgKeyring>>();
-
-function keyringOf(authority: GpgAuthority): Promise<GpgKeyring> {
-  let keyring = keyrings.get(authority);
-  if (keyring === undefined) {
-    keyring = loadKeyring(authority.keyring, authority.keySource);
-    keyrings.set(authority, keyring);
-  }
-  return keyring;
-}
-
 /** containers/image frames non-GPG signatures as `\x00<format>\n...` (internal/signature/signature.go). */
 const FRAMED_SIGNATURE = 0x00;
 
@@ -469,7 +458,7 @@ async function gpgResult(
 ): Promise<AuthorityResult> {
   let keyring: GpgKeyring;
   try {
-    keyring = await keyringOf(authority);
+    keyring = await gpgKeyring(authority);
   } catch (error) {
     return failed(authority.name, asVouchError(error));
   }
