@@ -32,15 +32,19 @@
  *
  * Usage: node --disable-warning=ExperimentalWarning scripts/bundle-cli.ts [OUTDIR]
  */
+import { createHash } from 'node:crypto';
 import { builtinModules, stripTypeScriptTypes } from 'node:module';
-import { basename } from 'node:path';
+import { relative } from 'node:path';
 import { type GetManualChunk, type ManualChunkMeta, rollup } from '@rollup/wasm-node';
 
 const outdir = process.argv[2] ?? 'dist/bin';
 const ENTRY = new URL('../src/cli/bin.ts', import.meta.url).pathname;
+const SRC = new URL('../src/', import.meta.url).pathname;
 const ENTRY_NAME = 'vouch';
 /** The command whose shared modules make up `common` (see above). */
 const HOT_COMMAND = 'verify';
+/** Longest chunk name before it is shortened (file names stop at 255 bytes). */
+const MAX_CHUNK_NAME = 120;
 /**
  * Commands, and the command-sized paths a command imports lazily: `verify
  * --notary` (cli/verify-notary.ts) gets chunks of its own rather than
@@ -119,11 +123,19 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
       }
     }
   }
-  const name = (roots: readonly string[]) =>
-    roots
-      .map((root) => basename(root, '.ts'))
-      .sort()
-      .join('+');
+  // Named by path, not base name: src/verify/verify.ts and src/notation/verify.ts
+  // reached by the same roots must not share a chunk (and so each other's imports).
+  // A chunk many lazy imports share would get a name longer than a file name
+  // may be (255 bytes): keep its first root and a digest of the whole list.
+  const name = (roots: readonly string[]) => {
+    const names = roots
+      .map((root) => relative(SRC, root).replace(/\.ts$/, '').replaceAll('/', '-'))
+      .sort();
+    const joined = names.join('+');
+    if (joined.length <= MAX_CHUNK_NAME) return joined;
+    const digest = createHash('sha256').update(joined).digest('hex').slice(0, 12);
+    return `${names[0]}+${names.length - 1}-more-${digest}`;
+  };
 
   const hotPath = closure(ENTRY.replace(/bin\.ts$/, `commands/${HOT_COMMAND}.ts`));
   const chunkOf = (id: string): string => {
@@ -131,7 +143,10 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
     if (entryClosure.has(id)) return ENTRY_NAME;
     const roots = reachedBy.get(id) ?? [];
     const commands = roots.filter((root) => COMMAND.test(root));
-    if (commands.length === 1) return name(commands);
+    // Only a module no other lazy import reaches belongs to one command: one
+    // that a lazy import of another command also reaches (a notation module
+    // importing a Notary v1 helper) would load that command's whole chunk.
+    if (commands.length === 1 && roots.length === 1) return name(commands);
     if (commands.length > 1) return hotPath.has(id) && !costly.has(id) ? 'common' : name(commands);
     return name(roots);
   };

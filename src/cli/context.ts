@@ -49,7 +49,7 @@ export interface CliDirs {
  * The home directory: $HOME of the CLI's environment (so a test or a
  * container that sets it is obeyed), the account's only when HOME is unset.
  */
-function homeOf(io: CliIO): string {
+export function homeOf(io: CliIO): string {
   const home = io.env.HOME;
   return home !== undefined && home !== '' ? home : homedir();
 }

@@ -7,6 +7,7 @@
 import { isVouchError } from '../core/errors.ts';
 import { EXIT_CODES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { type CliIO, writeJson } from './io.ts';
+import { vouchVersion } from './version.ts';
 
 export interface Command {
   readonly summary: string;
@@ -127,14 +128,6 @@ Exit codes: 0 ok, 1 denied (verification failed), 2 invalid input, 3 could not c
 `;
 }
 
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const manifest = JSON.parse(
-    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as { version: string };
-  return manifest.version;
-}
-
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -142,7 +135,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === '--version' || name === 'version') {
-    io.stdout.write(`vouch ${await version()}\n`);
+    io.stdout.write(`vouch ${await vouchVersion()}\n`);
     return EXIT_OK;
   }
   const entry = COMMANDS[name];

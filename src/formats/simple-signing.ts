@@ -44,7 +44,8 @@ import { denied, invalid } from '../core/errors.ts';
 import { type Digest, isDigest } from '../oci/digest.ts';
 import type { ImageReference } from '../oci/reference.ts';
 import { goMap, goMarshalBytes, type GoValue } from './go-json.ts';
-import { describe, exactFields, object, quote, string } from './json-fields.ts';
+import { describe, exactFields, object, string } from './json-fields.ts';
+import { readCriticalSection } from './simple-signing/critical.ts';
 import {
   type JsonObject,
   type JsonValue,
@@ -159,34 +160,7 @@ export function parseSimpleSigningPayload(
   }
   const top = object(document, 'the payload', fail);
   exactFields(top, ['critical', 'optional'], 'the payload', fail);
-  const critical = object(top.critical, 'critical', fail);
-  exactFields(critical, ['identity', 'image', 'type'], 'critical', fail);
-
-  const type = string(critical.type, 'critical.type', fail);
-  if (type !== COSIGN_SIGNATURE_TYPE) {
-    throw fail(
-      `critical.type must be ${JSON.stringify(COSIGN_SIGNATURE_TYPE)}, found ${quote(type)}`,
-    );
-  }
-  const image = object(critical.image, 'critical.image', fail);
-  exactFields(image, ['docker-manifest-digest'], 'critical.image', fail);
-  const digest = string(
-    image['docker-manifest-digest'],
-    'critical.image.docker-manifest-digest',
-    fail,
-  );
-  if (!isDigest(digest)) {
-    throw fail(
-      `critical.image.docker-manifest-digest must be a sha256 or sha512 digest, found ${quote(digest)}`,
-    );
-  }
-  const identity = object(critical.identity, 'critical.identity', fail);
-  exactFields(identity, ['docker-reference'], 'critical.identity', fail);
-  const dockerReference = string(
-    identity['docker-reference'],
-    'critical.identity.docker-reference',
-    fail,
-  );
+  const signed = readCriticalSection(top, COSIGN_SIGNATURE_TYPE, fail);
 
   let optional: JsonObject | null = null;
   let creator: string | undefined;
@@ -205,8 +179,7 @@ export function parseSimpleSigningPayload(
     }
   }
   return {
-    dockerReference,
-    dockerManifestDigest: digest,
+    ...signed,
     type: COSIGN_SIGNATURE_TYPE,
     optional,
     ...(creator === undefined ? {} : { creator }),

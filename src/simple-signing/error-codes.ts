@@ -6,6 +6,12 @@
  * TOO_MANY_REDIRECTS, REDIRECT_REFUSED, RESPONSE_TOO_LARGE, ...).
  */
 export interface SimpleSigningErrorCodes {
+  /** `gpg` did not sign in time or wrote too much (sign.ts through gpg-signer.ts). */
+  GPG_FAILED: 'unavailable';
+  /** The image's store holds no signature for its digest (`vouch verify --gpg-key`). */
+  GPG_NO_SIGNATURES: 'denied';
+  /** None of the image's GPG signatures is accepted; each one's reason is in the result. */
+  GPG_NO_VALID_SIGNATURE: 'denied';
   /** A lookaside location is http(s) and no `lookaside-staging` is set: containers/image writes only to file://. */
   LOOKASIDE_READ_ONLY: 'invalid';
   /** One signature-N larger than the cap (containers/image's 4 MiB), or all of them together over theirs. */

@@ -1,8 +1,11 @@
 /**
  * GPG simple signing as containers/image keeps it: where an image's
  * signatures live (registries.d lookaside stores, the registry's signature
- * API extension) and reading or writing them.
+ * API extension) and reading or writing them; signing and verifying images
+ * (`signGpgImages`, `verifyGpgImages`) with the codec of
+ * formats/simple-signing/ (payload, keyrings, OpenPGP), re-exported here.
  */
+export * from '../formats/simple-signing/index.ts';
 export type {
   LookasideLocation,
   LookasideSource,
@@ -33,3 +36,16 @@ export {
   writeSimpleSignature,
 } from './signature-stores.ts';
 export type { SimpleSigningErrorCode, SimpleSigningErrorCodes } from './error-codes.ts';
+export type { GpgBinaryOptions, GpgSigner } from './gpg-signer.ts';
+export { gpgBinarySigner, keyFileSigner } from './gpg-signer.ts';
+export type { GpgSignature, GpgSignOptions, GpgSignRequest, GpgSignResult } from './sign.ts';
+export { signedDockerReference, signGpgImages } from './sign.ts';
+export type {
+  GpgImageStatus,
+  GpgImageVerification,
+  GpgRejectedSignature,
+  GpgVerifiedSignature,
+  GpgVerifyOptions,
+  GpgVerifyRequest,
+} from './verify.ts';
+export { matchRepoDigestOrExact, verifyGpgImages } from './verify.ts';

@@ -16,6 +16,8 @@ import type { Command } from '../main.ts';
 import { parseCommand } from '../flags.ts';
 import { annotationFlags, concurrencyFlags, OUTPUT_FLAGS, REGISTRY_FLAGS } from '../options.ts';
 import { SIGNER_FLAGS, startSigning } from '../signer-flags.ts';
+import { GPG_SIGN_HELP } from '../gpg-help.ts';
+import { REGISTRIES_D_FLAGS } from '../registries-d-options.ts';
 
 const FLAGS = {
   signer: SIGNER_FLAGS,
@@ -27,6 +29,7 @@ const FLAGS = {
 export const command: Command = {
   summary: 'Sign images by digest, stored beside them as cosign does',
   help: `Usage: vouch sign [--key KEY] [OPTIONS] IMAGE...
+       vouch sign --gpg-key FINGERPRINT|KEYFILE [--registries.d DIR] [OPTIONS] IMAGE:TAG...
 
 Signs each image by digest: a tag is resolved to its digest once, and the
 digest is what is signed, never the tag. The signature is stored as cosign
@@ -81,9 +84,15 @@ that applies of 1, 2, 3 is returned.
 
 ${SIGNER_FLAGS.help}
 
+${GPG_SIGN_HELP}
+${REGISTRIES_D_FLAGS.help}
+
 ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
+    if (args.some((arg) => /^--(gpg-key|sign-by)(=|$)/.test(arg))) {
+      return (await import('../sign-gpg.ts')).runGpgSign(args, io);
+    }
     const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       annotations: { type: 'string', short: 'a', multiple: true },
       recursive: { type: 'boolean', default: false },

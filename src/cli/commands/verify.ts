@@ -14,6 +14,9 @@ import type { CliIO } from '../io.ts';
 import { writeJson } from '../io.ts';
 import type { Command } from '../main.ts';
 import { NOTARY_FLAGS } from '../notary-options.ts';
+import { CONTAINERS_POLICY_FLAGS, wantsContainersPolicy } from '../containers-policy-options.ts';
+import { GPG_VERIFY_HELP } from '../gpg-help.ts';
+import { REGISTRIES_D_FLAGS } from '../registries-d-options.ts';
 import {
   annotationFlags,
   concurrencyFlags,
@@ -45,6 +48,8 @@ export const command: Command = {
   help: `Usage: vouch verify --key PUB [--key PUB]... [OPTIONS] IMAGE...
        vouch verify --certificate-identity ID --certificate-oidc-issuer URL [OPTIONS] IMAGE...
        vouch verify --notary [--notary-server URL] [OPTIONS] IMAGE:TAG...
+       vouch verify --gpg-key KEYRING [--registries.d DIR] [OPTIONS] IMAGE...
+       vouch verify --containers-policy [FILE] [--registries.d DIR] [OPTIONS] IMAGE...
 
 Checks the cosign signatures stored beside each image: the layers of the
 sha256-<hex>.sig tag, and cosign 3's signatures, Sigstore bundles stored as
@@ -137,11 +142,24 @@ With several images, the first that applies of 1, 2, 3 is returned.
 
 ${NOTARY_FLAGS.help}
 
+${GPG_VERIFY_HELP}
+
+${CONTAINERS_POLICY_FLAGS.help}
+
+Where GPG signatures are (--gpg-key, --containers-policy):
+${REGISTRIES_D_FLAGS.help}
+
 ${REGISTRY_FLAGS.help}`,
 
   async run(args: readonly string[], io: CliIO): Promise<number> {
+    if (wantsContainersPolicy(args)) {
+      return (await import('../verify-containers-policy.ts')).runContainersPolicyVerify(args, io);
+    }
     if (args.includes('--notary')) {
       return (await import('../verify-notary.ts')).runNotaryVerify(args, io);
+    }
+    if (args.some((arg) => arg === '--gpg-key' || arg.startsWith('--gpg-key='))) {
+      return (await import('../verify-gpg.ts')).runGpgVerify(args, io);
     }
     const { values, positionals, settings } = await parseCommand(args, io, FLAGS, {
       key: { type: 'string', multiple: true },

@@ -33,7 +33,8 @@
  * 1 integers, `crit` = `[signingScheme, expiry?]`, the payload as notation-go
  * marshals it (struct order: mediaType, digest, size, annotations).
  */
-import { decode, encode, Tag } from 'cbor2';
+import { createRequire } from 'node:module';
+import type * as Cbor from 'cbor2';
 import { quote, type Fail } from '../json-fields.ts';
 import {
   checkEnvelopeSize,
@@ -53,6 +54,15 @@ import {
   SIGNING_SCHEME_X509,
 } from './envelope.ts';
 import { checkSignRequest, type NotationSignRequest, signAndTimestamp } from './signature.ts';
+
+/**
+ * cbor2, loaded when a COSE envelope is first read or written: verifying JWS
+ * signatures never needs it, and a one-shot command would pay for loading
+ * it. Node 24 requires ES modules synchronously, so the readers stay sync.
+ */
+let cborModule: typeof Cbor | undefined;
+const cbor = (): typeof Cbor =>
+  (cborModule ??= createRequire(import.meta.url)('cbor2') as typeof Cbor);
 
 /** COSE header labels (RFC 9052 section 3.1; x5chain: RFC 9360 section 2). */
 const LABEL_ALG = 1;
@@ -99,7 +109,7 @@ const plain = (bytes: Uint8Array) =>
 
 function decodeCbor(bytes: Uint8Array, what: string, fail: Fail): unknown {
   try {
-    return decode(bytes, DECODE_OPTIONS);
+    return cbor().decode(bytes, DECODE_OPTIONS);
   } catch (error) {
     throw fail(`${what} is not strict CBOR: ${(error as Error).message}`);
   }
@@ -115,7 +125,7 @@ export function parseCoseEnvelope(
   // Byte strings come back as subarrays of the input: of a plain Uint8Array,
   // never of a Buffer, which cbor2 would re-encode as its toJSON() map.
   const message = decodeCbor(plain(bytes), 'the envelope', fail);
-  if (!(message instanceof Tag) || message.tag !== TAG_SIGN1) {
+  if (!(message instanceof cbor().Tag) || message.tag !== TAG_SIGN1) {
     throw fail('it is not a COSE_Sign1_Tagged message (CBOR tag 18)');
   }
   const contents = message.contents;
@@ -145,7 +155,7 @@ export function parseCoseEnvelope(
 
 /** ToBeSigned for COSE_Sign1 with empty external_aad (RFC 9052 section 4.4). */
 function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Uint8Array {
-  return encode(['Signature1', protectedBytes, new Uint8Array(0), payload], { cde: true });
+  return cbor().encode(['Signature1', protectedBytes, new Uint8Array(0), payload], { cde: true });
 }
 
 function byteString(value: unknown, what: string, fail: Fail): Uint8Array {
@@ -221,7 +231,7 @@ const SYSTEM_LABELS: readonly string[] = [
 /** Tag 1 around an integer number of seconds: ms since the epoch; undefined when absent. */
 function epochTime(value: unknown, name: string, fail: Fail): number | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof Tag) || value.tag !== TAG_EPOCH_TIME) {
+  if (!(value instanceof cbor().Tag) || value.tag !== TAG_EPOCH_TIME) {
     throw fail(`${name} must be an epoch time (CBOR tag 1)`);
   }
   const seconds = value.contents;
@@ -234,7 +244,7 @@ function epochTime(value: unknown, name: string, fail: Fail): number | undefined
 
 /** No tag anywhere in `value` (go-cose forbids them outside the protected header's known labels). */
 function refuseTags(value: unknown, what: string, fail: Fail): void {
-  if (value instanceof Tag) throw fail(`${what} holds a CBOR tag`);
+  if (value instanceof cbor().Tag) throw fail(`${what} holds a CBOR tag`);
   if (Array.isArray(value)) for (const item of value) refuseTags(item, what, fail);
   if (value instanceof Map) {
     for (const [key, item] of value) {
@@ -286,11 +296,11 @@ export async function buildCose(request: NotationSignRequest): Promise<Uint8Arra
     [LABEL_CRIT, crit],
     [LABEL_CONTENT_TYPE, NOTATION_PAYLOAD_MEDIA_TYPE],
     [HEADER_SIGNING_SCHEME, SIGNING_SCHEME_X509],
-    [HEADER_SIGNING_TIME, new Tag(TAG_EPOCH_TIME, checked.signingTime)],
+    [HEADER_SIGNING_TIME, new (cbor().Tag)(TAG_EPOCH_TIME, checked.signingTime)],
   ]);
   if (checked.expiry !== undefined)
-    header.set(HEADER_EXPIRY, new Tag(TAG_EPOCH_TIME, checked.expiry));
-  const protectedBytes = encode(header, { cde: true });
+    header.set(HEADER_EXPIRY, new (cbor().Tag)(TAG_EPOCH_TIME, checked.expiry));
+  const protectedBytes = cbor().encode(header, { cde: true });
   const payload = marshalPayload(request.targetArtifact);
   const { signature, certificateChain, timestampToken } = await signAndTimestamp(
     request,
@@ -304,7 +314,10 @@ export async function buildCose(request: NotationSignRequest): Promise<Uint8Arra
     unprotected.set(HEADER_SIGNING_AGENT, checked.signingAgent);
   if (timestampToken !== undefined)
     unprotected.set(HEADER_TIMESTAMP_SIGNATURE, plain(timestampToken));
-  return encode(new Tag(TAG_SIGN1, [protectedBytes, unprotected, payload, plain(signature)]), {
-    cde: true,
-  });
+  return cbor().encode(
+    new (cbor().Tag)(TAG_SIGN1, [protectedBytes, unprotected, payload, plain(signature)]),
+    {
+      cde: true,
+    },
+  );
 }

@@ -18,7 +18,7 @@
  *   byte for byte its subject.
  *
  * Go's x509 parser is strict DER; here each certificate must parse both with
- * @sigstore/core's strict DER reader and with Node's (OpenSSL), and the
+ * der.ts's strict DER reader and with Node's (OpenSSL), and the
  * checks Go's parser makes that matter here are made too (version, inner and
  * outer signature algorithms equal, no duplicate extensions). Go refuses MD5
  * signatures always and SHA-1 ones where it checks a parent; algorithms Go
@@ -28,9 +28,9 @@
  * https://github.com/notaryproject/notation-core-go/blob/main/x509/cert.go
  */
 import { X509Certificate } from 'node:crypto';
-import { ASN1Obj } from '@sigstore/core';
 import { hasCode, invalid, messageOf, type VouchError } from '../../core/errors.ts';
 import { decodePemBlocks } from '../../keys/pem.ts';
+import { derInteger, DerReader, type Tlv } from './der.ts';
 import type { TrustStoreType } from './trust-policy.ts';
 
 export interface TrustedCertificate {
@@ -164,53 +164,115 @@ const OID_KEY_USAGE = '2.5.29.15';
 const OID_RSA_PSS = '1.2.840.113549.1.1.10';
 const KEY_CERT_SIGN = 5;
 const SEQUENCE = 0x30;
+const BOOLEAN = 0x01;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const OBJECT_IDENTIFIER = 0x06;
+
+/** The values a constructed DER value holds, each read strictly. */
+function children(tlv: Tlv, what: string): Tlv[] {
+  const reader = new DerReader(tlv.value, what);
+  const out: Tlv[] = [];
+  while (!reader.done) out.push(reader.read());
+  return out;
+}
+
+/** A context-specific tag [n], constructed or not. */
+const isContext = (tlv: Tlv | undefined, n: number) =>
+  tlv !== undefined && (tlv.tag & 0xc0) === 0x80 && (tlv.tag & 0x1f) === n;
+
+/** An OBJECT IDENTIFIER's dotted form. */
+function oidOf(tlv: Tlv | undefined): string {
+  if (tlv?.tag !== OBJECT_IDENTIFIER || tlv.value.byteLength === 0) {
+    throw new Error('an OBJECT IDENTIFIER is missing');
+  }
+  const arcs: bigint[] = [];
+  let arc = 0n;
+  for (const [i, byte] of tlv.value.entries()) {
+    if (arc === 0n && byte === 0x80) throw new Error('an OBJECT IDENTIFIER is not minimal');
+    arc = (arc << 7n) | BigInt(byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      if (arcs.length === 0)
+        arcs.push(arc < 80n ? arc / 40n : 2n, arc < 80n ? arc % 40n : arc - 80n);
+      else arcs.push(arc);
+      arc = 0n;
+    } else if (i === tlv.value.byteLength - 1) {
+      throw new Error('an OBJECT IDENTIFIER is cut short');
+    }
+  }
+  return arcs.join('.');
+}
+
+/** A BIT STRING's bits, first first. */
+function bitsOf(tlv: Tlv): number[] {
+  const [unused, ...bytes] = tlv.value;
+  if (tlv.tag !== BIT_STRING || unused === undefined || unused > 7) {
+    throw new Error('a malformed BIT STRING');
+  }
+  const bits = bytes.flatMap((byte) => [7, 6, 5, 4, 3, 2, 1, 0].map((i) => (byte >> i) & 1));
+  return bits.slice(0, bits.length - (bytes.length === 0 ? 0 : unused));
+}
 
 /** What the checks need, read as Go's parser reads it; throws on malformed DER. */
 function factsOf(der: Uint8Array): Facts {
-  const root = ASN1Obj.parseBuffer(Buffer.from(der));
-  const [tbs, outerAlgorithm, signature] = root.subs;
-  if (root.subs.length !== 3 || !tbs || !outerAlgorithm || !signature?.tag.isBitString()) {
+  const reader = new DerReader(der, 'the certificate');
+  const root = reader.read(SEQUENCE);
+  reader.end();
+  const [tbsTlv, outerAlgorithm, signature, ...more] = children(root, 'the certificate');
+  if (
+    more.length > 0 ||
+    tbsTlv?.tag !== SEQUENCE ||
+    !outerAlgorithm ||
+    signature?.tag !== BIT_STRING
+  ) {
     throw new Error('not a Certificate SEQUENCE');
   }
+  const tbs = children(tbsTlv, 'the TBSCertificate');
   let index = 0;
   let version = 1;
-  const first = tbs.subs[0];
-  if (first?.tag.isContextSpecific(0)) {
-    const number = first.subs[0]?.toInteger();
-    if (number === undefined || number < 0n || number > 2n) throw new Error('invalid version');
-    version = Number(number) + 1;
+  const first = tbs[0];
+  if (isContext(first, 0)) {
+    const [number] = children(first as Tlv, 'the version');
+    const value = number?.tag === INTEGER ? derInteger(number.value, 'the version') : undefined;
+    if (value === undefined || value < 0n || value > 2n) throw new Error('invalid version');
+    version = Number(value) + 1;
     index = 1;
   }
-  const innerAlgorithm = tbs.subs[index + 1];
-  const issuer = tbs.subs[index + 2];
-  const subject = tbs.subs[index + 4];
-  if (!innerAlgorithm || !issuer || !subject || tbs.subs.length < index + 6) {
+  const innerAlgorithm = tbs[index + 1];
+  const issuer = tbs[index + 2];
+  const subject = tbs[index + 4];
+  if (!innerAlgorithm || !issuer || !subject || tbs.length < index + 6) {
     throw new Error('incomplete TBSCertificate');
   }
   if (!sameElement(innerAlgorithm, outerAlgorithm)) {
     throw new Error("inner and outer signature algorithm identifiers don't match");
   }
-  const extensions = new Map<string, ASN1Obj>();
-  for (const optional of tbs.subs.slice(index + 6)) {
-    if (!optional.tag.isContextSpecific(3)) continue;
+  const extensions = new Map<string, Tlv>();
+  for (const optional of tbs.slice(index + 6)) {
+    if (!isContext(optional, 3)) continue;
     if (version !== 3) throw new Error(`a version ${version} certificate has extensions`);
-    for (const extension of optional.subs[0]?.subs ?? []) {
-      const oid = extension.subs[0]?.toOID() ?? '';
+    const [list] = children(optional, 'the extensions');
+    for (const extension of list === undefined ? [] : children(list, 'the extensions')) {
+      const fields = children(extension, 'an extension');
+      const oid = oidOf(fields[0]);
       if (extensions.has(oid)) throw new Error(`duplicate extension ${oid}`);
-      extensions.set(oid, extension.subs[extension.subs.length - 1] as ASN1Obj);
+      extensions.set(oid, fields[fields.length - 1] as Tlv);
     }
   }
   const basicConstraints = extensionValue(extensions, OID_BASIC_CONSTRAINTS);
-  if (basicConstraints !== undefined && basicConstraints.tag.toDER() !== SEQUENCE) {
+  if (basicConstraints !== undefined && basicConstraints.tag !== SEQUENCE) {
     throw new Error('malformed basicConstraints');
   }
-  const cA = basicConstraints?.subs[0];
-  const keyUsage = extensionValue(extensions, OID_KEY_USAGE)?.toBitString().slice(0, 9) ?? [];
-  const signatureAlgorithm = outerAlgorithm.subs[0]?.toOID() ?? '';
+  const cA =
+    basicConstraints === undefined ? undefined : children(basicConstraints, 'basicConstraints')[0];
+  const keyUsageValue = extensionValue(extensions, OID_KEY_USAGE);
+  const keyUsage = keyUsageValue === undefined ? [] : bitsOf(keyUsageValue).slice(0, 9);
+  const signatureAlgorithm = oidOf(children(outerAlgorithm, 'the signature algorithm')[0]);
   return {
     version,
     hasBasicConstraints: basicConstraints !== undefined,
-    isCA: cA?.tag.isBoolean() === true && cA.toBoolean(),
+    isCA: cA?.tag === BOOLEAN && booleanOf(cA),
     hasKeyUsage: keyUsage.includes(1),
     keyCertSign: keyUsage[KEY_CERT_SIGN] === 1,
     signatureAlgorithm,
@@ -219,32 +281,44 @@ function factsOf(der: Uint8Array): Facts {
   };
 }
 
+/** DER's BOOLEAN: one byte, 0x00 or 0xff (Go's asn1 parseBool). */
+function booleanOf(tlv: Tlv): boolean {
+  const [byte, ...rest] = tlv.value;
+  if (rest.length > 0 || (byte !== 0x00 && byte !== 0xff)) throw new Error('a malformed BOOLEAN');
+  return byte === 0xff;
+}
+
 /**
- * The one DER element an extension's OCTET STRING holds. @sigstore/core
- * parses it when it can; when it could not, the extension is malformed, which
- * Go's parser refuses.
+ * The one DER element an extension's OCTET STRING holds; when it holds
+ * anything else the extension is malformed, which Go's parser refuses.
  */
-function extensionValue(
-  extensions: ReadonlyMap<string, ASN1Obj>,
-  oid: string,
-): ASN1Obj | undefined {
+function extensionValue(extensions: ReadonlyMap<string, Tlv>, oid: string): Tlv | undefined {
   const octets = extensions.get(oid);
   if (octets === undefined) return undefined;
-  const [value, ...rest] = octets.subs;
-  if (!octets.tag.isOctetString() || value === undefined || rest.length > 0) {
+  try {
+    if (octets.tag !== OCTET_STRING) throw new Error();
+    const reader = new DerReader(octets.value, oid);
+    const value = reader.read();
+    reader.end();
+    return value;
+  } catch {
     throw new Error(`malformed extension ${oid}`);
   }
-  return value;
 }
 
 /** The hash OID in RSASSA-PSS-params' `[0] hashAlgorithm` (SHA-1 when absent). */
-function pssHashOf(algorithm: ASN1Obj): string {
-  const hash = algorithm.subs[1]?.subs.find((field) => field.tag.isContextSpecific(0));
-  return hash?.subs[0]?.subs[0]?.toOID() ?? OID_SHA1;
+function pssHashOf(algorithm: Tlv): string {
+  const params = children(algorithm, 'the signature algorithm')[1];
+  if (params?.tag !== SEQUENCE) return OID_SHA1;
+  const hash = children(params, 'the RSASSA-PSS parameters').find((field) => isContext(field, 0));
+  if (hash === undefined) return OID_SHA1;
+  const [identifier] = children(hash, 'the PSS hash algorithm');
+  if (identifier === undefined) return OID_SHA1;
+  return oidOf(children(identifier, 'the PSS hash algorithm')[0]);
 }
 
-function sameElement(a: ASN1Obj, b: ASN1Obj): boolean {
-  return a.tag.toDER() === b.tag.toDER() && a.value.equals(b.value);
+function sameElement(a: Tlv, b: Tlv): boolean {
+  return a.tag === b.tag && Buffer.compare(a.value, b.value) === 0;
 }
 
 const OID_SHA1 = '1.3.14.3.2.26';

@@ -30,8 +30,9 @@
 import { invalid, denied } from '../../core/errors.ts';
 import { type JsonValue, parseStrictJson, StrictJsonError } from '../../core/strict-json.ts';
 import { type Digest, isDigest } from '../../oci/digest.ts';
+import { readCriticalSection } from './critical.ts';
 import { goMarshalBytes, type GoValue } from '../go-json.ts';
-import { describe, exactFields, object, quote, string } from '../json-fields.ts';
+import { describe, exactFields, object, string } from '../json-fields.ts';
 
 /** `critical.type` of every GPG simple-signing signature (simple.go signatureType). */
 export const ATOMIC_SIGNATURE_TYPE = 'atomic container signature';
@@ -133,36 +134,9 @@ export function parseAtomicSignaturePayload(
     timestamp = value;
   }
 
-  const critical = object(top.critical, 'critical', fail);
-  exactFields(critical, ['type', 'image', 'identity'], 'critical', fail);
-  const type = string(critical.type, 'critical.type', fail);
-  if (type !== ATOMIC_SIGNATURE_TYPE) {
-    throw fail(
-      `critical.type must be ${JSON.stringify(ATOMIC_SIGNATURE_TYPE)}, found ${quote(type)}`,
-    );
-  }
-  const image = object(critical.image, 'critical.image', fail);
-  exactFields(image, ['docker-manifest-digest'], 'critical.image', fail);
-  const digest = string(
-    image['docker-manifest-digest'],
-    'critical.image.docker-manifest-digest',
-    fail,
-  );
-  if (!isDigest(digest)) {
-    throw fail(
-      `critical.image.docker-manifest-digest must be a sha256 or sha512 digest, found ${quote(digest)}`,
-    );
-  }
-  const identity = object(critical.identity, 'critical.identity', fail);
-  exactFields(identity, ['docker-reference'], 'critical.identity', fail);
-  const dockerReference = string(
-    identity['docker-reference'],
-    'critical.identity.docker-reference',
-    fail,
-  );
+  const signed = readCriticalSection(top, ATOMIC_SIGNATURE_TYPE, fail);
   return {
-    dockerManifestDigest: digest,
-    dockerReference,
+    ...signed,
     ...(creator === undefined ? {} : { creator }),
     ...(timestamp === undefined ? {} : { timestamp }),
   };

@@ -1,0 +1,178 @@
+/**
+ * The trusted material a policy.json requirement names, read before the
+ * decision (docs/design.md principle 2): `keyPath`/`keyPaths` files and
+ * `keyData`/`keyDatas` bytes parsed as public keys, Rekor public keys as
+ * transparency logs. containers/image reads them in `prepareTrustRoot`
+ * (signature/policy_eval_sigstore.go: `cryptoutils.UnmarshalPEMToPublicKey`,
+ * Rekor keys must be ECDSA). A file that cannot be read or is not a key
+ * makes upstream reject the image; vouch reports it as the caller's input
+ * (`invalid` CONTAINERS_POLICY_FILE_INVALID), naming the requirement.
+ *
+ * GPG keyrings of `signedBy` (keyType GPGKeys) are loaded with
+ * formats/simple-signing/openpgp.ts (binary or armored, capped); one that
+ * cannot be read is `invalid` GPG_KEYRING_INVALID.
+ *
+ * Requirements vouch does not evaluate yet are refused here
+ * (`invalid` CONTAINERS_POLICY_UNSUPPORTED) rather than denied or allowed:
+ * `sigstoreSigned` with `fulcio` or `pki`.
+ */
+import type { KeyObject } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import type {
+  MaterialSource,
+  PolicyRequirement,
+} from '../formats/containers-policy/policy-json.ts';
+import { parsePublicKeyPem } from '../keys/pem.ts';
+import { transparencyLogFromKey, type TransparencyLog } from '../sigstore/trusted-root.ts';
+import { type GpgKeyring, loadKeyring } from '../formats/simple-signing/openpgp.ts';
+import './error-codes.ts';
+
+/** A key file is a PEM key or a keyring; larger than this is not one. */
+export const MAX_KEY_FILE_BYTES = 8 * 1024 * 1024;
+
+/** Reads a whole file of at most `maxBytes`; `undefined`-free errors name `what`. */
+export type ReadFile = (path: string, maxBytes: number) => Promise<Uint8Array>;
+
+/** A requirement with what it needs from disk, ready for the pure decision. */
+export type PreparedRequirement =
+  | {
+      readonly requirement: Exclude<PolicyRequirement, { type: 'sigstoreSigned' | 'signedBy' }>;
+    }
+  | {
+      readonly requirement: Extract<PolicyRequirement, { type: 'signedBy' }>;
+      /** The GPG keys, for keyType GPGKeys; absent for the keyTypes upstream never evaluates. */
+      readonly keyring?: GpgKeyring;
+    }
+  | {
+      readonly requirement: Extract<PolicyRequirement, { type: 'sigstoreSigned' }>;
+      readonly keys: readonly KeyObject[];
+      /** Present when the requirement names Rekor keys: signatures must then be logged. */
+      readonly rekor?: readonly TransparencyLog[];
+    };
+
+/** Reads a file with a size cap; `invalid` CONTAINERS_POLICY_FILE_INVALID when it cannot. */
+export const readCappedFile: ReadFile = async (path, maxBytes) => {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) {
+        throw invalid('CONTAINERS_POLICY_FILE_INVALID', `${path} is larger than ${maxBytes} bytes`);
+      }
+    }
+    return new Uint8Array(buffer.subarray(0, length));
+  } catch (error) {
+    if (isVouchError(error)) throw error;
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  } finally {
+    await handle.close();
+  }
+};
+
+/**
+ * Prepares each requirement; `where` names the policy section for messages
+ * (e.g. `transports.docker["example.com"]`).
+ */
+export async function prepareRequirements(
+  requirements: readonly PolicyRequirement[],
+  where: string,
+  readFile: ReadFile = readCappedFile,
+): Promise<PreparedRequirement[]> {
+  const prepared: PreparedRequirement[] = [];
+  for (const [index, requirement] of requirements.entries()) {
+    const path = `${where}[${index}]`;
+    switch (requirement.type) {
+      case 'sigstoreSigned': {
+        if (requirement.fulcio !== undefined || requirement.pki !== undefined) {
+          throw invalid(
+            'CONTAINERS_POLICY_UNSUPPORTED',
+            `${path}: vouch cannot evaluate sigstoreSigned with ${requirement.fulcio === undefined ? 'pki' : 'fulcio'} yet; the image is neither allowed nor denied`,
+          );
+        }
+        const keyBytes = await materialBytes(requirement.keys as MaterialSource, readFile);
+        const keys = keyBytes.map(({ bytes, name }) => publicKey(bytes, `${path} key ${name}`));
+        if (requirement.rekorPublicKeys === undefined) {
+          prepared.push({ requirement, keys });
+          break;
+        }
+        const rekorBytes = await materialBytes(requirement.rekorPublicKeys, readFile);
+        const rekor = rekorBytes.map(({ bytes, name }) => {
+          const key = publicKey(bytes, `${path} Rekor public key ${name}`);
+          if (key.asymmetricKeyType !== 'ec') {
+            throw invalid(
+              'CONTAINERS_POLICY_FILE_INVALID',
+              `${path}: Rekor public key ${name} is not using ECDSA`,
+            );
+          }
+          return transparencyLogFromKey(key);
+        });
+        prepared.push({ requirement, keys, rekor });
+        break;
+      }
+      case 'signedBy': {
+        if (requirement.keyType !== 'GPGKeys') {
+          prepared.push({ requirement });
+          break;
+        }
+        const blobs = await materialBytes(requirement.keys, readFile);
+        const keyring = await loadKeyring(
+          blobs.map(({ bytes }) => bytes),
+          `${path} (${blobs.map(({ name }) => name).join(', ')})`,
+        );
+        prepared.push({ requirement, keyring });
+        break;
+      }
+      default:
+        prepared.push({ requirement });
+    }
+  }
+  return prepared;
+}
+
+interface NamedBytes {
+  readonly bytes: Uint8Array;
+  /** The file, or `keyData` / `keyDatas[i]`, for messages. */
+  readonly name: string;
+}
+
+async function materialBytes(source: MaterialSource, readFile: ReadFile): Promise<NamedBytes[]> {
+  switch (source.kind) {
+    case 'path':
+      return [{ bytes: await readFile(source.path, MAX_KEY_FILE_BYTES), name: source.path }];
+    case 'paths': {
+      const out: NamedBytes[] = [];
+      for (const path of source.paths) {
+        out.push({ bytes: await readFile(path, MAX_KEY_FILE_BYTES), name: path });
+      }
+      return out;
+    }
+    case 'data':
+      return [{ bytes: source.data, name: '(inline data)' }];
+    case 'datas':
+      return source.datas.map((bytes, index) => ({ bytes, name: `(inline data ${index + 1})` }));
+  }
+}
+
+function publicKey(bytes: Uint8Array, what: string): KeyObject {
+  try {
+    return parsePublicKeyPem(bytes, { source: what });
+  } catch (error) {
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `${what}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
