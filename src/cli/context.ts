@@ -13,7 +13,6 @@ import { isAbsolute, join } from 'node:path';
 import type { NotaryMetadataStore } from '../dct/metadata-store.ts';
 import type { NotaryServer } from '../dct/notary-server.ts';
 import { notationConfigDir } from '../notation/config-dir.ts';
-import type { RegistriesDConfig } from '../formats/simple-signing/registries-d.ts';
 import type { Credentials } from '../registry/credentials.ts';
 import type { HttpClient, HttpOptions } from '../registry/http.ts';
 import { type StoreOptions, Stores } from '../registry/open.ts';
@@ -103,12 +102,6 @@ export interface ContextSettings {
 export interface KeylessRequest {
   readonly identity: CertificateIdentity;
   readonly trustedRoot?: string | undefined;
-}
-
-export interface SimpleSigningSources {
-  readonly registriesD: RegistriesDConfig;
-  readonly builtinLookaside: string;
-  readonly http: HttpClient;
 }
 
 export class CliContext {
@@ -201,28 +194,6 @@ export class CliContext {
 
   async notaryServer(server: string | undefined, registry: string): Promise<NotaryServer> {
     return (await this.notaryServers())(server, registry);
-  }
-
-  /**
-   * Where GPG simple signatures are read (policy gpg authorities):
-   * registries.d from `registriesD` (--registries.d), else
-   * ~/.config/containers/registries.d if it exists, else
-   * /etc/containers/registries.d; containers/image's built-in lookaside for
-   * this user (root: /var/lib/containers/sigstore).
-   */
-  async simpleSigningSources(registriesD: string | undefined): Promise<SimpleSigningSources> {
-    const [{ builtinDefaultLookaside, loadRegistriesD, registriesDDirectory }, http] =
-      await Promise.all([import('../simple-signing/index.ts'), this.http()]);
-    const home = homeOf(this.io);
-    const directory = await registriesDDirectory({
-      ...(registriesD === undefined ? {} : { override: registriesD }),
-      home,
-    });
-    return {
-      registriesD: await loadRegistriesD(directory),
-      builtinLookaside: builtinDefaultLookaside({ root: process.geteuid?.() === 0, home }),
-      http,
-    };
   }
 
   /** The trusted root of `file`, else the CLI's choice (cli/trusted-root-choice.ts). */

@@ -39,9 +39,11 @@ import type { RevocationOptions } from '../notation/revocation.ts';
 import { verifyNotationImages } from '../notation/verify.ts';
 import type { GpgKeyring } from '../formats/simple-signing/openpgp.ts';
 import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
-import type { RegistriesDConfig } from '../formats/simple-signing/registries-d.ts';
-import type { HttpClient } from '../registry/http.ts';
-import { type ImageSignatures, readSimpleSignatures } from '../simple-signing/signature-stores.ts';
+import {
+  type ImageSignatures,
+  readSimpleSignatures,
+  type SimpleSigningStoreOptions,
+} from '../simple-signing/signature-stores.ts';
 import type { AttestationGatherLimits } from '../verify/attestation-evidence.ts';
 import { fetchAttestations } from '../verify/attestation-evidence.ts';
 import { fetchBundleReferrers } from '../verify/bundle-evidence.ts';
@@ -106,14 +108,8 @@ export interface GatherPolicyOptions {
     /** The time checks are made at; the clock unless given. */
     readonly now?: () => Date;
   };
-  /** Required when the policy has gpg authorities: where GPG simple signatures are read. */
-  readonly gpg?: {
-    /** registries.d, merged (simple-signing `loadRegistriesD`). */
-    readonly registriesD: RegistriesDConfig;
-    /** The lookaside when registries.d names none (`builtinDefaultLookaside`). */
-    readonly builtinLookaside: string;
-    /** Reads http:// and https:// lookasides. */
-    readonly http?: HttpClient;
+  /** Required when the policy has gpg authorities: where GPG simple signatures are read (registries.d, lookasides). */
+  readonly gpg?: SimpleSigningStoreOptions & {
     /** The time key and signature validity are judged at; the clock unless given. */
     readonly now?: () => Date;
   };
@@ -432,11 +428,7 @@ async function gpgResults(
   const intended = parseReference(reference);
   let found: ImageSignatures;
   try {
-    found = await readSimpleSignatures(store, intended, digest, {
-      registriesD: gpg.registriesD,
-      builtinLookaside: gpg.builtinLookaside,
-      ...(gpg.http === undefined ? {} : { http: gpg.http }),
-    });
+    found = await readSimpleSignatures(store, intended, digest, gpg);
   } catch (error) {
     const e = asVouchError(error);
     return authorities.map((authority) => failed(authority.name, e));

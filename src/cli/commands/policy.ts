@@ -12,12 +12,14 @@ import type { Command } from '../main.ts';
 import { cliContext } from '../context.ts';
 import { type GroupSettings, type Options, parseCommand } from '../flags.ts';
 import { concurrencyFlags, REGISTRY_FLAGS, TRUST_DIR_FLAGS, workloadFor } from '../options.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from '../registries-d-options.ts';
 import { replaceFile } from '../replace-file.ts';
 
 const COMMON_FLAGS = {
   registry: REGISTRY_FLAGS,
   trustDir: TRUST_DIR_FLAGS,
   concurrency: concurrencyFlags(8, 'images checked'),
+  registriesD: REGISTRIES_D_FLAGS,
 };
 
 const COMMON_OPTIONS = {
@@ -26,12 +28,10 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
   namespace: { type: 'string', short: 'n' },
   offline: { type: 'boolean', default: false },
-  'registries.d': { type: 'string' },
 } as const satisfies Options;
 
 interface CommonSettings extends GroupSettings<typeof COMMON_FLAGS> {
   readonly offline: boolean;
-  readonly registriesD: string | undefined;
 }
 
 export const command: Command = {
@@ -86,10 +86,7 @@ Options:
       --record FILE           evaluate: write the evidence gathered to FILE (JSON)
 ${TRUST_DIR_FLAGS.help}
       --offline               never fetch Sigstore trust material
-      --registries.d DIR      gpg authorities: the registries.d directory naming
-                              signature lookasides (default:
-                              ~/.config/containers/registries.d if it exists,
-                              else /etc/containers/registries.d)
+${REGISTRIES_D_FLAGS.help} (gpg authorities)
 ${COMMON_FLAGS.concurrency.help}
 
 Exit codes: 0 every image allowed (or warned); 1 some image denied (test: or a
@@ -161,7 +158,7 @@ async function gather(
           })()
         : {}),
       ...(kinds.has('gpg')
-        ? { gpg: await context.simpleSigningSources(settings.registriesD) }
+        ? { gpg: await simpleSigningStores(context, settings.registriesD) }
         : {}),
       ...(kinds.has('notation')
         ? {
@@ -228,7 +225,7 @@ async function evaluateCommand(args: readonly string[], io: CliIO): Promise<numb
     io,
     policy,
     positionals.map((image) => ({ image, ...(namespace === undefined ? {} : { namespace }) })),
-    { ...settings, offline: values.offline, registriesD: values['registries.d'] },
+    { ...settings, offline: values.offline },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const recorded: EvidencedImage[] = evidence.images.map((image) =>
@@ -347,7 +344,7 @@ async function checkCommand(args: readonly string[], io: CliIO): Promise<number>
       const namespace = namespaceOf(l);
       return { image: l.image, ...(namespace === undefined ? {} : { namespace }) };
     }),
-    { ...settings, offline: values.offline, registriesD: values['registries.d'] },
+    { ...settings, offline: values.offline },
   );
   const { evaluateImage } = await import('../../policy/evaluate.ts');
   const { imageKeyOf } = await import('../../policy/gather.ts');
