@@ -45,7 +45,8 @@ export const command: Command = {
 
 A policy (YAML or JSON, apiVersion vouch.dev/v1alpha1, kind ImagePolicy; see
 the README's "Policies" and schema/policy.schema.json) names authorities
-(keys, keyless identities, Docker Content Trust) and rules: the first rule
+(keys, keyless identities, Docker Content Trust, Notary Project, GPG simple
+signing) and rules: the first rule
 whose image globs and namespaces match an image decides it; an image no rule
 matches gets the policy's defaultAction (deny unless it says otherwise).
 
