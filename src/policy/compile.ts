@@ -32,6 +32,8 @@ import type {
   AuthorityDocument,
   CompiledPolicy,
   CompiledRule,
+  GpgAuthority,
+  GpgAuthorityDocument,
   NotationAuthority,
   NotationAuthorityDocument,
   PemSource,
@@ -132,6 +134,7 @@ function compileAuthority(
     };
   }
   if ('notation' in authority) return compileNotation(name, authority.notation, pemOf, fail);
+  if ('gpg' in authority) return compileGpg(name, authority.gpg, pemOf);
   const rootKeyIds: string[] = [];
   authority.notary.rootKeys.forEach((root, index) => {
     const where = `${path}.notary.rootKeys[${index}]`;
@@ -199,6 +202,32 @@ function compileNotation(
     trustPolicy: notationTrustPolicy(notation, path),
     trustStores,
   };
+}
+
+function compileGpg(
+  name: string,
+  gpg: GpgAuthorityDocument['gpg'],
+  pemOf: (pem: PemSource, path: string) => Uint8Array | string | undefined,
+): GpgAuthority | undefined {
+  const path = `authorities.${name}.gpg`;
+  const signedIdentity = gpg.signedIdentity ?? { type: 'matchRepoDigestOrExact' };
+  if ('keyData' in gpg) {
+    return {
+      kind: 'gpg',
+      name,
+      keyring: [Buffer.from(gpg.keyData)],
+      keySource: `${path}.keyData`,
+      signedIdentity,
+    };
+  }
+  const keyring: Uint8Array[] = [];
+  gpg.keyPaths.forEach((file, index) => {
+    const bytes = pemOf({ file }, `${path}.keyPaths[${index}]`);
+    if (bytes !== undefined) keyring.push(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+  });
+  if (keyring.length !== gpg.keyPaths.length) return undefined;
+  // The keys are parsed when first used (loadKeyring is async): see gather.ts.
+  return { kind: 'gpg', name, keyring, keySource: gpg.keyPaths.join(', '), signedIdentity };
 }
 
 function compileRule(

@@ -11,6 +11,9 @@ export interface PolicyErrorCodes {
   POLICY_INVALID: 'invalid';
   MANIFEST_PIN_UNSAFE: 'invalid';
   NOTATION_DIGEST_MISMATCH: 'denied';
+  GPG_DIGEST_MISMATCH: 'denied';
+  /** A gpg authority found no GPG simple signature for the image's digest. */
+  GPG_SIGNATURE_MISSING: 'denied';
   POLICY_UNREADABLE: 'invalid';
   /** `vouch policy import`: the foreign policy is malformed. */
   POLICY_IMPORT_INVALID: 'invalid';

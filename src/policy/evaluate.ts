@@ -6,8 +6,8 @@
  * 2. a rule with `action` allows or denies without evidence;
  * 3. otherwise the image passes when at least `threshold` distinct
  *    authorities of the rule verified it (a notary authority counts only if
- *    the digest its trust data signs is the image's digest, a notation one
- *    only if the digest it verified is) and every
+ *    the digest its trust data signs is the image's digest, a notation or
+ *    gpg one only if the digest it verified is) and every
  *    required attestation has a statement of its predicate type, verified by
  *    one of its authorities, that satisfies its CEL condition;
  * 4. the mode turns a failure into `denied` (enforce), `warned` (warn) or
@@ -280,6 +280,16 @@ function authorityOutcome(
       status: 'denied',
       counted: false,
       code: 'NOTATION_DIGEST_MISMATCH',
+      message: `the verified signature is of ${result.digest ?? 'no digest'}, the image is ${digest}`,
+    };
+  }
+  // A GPG simple signature counts only for the manifest digest it signs.
+  if (result.status === 'verified' && kind === 'gpg' && result.digest !== digest) {
+    return {
+      ...fields,
+      status: 'denied',
+      counted: false,
+      code: 'GPG_DIGEST_MISMATCH',
       message: `the verified signature is of ${result.digest ?? 'no digest'}, the image is ${digest}`,
     };
   }

@@ -68,9 +68,9 @@ export interface AuthorityResult {
   /** VouchError code of a failure. */
   readonly code?: string;
   readonly message: string;
-  /** Notary: the digest the trust data signs the tag for; notation: the digest whose signature verified. */
+  /** Notary: the digest the trust data signs the tag for; notation, gpg: the digest whose signature verified. */
   readonly digest?: string;
-  /** Who signed: key file, certificate identity, notary role and keys. */
+  /** Who signed: key file, certificate identity, notary role and keys, GPG key fingerprint. */
   readonly signers?: readonly string[];
 }
 

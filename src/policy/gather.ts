@@ -14,7 +14,11 @@
  * - each notary authority runs `verifyNotaryImage` with the policy's pinned
  *   root keys, one at a time (each update writes the trust store);
  * - each notation authority runs `verifyNotationImages` on the resolved
- *   digest with the authority's own trust policy and certificates.
+ *   digest with the authority's own trust policy and certificates;
+ * - the GPG simple signatures of the resolved digest are read once (from
+ *   the registries.d lookaside or the registry's signature extension) and
+ *   verified for each gpg authority with its keyring (gpg-keyring.ts: parsed
+ *   once per compiled authority) and its `signedIdentity` rule.
  *
  * Nothing here decides whether an image is allowed: the outcome of each
  * check is recorded, including failures to check (`unavailable`), and a
@@ -33,6 +37,13 @@ import { verifyNotaryImage } from '../dct/verify-notary.ts';
 import { trustStoreKey } from '../notation/evaluate.ts';
 import type { RevocationOptions } from '../notation/revocation.ts';
 import { verifyNotationImages } from '../notation/verify.ts';
+import type { GpgKeyring } from '../formats/simple-signing/openpgp.ts';
+import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
+import {
+  type ImageSignatures,
+  readSimpleSignatures,
+  type SimpleSigningStoreOptions,
+} from '../simple-signing/signature-stores.ts';
 import type { AttestationGatherLimits } from '../verify/attestation-evidence.ts';
 import { fetchAttestations } from '../verify/attestation-evidence.ts';
 import { fetchBundleReferrers } from '../verify/bundle-evidence.ts';
@@ -54,10 +65,13 @@ import {
   EVIDENCE_KIND,
   type PolicyEvidence,
 } from './evidence.ts';
+import { acceptsSignedIdentity } from './gpg-identity.ts';
+import { gpgKeyring } from './gpg-keyring.ts';
 import { requirementsOf, selectRule } from './match.ts';
 import {
   type CompiledPolicy,
   type CompiledRule,
+  type GpgAuthority,
   type KeylessAuthority,
   type NotaryAuthority,
   type NotationAuthority,
@@ -92,6 +106,11 @@ export interface GatherPolicyOptions {
   readonly notation?: {
     readonly revocation?: RevocationOptions;
     /** The time checks are made at; the clock unless given. */
+    readonly now?: () => Date;
+  };
+  /** Required when the policy has gpg authorities: where GPG simple signatures are read (registries.d, lookasides). */
+  readonly gpg?: SimpleSigningStoreOptions & {
+    /** The time key and signature validity are judged at; the clock unless given. */
     readonly now?: () => Date;
   };
   /** Images checked at once; 8 unless given. */
@@ -193,6 +212,14 @@ async function gatherImage(
     const authority = policy.authorities.get(name);
     if (authority?.kind !== 'notation') continue;
     authorities.push(await notationResult(authority, reference, resolved.digest, options));
+  }
+  if (needs.gpg.size > 0) {
+    const gpgAuthorities = [...needs.gpg]
+      .map((name) => policy.authorities.get(name))
+      .filter((authority): authority is GpgAuthority => authority?.kind === 'gpg');
+    authorities.push(
+      ...(await gpgResults(gpgAuthorities, store, reference, resolved.digest, options)),
+    );
   }
   const attestations: AttestationResult[] = [];
   if (needs.attestations.size > 0) {
@@ -378,6 +405,99 @@ async function notationResult(
   } catch (error) {
     return failed(authority.name, asVouchError(error));
   }
+}
+
+/** containers/image frames non-GPG signatures as `\x00<format>\n...` (internal/signature/signature.go). */
+const FRAMED_SIGNATURE = 0x00;
+
+async function gpgResults(
+  authorities: readonly GpgAuthority[],
+  store: ImageStore,
+  reference: string,
+  digest: Digest,
+  options: GatherPolicyOptions,
+): Promise<AuthorityResult[]> {
+  const gpg = options.gpg;
+  if (gpg === undefined) {
+    const error = unavailable(
+      'CHECK_FAILED',
+      'no registries.d configuration was given for gpg authorities',
+    );
+    return authorities.map((authority) => failed(authority.name, error));
+  }
+  const intended = parseReference(reference);
+  let found: ImageSignatures;
+  try {
+    found = await readSimpleSignatures(store, intended, digest, gpg);
+  } catch (error) {
+    const e = asVouchError(error);
+    return authorities.map((authority) => failed(authority.name, e));
+  }
+  const blobs = found.signatures.filter(({ blob }) => blob[0] !== FRAMED_SIGNATURE);
+  const results: AuthorityResult[] = [];
+  for (const authority of authorities) {
+    results.push(await gpgResult(authority, blobs, intended, digest, gpg.now?.()));
+  }
+  return results;
+}
+
+async function gpgResult(
+  authority: GpgAuthority,
+  signatures: ImageSignatures['signatures'],
+  intended: ReturnType<typeof parseReference>,
+  digest: Digest,
+  now: Date | undefined,
+): Promise<AuthorityResult> {
+  let keyring: GpgKeyring;
+  try {
+    keyring = await gpgKeyring(authority);
+  } catch (error) {
+    return failed(authority.name, asVouchError(error));
+  }
+  if (signatures.length === 0) {
+    return {
+      authority: authority.name,
+      status: 'denied',
+      code: 'GPG_SIGNATURE_MISSING',
+      message: `no GPG signature is stored for ${digest}`,
+    };
+  }
+  // Each failure says which signature and why; any one verified signature is enough.
+  const why: string[] = [];
+  let worst: VouchError | undefined;
+  for (const { blob, source } of signatures) {
+    try {
+      const verified = await verifyAtomicSignature(
+        blob,
+        keyring,
+        { digest },
+        {
+          acceptIdentity: (signed) =>
+            acceptsSignedIdentity(authority.signedIdentity, intended, signed),
+          ...(now === undefined ? {} : { now }),
+        },
+      );
+      return {
+        authority: authority.name,
+        status: 'verified',
+        message: `a valid GPG signature (${source}) by key ${verified.fingerprint} for ${verified.dockerReference}`,
+        digest: verified.dockerManifestDigest,
+        signers: [verified.fingerprint],
+      };
+    } catch (error) {
+      const e = asVouchError(error);
+      if (worst === undefined || (worst.category === 'denied' && e.category !== 'denied'))
+        worst = e;
+      why.push(`${source}: ${e.code}: ${e.message}`);
+    }
+  }
+  const e = worst ?? asVouchError(undefined);
+  return {
+    authority: authority.name,
+    status: e.category,
+    code: e.code,
+    message: `no GPG signature verified: ${why.join('; ')}`,
+  };
 }
 
 async function attestationResult(

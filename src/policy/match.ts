@@ -47,6 +47,8 @@ export interface Requirements {
   readonly notary: ReadonlySet<string>;
   /** Notary Project signatures (notation). */
   readonly notation: ReadonlySet<string>;
+  /** GPG simple signing signatures (gpg). */
+  readonly gpg: ReadonlySet<string>;
   readonly attestations: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
@@ -58,12 +60,20 @@ export function requirementsOf(
   const signatures = new Set<string>();
   const notary = new Set<string>();
   const notation = new Set<string>();
+  const gpg = new Set<string>();
   const attestations = new Map<string, Set<string>>();
   for (const rule of rules) {
     if (rule.action !== 'verify') continue;
     for (const name of rule.authorities) {
       const kind = policy.authorities.get(name)?.kind;
-      (kind === 'notary' ? notary : kind === 'notation' ? notation : signatures).add(name);
+      (kind === 'notary'
+        ? notary
+        : kind === 'notation'
+          ? notation
+          : kind === 'gpg'
+            ? gpg
+            : signatures
+      ).add(name);
     }
     for (const requirement of rule.attestations) {
       for (const name of requirement.authorities) {
@@ -73,5 +83,5 @@ export function requirementsOf(
       }
     }
   }
-  return { signatures, notary, notation, attestations };
+  return { signatures, notary, notation, gpg, attestations };
 }

@@ -14,11 +14,13 @@ import { TRUST_STORE_TYPES, type TrustStoreType } from '../formats/notation/trus
 import { compileCondition } from './condition.ts';
 import { NOTATION_POLICY_LEVELS, notationTrustPolicy } from './notation-authority.ts';
 import { compileImageGlob, compileNamespaceGlob } from './glob.ts';
+import { signedIdentityProblem } from './gpg-identity.ts';
 import { type Field, type FieldMap, type Position, SourceReader } from './source.ts';
 import {
   type AttestationRequirementDocument,
   type AuthorityDocument,
   DEFAULT_ACTIONS,
+  type GpgAuthorityDocument,
   MODES,
   type NotationAuthorityDocument,
   type PemSource,
@@ -26,6 +28,8 @@ import {
   POLICY_KIND,
   type PolicyDocument,
   type RuleDocument,
+  SIGNED_IDENTITY_TYPES,
+  type SignedIdentityDocument,
 } from './types.ts';
 
 /** A validated document, with where each file it names was written (for errors while reading them). */
@@ -39,8 +43,8 @@ export interface ParsedPolicy {
 export interface FileReference {
   readonly path: string;
   readonly position: Position;
-  /** What the file must hold: `pem` (public keys, certificates) or a `trusted-root` JSON. */
-  readonly holds: 'pem' | 'trusted-root';
+  /** What the file must hold: `pem` (public keys, certificates), a `trusted-root` JSON or an OpenPGP `keyring`. */
+  readonly holds: 'pem' | 'trusted-root' | 'keyring';
 }
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
@@ -125,10 +129,11 @@ function readAuthority(
   field: Field,
   files: Map<string, FileReference>,
 ): AuthorityDocument | undefined {
-  const fields = field.object(['key', 'keyless', 'notary', 'notation']);
+  const fields = field.object(['key', 'keyless', 'notary', 'notation', 'gpg']);
   if (fields === undefined) return undefined;
-  const kind = fields.exactlyOne(['key', 'keyless', 'notary', 'notation']);
+  const kind = fields.exactlyOne(['key', 'keyless', 'notary', 'notation', 'gpg']);
   if (kind === 'notation') return readNotation(fields.required('notation'), files);
+  if (kind === 'gpg') return readGpg(fields.required('gpg'), files);
   if (kind === 'key') {
     const keyField = fields.required('key');
     const key = keyField.object(['file', 'pem', 'requireTlog']);
@@ -216,6 +221,77 @@ function readNotation(
     return field.problem(messageOf(error));
   }
   return { notation };
+}
+
+function readGpg(field: Field, files: Map<string, FileReference>): AuthorityDocument | undefined {
+  const fields = field.object(['keyPaths', 'keyData', 'signedIdentity']);
+  if (fields === undefined) return undefined;
+  const which = fields.exactlyOne(['keyPaths', 'keyData']);
+  const identityField = fields.optional('signedIdentity');
+  const signedIdentity =
+    identityField === undefined ? undefined : readSignedIdentity(identityField);
+  const identity = signedIdentity === undefined ? {} : { signedIdentity };
+  if (which === 'keyPaths') {
+    const keyPaths: string[] = [];
+    for (const item of fields.required('keyPaths').list({ minItems: 1 }) ?? []) {
+      const file = item.string();
+      if (file === undefined) continue;
+      files.set(file, { path: file, position: item.position, holds: 'keyring' });
+      keyPaths.push(file);
+    }
+    return { gpg: { keyPaths, ...identity } } satisfies GpgAuthorityDocument;
+  }
+  if (which === 'keyData') {
+    const dataField = fields.required('keyData');
+    const keyData = dataField.string();
+    if (keyData === undefined) return undefined;
+    if (!keyData.includes('-----BEGIN PGP ')) {
+      return dataField.problem(
+        'must be ASCII-armored OpenPGP keys (-----BEGIN PGP PUBLIC KEY BLOCK-----)',
+      );
+    }
+    return { gpg: { keyData, ...identity } } satisfies GpgAuthorityDocument;
+  }
+  return undefined;
+}
+
+function readSignedIdentity(field: Field): SignedIdentityDocument | undefined {
+  const fields = field.object([
+    'type',
+    'dockerReference',
+    'dockerRepository',
+    'prefix',
+    'signedPrefix',
+  ]);
+  if (fields === undefined) return undefined;
+  const typeField = fields.required('type');
+  const type = typeField.oneOf([...SIGNED_IDENTITY_TYPES, 'remapIdentity']);
+  if (type === undefined) return undefined;
+  if (type === 'remapIdentity') return typeField.problem('remapIdentity is not supported');
+  const wants =
+    type === 'exactReference'
+      ? 'dockerReference'
+      : type === 'exactRepository'
+        ? 'dockerRepository'
+        : undefined;
+  for (const name of ['dockerReference', 'dockerRepository', 'prefix', 'signedPrefix']) {
+    if (name !== wants) fields.optional(name)?.problem(`${type} takes no ${name}`);
+  }
+  let rule: SignedIdentityDocument;
+  if (type === 'exactReference' || type === 'exactRepository') {
+    const referenceField = fields.required(wants ?? '');
+    const text = referenceField.string();
+    if (text === undefined) return undefined;
+    rule =
+      type === 'exactReference'
+        ? { type, dockerReference: text }
+        : { type, dockerRepository: text };
+    const problem = signedIdentityProblem(rule);
+    if (problem !== undefined) return referenceField.problem(problem);
+  } else {
+    rule = { type };
+  }
+  return rule;
 }
 
 function readPem(fields: FieldMap, files: Map<string, FileReference>): PemSource | undefined {
@@ -423,6 +499,10 @@ function authorityNames(
       );
       continue;
     }
+    if (options.signers === true && kind === 'gpg') {
+      item.problem(`${name} is a gpg authority: GPG simple signing signs images, not attestations`);
+      continue;
+    }
     if (names.includes(name)) {
       item.problem(`${name} is listed twice`);
       continue;
@@ -460,7 +540,7 @@ function readAttestation(
   } else if (
     !ruleAuthorities.some((authority) => {
       const document = authorities[authority] ?? {};
-      return !('notary' in document) && !('notation' in document);
+      return !('notary' in document) && !('notation' in document) && !('gpg' in document);
     })
   ) {
     field.problem(

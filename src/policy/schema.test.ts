@@ -120,6 +120,12 @@ const GOOD = {
         revocation: false,
       },
     },
+    gp: {
+      gpg: {
+        keyPaths: ['keys/pubring.gpg'],
+        signedIdentity: { type: 'exactRepository', dockerRepository: 'quay.io/acme/app' },
+      },
+    },
   },
   rules: [
     {
@@ -141,9 +147,12 @@ const GOOD = {
     },
     { name: 'hub', images: ['docker.io/library/*'], authorities: ['dct'], mode: 'warn' },
     { name: 'np', images: ['quay.io/acme/*'], authorities: ['np', 'release'], threshold: 2 },
+    { name: 'gp', images: ['quay.io/acme/app'], authorities: ['gp'] },
     { name: 'pause', images: ['registry.k8s.io/pause'], action: 'allow' },
   ],
 };
+const gpg = (doc: Record<string, unknown>) =>
+  authority(doc, 'gp')['gpg'] as Record<string, unknown>;
 
 function variant(edit: (doc: Record<string, unknown>) => void): Record<string, unknown> {
   const doc = structuredClone(GOOD) as Record<string, unknown>;
@@ -166,6 +175,23 @@ describe('schema/policy.schema.json', () => {
     'an unknown rule field': variant((d) => (rule0(d)['treshold'] = 1)),
     'another apiVersion': variant((d) => (d['apiVersion'] = 'v1')),
     'no rules': variant((d) => (d['rules'] = [])),
+    'gpg with both keyPaths and keyData': variant(
+      (d) => (gpg(d)['keyData'] = '-----BEGIN PGP PUBLIC KEY BLOCK-----'),
+    ),
+    'gpg with no keys': variant((d) => delete gpg(d)['keyPaths']),
+    'gpg keyData not armored': variant((d) => {
+      delete gpg(d)['keyPaths'];
+      gpg(d)['keyData'] = 'mQENBF';
+    }),
+    'gpg signedIdentity remapIdentity': variant(
+      (d) => (gpg(d)['signedIdentity'] = { type: 'remapIdentity', prefix: 'a', signedPrefix: 'b' }),
+    ),
+    'gpg exactReference without dockerReference': variant(
+      (d) => (gpg(d)['signedIdentity'] = { type: 'exactReference' }),
+    ),
+    'gpg matchExact with a dockerRepository': variant(
+      (d) => (gpg(d)['signedIdentity'] = { type: 'matchExact', dockerRepository: 'a' }),
+    ),
     'a rule with both action and authorities': variant((d) => (rule0(d)['action'] = 'allow')),
     'a rule with neither action nor authorities': variant((d) => delete rule0(d)['authorities']),
     'a key with both file and pem': variant(

@@ -73,11 +73,43 @@ export interface NotationAuthorityDocument {
   };
 }
 
+/** containers-policy.json's `signedIdentity`: which signed docker-reference is accepted. */
+export type SignedIdentityDocument =
+  | { readonly type: 'matchRepoDigestOrExact' | 'matchExact' | 'matchRepository' }
+  | { readonly type: 'exactReference'; readonly dockerReference: string }
+  | { readonly type: 'exactRepository'; readonly dockerRepository: string };
+
+export const SIGNED_IDENTITY_TYPES = [
+  'matchRepoDigestOrExact',
+  'matchExact',
+  'matchRepository',
+  'exactReference',
+  'exactRepository',
+] as const;
+
+export interface GpgAuthorityDocument {
+  /** GPG simple signing, as containers-policy.json `signedBy` with `keyType: GPGKeys`. */
+  readonly gpg: (
+    | {
+        /** Keyring files (binary or armored), relative to the policy file. */
+        readonly keyPaths: readonly string[];
+      }
+    | {
+        /** ASCII-armored public keys (unlike policy.json's base64 keyData). */
+        readonly keyData: string;
+      }
+  ) & {
+    /** Default: matchRepoDigestOrExact. */
+    readonly signedIdentity?: SignedIdentityDocument;
+  };
+}
+
 export type AuthorityDocument =
   | KeyAuthorityDocument
   | KeylessAuthorityDocument
   | NotaryAuthorityDocument
-  | NotationAuthorityDocument;
+  | NotationAuthorityDocument
+  | GpgAuthorityDocument;
 
 export interface AttestationRequirementDocument {
   readonly name?: string;
@@ -143,7 +175,18 @@ export interface NotationAuthority {
   readonly trustStores: ReadonlyMap<string, readonly TrustedCertificate[]>;
 }
 
-export type Authority = KeyAuthority | KeylessAuthority | NotaryAuthority | NotationAuthority;
+export interface GpgAuthority {
+  readonly kind: 'gpg';
+  readonly name: string;
+  /** The keyring bytes as read (loaded, once, by the gather step: loading is async). */
+  readonly keyring: readonly Uint8Array[];
+  /** Where the keys came from, for messages. */
+  readonly keySource: string;
+  readonly signedIdentity: SignedIdentityDocument;
+}
+
+export type Authority =
+  KeyAuthority | KeylessAuthority | NotaryAuthority | NotationAuthority | GpgAuthority;
 export type AuthorityKind = Authority['kind'];
 
 export interface AttestationRequirement {

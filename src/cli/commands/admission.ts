@@ -7,6 +7,7 @@ import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
 import { cliContext } from '../context.ts';
 import { parseCommand } from '../flags.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from '../registries-d-options.ts';
 import { integerFlag, parseFlags, SERVER_REGISTRY_FLAGS, TRUST_DIR_FLAGS } from '../options.ts';
 
 const FAILURE_POLICY_HELP = `--failure-policy fail (default) denies an image that could not be verified
@@ -57,6 +58,7 @@ Serve options:
                               a tag still asked about is resolved again before then
       --trust-dir DIR         Docker Content Trust metadata cache (default ~/.vouch/trust)
       --offline               never fetch Sigstore trust material
+${REGISTRIES_D_FLAGS.help} (gpg authorities; read at startup)
 ${FAILURE_POLICY_HELP}
 
 Manifests options:
@@ -130,7 +132,11 @@ async function readText(flag: string, path: string | undefined): Promise<string>
   }
 }
 
-const SERVE_FLAGS = { registry: SERVER_REGISTRY_FLAGS, trustDir: TRUST_DIR_FLAGS };
+const SERVE_FLAGS = {
+  registry: SERVER_REGISTRY_FLAGS,
+  trustDir: TRUST_DIR_FLAGS,
+  registriesD: REGISTRIES_D_FLAGS,
+};
 
 const SERVE_OPTIONS = {
   policy: { type: 'string' },
@@ -181,9 +187,11 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
     }),
   });
   // The notary servers' code is loaded now, off the first review's path.
-  const [notaryServer, trustStore] = await Promise.all([
+  // registries.d too: a reloaded policy may gain gpg authorities.
+  const [notaryServer, trustStore, gpg] = await Promise.all([
     context.notaryServers(),
     context.notaryMetadata(),
+    simpleSigningStores(context, settings.registriesD),
   ]);
   // Keyless trust is built once per authority of each loaded policy (a
   // reload compiles new authority objects), not once per image.
@@ -195,6 +203,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       trustStore,
       server: (authority, registry) => notaryServer(authority.server, registry),
     },
+    gpg,
     // Revocation answers for notation authorities; OCSP and CRL requests have their own timeouts.
     notation: {
       revocation: {

@@ -12,12 +12,14 @@ import type { Command } from '../main.ts';
 import { cliContext } from '../context.ts';
 import { type GroupSettings, type Options, parseCommand } from '../flags.ts';
 import { concurrencyFlags, REGISTRY_FLAGS, TRUST_DIR_FLAGS, workloadFor } from '../options.ts';
+import { REGISTRIES_D_FLAGS, simpleSigningStores } from '../registries-d-options.ts';
 import { replaceFile } from '../replace-file.ts';
 
 const COMMON_FLAGS = {
   registry: REGISTRY_FLAGS,
   trustDir: TRUST_DIR_FLAGS,
   concurrency: concurrencyFlags(8, 'images checked'),
+  registriesD: REGISTRIES_D_FLAGS,
 };
 
 const COMMON_OPTIONS = {
@@ -43,7 +45,8 @@ export const command: Command = {
 
 A policy (YAML or JSON, apiVersion vouch.dev/v1alpha1, kind ImagePolicy; see
 the README's "Policies" and schema/policy.schema.json) names authorities
-(keys, keyless identities, Docker Content Trust) and rules: the first rule
+(keys, keyless identities, Docker Content Trust, Notary Project, GPG simple
+signing) and rules: the first rule
 whose image globs and namespaces match an image decides it; an image no rule
 matches gets the policy's defaultAction (deny unless it says otherwise).
 
@@ -84,6 +87,7 @@ Options:
       --record FILE           evaluate: write the evidence gathered to FILE (JSON)
 ${TRUST_DIR_FLAGS.help}
       --offline               never fetch Sigstore trust material
+${REGISTRIES_D_FLAGS.help} (gpg authorities)
 ${COMMON_FLAGS.concurrency.help}
 
 Exit codes: 0 every image allowed (or warned); 1 some image denied (test: or a
@@ -153,6 +157,9 @@ async function gather(
               },
             };
           })()
+        : {}),
+      ...(kinds.has('gpg')
+        ? { gpg: await simpleSigningStores(context, settings.registriesD) }
         : {}),
       ...(kinds.has('notation')
         ? {
