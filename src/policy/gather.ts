@@ -24,6 +24,7 @@
  * check is recorded, including failures to check (`unavailable`), and a
  * failure of one image never stops the others.
  */
+import { matchesSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
 import { createLimiter } from '../core/concurrency.ts';
 import { isVouchError, messageOf, unavailable, type VouchError } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -65,7 +66,6 @@ import {
   EVIDENCE_KIND,
   type PolicyEvidence,
 } from './evidence.ts';
-import { acceptsSignedIdentity } from './gpg-identity.ts';
 import { gpgKeyring } from './gpg-keyring.ts';
 import { requirementsOf, selectRule } from './match.ts';
 import {
@@ -473,7 +473,7 @@ async function gpgResult(
         { digest },
         {
           acceptIdentity: (signed) =>
-            acceptsSignedIdentity(authority.signedIdentity, intended, signed),
+            matchesSignedIdentity(authority.signedIdentity, intended, signed),
           ...(now === undefined ? {} : { now }),
         },
       );

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseReference } from '../oci/reference.ts';
-import { acceptsSignedIdentity, signedIdentityProblem } from './gpg-identity.ts';
+import { matchesSignedIdentity as acceptsSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
+import { signedIdentityProblem } from './gpg-identity.ts';
 import type { SignedIdentityDocument } from './types.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

@@ -12,6 +12,7 @@
  * tag needs a signature for exactly that repository:tag, one named by digest
  * a signature for any tag of the same repository.
  */
+import { matchesSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
 import {
   denied,
   type ErrorCategory,
@@ -24,13 +25,7 @@ import { createLimiter } from '../core/concurrency.ts';
 import { type GpgKeyring } from '../formats/simple-signing/openpgp.ts';
 import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
 import type { Digest } from '../oci/digest.ts';
-import {
-  formatReference,
-  type ImageReference,
-  parseReference,
-  repositoryName,
-  withDefaultTag,
-} from '../oci/reference.ts';
+import { type ImageReference, withDefaultTag } from '../oci/reference.ts';
 import type { ImageStore, ManifestTarget } from '../registry/store.ts';
 import { readSimpleSignatures, type SimpleSigningStoreOptions } from './signature-stores.ts';
 
@@ -183,14 +178,7 @@ function describeStore(store: { kind: string; repository?: string; url?: URL }):
  */
 export function matchRepoDigestOrExact(image: ImageReference): (signed: string) => boolean {
   const intended = withDefaultTag(image);
-  return (signed) => {
-    let reference: ImageReference;
-    try {
-      reference = parseReference(signed);
-    } catch {
-      return false;
-    }
-    if (intended.tag !== undefined) return formatReference(reference) === formatReference(intended);
-    return repositoryName(reference) === repositoryName(intended);
-  };
+  return (signed) => matchesSignedIdentity(MATCH_REPO_DIGEST_OR_EXACT, intended, signed);
 }
+
+const MATCH_REPO_DIGEST_OR_EXACT = { type: 'matchRepoDigestOrExact' } as const;
