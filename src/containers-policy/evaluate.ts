@@ -34,7 +34,8 @@ import { type Digest, digestOf } from '../oci/digest.ts';
 import { formatReference, type ImageReference } from '../oci/reference.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
-import { evaluate } from '../verify/evaluate.ts';
+import { evaluate, type Verdict } from '../verify/evaluate.ts';
+import { fulcioSigner, type PkiRoot, pkiSigner } from './certificate-signer.ts';
 import type { Evidence, SignatureEvidence } from '../verify/evidence.ts';
 import type { PreparedRequirement } from './material.ts';
 
@@ -52,6 +53,8 @@ export interface ContainersPolicyEvidence {
    * (lookaside or registry API extension), when a signedBy requirement needs them.
    */
   readonly simpleSignatures?: readonly SimpleSignatureBlob[];
+  /** When `pki` certificates must be valid (Go's `Verify` uses the current time); now when absent. */
+  readonly now?: Date;
 }
 
 export interface SimpleSignatureBlob {
@@ -234,15 +237,47 @@ function decideSigstoreSigned(
     };
   }
   const { rekor } = prepared;
-  // Without Rekor keys containers/image never looks at the bundle annotation.
-  const signatures =
-    rekor === undefined ? sigstore.signatures.map(withoutBundle) : sigstore.signatures;
-  const verdict = evaluate(
-    { ...sigstore, signatures },
-    { keys: prepared.keys, ...(rekor === undefined ? {} : { tlogs: rekor }) },
-    { requireTlog: rekor !== undefined },
-  );
+  const certified = new Map<number, string>();
   const outcomes: SignatureOutcome[] = [];
+  let verdict: Pick<Verdict, 'verified' | 'rejected'>;
+  if (prepared.fulcio !== undefined || prepared.pki !== undefined) {
+    const verified: Verdict['verified'][number][] = [];
+    const rejected: Verdict['rejected'][number][] = [];
+    for (const signature of sigstore.signatures) {
+      const signer =
+        prepared.fulcio !== undefined
+          ? fulcioSigner(signature, prepared.fulcio)
+          : pkiSigner(signature, prepared.pki as PkiRoot, evidence.now ?? new Date());
+      if ('code' in signer) {
+        outcomes.push({
+          index: signature.index,
+          layer: signature.layer.digest,
+          accepted: false,
+          code: signer.code,
+          reason: signer.message,
+        });
+        continue;
+      }
+      certified.set(signature.index, signer.description);
+      // The SET was checked with the certificate; the signature is checked with its key.
+      const one = evaluate(
+        { ...sigstore, rejectedLayers: [], signatures: [withoutBundle(signature)] },
+        { keys: [signer.publicKey] },
+      );
+      verified.push(...one.verified);
+      rejected.push(...one.rejected);
+    }
+    verdict = { verified, rejected };
+  } else {
+    // Without Rekor keys containers/image never looks at the bundle annotation.
+    const signatures =
+      rekor === undefined ? sigstore.signatures.map(withoutBundle) : sigstore.signatures;
+    verdict = evaluate(
+      { ...sigstore, signatures },
+      { keys: prepared.keys, ...(rekor === undefined ? {} : { tlogs: rekor }) },
+      { requireTlog: rekor !== undefined },
+    );
+  }
   for (const layer of sigstore.rejectedLayers) {
     // A layer of another media type is no signature to upstream, only skipped.
     if (layer.problem === 'not-simple-signing') continue;
@@ -274,10 +309,12 @@ function decideSigstoreSigned(
       accepted,
       ...(accepted ? {} : { code: 'IDENTITY_MISMATCH' }),
       reason: accepted
-        ? `signed by key ${signature.key ?? 0} for ${JSON.stringify(signature.dockerReference)}, accepted by ${rule.type}`
+        ? `signed by ${certified.get(signature.index) ?? `key ${signature.key ?? 0}`} for ${JSON.stringify(signature.dockerReference)}, accepted by ${rule.type}`
         : `Signature for identity ${JSON.stringify(signature.dockerReference)} is not accepted (${rule.type} for ${formatReference(evidence.reference)})`,
       dockerReference: signature.dockerReference,
-      ...(signature.key === undefined ? {} : { key: signature.key }),
+      ...(signature.key === undefined || certified.has(signature.index)
+        ? {}
+        : { key: signature.key }),
     });
   }
   outcomes.sort((a, b) => a.index - b.index);
