@@ -92,7 +92,8 @@ reject, signedBy with GPG keys (signatures from the registry's signature API
 extension or the registries.d lookaside), sigstoreSigned with
 keyPath/keyPaths/keyData/keyDatas (and Rekor public keys), fulcio (with Rekor
 public keys) or pki, signedIdentity rules. Cosign signatures are read only where
-registries.d sets use-sigstore-attachments, as containers/image reads them.
+registries.d sets use-sigstore-attachments, as containers/image reads them;
+sigstore signatures in the lookaside or API extension count for sigstoreSigned.
 Every requirement is reported with why it held or failed.
 
       --containers-policy [FILE]

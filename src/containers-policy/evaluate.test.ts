@@ -618,3 +618,81 @@ describe(
     });
   },
 );
+
+describe(
+  'decideContainersPolicy: sigstore signatures from the lookaside or API extension (docker_image_src.go GetSignaturesWithFormat; TestPRSigstoreSignedIsRunningImageAllowed over stored signatures)',
+  { skip },
+  () => {
+    async function decideStored(
+      requirement: unknown,
+      dir: string,
+      image: string,
+      files: readonly (string | Uint8Array)[],
+    ): Promise<ContainersPolicyDecision> {
+      const policy = parseContainersPolicy(
+        new TextEncoder().encode(JSON.stringify({ default: [requirement] })),
+      );
+      const prepared = await prepareRequirements(policy.default, 'default', readFile);
+      return await decideContainersPolicy(prepared, {
+        reference: parseReference(image),
+        digest: digestOf(readFixture(`${dir}/manifest.json`)),
+        useSigstoreAttachments: false,
+        simpleSignatures: files.map((file) =>
+          typeof file === 'string'
+            ? { blob: readFixture(file), source: file }
+            : { blob: file, source: '(inline)' },
+        ),
+      });
+    }
+
+    it('accepts a sigstore blob read from the store as an attachment', async () => {
+      const decision = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'dir-img-cosign-valid/signature-1',
+      ]);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+      const fulcioDecision = await decideStored(
+        fulcio(),
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+        ['dir-img-cosign-fulcio-rekor-valid/signature-1'],
+      );
+      assert.equal(fulcioDecision.allowed, true, fulcioDecision.requirements[0]?.reason);
+    });
+
+    it('skips GPG simple signatures in the store, one valid sigstore blob is enough', async () => {
+      const decision = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'image.signature',
+        'dir-img-cosign-valid/signature-1',
+      ]);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+      const gpgOnly = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'image.signature',
+      ]);
+      assert.equal(gpgOnly.allowed, false);
+      assert.match(gpgOnly.requirements[0]?.reason ?? '', /no signature exists/);
+    });
+
+    it('denies a stored sigstore blob signed by another key, for another image, or malformed', async () => {
+      const other = await decideStored(
+        keyed(undefined, { keyPath: 'cosign2.pub' }),
+        'dir-img-cosign-valid',
+        SINGLE,
+        ['dir-img-cosign-valid/signature-1'],
+      );
+      assert.equal(other.allowed, false);
+      assert.equal(other.requirements[0]?.signatures?.[0]?.code, 'SIGNATURE_INVALID');
+      const modified = await decideStored(keyed(), 'dir-img-cosign-modified-manifest', SINGLE, [
+        'dir-img-cosign-modified-manifest/signature-1',
+      ]);
+      assert.equal(modified.allowed, false);
+      const malformed = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        new TextEncoder().encode('\x00sigstore-json\n{not json'),
+      ]);
+      assert.equal(malformed.allowed, false);
+      assert.equal(
+        malformed.requirements[0]?.signatures?.[0]?.code,
+        'CONTAINERS_SIGNATURE_INVALID',
+      );
+    });
+  },
+);
