@@ -459,10 +459,10 @@ function leafOfFixture(): X509Certificate {
 }
 
 describe(
-  'decideContainersPolicy: sigstoreSigned with fulcio (TestPRSigstoreSignedFulcio*, TestVerifyRekorFulcio, TestFulcioTrustRootVerifyFulcioCertificateAtTime)',
+  'decideContainersPolicy: sigstoreSigned with fulcio (policy_eval_sigstore_test.go TestPRrSigstoreSignedIsSignatureAccepted fulcio cases; fulcio_cert_test.go TestFulcioTrustRootVerifyFulcioCertificateAtTime, TestVerifyRekorFulcio)',
   { skip },
   () => {
-    it('allows the Fulcio-signed image (TestPRSigstoreSignedIsSignatureAccepted: fulcio)', async () => {
+    it('allows the Fulcio-signed image (fulcio: the valid case)', async () => {
       const decision = await decide(fulcio(), 'dir-img-cosign-fulcio-rekor-valid', FULCIO_IMAGE);
       assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
       assert.match(
@@ -593,7 +593,7 @@ const pki = (overrides: object = {}) => ({
 });
 
 describe(
-  'decideContainersPolicy: sigstoreSigned with pki (TestPRSigstoreSignedPKI*, TestPKIVerify)',
+  'decideContainersPolicy: sigstoreSigned with pki (policy_eval_sigstore_test.go TestPRrSigstoreSignedIsSignatureAccepted pki cases; pki_cert_test.go)',
   { skip },
   () => {
     it('allows the PKI-signed image', async () => {
