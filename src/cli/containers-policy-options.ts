@@ -87,11 +87,11 @@ does with a policy.json: the most specific scope of the "docker" transport
 "default"; every requirement of it must hold. Evaluated: insecureAcceptAnything,
 reject, signedBy with GPG keys (signatures from the registry's signature API
 extension or the registries.d lookaside), sigstoreSigned with
-keyPath/keyPaths/keyData/keyDatas (and Rekor public keys), signedIdentity rules.
-Cosign signatures are read only where registries.d sets use-sigstore-attachments,
-as containers/image reads them. Not yet evaluated (refused, exit 2):
-sigstoreSigned with fulcio or pki. Every requirement is reported with why it
-held or failed.
+keyPath/keyPaths/keyData/keyDatas (and Rekor public keys), fulcio (with Rekor
+public keys) or pki, signedIdentity rules. Cosign signatures are read only where
+registries.d sets use-sigstore-attachments, as containers/image reads them;
+sigstore signatures in the lookaside or API extension count for sigstoreSigned.
+Every requirement is reported with why it held or failed.
 
       --containers-policy [FILE]
                               the policy (default ~/.config/containers/policy.json if it

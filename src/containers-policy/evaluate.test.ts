@@ -6,6 +6,13 @@
  * material loading.
  */
 import assert from 'node:assert/strict';
+import {
+  createHash,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,6 +25,8 @@ import {
   parseContainersPolicy,
   type PolicyRequirement,
 } from '../formats/containers-policy/policy-json.ts';
+import { BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION } from '../formats/signature-manifest.ts';
+import { setPayloadBytes } from '../sigstore/rekor.ts';
 import { digestOf } from '../oci/digest.ts';
 import { publicKeyToPem } from '../keys/pem.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
@@ -77,12 +86,13 @@ async function decide(
   dir: string,
   image: string,
   useSigstoreAttachments = true,
+  mutate: (evidence: Evidence) => Evidence = (evidence) => evidence,
 ): Promise<ContainersPolicyDecision> {
   const policy = parseContainersPolicy(
     new TextEncoder().encode(JSON.stringify({ default: [requirement] })),
   );
   const prepared = await prepareRequirements(policy.default, 'default', readFile);
-  const sigstore = fixtureEvidence(dir);
+  const sigstore = mutate(fixtureEvidence(dir));
   const reference: ImageReference = parseReference(image);
   return await decideContainersPolicy(prepared, {
     reference,
@@ -282,18 +292,18 @@ describe('prepareRequirements', { skip }, () => {
       read,
     );
 
-  it('refuses what vouch cannot evaluate rather than guess', async () => {
+  it('refuses fulcio and pki CA files without a certificate', async () => {
     for (const requirement of [
       {
         type: 'sigstoreSigned',
-        fulcio: { caPath: 'fulcio_v1.crt.pem', oidcIssuer: 'https://x', subjectEmail: 'a@b' },
+        fulcio: { caPath: 'cosign.pub', oidcIssuer: 'https://x', subjectEmail: 'a@b' },
         rekorPublicKeyPath: 'rekor.pub',
       },
-      { type: 'sigstoreSigned', pki: { caRootsPath: 'pki_root_crts.pem', subjectEmail: 'a@b' } },
+      { type: 'sigstoreSigned', pki: { caRootsPath: 'cosign.pub', subjectEmail: 'a@b' } },
     ]) {
       await assert.rejects(
         prepare(requirement),
-        expectError('invalid', 'CONTAINERS_POLICY_UNSUPPORTED'),
+        expectError('invalid', 'CONTAINERS_POLICY_FILE_INVALID', 'no PEM certificate'),
       );
     }
   });
@@ -393,6 +403,296 @@ describe(
       );
       assert.equal(decision.allowed, false);
       assert.match(decision.requirements[0]?.reason ?? '', /no signature exists/);
+    });
+  },
+);
+
+const FULCIO_IMAGE = '192.168.64.2:5000/cosign-signed/fulcio-rekor-1';
+const fulcio = (overrides: object = {}, extra: object = {}) => ({
+  type: 'sigstoreSigned',
+  fulcio: {
+    caPath: 'fulcio_v1.crt.pem',
+    oidcIssuer: 'https://github.com/login/oauth',
+    subjectEmail: 'mitr@redhat.com',
+    ...overrides,
+  },
+  rekorPublicKeyPath: 'rekor.pub',
+  signedIdentity: { type: 'matchRepository' },
+  ...extra,
+});
+
+/** A Rekor key of the test's own, and its `rekorPublicKeyData`. */
+function rekorKey(): { privateKey: KeyObject; data: string; logID: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return {
+    privateKey,
+    data: Buffer.from(publicKeyToPem(publicKey)).toString('base64'),
+    logID: createHash('sha256').update(der).digest('hex'),
+  };
+}
+
+/** The fixture's Rekor entry, integrated at `integratedTime`, its SET signed by `signer` under `logID`. */
+function resigned(integratedTime: number, signer: KeyObject, logID: string) {
+  return (evidence: Evidence): Evidence => ({
+    ...evidence,
+    signatures: evidence.signatures.map((signature) => {
+      const bundle = JSON.parse(signature.annotations[BUNDLE_ANNOTATION] as string) as {
+        Payload: { body: string; logIndex: number };
+      };
+      const payload = { ...bundle.Payload, integratedTime, logID };
+      const set = sign('sha256', setPayloadBytes(payload), signer).toString('base64');
+      return {
+        ...signature,
+        annotations: {
+          ...signature.annotations,
+          [BUNDLE_ANNOTATION]: JSON.stringify({ SignedEntryTimestamp: set, Payload: payload }),
+        },
+      };
+    }),
+  });
+}
+
+function leafOfFixture(): X509Certificate {
+  const evidence = fixtureEvidence('dir-img-cosign-fulcio-rekor-valid');
+  return new X509Certificate(evidence.signatures[0]?.annotations[CERTIFICATE_ANNOTATION] as string);
+}
+
+describe(
+  'decideContainersPolicy: sigstoreSigned with fulcio (policy_eval_sigstore_test.go TestPRrSigstoreSignedIsSignatureAccepted fulcio cases; fulcio_cert_test.go TestFulcioTrustRootVerifyFulcioCertificateAtTime, TestVerifyRekorFulcio)',
+  { skip },
+  () => {
+    it('allows the Fulcio-signed image (fulcio: the valid case)', async () => {
+      const decision = await decide(fulcio(), 'dir-img-cosign-fulcio-rekor-valid', FULCIO_IMAGE);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+      assert.match(
+        decision.requirements[0]?.reason ?? '',
+        /Fulcio certificate for mitr@redhat\.com/,
+      );
+    });
+
+    it('denies another OIDC issuer, another email, another CA', async () => {
+      for (const [overrides, code, pattern] of [
+        [
+          { oidcIssuer: 'https://example.com' },
+          'CERT_ISSUER_MISMATCH',
+          /Unexpected Fulcio OIDC issuer/,
+        ],
+        [{ subjectEmail: 'someone@example.com' }, 'CERT_IDENTITY_MISMATCH', /Required email/],
+        [
+          { caPath: 'pki_root_crts.pem' },
+          'CERT_CHAIN_INVALID',
+          /verifying leaf certificate failed/,
+        ],
+      ] as const) {
+        const decision = await decide(
+          fulcio(overrides),
+          'dir-img-cosign-fulcio-rekor-valid',
+          FULCIO_IMAGE,
+        );
+        assert.equal(decision.allowed, false);
+        assert.equal(decision.requirements[0]?.signatures?.[0]?.code, code);
+        assert.match(decision.requirements[0]?.reason ?? '', pattern);
+      }
+    });
+
+    it('denies a SET from a log that is not trusted, and a SET signed by another key', async () => {
+      const other = rekorKey();
+      const unknown = await decide(
+        fulcio({}, { rekorPublicKeyPath: undefined, rekorPublicKeyData: other.data }),
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+      );
+      assert.equal(unknown.allowed, false);
+      assert.equal(unknown.requirements[0]?.signatures?.[0]?.code, 'TLOG_LOG_UNKNOWN');
+      const time = Math.floor(new Date(leafOfFixture().validFrom).getTime() / 1000) + 60;
+      const forged = await decide(
+        fulcio({}, { rekorPublicKeyPath: undefined, rekorPublicKeyData: other.data }),
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+        true,
+        resigned(time, rekorKey().privateKey, other.logID),
+      );
+      assert.equal(forged.allowed, false);
+      assert.equal(forged.requirements[0]?.signatures?.[0]?.code, 'TLOG_SET_INVALID');
+    });
+
+    it('allows a SET integrated while the certificate was valid, denies one after it expired', async () => {
+      const log = rekorKey();
+      const leaf = leafOfFixture();
+      const requirement = fulcio(
+        {},
+        { rekorPublicKeyPath: undefined, rekorPublicKeyData: log.data },
+      );
+      const during = Math.floor(new Date(leaf.validFrom).getTime() / 1000) + 60;
+      const valid = await decide(
+        requirement,
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+        true,
+        resigned(during, log.privateKey, log.logID),
+      );
+      assert.equal(valid.allowed, true, valid.requirements[0]?.reason);
+      const after = Math.floor(new Date(leaf.validTo).getTime() / 1000) + 60;
+      const expired = await decide(
+        requirement,
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+        true,
+        resigned(after, log.privateKey, log.logID),
+      );
+      assert.equal(expired.allowed, false);
+      assert.equal(expired.requirements[0]?.signatures?.[0]?.code, 'CERT_CHAIN_INVALID');
+      assert.match(expired.requirements[0]?.reason ?? '', /not valid at/);
+    });
+
+    it('denies a signature without its certificate or its SET', async () => {
+      for (const annotation of [CERTIFICATE_ANNOTATION, BUNDLE_ANNOTATION]) {
+        const decision = await decide(
+          fulcio(),
+          'dir-img-cosign-fulcio-rekor-valid',
+          FULCIO_IMAGE,
+          true,
+          (evidence) => ({
+            ...evidence,
+            signatures: evidence.signatures.map((signature) => ({
+              ...signature,
+              annotations: Object.fromEntries(
+                Object.entries(signature.annotations).filter(([key]) => key !== annotation),
+              ),
+            })),
+          }),
+        );
+        assert.equal(decision.allowed, false);
+        assert.match(decision.requirements[0]?.reason ?? '', new RegExp(`missing ${annotation}`));
+      }
+    });
+
+    it('denies the Fulcio image for another identity', async () => {
+      const decision = await decide(
+        fulcio(),
+        'dir-img-cosign-fulcio-rekor-valid',
+        'example.com/other:latest',
+      );
+      assert.equal(decision.allowed, false);
+      assert.equal(decision.requirements[0]?.signatures?.[0]?.code, 'IDENTITY_MISMATCH');
+    });
+  },
+);
+
+const PKI_IMAGE = 'localhost:5000/test';
+const pki = (overrides: object = {}) => ({
+  type: 'sigstoreSigned',
+  pki: {
+    caRootsPath: 'pki_root_crts.pem',
+    caIntermediatesPath: 'pki_intermediate_crts.pem',
+    subjectEmail: 'qiwan@redhat.com',
+    ...overrides,
+  },
+  signedIdentity: { type: 'matchRepository' },
+});
+
+describe(
+  'decideContainersPolicy: sigstoreSigned with pki (policy_eval_sigstore_test.go TestPRrSigstoreSignedIsSignatureAccepted pki cases; pki_cert_test.go)',
+  { skip },
+  () => {
+    it('allows the PKI-signed image', async () => {
+      const decision = await decide(pki(), 'dir-img-cosign-pki-valid', PKI_IMAGE);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+    });
+
+    it('denies another email SAN, a hostname the certificate lacks, another root', async () => {
+      for (const [overrides, code] of [
+        [{ subjectEmail: 'someone@example.com' }, 'CERT_IDENTITY_MISMATCH'],
+        [{ subjectEmail: '', subjectHostname: 'example.com' }, 'CERT_IDENTITY_MISMATCH'],
+        [{ caRootsPath: 'fulcio_v1.crt.pem' }, 'CERT_CHAIN_INVALID'],
+      ] as const) {
+        const decision = await decide(pki(overrides), 'dir-img-cosign-pki-valid', PKI_IMAGE);
+        assert.equal(decision.allowed, false, JSON.stringify(overrides));
+        assert.equal(
+          decision.requirements[0]?.signatures?.[0]?.code,
+          code,
+          JSON.stringify(overrides),
+        );
+      }
+    });
+  },
+);
+
+describe(
+  'decideContainersPolicy: sigstore signatures from the lookaside or API extension (docker_image_src.go GetSignaturesWithFormat; TestPRSigstoreSignedIsRunningImageAllowed over stored signatures)',
+  { skip },
+  () => {
+    async function decideStored(
+      requirement: unknown,
+      dir: string,
+      image: string,
+      files: readonly (string | Uint8Array)[],
+    ): Promise<ContainersPolicyDecision> {
+      const policy = parseContainersPolicy(
+        new TextEncoder().encode(JSON.stringify({ default: [requirement] })),
+      );
+      const prepared = await prepareRequirements(policy.default, 'default', readFile);
+      return await decideContainersPolicy(prepared, {
+        reference: parseReference(image),
+        digest: digestOf(readFixture(`${dir}/manifest.json`)),
+        useSigstoreAttachments: false,
+        simpleSignatures: files.map((file) =>
+          typeof file === 'string'
+            ? { blob: readFixture(file), source: file }
+            : { blob: file, source: '(inline)' },
+        ),
+      });
+    }
+
+    it('accepts a sigstore blob read from the store as an attachment', async () => {
+      const decision = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'dir-img-cosign-valid/signature-1',
+      ]);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+      const fulcioDecision = await decideStored(
+        fulcio(),
+        'dir-img-cosign-fulcio-rekor-valid',
+        FULCIO_IMAGE,
+        ['dir-img-cosign-fulcio-rekor-valid/signature-1'],
+      );
+      assert.equal(fulcioDecision.allowed, true, fulcioDecision.requirements[0]?.reason);
+    });
+
+    it('skips GPG simple signatures in the store, one valid sigstore blob is enough', async () => {
+      const decision = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'image.signature',
+        'dir-img-cosign-valid/signature-1',
+      ]);
+      assert.equal(decision.allowed, true, decision.requirements[0]?.reason);
+      const gpgOnly = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        'image.signature',
+      ]);
+      assert.equal(gpgOnly.allowed, false);
+      assert.match(gpgOnly.requirements[0]?.reason ?? '', /no signature exists/);
+    });
+
+    it('denies a stored sigstore blob signed by another key, for another image, or malformed', async () => {
+      const other = await decideStored(
+        keyed(undefined, { keyPath: 'cosign2.pub' }),
+        'dir-img-cosign-valid',
+        SINGLE,
+        ['dir-img-cosign-valid/signature-1'],
+      );
+      assert.equal(other.allowed, false);
+      assert.equal(other.requirements[0]?.signatures?.[0]?.code, 'SIGNATURE_INVALID');
+      const modified = await decideStored(keyed(), 'dir-img-cosign-modified-manifest', SINGLE, [
+        'dir-img-cosign-modified-manifest/signature-1',
+      ]);
+      assert.equal(modified.allowed, false);
+      const malformed = await decideStored(keyed(), 'dir-img-cosign-valid', SINGLE, [
+        new TextEncoder().encode('\x00sigstore-json\n{not json'),
+      ]);
+      assert.equal(malformed.allowed, false);
+      assert.equal(
+        malformed.requirements[0]?.signatures?.[0]?.code,
+        'CONTAINERS_SIGNATURE_INVALID',
+      );
     });
   },
 );

@@ -13,8 +13,10 @@
  *   claims an identity the `signedIdentity` rule accepts
  *   (formats/simple-signing/verify.ts).
  * - `sigstoreSigned` (policy_eval_sigstore.go) holds when at least one of
- *   the image's cosign signature attachments is accepted: its signature
- *   verifies over the payload with one of the keys; with Rekor keys, its
+ *   the image's sigstore signatures (cosign attachments, `\x00sigstore-json`
+ *   blobs of the lookaside or API extension) is accepted: its signature
+ *   verifies over the payload with one of the keys (with `fulcio` or `pki`,
+ *   the key of its certificate: certificate-signer.ts); with Rekor keys, its
  *   Rekor bundle's SET verifies with one of them and the entry binds this
  *   signature, key and payload (without Rekor keys the bundle is not looked
  *   at, as upstream ignores it); the payload parses strictly as
@@ -34,8 +36,18 @@ import { type Digest, digestOf } from '../oci/digest.ts';
 import { formatReference, type ImageReference } from '../oci/reference.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
-import { evaluate } from '../verify/evaluate.ts';
-import type { Evidence, SignatureEvidence } from '../verify/evidence.ts';
+import { evaluate, type Verdict } from '../verify/evaluate.ts';
+import { fulcioSigner, type PkiRoot, pkiSigner } from './certificate-signer.ts';
+import {
+  type Evidence,
+  evidenceFromLayers,
+  type LayerWithPayload,
+  type SignatureEvidence,
+} from '../verify/evidence.ts';
+import {
+  layerOfContainersSignature,
+  parseContainersSignature,
+} from '../formats/containers-signature.ts';
 import type { PreparedRequirement } from './material.ts';
 
 export interface ContainersPolicyEvidence {
@@ -52,6 +64,8 @@ export interface ContainersPolicyEvidence {
    * (lookaside or registry API extension), when a signedBy requirement needs them.
    */
   readonly simpleSignatures?: readonly SimpleSignatureBlob[];
+  /** When `pki` certificates must be valid (Go's `Verify` uses the current time); now when absent. */
+  readonly now?: Date;
 }
 
 export interface SimpleSignatureBlob {
@@ -223,26 +237,62 @@ function decideSigstoreSigned(
   evidence: ContainersPolicyEvidence,
 ): RequirementOutcome {
   const base = { index, type: 'sigstoreSigned' as const };
-  const { sigstore } = evidence;
-  if (!evidence.useSigstoreAttachments || sigstore === undefined) {
+  const outcomes: SignatureOutcome[] = [];
+  const sigstore = sigstoreSignatures(evidence, outcomes);
+  if (sigstore === undefined) {
     return {
       ...base,
       holds: false,
       reason:
-        'A signature was required, but no signature exists (registries.d does not enable use-sigstore-attachments for this image, so its cosign signatures are not read)',
-      signatures: [],
+        outcomes.length === 1
+          ? (outcomes[0] as SignatureOutcome).reason
+          : evidence.useSigstoreAttachments
+            ? 'A signature was required, but no signature exists'
+            : 'A signature was required, but no signature exists (registries.d does not enable use-sigstore-attachments for this image, so its cosign signatures are not read)',
+      signatures: outcomes,
     };
   }
   const { rekor } = prepared;
-  // Without Rekor keys containers/image never looks at the bundle annotation.
-  const signatures =
-    rekor === undefined ? sigstore.signatures.map(withoutBundle) : sigstore.signatures;
-  const verdict = evaluate(
-    { ...sigstore, signatures },
-    { keys: prepared.keys, ...(rekor === undefined ? {} : { tlogs: rekor }) },
-    { requireTlog: rekor !== undefined },
-  );
-  const outcomes: SignatureOutcome[] = [];
+  const certified = new Map<number, string>();
+  let verdict: Pick<Verdict, 'verified' | 'rejected'>;
+  if (prepared.fulcio !== undefined || prepared.pki !== undefined) {
+    const verified: Verdict['verified'][number][] = [];
+    const rejected: Verdict['rejected'][number][] = [];
+    for (const signature of sigstore.signatures) {
+      const signer =
+        prepared.fulcio !== undefined
+          ? fulcioSigner(signature, prepared.fulcio)
+          : pkiSigner(signature, prepared.pki as PkiRoot, evidence.now ?? new Date());
+      if ('code' in signer) {
+        outcomes.push({
+          index: signature.index,
+          layer: signature.layer.digest,
+          accepted: false,
+          code: signer.code,
+          reason: signer.message,
+        });
+        continue;
+      }
+      certified.set(signature.index, signer.description);
+      // The SET was checked with the certificate; the signature is checked with its key.
+      const one = evaluate(
+        { ...sigstore, rejectedLayers: [], signatures: [withoutBundle(signature)] },
+        { keys: [signer.publicKey] },
+      );
+      verified.push(...one.verified);
+      rejected.push(...one.rejected);
+    }
+    verdict = { verified, rejected };
+  } else {
+    // Without Rekor keys containers/image never looks at the bundle annotation.
+    const signatures =
+      rekor === undefined ? sigstore.signatures.map(withoutBundle) : sigstore.signatures;
+    verdict = evaluate(
+      { ...sigstore, signatures },
+      { keys: prepared.keys, ...(rekor === undefined ? {} : { tlogs: rekor }) },
+      { requireTlog: rekor !== undefined },
+    );
+  }
   for (const layer of sigstore.rejectedLayers) {
     // A layer of another media type is no signature to upstream, only skipped.
     if (layer.problem === 'not-simple-signing') continue;
@@ -274,10 +324,12 @@ function decideSigstoreSigned(
       accepted,
       ...(accepted ? {} : { code: 'IDENTITY_MISMATCH' }),
       reason: accepted
-        ? `signed by key ${signature.key ?? 0} for ${JSON.stringify(signature.dockerReference)}, accepted by ${rule.type}`
+        ? `signed by ${certified.get(signature.index) ?? `key ${signature.key ?? 0}`} for ${JSON.stringify(signature.dockerReference)}, accepted by ${rule.type}`
         : `Signature for identity ${JSON.stringify(signature.dockerReference)} is not accepted (${rule.type} for ${formatReference(evidence.reference)})`,
       dockerReference: signature.dockerReference,
-      ...(signature.key === undefined ? {} : { key: signature.key }),
+      ...(signature.key === undefined || certified.has(signature.index)
+        ? {}
+        : { key: signature.key }),
     });
   }
   outcomes.sort((a, b) => a.index - b.index);
@@ -305,4 +357,64 @@ function withoutBundle(signature: SignatureEvidence): SignatureEvidence {
     Object.entries(signature.annotations).filter(([key]) => key !== BUNDLE_ANNOTATION),
   );
   return { ...signature, annotations };
+}
+
+/**
+ * The sigstore signatures `sigstoreSigned` considers, as containers/image's
+ * docker source returns them (docker/docker_image_src.go
+ * `GetSignaturesWithFormat`): the `\x00sigstore-json\n` blobs of the
+ * lookaside or the registry API extension first, then the cosign
+ * attachments where registries.d enables them. Store blobs that are GPG
+ * simple signatures are not sigstore signatures and are skipped; one that
+ * does not parse is reported as rejected. Indices of store signatures follow
+ * the attachments'. Undefined when there is none to check.
+ */
+function sigstoreSignatures(
+  evidence: ContainersPolicyEvidence,
+  unparsed: SignatureOutcome[],
+): Evidence | undefined {
+  const attached = evidence.useSigstoreAttachments ? evidence.sigstore : undefined;
+  const blobs = (evidence.simpleSignatures ?? []).filter(({ blob }) => blob[0] === 0x00);
+  const { digest } = evidence;
+  if (blobs.length === 0 || digest === undefined) {
+    return attached !== undefined && attached.signatures.length + attached.rejectedLayers.length > 0
+      ? attached
+      : undefined;
+  }
+  const offset = attached === undefined ? 0 : layerCount(attached);
+  const layers: LayerWithPayload[] = [];
+  for (const [position, { blob, source }] of blobs.entries()) {
+    try {
+      const signature = parseContainersSignature(blob, source);
+      layers.push({ layer: layerOfContainersSignature(signature), payload: signature.payload });
+    } catch (error) {
+      if (!isVouchError(error) || error.category !== 'denied') throw error;
+      unparsed.push({
+        index: offset + position,
+        layer: digestOf(blob),
+        accepted: false,
+        code: error.code,
+        reason: messageOf(error),
+      });
+    }
+  }
+  const stored = evidenceFromLayers(
+    { digest, reference: formatReference(evidence.reference) },
+    layers,
+  );
+  const shift = <T extends { readonly index: number }>(item: T): T => ({
+    ...item,
+    index: item.index + offset,
+  });
+  const merged: Evidence = {
+    ...(attached ?? stored),
+    signatures: [...(attached?.signatures ?? []), ...stored.signatures.map(shift)],
+    rejectedLayers: [...(attached?.rejectedLayers ?? []), ...stored.rejectedLayers.map(shift)],
+  };
+  return merged.signatures.length + merged.rejectedLayers.length > 0 ? merged : undefined;
+}
+
+function layerCount(evidence: Evidence): number {
+  const indices = [...evidence.signatures, ...evidence.rejectedLayers].map(({ index }) => index);
+  return indices.length === 0 ? 0 : Math.max(...indices) + 1;
 }

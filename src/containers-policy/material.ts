@@ -12,9 +12,8 @@
  * formats/simple-signing/openpgp.ts (binary or armored, capped); one that
  * cannot be read is `invalid` GPG_KEYRING_INVALID.
  *
- * Requirements vouch does not evaluate yet are refused here
- * (`invalid` CONTAINERS_POLICY_UNSUPPORTED) rather than denied or allowed:
- * `sigstoreSigned` with `fulcio` or `pki`.
+ * `fulcio` CAs and `pki` roots and intermediates are PEM certificates
+ * (prepareTrustRoot: `x509.CertPool.AppendCertsFromPEM`, which must find one).
  */
 import type { KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -26,6 +25,8 @@ import type {
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { transparencyLogFromKey, type TransparencyLog } from '../sigstore/trusted-root.ts';
 import { type GpgKeyring, loadKeyring } from '../formats/simple-signing/openpgp.ts';
+import { certificatesOfPem, type FulcioRoot, type PkiRoot } from './certificate-signer.ts';
+import type { NotationCertificate } from '../formats/notation/x509.ts';
 import './error-codes.ts';
 
 /** A key file is a PEM key or a keyring; larger than this is not one. */
@@ -49,6 +50,10 @@ export type PreparedRequirement =
       readonly keys: readonly KeyObject[];
       /** Present when the requirement names Rekor keys: signatures must then be logged. */
       readonly rekor?: readonly TransparencyLog[];
+      /** For `fulcio`: the CAs, the identity and the Rekor logs (keys is then empty). */
+      readonly fulcio?: FulcioRoot;
+      /** For `pki`: roots, intermediates and the identity (keys is then empty). */
+      readonly pki?: PkiRoot;
     };
 
 /** Reads a file with a size cap; `invalid` CONTAINERS_POLICY_FILE_INVALID when it cannot. */
@@ -97,13 +102,27 @@ export async function prepareRequirements(
     const path = `${where}[${index}]`;
     switch (requirement.type) {
       case 'sigstoreSigned': {
-        if (requirement.fulcio !== undefined || requirement.pki !== undefined) {
-          throw invalid(
-            'CONTAINERS_POLICY_UNSUPPORTED',
-            `${path}: vouch cannot evaluate sigstoreSigned with ${requirement.fulcio === undefined ? 'pki' : 'fulcio'} yet; the image is neither allowed nor denied`,
-          );
+        if (requirement.pki !== undefined) {
+          const { pki } = requirement;
+          const roots = await certificates(pki.caRoots, `${path} pki CA roots`, readFile);
+          const intermediates =
+            pki.caIntermediates === undefined
+              ? []
+              : await certificates(pki.caIntermediates, `${path} pki CA intermediates`, readFile);
+          prepared.push({
+            requirement,
+            keys: [],
+            pki: {
+              roots,
+              intermediates,
+              subjectEmail: pki.subjectEmail,
+              subjectHostname: pki.subjectHostname,
+            },
+          });
+          break;
         }
-        const keyBytes = await materialBytes(requirement.keys as MaterialSource, readFile);
+        const keyBytes =
+          requirement.keys === undefined ? [] : await materialBytes(requirement.keys, readFile);
         const keys = keyBytes.map(({ bytes, name }) => publicKey(bytes, `${path} key ${name}`));
         if (requirement.rekorPublicKeys === undefined) {
           prepared.push({ requirement, keys });
@@ -120,7 +139,18 @@ export async function prepareRequirements(
           }
           return transparencyLogFromKey(key);
         });
-        prepared.push({ requirement, keys, rekor });
+        const { fulcio } = requirement;
+        if (fulcio === undefined) {
+          prepared.push({ requirement, keys, rekor });
+          break;
+        }
+        const cas = await certificates(fulcio.ca, `${path} fulcio CA`, readFile);
+        prepared.push({
+          requirement,
+          keys,
+          rekor,
+          fulcio: { cas, oidcIssuer: fulcio.oidcIssuer, subjectEmail: fulcio.subjectEmail, rekor },
+        });
         break;
       }
       case 'signedBy': {
@@ -196,4 +226,26 @@ function publicKey(bytes: Uint8Array, what: string): KeyObject {
       cause: error,
     });
   }
+}
+
+/** The PEM certificates of a CA source; at least one, as `AppendCertsFromPEM` must add one. */
+async function certificates(
+  source: MaterialSource,
+  what: string,
+  readFile: ReadFile,
+): Promise<NotationCertificate[]> {
+  const [named] = await materialBytes(source, readFile);
+  const name = `${what} ${named?.name ?? ''}`;
+  let found: NotationCertificate[];
+  try {
+    found = certificatesOfPem(named?.bytes ?? new Uint8Array(), name);
+  } catch (error) {
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `${name}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (found.length === 0) {
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `${name}: no PEM certificate found`);
+  }
+  return found;
 }

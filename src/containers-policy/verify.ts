@@ -11,8 +11,8 @@
  * 2. when a signature requirement applies, the image is resolved to its
  *    digest; for `sigstoreSigned`, where registries.d enables
  *    `use-sigstore-attachments` for it, its cosign signature attachments are
- *    fetched; for `signedBy`, its GPG simple signatures are read from its
- *    store (simple-signing/signature-stores.ts: the registry API extension,
+ *    fetched; for `signedBy` and `sigstoreSigned`, the signature blobs of its
+ *    store (GPG simple signatures, `\x00sigstore-json` blobs) are read (simple-signing/signature-stores.ts: the registry API extension,
  *    else the registries.d lookaside). A policy of `insecureAcceptAnything`
  *    and `reject` needs no registry at all;
  * 3. `decideContainersPolicy` decides, with no I/O.
@@ -126,7 +126,9 @@ async function verifyOne(
     const needsAttachments = prepared.some(
       ({ requirement }) => requirement.type === 'sigstoreSigned',
     );
-    const needsSimpleSignatures = prepared.some((item) => 'keyring' in item);
+    // containers/image reads the lookaside (or API extension) for sigstore
+    // signatures too: `\x00sigstore-json` blobs stored there count for sigstoreSigned.
+    const needsSimpleSignatures = needsAttachments || prepared.some((item) => 'keyring' in item);
     const needsSignatures = needsAttachments || needsSimpleSignatures;
     const useSigstoreAttachments = usesSigstoreAttachments(options.registriesD, reference);
     let evidence: ContainersPolicyEvidence = { reference, useSigstoreAttachments };
