@@ -7,8 +7,6 @@ export interface ContainersPolicyErrorCodes {
   CONTAINERS_POLICY_DENIED: 'denied';
   /** The policy file or a key file it names cannot be read, or a key is not one. */
   CONTAINERS_POLICY_FILE_INVALID: 'invalid';
-  /** A requirement vouch cannot evaluate yet (it never guesses an answer). */
-  CONTAINERS_POLICY_UNSUPPORTED: 'invalid';
 }
 
 export type ContainersPolicyErrorCode = keyof ContainersPolicyErrorCodes;
