@@ -23,11 +23,12 @@ import { notationKeySigner } from '../src/formats/notation/signature.ts';
 import { buildNotationSignatureManifest } from '../src/formats/notation/signature-manifest.ts';
 import { digestOf } from '../src/oci/digest.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
-import { OCI_MANIFEST } from '../src/oci/media-types.ts';
+import { OCI_ARTIFACT_MANIFEST, OCI_MANIFEST } from '../src/oci/media-types.ts';
 import { copyImage } from '../src/registry/copy.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
 import { HttpClient } from '../src/registry/http.ts';
 import { openLayout } from '../src/registry/layout.ts';
+import { addToReferrersTag } from '../src/registry/referrers-tag.ts';
 import { type CliRun, NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { putBytes } from './helpers/images.ts';
 import { installVerificationPlugin, pluginRequests } from './helpers/notation-plugins.ts';
@@ -481,6 +482,80 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       assert.equal(run.code, 0, run.stdout);
       assert.equal(image.signatures[0]?.digest, stored.digest);
       assert.equal(image.signatures[0]?.verified, true);
+    });
+
+    describe('the pre-release OCI artifact manifest form (notation-go registry/internal/artifactspec)', () => {
+      /** The notation CLI's JWS envelope of e2e-valid-signature, re-wrapped in an artifact manifest. */
+      async function attachArtifactManifest(
+        dir: string,
+        edit: (envelope: Uint8Array) => Uint8Array = (envelope) => envelope,
+      ): Promise<Descriptor> {
+        const store = await openLayout(dir, { create: false });
+        const subject = await store.resolve({ tag: 'v1' });
+        const original = await fixture(
+          'registry/oci_layout/e2e-valid-signature/blobs/sha256/c9af07e038b2b1a463e648986ad7273157511ffeba0b689f33e5472bae471f50',
+        );
+        const blob = await putBytes(store, 'application/jose+json', edit(new Uint8Array(original)));
+        const annotations = {
+          'io.cncf.notary.x509chain.thumbprint#S256':
+            '["e38aea13f2b051f7183cca64a51ee676f4d4456f41d9fecf15eb367efc7343b9"]',
+        };
+        const manifest = await putBytes(
+          store,
+          OCI_ARTIFACT_MANIFEST,
+          new TextEncoder().encode(
+            JSON.stringify({
+              mediaType: OCI_ARTIFACT_MANIFEST,
+              artifactType: 'application/vnd.cncf.notary.signature',
+              blobs: [blob],
+              subject,
+              annotations,
+            }),
+          ),
+        );
+        // vouch never writes this form, so the listing is written as notation's oras-go would.
+        const listed = {
+          ...manifest,
+          artifactType: 'application/vnd.cncf.notary.signature',
+          annotations,
+        };
+        await addToReferrersTag(store, subject.digest, listed, { settleMs: 0 });
+        return listed;
+      }
+
+      it('a notation JWS envelope stored in it verifies under the fixture trust policy', async () => {
+        const dir = await layoutCopy('e2e');
+        const stored = await attachArtifactManifest(dir);
+        const { run, image } = await verifyJson(
+          await notationConfig('trustpolicy.json'),
+          `oci:${dir}:v1`,
+        );
+        assert.equal(run.code, 0, run.stdout);
+        assert.equal(image.status, 'verified', run.stdout);
+        assert.equal(image.signatures[0]?.digest, stored.digest);
+        assert.equal(image.signatures[0]?.verified, true);
+      });
+
+      it('a tampered envelope in it is refused (integrity)', async () => {
+        const dir = await layoutCopy('e2e');
+        await attachArtifactManifest(dir, (envelope) => {
+          const jws = JSON.parse(new TextDecoder().decode(envelope)) as { signature: string };
+          const flipped = jws.signature.startsWith('A') ? 'B' : 'A';
+          jws.signature = flipped + jws.signature.slice(1);
+          return new TextEncoder().encode(JSON.stringify(jws));
+        });
+        const { run, image } = await verifyJson(
+          await notationConfig('trustpolicy.json'),
+          `oci:${dir}:v1`,
+        );
+        assert.equal(run.code, 1, run.stdout);
+        assert.equal(image.status, 'denied');
+        assert.equal(image.signatures[0]?.failure?.code, 'NOTATION_INTEGRITY_FAILED', run.stdout);
+        assert.match(
+          image.signatures[0]?.failure?.message ?? '',
+          /signature does not match the signed content/,
+        );
+      });
     });
 
     it('an envelope larger than --max-envelope-bytes is refused before it is fetched', async () => {

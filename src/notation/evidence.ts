@@ -4,8 +4,9 @@
  * and `registry/repository.go` find them: the image's OCI referrers of
  * artifact type `application/vnd.cncf.notary.signature` (the referrers API,
  * or the fallback tag `sha256-<hex>` on registries without it and on OCI
- * layouts), in listing order, each signature manifest fetched by digest and
- * its one envelope layer read.
+ * layouts), in listing order, each signature manifest (an OCI image manifest,
+ * or the pre-release OCI artifact manifest notation-go also reads) fetched by
+ * digest and its one envelope read.
  *
  * The listing is a hint: anyone who can push a tag can write the fallback
  * index. So each listed manifest is opened by digest (the store checks the
@@ -68,9 +69,7 @@ export type NotationSignatureProblem =
   /** The manifest or its envelope is not in the store. */
   | 'missing'
   /** The manifest or envelope did not match its digest or size, or is no manifest. */
-  | 'content-invalid'
-  /** A form vouch's stores do not read: the pre-release OCI artifact manifest. */
-  | 'unsupported';
+  | 'content-invalid';
 
 /** A listed signature that could not be read; it never verifies. */
 export interface RejectedNotationSignature {
@@ -217,16 +216,11 @@ async function examine(
     problem,
     reason: `signature ${index} (${digest}): ${reason}`,
   });
-  if (descriptor.mediaType === OCI_ARTIFACT_MANIFEST) {
-    return reject(
-      'unsupported',
-      `it is stored as a pre-release OCI artifact manifest (${OCI_ARTIFACT_MANIFEST}), which vouch does not read; sign again with notation 1.0 or later`,
-    );
-  }
-  if (descriptor.mediaType !== OCI_MANIFEST) {
+  // notation-go reads both (registry/repository.go getSignatureBlobDesc).
+  if (descriptor.mediaType !== OCI_MANIFEST && descriptor.mediaType !== OCI_ARTIFACT_MANIFEST) {
     return reject(
       'manifest-invalid',
-      `the listing says it is ${JSON.stringify(descriptor.mediaType)}, not an OCI image manifest`,
+      `the listing says it is ${JSON.stringify(descriptor.mediaType)}, not an OCI image or artifact manifest`,
     );
   }
   const maxEnvelopeBytes = options.maxEnvelopeBytes ?? DEFAULT_MAX_NOTATION_ENVELOPE_BYTES;

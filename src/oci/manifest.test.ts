@@ -9,6 +9,7 @@ import {
   DOCKER_MANIFEST_LIST,
   DOCKER_MANIFEST_V1,
   DOCKER_MANIFEST_V1_SIGNED,
+  OCI_ARTIFACT_MANIFEST,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_MANIFEST,
@@ -284,6 +285,74 @@ describe('parseManifest: refusals', () => {
       undefined,
       'manifests[0].platform',
     );
+  });
+});
+
+describe('parseManifest: the pre-release OCI artifact manifest', () => {
+  const envelope = { mediaType: 'application/jose+json', digest: D2, size: 2070 };
+  const subject = { mediaType: OCI_MANIFEST, digest: D1, size: 500 };
+  const artifact = {
+    mediaType: OCI_ARTIFACT_MANIFEST,
+    artifactType: 'application/vnd.cncf.notary.signature',
+    blobs: [envelope],
+    subject,
+    annotations: { 'io.cncf.notary.x509chain.thumbprint#S256': '[]' },
+  };
+
+  test('read as oras-go and notation-go read it: blobs, subject, annotations, its own artifactType', () => {
+    const bytes = encode(artifact);
+    const parsed = parseManifest(bytes, OCI_ARTIFACT_MANIFEST, 'test-source');
+    assert.equal(parsed.kind, 'artifact');
+    assert.equal(parsed.mediaType, OCI_ARTIFACT_MANIFEST);
+    assert.equal(parsed.digest, digestOf(bytes));
+    assert.deepEqual(parsed.manifest, artifact);
+    assert.deepEqual(describeManifest(parsed), {
+      mediaType: OCI_ARTIFACT_MANIFEST,
+      digest: digestOf(bytes),
+      size: bytes.byteLength,
+      artifactType: 'application/vnd.cncf.notary.signature',
+      annotations: artifact.annotations,
+    });
+    // Found by its declared mediaType when the store does not say (a layout read by digest).
+    assert.equal(parseManifest(bytes, undefined, 'test-source').kind, 'artifact');
+  });
+
+  test('blobs, subject and annotations may be absent (omitempty); unknown fields are ignored', () => {
+    const { blobs: _b, subject: _s, annotations: _a, ...bare } = artifact;
+    const parsed = parseManifest(
+      encode({ ...bare, 'org.example.extra': [1] }),
+      undefined,
+      'test-source',
+    );
+    assert.equal(parsed.kind, 'artifact');
+    assert.deepEqual(parsed.manifest, { ...bare, blobs: [] });
+  });
+
+  test('wrong types and missing artifactType are refused', () => {
+    rejects({ ...artifact, artifactType: undefined }, OCI_ARTIFACT_MANIFEST, 'artifactType');
+    rejects({ ...artifact, artifactType: 7 }, OCI_ARTIFACT_MANIFEST, 'artifactType');
+    rejects({ ...artifact, blobs: envelope }, OCI_ARTIFACT_MANIFEST, 'blobs');
+    rejects({ ...artifact, blobs: [{ ...envelope, size: '2070' }] }, undefined, 'blobs[0].size');
+    rejects(
+      { ...artifact, blobs: [{ ...envelope, digest: 'sha256:abc' }] },
+      undefined,
+      'blobs[0].digest',
+    );
+    rejects(
+      { ...artifact, blobs: [{ ...envelope, mediaType: 'jose' }] },
+      undefined,
+      'blobs[0].mediaType',
+    );
+    rejects({ ...artifact, subject: 'sha256:abc' }, undefined, 'subject');
+    rejects({ ...artifact, annotations: { a: 1 } }, undefined, 'annotations');
+  });
+
+  test('image-manifest or index fields in an artifact manifest are a mix-and-match attempt', () => {
+    rejects({ ...artifact, config: subject }, undefined, 'config');
+    rejects({ ...artifact, layers: [envelope] }, undefined, 'layers');
+    rejects({ ...artifact, manifests: [subject] }, undefined, 'manifests');
+    rejects(artifact, OCI_MANIFEST, 'served as');
+    rejects(ociManifest, OCI_ARTIFACT_MANIFEST, 'served as');
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Descriptors, image manifests and indexes (OCI image-spec v1.1 descriptor.md,
  * manifest.md, image-index.md; Docker schema 2 manifests and manifest lists
- * share the shape). Parsers start from bytes, validate strictly, and keep the
+ * share the shape), and, read only, the pre-release OCI artifact manifest
+ * notation signatures may be stored in. Parsers start from bytes, validate strictly, and keep the
  * bytes: a manifest's digest is always the digest of the bytes received, never
  * of a re-serialisation.
  */
@@ -14,6 +15,7 @@ import {
   IMAGE_MANIFEST_TYPES,
   INDEX_TYPES,
   isValidMediaType,
+  OCI_ARTIFACT_MANIFEST,
 } from './media-types.ts';
 
 export type Annotations = Readonly<Record<string, string>>;
@@ -56,6 +58,21 @@ export interface ImageIndex {
   readonly annotations?: Annotations;
 }
 
+/**
+ * The pre-release OCI artifact manifest (image-spec v1.1.0-rc2 artifact.md;
+ * oras-go v2 `ocispec.Artifact`, notation-go registry/internal/artifactspec):
+ * no schemaVersion or config; `blobs`, `subject` and `annotations` are
+ * omitempty. Read only, for the Notary Project signatures stored in it.
+ * https://github.com/opencontainers/image-spec/blob/v1.1.0-rc2/artifact.md
+ */
+export interface ArtifactManifest {
+  readonly mediaType: string;
+  readonly artifactType: string;
+  readonly blobs: readonly Descriptor[];
+  readonly subject?: Descriptor;
+  readonly annotations?: Annotations;
+}
+
 /** A manifest as received: its exact bytes, their digest, and the parsed content. */
 export type ParsedManifest =
   | {
@@ -71,6 +88,13 @@ export type ParsedManifest =
       readonly bytes: Uint8Array;
       readonly digest: Digest;
       readonly manifest: ImageIndex;
+    }
+  | {
+      readonly kind: 'artifact';
+      readonly mediaType: string;
+      readonly bytes: Uint8Array;
+      readonly digest: Digest;
+      readonly manifest: ArtifactManifest;
     };
 
 /** The descriptor of a parsed manifest, as it would appear in an index or referrers list. */
@@ -121,6 +145,17 @@ export function parseManifest(
     document.schemaVersion === 1
   ) {
     throw fail('Docker schema 1 manifests are not supported; push the image with a current client');
+  }
+  if (declared === OCI_ARTIFACT_MANIFEST) {
+    if (advertised !== undefined && isKnownType(advertised) && advertised !== declared)
+      throw fail(`served as ${advertised} but declares mediaType ${declared}`);
+    return {
+      kind: 'artifact',
+      mediaType: declared,
+      bytes,
+      digest: digestOf(bytes),
+      manifest: parseArtifactFields(document, fail),
+    };
   }
   if (document.schemaVersion !== 2)
     throw fail(`schemaVersion must be 2, found ${JSON.stringify(document.schemaVersion)}`);
@@ -180,6 +215,28 @@ function parseIndexFields(document: Record<string, unknown>, fail: Fail): ImageI
     ...(mediaType === undefined ? {} : { mediaType }),
     ...(artifactType === undefined ? {} : { artifactType }),
     manifests: document.manifests.map((m, i) => parseDescriptor(m, `manifests[${i}]`, fail)),
+    ...(subject === undefined ? {} : { subject }),
+    ...(annotations === undefined ? {} : { annotations }),
+  };
+}
+
+function parseArtifactFields(document: Record<string, unknown>, fail: Fail): ArtifactManifest {
+  // Unknown fields are ignored (Go's json.Unmarshal into oras-go's struct);
+  // an image manifest's or index's own fields are a mix-and-match attempt.
+  for (const field of ['config', 'layers', 'manifests']) {
+    if (field in document) throw fail(`an artifact manifest must not have ${field}`);
+  }
+  const artifactType = optionalString(document, 'artifactType', fail);
+  if (artifactType === undefined) throw fail('artifactType must be a media type');
+  const blobs = document.blobs ?? [];
+  if (!Array.isArray(blobs)) throw fail('blobs must be an array');
+  const subject =
+    document.subject === undefined ? undefined : parseDescriptor(document.subject, 'subject', fail);
+  const annotations = parseAnnotations(document.annotations, 'annotations', fail);
+  return {
+    mediaType: OCI_ARTIFACT_MANIFEST,
+    artifactType,
+    blobs: blobs.map((blob, i) => parseDescriptor(blob, `blobs[${i}]`, fail)),
     ...(subject === undefined ? {} : { subject }),
     ...(annotations === undefined ? {} : { annotations }),
   };
@@ -286,7 +343,11 @@ function inferType(document: Record<string, unknown>): string {
 }
 
 function isKnownType(mediaType: string): boolean {
-  return INDEX_TYPES.includes(mediaType) || IMAGE_MANIFEST_TYPES.includes(mediaType);
+  return (
+    INDEX_TYPES.includes(mediaType) ||
+    IMAGE_MANIFEST_TYPES.includes(mediaType) ||
+    mediaType === OCI_ARTIFACT_MANIFEST
+  );
 }
 
 function stripParameters(contentType: string): string {

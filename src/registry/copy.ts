@@ -8,6 +8,7 @@
  * a destination never points at something it does not hold.
  */
 import { createLimiter } from '../core/concurrency.ts';
+import { invalid } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, ParsedManifest } from '../oci/manifest.ts';
 import type { ImageStore, ManifestTarget } from './store.ts';
@@ -116,6 +117,13 @@ export async function copyImage(
     manifest: ParsedManifest,
     tag: string | undefined,
   ): Promise<Descriptor> => {
+    // Read-only form (oci/manifest.ts ArtifactManifest): refused before any blob is copied.
+    if (manifest.kind === 'artifact') {
+      throw invalid(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${manifest.digest} is a ${manifest.mediaType}, which vouch reads but does not copy`,
+      );
+    }
     if (manifest.kind === 'index') {
       await Promise.all(manifest.manifest.manifests.map((child) => copyChild(child.digest)));
     } else {

@@ -18,7 +18,7 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../oci/manifest.ts';
-import { MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.ts';
+import { MANIFEST_TYPES, OCI_INDEX, READABLE_MANIFEST_TYPES } from '../oci/media-types.ts';
 import { type ImageReference, isLoopbackRegistry } from '../oci/reference.ts';
 import { challengeOf, RegistryAuth, repositoryScope } from './auth.ts';
 import type { Credentials } from './credentials.ts';
@@ -322,7 +322,8 @@ export class RegistryRepository implements ImageStore {
     const response = await this.client.request({
       method: 'GET',
       path: this.#path('manifests', reference),
-      headers: { accept: MANIFEST_TYPES.join(', ') },
+      // notation-go reads signatures stored as pre-release artifact manifests too.
+      headers: { accept: READABLE_MANIFEST_TYPES.join(', ') },
       scopes: this.#scopes('pull'),
       idempotent: true,
     });

@@ -602,8 +602,11 @@ export class OCILayoutStore implements ImageStore {
           queue.push({ descriptor: child, owning: true });
         }
       } else {
-        const { config, layers } = parsed.manifest;
-        if ([config, ...layers].some((d) => d.digest === target)) return true;
+        const blobs =
+          parsed.kind === 'image'
+            ? [parsed.manifest.config, ...parsed.manifest.layers]
+            : parsed.manifest.blobs;
+        if (blobs.some((d) => d.digest === target)) return true;
       }
     }
     return false;

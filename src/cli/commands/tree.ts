@@ -113,7 +113,12 @@ async function attachment(store: ImageStore, location: string, tag: string): Pro
     }
     throw error;
   }
-  const listed = manifest.kind === 'image' ? manifest.manifest.layers : manifest.manifest.manifests;
+  const listed =
+    manifest.kind === 'image'
+      ? manifest.manifest.layers
+      : manifest.kind === 'index'
+        ? manifest.manifest.manifests
+        : manifest.manifest.blobs;
   return { location, manifest: manifest.digest, entries: listed.map(entry) };
 }
 

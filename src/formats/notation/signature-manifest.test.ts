@@ -284,6 +284,25 @@ describe('parseNotationSignatureManifest', () => {
       ),
       'has no "layers"',
     ],
+    ...(
+      [
+        ['without blobs', undefined, 'blobs'],
+        ['with no blob', [], 'blobs has 0 entries'],
+        ['with two blobs', [LEGACY.layer.descriptor, LEGACY.layer.descriptor], 'blobs has 2'],
+        ['whose blobs is not an array', LEGACY.layer.descriptor, 'blobs'],
+      ] as const
+    ).map(([what, blobs, fragment]): [string, Uint8Array, string] => [
+      `an artifact manifest ${what}`,
+      bytes(
+        JSON.stringify({
+          mediaType: 'application/vnd.oci.artifact.manifest.v1+json',
+          artifactType: NOTATION_ARTIFACT_TYPE,
+          blobs,
+          subject: SUBJECT,
+        }),
+      ),
+      fragment,
+    ]),
   ];
   for (const [name, input, fragment] of cases) {
     test(`refuses ${name}`, () => {

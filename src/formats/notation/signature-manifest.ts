@@ -41,7 +41,7 @@ import { denied, invalid } from '../../core/errors.ts';
 import { parseStrictJson, type JsonValue } from '../../core/strict-json.ts';
 import { type Digest, digestOf } from '../../oci/digest.ts';
 import { type Annotations, type Descriptor, parseDescriptor } from '../../oci/manifest.ts';
-import { OCI_EMPTY, OCI_MANIFEST } from '../../oci/media-types.ts';
+import { OCI_ARTIFACT_MANIFEST, OCI_EMPTY, OCI_MANIFEST } from '../../oci/media-types.ts';
 import { goMap, goMarshalBytes, type GoStruct } from '../go-json.ts';
 import { array, checkFields, object, quote, string, type Fail } from '../json-fields.ts';
 import {
@@ -57,7 +57,7 @@ import { rfc3339Seconds } from './signature.ts';
 /** The artifact type of Notary Project signatures (notation-go registry/mediatype.go). */
 export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
 /** The pre-release OCI artifact manifest (notation-go registry/internal/artifactspec). */
-export const OCI_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
+export { OCI_ARTIFACT_MANIFEST };
 export const THUMBPRINT_ANNOTATION = 'io.cncf.notary.x509chain.thumbprint#S256';
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
 
