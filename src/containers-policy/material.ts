@@ -16,8 +16,8 @@
  * (prepareTrustRoot: `x509.CertPool.AppendCertsFromPEM`, which must find one).
  */
 import type { KeyObject } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { invalid, isVouchError, messageOf } from '../core/errors.ts';
+import { readFileCapped } from '../simple-signing/files.ts';
+import { invalid, messageOf } from '../core/errors.ts';
 import type {
   MaterialSource,
   PolicyRequirement,
@@ -58,34 +58,16 @@ export type PreparedRequirement =
 
 /** Reads a file with a size cap; `invalid` CONTAINERS_POLICY_FILE_INVALID when it cannot. */
 export const readCappedFile: ReadFile = async (path, maxBytes) => {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: ${messageOf(error)}`, {
-      cause: error,
-    });
+  const bytes = await readFileCapped(path, maxBytes, {
+    tooLarge: () =>
+      invalid('CONTAINERS_POLICY_FILE_INVALID', `${path} is larger than ${maxBytes} bytes`),
+    unreadable: (problem, cause) =>
+      invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: it ${problem}`, { cause }),
+  });
+  if (bytes === undefined) {
+    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: no such file`);
   }
-  try {
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > maxBytes) {
-        throw invalid('CONTAINERS_POLICY_FILE_INVALID', `${path} is larger than ${maxBytes} bytes`);
-      }
-    }
-    return new Uint8Array(buffer.subarray(0, length));
-  } catch (error) {
-    if (isVouchError(error)) throw error;
-    throw invalid('CONTAINERS_POLICY_FILE_INVALID', `cannot read ${path}: ${messageOf(error)}`, {
-      cause: error,
-    });
-  } finally {
-    await handle.close();
-  }
+  return bytes;
 };
 
 /**
