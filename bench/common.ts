@@ -8,6 +8,9 @@ import { createLimiter } from '../src/core/concurrency.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
 import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import type { RegistryRepository } from '../src/registry/distribution.ts';
+import type { KeyObject } from 'node:crypto';
+import { Stores } from '../src/registry/open.ts';
+import { verifyImages } from '../src/verify/verify.ts';
 import { putBytes } from '../test/helpers/images.ts';
 
 /**
@@ -106,4 +109,45 @@ export async function pushImages(
       }),
     ),
   );
+}
+
+/**
+ * One round of cosign key verification of `images` with a fresh `Stores`
+ * (undici), in images per second: the reference the other signature
+ * families are measured against. Throws unless every image verified.
+ */
+export async function cosignKeyRound(
+  images: readonly string[],
+  publicKey: KeyObject,
+): Promise<number> {
+  const stores = new Stores({ http: { transport: 'undici' } });
+  const begin = process.hrtime.bigint();
+  const results = await verifyImages(stores, images, { trust: { keys: [publicKey] } });
+  const perSecond = images.length / seconds(begin);
+  await stores.close();
+  const bad = results.filter((result) => result.status !== 'verified');
+  if (bad.length > 0) {
+    throw new Error(`cosign: ${bad.length} images not verified; first: ${JSON.stringify(bad[0])}`);
+  }
+  return perSecond;
+}
+
+/**
+ * `rounds` rounds of `a` and `b`, alternating, after one warm-up of each
+ * (connections, JIT, the registry's caches): the rates of each.
+ */
+export async function alternatingRounds(
+  rounds: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<[number[], number[]]> {
+  await a();
+  await b();
+  const ratesA: number[] = [];
+  const ratesB: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ratesA.push(await a());
+    ratesB.push(await b());
+  }
+  return [ratesA, ratesB];
 }

@@ -41,9 +41,18 @@ import { imageSigner } from '../src/sign/image-signer.ts';
 import { signImages } from '../src/sign/sign.ts';
 import { loadRegistriesD } from '../src/simple-signing/registries-d-files.ts';
 import { writeSimpleSignature } from '../src/simple-signing/signature-stores.ts';
-import { verifyImages } from '../src/verify/verify.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { knob, median, printFigures, pushImages, run, seconds, tagOf } from './common.ts';
+import {
+  alternatingRounds,
+  cosignKeyRound,
+  knob,
+  median,
+  printFigures,
+  pushImages,
+  run,
+  seconds,
+  tagOf,
+} from './common.ts';
 
 const IMAGES = knob('BENCH_IMAGES', 1000);
 const ROUNDS = knob('BENCH_ROUNDS', 5);
@@ -207,31 +216,9 @@ try {
     }
     return perSecond;
   };
-  const cosignRound = async (): Promise<number> => {
-    const stores = new Stores({ http: { transport: 'undici' } });
-    const begin = process.hrtime.bigint();
-    const results = await verifyImages(stores, images, {
-      trust: { keys: [cosignKey.publicKey] },
-    });
-    const perSecond = images.length / seconds(begin);
-    await stores.close();
-    const bad = results.filter((result) => result.status !== 'verified');
-    if (bad.length > 0) {
-      throw new Error(
-        `cosign: ${bad.length} images not verified; first: ${JSON.stringify(bad[0])}`,
-      );
-    }
-    return perSecond;
-  };
-  // Warm-up (connections, JIT, the registry's caches).
-  await gpgRound();
-  await cosignRound();
-  const gpgRates: number[] = [];
-  const cosignRates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    gpgRates.push(await gpgRound());
-    cosignRates.push(await cosignRound());
-  }
+  const [gpgRates, cosignRates] = await alternatingRounds(ROUNDS, gpgRound, () =>
+    cosignKeyRound(images, cosignKey.publicKey),
+  );
   const gpgMedian = median(gpgRates);
   const cosignMedian = median(cosignRates);
   const ratio = gpgMedian / cosignMedian;

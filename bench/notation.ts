@@ -42,10 +42,18 @@ import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { signImages } from '../src/sign/sign.ts';
-import { verifyImages } from '../src/verify/verify.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { knob, median, pushImages, run, seconds, tagOf } from './common.ts';
+import {
+  alternatingRounds,
+  cosignKeyRound,
+  knob,
+  median,
+  pushImages,
+  run,
+  seconds,
+  tagOf,
+} from './common.ts';
 
 const encoder = new TextEncoder();
 
@@ -201,31 +209,9 @@ try {
     }
     return perSecond;
   };
-  const cosignRound = async (): Promise<number> => {
-    const stores = new Stores({ http: { transport: 'undici' } });
-    const begin = process.hrtime.bigint();
-    const results = await verifyImages(stores, images, {
-      trust: { keys: [cosignKey.publicKey] },
-    });
-    const perSecond = images.length / seconds(begin);
-    await stores.close();
-    const bad = results.filter((result) => result.status !== 'verified');
-    if (bad.length > 0) {
-      throw new Error(
-        `cosign: ${bad.length} images not verified; first: ${JSON.stringify(bad[0])}`,
-      );
-    }
-    return perSecond;
-  };
-  // Warm-up (connections, JIT, the registry's caches).
-  await notationRound();
-  await cosignRound();
-  const notationRates: number[] = [];
-  const cosignRates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    notationRates.push(await notationRound());
-    cosignRates.push(await cosignRound());
-  }
+  const [notationRates, cosignRates] = await alternatingRounds(ROUNDS, notationRound, () =>
+    cosignKeyRound(images, cosignKey.publicKey),
+  );
   const notationMedian = median(notationRates);
   const cosignMedian = median(cosignRates);
   const ratio = notationMedian / cosignMedian;
