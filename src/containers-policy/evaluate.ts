@@ -35,7 +35,6 @@ import { matchesSignedIdentity } from '../formats/containers-policy/signed-ident
 import { type Digest, digestOf } from '../oci/digest.ts';
 import { formatReference, type ImageReference } from '../oci/reference.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
-import { verifyAtomicSignature } from '../formats/simple-signing/verify.ts';
 import { evaluate, type Verdict } from '../verify/evaluate.ts';
 import { fulcioSigner, type PkiRoot, pkiSigner } from './certificate-signer.ts';
 import {
@@ -192,6 +191,8 @@ async function decideSignedBy(
   }
   const rule = prepared.requirement.signedIdentity;
   const outcomes: SignatureOutcome[] = [];
+  // openpgp.js is loaded only when a signedBy requirement applies.
+  const { verifyAtomicSignature } = await import('../formats/simple-signing/verify.ts');
   for (const [position, { blob, source }] of blobs.entries()) {
     const layer = digestOf(blob);
     try {

@@ -24,7 +24,7 @@ import type {
 } from '../formats/containers-policy/policy-json.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { transparencyLogFromKey, type TransparencyLog } from '../sigstore/trusted-root.ts';
-import { type GpgKeyring, loadKeyring } from '../formats/simple-signing/openpgp.ts';
+import type { GpgKeyring } from '../formats/simple-signing/openpgp.ts';
 import { certificatesOfPem, type FulcioRoot, type PkiRoot } from './certificate-signer.ts';
 import type { NotationCertificate } from '../formats/notation/x509.ts';
 import './error-codes.ts';
@@ -141,6 +141,8 @@ export async function prepareRequirements(
           break;
         }
         const blobs = await materialBytes(requirement.keys, readFile);
+        // openpgp.js is loaded only for a policy that asks for GPG keys.
+        const { loadKeyring } = await import('../formats/simple-signing/openpgp.ts');
         const keyring = await loadKeyring(
           blobs.map(({ bytes }) => bytes),
           `${path} (${blobs.map(({ name }) => name).join(', ')})`,
