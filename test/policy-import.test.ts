@@ -214,6 +214,45 @@ ${publicKey
     ]);
   });
 
+  it('a containers policy.json', async () => {
+    const file = join(tmp, 'policy.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            [registry.host]: [{ type: 'reject' }],
+            [`${registry.host}/k`]: [{ type: 'insecureAcceptAnything' }],
+          },
+        },
+      }),
+    );
+    const policy = join(tmp, 'cp-policy.yaml');
+    const run = await vouch(
+      'policy',
+      'import',
+      '--containers-policy',
+      file,
+      '--output-file',
+      policy,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await check(policy, 'k/app', 'np/other'), [
+      { image: image('k/app'), result: 'allowed', rule: registry.host.replace(':', '-') + '-k' },
+      { image: image('np/other'), result: 'denied', rule: registry.host.replace(':', '-') },
+    ]);
+    const refused = join(tmp, 'refused-policy.json');
+    await writeFile(
+      refused,
+      JSON.stringify({ default: [{ type: 'sigstoreSigned', keyData: '' }] }),
+    );
+    const failed = await vouch('policy', 'import', '--containers-policy', refused);
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /POLICY_IMPORT_REFUSED|no exact ImagePolicy equivalent/);
+    assert.match(failed.stderr, /default\[0\]/);
+  });
+
   it('a refused construct fails the import with its path, exit 2, nothing written', async () => {
     const file = join(tmp, 'refused.yaml');
     await writeFile(

@@ -14,7 +14,12 @@ import type { CliIO } from './io.ts';
 import { writeJson } from './io.ts';
 import { replaceFile } from './replace-file.ts';
 
-const SOURCES = ['notation-trust-policy', 'cluster-image-policy', 'kyverno'] as const;
+const SOURCES = [
+  'notation-trust-policy',
+  'cluster-image-policy',
+  'kyverno',
+  'containers-policy',
+] as const;
 
 export async function importCommand(args: readonly string[], io: CliIO): Promise<number> {
   const { values } = await parseCommand(
@@ -27,6 +32,7 @@ export async function importCommand(args: readonly string[], io: CliIO): Promise
       'cluster-image-policy': { type: 'string' },
       'no-match-policy': { type: 'string' },
       kyverno: { type: 'string' },
+      'containers-policy': { type: 'string' },
       'output-file': { type: 'string' },
       output: { type: 'string', short: 'o', default: 'text' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +75,12 @@ export async function importCommand(args: readonly string[], io: CliIO): Promise
     const text = await readImportFile(file);
     result = importClusterImagePolicies(text, file, {
       ...(defaultAction === undefined ? {} : { noMatchPolicy: defaultAction }),
+    });
+  } else if (kind === 'containers-policy') {
+    const { importContainersPolicyFiles } =
+      await import('../policy/import/containers-policy-files.ts');
+    result = await importContainersPolicyFiles(file, {
+      ...(policyDir === undefined ? {} : { policyDir }),
     });
   } else {
     const { importKyvernoPolicies } = await import('../policy/import/kyverno.ts');

@@ -42,6 +42,7 @@ export const command: Command = {
        vouch policy import --notation-trust-policy FILE [--trust-store DIR] [IMPORT OPTIONS]
        vouch policy import --cluster-image-policy FILE [--no-match-policy deny|allow|warn] [IMPORT OPTIONS]
        vouch policy import --kyverno FILE [IMPORT OPTIONS]
+       vouch policy import --containers-policy FILE [IMPORT OPTIONS]
 
 A policy (YAML or JSON, apiVersion vouch.dev/v1alpha1, kind ImagePolicy; see
 the README's "Policies" and schema/policy.schema.json) names authorities

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isVouchError } from '../../core/errors.ts';
+import { selectRule } from '../match.ts';
+import { PolicyError } from '../source.ts';
+import { importContainersPolicyFiles } from './containers-policy-files.ts';
+
+const FIXTURES = resolve(import.meta.dirname, '../../../../shared/fixtures/containers-image');
+const skip = existsSync(FIXTURES) ? false : `containers-image fixtures not found at ${FIXTURES}`;
+const ARMORED = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n';
+
+describe('vouch policy import --containers-policy', { skip }, () => {
+  let tmp: string;
+  let key: string;
+  let n = 0;
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'vouch-import-cp-'));
+    key = join(tmp, 'key.gpg');
+    await writeFile(key, await readFile(join(FIXTURES, 'public-key.gpg')));
+  });
+
+  after(async () => {
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function importPolicy(policy: unknown, policyDir?: string) {
+    const path = join(tmp, `policy-${n++}.json`);
+    await writeFile(path, JSON.stringify(policy));
+    return importContainersPolicyFiles(path, policyDir === undefined ? {} : { policyDir });
+  }
+
+  async function refused(policy: unknown, path: string, why: RegExp) {
+    await assert.rejects(importPolicy(policy), (error) => {
+      assert.ok(error instanceof PolicyError);
+      assert.equal(error.code, 'POLICY_IMPORT_REFUSED');
+      const issue = error.issues.find((i) => i.path === path);
+      assert.ok(issue, `no issue at ${path}: ${JSON.stringify(error.issues)}`);
+      assert.match(issue.message, /no exact ImagePolicy equivalent/);
+      assert.match(issue.message, why);
+      return true;
+    });
+  }
+
+  const signedBy = (extra: object = {}) => ({
+    type: 'signedBy',
+    keyType: 'GPGKeys',
+    keyPath: key,
+    ...extra,
+  });
+
+  it('orders scopes most specific first and ends with default', async () => {
+    const { document, compiled } = await importPolicy({
+      default: [{ type: 'reject' }],
+      transports: {
+        docker: {
+          'example.com': [{ type: 'insecureAcceptAnything' }],
+          'example.com/team/app': [signedBy()],
+          'example.com/team': [{ type: 'reject' }],
+          'docker.io/library': [{ type: 'insecureAcceptAnything' }],
+        },
+      },
+    });
+    assert.deepEqual(
+      document.rules.map((r) => [r.images, r.action ?? 'verify']),
+      [
+        [['example.com/team/app', 'example.com/team/app/**'], 'verify'],
+        [['example.com/team', 'example.com/team/**'], 'deny'],
+        [['docker.io/library/**'], 'allow'],
+        [['example.com/**'], 'allow'],
+        [['**'], 'deny'],
+      ],
+    );
+    // The scope containers/image would pick is the rule that decides.
+    assert.equal(selectRule(compiled, 'example.com/team/app:1')?.action, 'verify');
+    assert.equal(
+      selectRule(compiled, 'example.com/team/app/sub@sha256:' + '0'.repeat(64))?.action,
+      'verify',
+    );
+    assert.equal(selectRule(compiled, 'example.com/team/other:1')?.action, 'deny');
+    assert.equal(selectRule(compiled, 'example.com/team:1')?.action, 'deny');
+    assert.equal(selectRule(compiled, 'example.com/x:1')?.action, 'allow');
+    assert.equal(selectRule(compiled, 'nginx')?.action, 'allow');
+    assert.equal(selectRule(compiled, 'quay.io/a/b')?.action, 'deny');
+  });
+
+  it('writes a gpg authority with the signed identity and key paths relative to the output', async () => {
+    const { document, compiled } = await importPolicy(
+      {
+        default: [signedBy({ signedIdentity: { type: 'matchRepository' } })],
+      },
+      tmp,
+    );
+    assert.deepEqual(document.authorities, {
+      'default-gpg': {
+        gpg: { keyPaths: ['key.gpg'], signedIdentity: { type: 'matchRepository' } },
+      },
+    });
+    assert.deepEqual(document.rules, [
+      { name: 'default', images: ['**'], authorities: ['default-gpg'] },
+    ]);
+    const authority = compiled.authorities.get('default-gpg');
+    assert.equal(authority?.kind, 'gpg');
+    assert.deepEqual(
+      authority?.kind === 'gpg' ? authority.keyring[0] : undefined,
+      new Uint8Array(await readFile(key)),
+    );
+  });
+
+  it('requires every signature requirement of a list (threshold), and drops insecureAcceptAnything', async () => {
+    const { document, compiled } = await importPolicy({
+      default: [
+        { type: 'insecureAcceptAnything' },
+        signedBy(),
+        signedBy({ keyPath: undefined, keyPaths: [key] }),
+      ],
+    });
+    const rule = document.rules[0];
+    assert.equal(rule?.threshold, 2);
+    assert.equal(rule?.authorities?.length, 2);
+    assert.equal(compiled.rules[0]?.threshold, 2);
+  });
+
+  it('keeps armored keyData, and the docker "" scope replaces default', async () => {
+    const data = Buffer.from(ARMORED).toString('base64');
+    const { document } = await importPolicy({
+      default: [{ type: 'sigstoreSigned', keyPath: key }],
+      transports: {
+        docker: { '': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: data }] },
+        atomic: { 'x.io': [{ type: 'sigstoreSigned', keyPath: key }] },
+      },
+    });
+    assert.deepEqual(document.authorities, { 'docker-default-gpg': { gpg: { keyData: ARMORED } } });
+    assert.deepEqual(
+      document.rules.map((r) => r.images),
+      [['**']],
+    );
+  });
+
+  it('refuses what has no exact equivalent, naming its path', async () => {
+    await refused(
+      {
+        default: [{ type: 'reject' }],
+        transports: { docker: { '*.example.com': [{ type: 'reject' }] } },
+      },
+      'transports.docker["*.example.com"]',
+      /suffix/,
+    );
+    await refused(
+      {
+        default: [{ type: 'reject' }],
+        transports: { docker: { 'example.com/app:1': [{ type: 'reject' }] } },
+      },
+      'transports.docker["example.com/app:1"]',
+      /tag or digest/,
+    );
+    await refused(
+      { default: [{ type: 'sigstoreSigned', keyPath: key }] },
+      'default[0]',
+      /docker-reference/,
+    );
+    await refused(
+      {
+        default: [
+          signedBy({
+            signedIdentity: {
+              type: 'remapIdentity',
+              prefix: 'example.com',
+              signedPrefix: 'other.com',
+            },
+          }),
+        ],
+      },
+      'default[0].signedIdentity',
+      /remapIdentity/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'signedBy',
+            keyType: 'GPGKeys',
+            keyData: Buffer.from('binary').toString('base64'),
+          },
+        ],
+      },
+      'default[0].keyData',
+      /ASCII-armored/,
+    );
+    await refused(
+      { default: [signedBy({ keyType: 'X509Certificates' })] },
+      'default[0].keyType',
+      /not implemented/,
+    );
+    await refused(
+      { default: [{ type: 'signedBaseLayer', baseLayerIdentity: { type: 'matchExact' } }] },
+      'default[0]',
+      /not implemented/,
+    );
+    await refused(
+      {
+        default: [{ type: 'reject' }],
+        transports: { atomic: { 'x.io': [{ type: 'insecureAcceptAnything' }] } },
+      },
+      'transports.atomic["x.io"]',
+      /atomic transport/,
+    );
+  });
+
+  it('refuses a policy.json containers/image would refuse, and a missing key file', async () => {
+    await assert.rejects(importPolicy({ default: [] }), (error) => {
+      assert.ok(isVouchError(error));
+      assert.equal(error.code, 'CONTAINERS_POLICY_INVALID');
+      return true;
+    });
+    await assert.rejects(
+      importPolicy({ default: [signedBy({ keyPath: join(tmp, 'none.gpg') })] }),
+      (error) => {
+        assert.ok(isVouchError(error));
+        assert.equal(error.code, 'POLICY_IMPORT_INVALID');
+        return true;
+      },
+    );
+  });
+});
