@@ -9,7 +9,10 @@ import type { Descriptor } from '../src/oci/manifest.ts';
 import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import type { RegistryRepository } from '../src/registry/distribution.ts';
 import type { KeyObject } from 'node:crypto';
+import { generateKeyPair, type KeyPair } from '../src/keys/generate.ts';
 import { Stores } from '../src/registry/open.ts';
+import { imageSigner } from '../src/sign/image-signer.ts';
+import { signImages } from '../src/sign/sign.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { putBytes } from '../test/helpers/images.ts';
 
@@ -150,4 +153,31 @@ export async function alternatingRounds(
     ratesB.push(await b());
   }
   return [ratesA, ratesB];
+}
+
+/**
+ * Signs images `tagOf(0..count-1)` of `host/repository` with cosign and a
+ * fresh key (the reference signature the other families are compared
+ * with); returns the key pair. Throws if any image was not signed.
+ */
+export async function cosignSignTags(
+  host: string,
+  repository: string,
+  count: number,
+): Promise<KeyPair> {
+  const key = await generateKeyPair();
+  const stores = new Stores({ http: { transport: 'undici' } });
+  const store = stores.client(host).repository(repository);
+  const results = await signImages(
+    Array.from({ length: count }, (_, i) => ({
+      store,
+      target: { tag: tagOf(i) },
+      dockerReference: `${host}/${repository}`,
+    })),
+    { signer: imageSigner(key.privateKey) },
+  );
+  await stores.close();
+  const failed = results.filter((result) => !result.ok);
+  if (failed.length > 0) throw new Error(`cosign signing: ${failed.length} failed`);
+  return key;
 }

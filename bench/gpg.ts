@@ -35,16 +35,14 @@ import { parseContainersPolicy } from '../src/formats/containers-policy/policy-j
 import { readSigningKey, signMessage } from '../src/formats/simple-signing/openpgp.ts';
 import { buildAtomicSignaturePayload } from '../src/formats/simple-signing/payload.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
-import { generateKeyPair } from '../src/keys/generate.ts';
 import { parseImageSpec, Stores } from '../src/registry/open.ts';
-import { imageSigner } from '../src/sign/image-signer.ts';
-import { signImages } from '../src/sign/sign.ts';
 import { loadRegistriesD } from '../src/simple-signing/registries-d-files.ts';
 import { writeSimpleSignature } from '../src/simple-signing/signature-stores.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import {
   alternatingRounds,
   cosignKeyRound,
+  cosignSignTags,
   knob,
   median,
   printFigures,
@@ -172,22 +170,7 @@ try {
 
   // 2c. A cosign signature on each, with a fresh key (untimed).
   start = process.hrtime.bigint();
-  const cosignKey = await generateKeyPair();
-  {
-    const stores = new Stores({ http: { transport: 'undici' } });
-    const store = stores.client(registry.host).repository(REPOSITORY);
-    const results = await signImages(
-      subjects.map((_, i) => ({
-        store,
-        target: { tag: tagOf(i) },
-        dockerReference: `${registry.host}/${REPOSITORY}`,
-      })),
-      { signer: imageSigner(cosignKey.privateKey) },
-    );
-    await stores.close();
-    const failed = results.filter((result) => !result.ok);
-    if (failed.length > 0) throw new Error(`cosign signing: ${failed.length} failed`);
-  }
+  const cosignKey = await cosignSignTags(registry.host, REPOSITORY, subjects.length);
   const cosignSignSeconds = seconds(start);
 
   // The first image's manifest bytes, for skopeo standalone-verify.

@@ -35,18 +35,16 @@ import { parseTrustPolicy } from '../src/formats/notation/trust-policy.ts';
 import { buildJws } from '../src/formats/notation/jws.ts';
 import { notationKeySigner } from '../src/formats/notation/signature.ts';
 import { buildNotationSignatureManifest } from '../src/formats/notation/signature-manifest.ts';
-import { generateKeyPair } from '../src/keys/generate.ts';
 import { readTrustStoreIn } from '../src/notation/trust-store.ts';
 import { verifyNotationImages } from '../src/notation/verify.ts';
 import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import { Stores } from '../src/registry/open.ts';
-import { imageSigner } from '../src/sign/image-signer.ts';
-import { signImages } from '../src/sign/sign.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import {
   alternatingRounds,
   cosignKeyRound,
+  cosignSignTags,
   knob,
   median,
   pushImages,
@@ -147,22 +145,7 @@ try {
 
   // 2b. A cosign signature on each, with a fresh key (untimed).
   start = process.hrtime.bigint();
-  const cosignKey = await generateKeyPair();
-  {
-    const stores = new Stores({ http: { transport: 'undici' } });
-    const store = stores.client(registry.host).repository(REPOSITORY);
-    const results = await signImages(
-      subjects.map((_, i) => ({
-        store,
-        target: { tag: tagOf(i) },
-        dockerReference: `${registry.host}/${REPOSITORY}`,
-      })),
-      { signer: imageSigner(cosignKey.privateKey) },
-    );
-    await stores.close();
-    const failed = results.filter((result) => !result.ok);
-    if (failed.length > 0) throw new Error(`cosign signing: ${failed.length} failed`);
-  }
+  const cosignKey = await cosignSignTags(registry.host, REPOSITORY, subjects.length);
   const cosignSignSeconds = seconds(start);
   await setup.close();
 
