@@ -147,7 +147,10 @@ function assign(meta: ManualChunkMeta): Map<string, string> {
     // that a lazy import of another command also reaches (a notation module
     // importing a Notary v1 helper) would load that command's whole chunk.
     if (commands.length === 1 && roots.length === 1) return name(commands);
-    if (commands.length > 1) return hotPath.has(id) && !costly.has(id) ? 'common' : name(commands);
+    // Named by every root, not only the commands: a Notary v1 helper that the
+    // notation verifier also imports would otherwise sit in the chunk of
+    // `trust` and `verify --notary`, and `notation verify` would load all of it.
+    if (commands.length > 1 && hotPath.has(id) && !costly.has(id)) return 'common';
     return name(roots);
   };
   // Every module is named: Rollup would pull an unnamed dependency into the

@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { copyWritable, notationFixtures } from './helpers/notation.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const run = promisify(execFile);
@@ -183,6 +184,50 @@ describe('the bundled CLI', () => {
       ),
       { code: 1, stdout: /CERT_MISSING/ },
     );
+  });
+
+  test('notation verify loads no chunk of the Notary v1 (TUF) client', async () => {
+    const chunks = join(dir, 'package/dist/bin/chunks');
+    const tuf: string[] = [];
+    for (const name of await readdir(chunks)) {
+      const code = await readFile(join(chunks, name), 'utf8');
+      if (code.includes('function updateTrustedMetadata(')) tuf.push(name);
+    }
+    assert.equal(tuf.length, 1, `chunks defining updateTrustedMetadata: ${tuf.join(', ')}`);
+    const hook = join(dir, 'chunk-hook.mjs');
+    await writeFile(
+      hook,
+      [
+        "import { registerHooks } from 'node:module';",
+        'registerHooks({',
+        '  resolve(specifier, context, next) {',
+        "    process.stderr.write('LOADED ' + specifier + '\\n');",
+        '    return next(specifier, context);',
+        '  },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const fixtures = notationFixtures();
+    assert.ok(fixtures !== undefined, 'the notation fixtures are missing');
+    const config = join(dir, 'notation');
+    const store = join(config, 'truststore/x509/ca/e2e');
+    await mkdir(store, { recursive: true });
+    await cp(join(fixtures, 'config/localkeys/e2e.crt'), join(store, 'e2e.crt'));
+    await cp(
+      join(fixtures, 'config/trustpolicies/trustpolicy.json'),
+      join(config, 'trustpolicy.json'),
+    );
+    const layout = join(dir, 'notation-layout');
+    await copyWritable(join(fixtures, 'registry/oci_layout/e2e-valid-signature'), layout);
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', hook, bin, 'notation', 'verify', `oci:${layout}:v1`],
+      { env: { ...env, NOTATION_CONFIG: config, VOUCH_CACHE_DIR: join(dir, 'cache') } },
+    );
+    assert.match(stdout, /: verified/);
+    assert.match(stderr, /LOADED .*notation/);
+    assert.doesNotMatch(stderr, new RegExp(`LOADED .*${tuf[0]}`));
   });
 
   test('shows the shipped Sigstore trusted root (read from @sigstore/tuf beside the bundle)', async () => {

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +32,7 @@ import { addToReferrersTag } from '../src/registry/referrers-tag.ts';
 import { type CliRun, NO_DOCKER_CONFIG, runVouch } from './helpers/cli.ts';
 import { putBytes } from './helpers/images.ts';
 import { installVerificationPlugin, pluginRequests } from './helpers/notation-plugins.ts';
+import { copyWritable } from './helpers/notation.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/notation');
@@ -194,8 +195,7 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
   /** A copy of `layout` in the temp dir (the fixtures are read-only), as `oci:DIR`. */
   async function layoutCopy(layout: Layout): Promise<string> {
     const dir = join(tmp, `layout-${count++}-${layout}`);
-    await cp(join(FIXTURES, 'registry/oci_layout', layout), dir, { recursive: true });
-    await makeWritable(dir);
+    await copyWritable(join(FIXTURES, 'registry/oci_layout', layout), dir);
     return dir;
   }
 
@@ -1023,13 +1023,4 @@ async function pluginJws(
       signature: b64url(signature),
     }),
   );
-}
-
-async function makeWritable(dir: string): Promise<void> {
-  await chmod(dir, 0o755);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await makeWritable(path);
-    else await chmod(path, 0o644);
-  }
 }

@@ -4,6 +4,7 @@
  */
 import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { chmod, cp, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createRootCertificate } from '../../src/formats/notary/certificate.ts';
 import {
@@ -78,4 +79,19 @@ export function notationFixtures(): string | undefined {
     resolve(root, '../shared/fixtures/notation'),
     resolve(root, '../../shared/fixtures/notation'),
   ].find((dir) => existsSync(join(dir, 'config/localkeys/e2e.key')));
+}
+
+/** Copies `from` (the fixtures are read-only) to `to`, writable. */
+export async function copyWritable(from: string, to: string): Promise<void> {
+  await cp(from, to, { recursive: true });
+  await makeWritable(to);
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(path);
+    else await chmod(path, 0o644);
+  }
 }
