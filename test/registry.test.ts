@@ -444,6 +444,37 @@ describe('registry client against Distribution 2.8', () => {
       // The subject itself is untouched.
       assert.deepEqual(await repo.resolve({ tag: 'v1' }), subject);
     });
+
+    it('asks a repository without the API once, then the fallback tag directly until the memory expires', async () => {
+      let now = 0;
+      const remembering = clientWith({ now: () => now });
+      const apiProbes = () =>
+        http.log.filter(
+          (r) =>
+            r.method === 'GET' &&
+            /^\/v2\/referrers\/(?:remembered|other)\/referrers\//.test(r.url.pathname),
+        ).length;
+      const repo = remembering.repository('referrers/remembered');
+      const subject = (await buildImage(repo, { tag: 'v1' })).descriptor;
+      const signature = await pushReferrer(repo, subject, SIGNATURE, 'first');
+
+      const start = apiProbes();
+      assert.deepEqual(await repo.referrers(subject.digest, SIGNATURE), [signature]);
+      assert.equal(apiProbes() - start, 1, 'the first listing asks the API');
+      for (const _ of [1, 2, 3]) {
+        assert.deepEqual(await remembering.repository(repo.name).referrers(subject.digest), [
+          signature,
+        ]);
+      }
+      assert.equal(apiProbes() - start, 1, 'later listings read the fallback tag only');
+
+      await remembering.repository('referrers/other').referrers(subject.digest);
+      assert.equal(apiProbes() - start, 2, 'another repository is asked itself');
+
+      now += 5 * 60 * 1000;
+      assert.deepEqual(await repo.referrers(subject.digest), [signature]);
+      assert.equal(apiProbes() - start, 3, 'after five minutes the API is asked again');
+    });
   });
 
   it('copies between two repositories of one registry by mounting blobs', async () => {

@@ -52,7 +52,18 @@ export interface RegistryClientOptions {
   readonly chunkSize?: number;
   /** Tags asked for per page of a tag list (`?n=`). */
   readonly tagPageSize?: number;
+  /** Milliseconds on a monotonic clock (tests move it); `performance.now` by default. */
+  readonly now?: () => number;
 }
+
+/**
+ * How long a repository's "no referrers API" answer is remembered. Long
+ * enough that verifying many images of a repository asks once, short enough
+ * that a long-running webhook notices a registry upgraded to the API.
+ */
+const NO_REFERRERS_API_TTL_MS = 5 * 60 * 1000;
+/** Repositories remembered at most (the oldest is forgotten first). */
+const MAX_NO_REFERRERS_API_REPOSITORIES = 1024;
 
 /** Docker Hub's name in references is not the host that serves its API. */
 export function apiHost(registry: string): string {
@@ -80,6 +91,8 @@ export class RegistryClient {
   #origin: Promise<URL> | undefined;
   /** Whether the `/v2/` answer that settled the origin said `X-Registry-Supports-Signatures: 1`. */
   #supportsSignatures = false;
+  /** Repositories whose referrers API answered "none here", until when (ms on `now`). */
+  readonly #noReferrersApi = new Map<string, number>();
 
   constructor(registry: string, options: RegistryClientOptions) {
     this.registry = registry;
@@ -106,6 +119,33 @@ export class RegistryClient {
 
   repository(name: string): RegistryRepository {
     return new RegistryRepository(this, name);
+  }
+
+  /**
+   * Whether `repository` recently answered the referrers API with "no such
+   * API", so its listings go straight to the fallback tag, as oras-go's
+   * Repository remembers its referrers capability (registry/remote/repository.go
+   * `SetReferrersCapability`). Asking the API first costs each image a
+   * request on registries without it, Distribution 2.8 among them.
+   */
+  lacksReferrersApi(repository: string): boolean {
+    const until = this.#noReferrersApi.get(repository);
+    if (until === undefined) return false;
+    if (this.#now() < until) return true;
+    this.#noReferrersApi.delete(repository);
+    return false;
+  }
+
+  rememberNoReferrersApi(repository: string): void {
+    this.#noReferrersApi.delete(repository);
+    if (this.#noReferrersApi.size >= MAX_NO_REFERRERS_API_REPOSITORIES) {
+      this.#noReferrersApi.delete(this.#noReferrersApi.keys().next().value as string);
+    }
+    this.#noReferrersApi.set(repository, this.#now() + NO_REFERRERS_API_TTL_MS);
+  }
+
+  #now(): number {
+    return (this.#options.now ?? performance.now.bind(performance))();
   }
 
   /**
@@ -560,6 +600,9 @@ export class RegistryRepository implements ImageStore {
   }
 
   async referrers(digest: Digest, artifactType?: string): Promise<Descriptor[]> {
+    if (this.client.lacksReferrersApi(this.name)) {
+      return filterByArtifactType(await readReferrersTag(this, digest), artifactType);
+    }
     const query = artifactType === undefined ? '' : `?${new URLSearchParams({ artifactType })}`;
     let next: string | URL | undefined = `${this.#path('referrers', digest)}${query}`;
     const found: Descriptor[] = [];
@@ -585,6 +628,7 @@ export class RegistryRepository implements ImageStore {
         (response.status === 404 || (response.status === 200 && contentType !== OCI_INDEX))
       ) {
         await discard(response);
+        this.client.rememberNoReferrersApi(this.name);
         return filterByArtifactType(await readReferrersTag(this, digest), artifactType);
       }
       if (response.status !== 200) {
