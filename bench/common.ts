@@ -72,6 +72,18 @@ export function run(command: string, args: readonly string[], env?: NodeJS.Proce
   return { ms, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Runs `task(i)` for i in [0, total) with `inFlight` at once; returns tasks per second. */
+export async function rate(total: number, inFlight: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  const begin = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+  return total / seconds(begin);
+}
+
 /** The tag of image `i`: `img-NNNN`. */
 export const tagOf = (i: number) => `img-${String(i).padStart(4, '0')}`;
 

@@ -30,15 +30,20 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { createLimiter } from '../src/core/concurrency.ts';
+import { signatureTag } from '../src/formats/cosign-signature.ts';
 import { parseTrustPolicy } from '../src/formats/notation/trust-policy.ts';
 import { buildJws } from '../src/formats/notation/jws.ts';
 import { notationKeySigner } from '../src/formats/notation/signature.ts';
 import { buildNotationSignatureManifest } from '../src/formats/notation/signature-manifest.ts';
 import { readTrustStoreIn } from '../src/notation/trust-store.ts';
 import { verifyNotationImages } from '../src/notation/verify.ts';
-import { OCI_MANIFEST } from '../src/oci/media-types.ts';
+import type { Descriptor } from '../src/oci/manifest.ts';
+import { MANIFEST_TYPES, OCI_MANIFEST } from '../src/oci/media-types.ts';
+import { referrersTag } from '../src/registry/referrers-tag.ts';
 import { Stores } from '../src/registry/open.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../src/registry/http.ts';
 import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import {
@@ -48,6 +53,7 @@ import {
   knob,
   median,
   pushImages,
+  rate,
   run,
   seconds,
   tagOf,
@@ -119,8 +125,10 @@ try {
   const certificate = new Uint8Array(new X509Certificate(await readFile(certFile)).raw);
   const signer = notationKeySigner(privateKey);
   const limit = createLimiter(CONCURRENCY);
+  /** Per image: the signature manifest's digest and the envelope's, for the bare loop. */
+  const signatureParts = subjects.map(() => ({ manifest: '', envelope: '' }));
   await Promise.all(
-    subjects.map((subject) =>
+    subjects.map((subject, i) =>
       limit(async () => {
         const envelope = await buildJws({
           targetArtifact: subject,
@@ -137,7 +145,8 @@ try {
         await putBytes(repository, parts.config.descriptor.mediaType, parts.config.bytes);
         await putBytes(repository, parts.layer.descriptor.mediaType, parts.layer.bytes);
         // A manifest with a subject: putManifest adds it to the fallback tag.
-        await repository.putManifest(parts.manifest, OCI_MANIFEST);
+        const pushed = await repository.putManifest(parts.manifest, OCI_MANIFEST);
+        signatureParts[i] = { manifest: pushed.digest, envelope: parts.layer.descriptor.digest };
       }),
     ),
   );
@@ -195,6 +204,43 @@ try {
   const [notationRates, cosignRates] = await alternatingRounds(ROUNDS, notationRound, () =>
     cosignKeyRound(images, cosignKey.publicKey),
   );
+
+  // 3b. The requests alone: a bare undici loop sending what each verification
+  // needs, at each verifier's default concurrency. cosign: the tag, the .sig
+  // manifest (the payload is rebuilt, no blob GET). notation: the tag, the
+  // fallback index, the signature manifest, the envelope blob. Their ratio
+  // bounds notation_vs_cosign whatever the verifier's own work costs.
+  const pool = new Pool(registry.url, { connections: CONCURRENCY });
+  const accept = MANIFEST_TYPES.join(', ');
+  const bare = async (method: 'GET' | 'HEAD', path: string) => {
+    const response = await pool.request({ method, path, headers: { accept }, reset: false });
+    await response.body.arrayBuffer();
+    if (response.statusCode !== 200)
+      throw new Error(`bare ${method} ${path} answered ${response.statusCode}`);
+  };
+  const manifests = (reference: string) => `/v2/${REPOSITORY}/manifests/${reference}`;
+  const bareCosign = () =>
+    rate(IMAGES, DEFAULT_VERIFY_CONCURRENCY, async (i) => {
+      await bare('HEAD', manifests(tagOf(i)));
+      await bare('GET', manifests(signatureTag((subjects[i] as Descriptor).digest)));
+    });
+  const bareNotation = () =>
+    rate(IMAGES, DEFAULT_VERIFY_CONCURRENCY, async (i) => {
+      const parts = signatureParts[i] as { manifest: string; envelope: string };
+      await bare('HEAD', manifests(tagOf(i)));
+      await bare('GET', manifests(referrersTag((subjects[i] as Descriptor).digest)));
+      await bare('GET', manifests(parts.manifest));
+      await bare('GET', `/v2/${REPOSITORY}/blobs/${parts.envelope}`);
+    });
+  const [bareNotationRates, bareCosignRates] = await alternatingRounds(
+    ROUNDS,
+    bareNotation,
+    bareCosign,
+  );
+  await pool.close();
+  const bareNotationMedian = median(bareNotationRates);
+  const bareCosignMedian = median(bareCosignRates);
+  const bareRatio = bareNotationMedian / bareCosignMedian;
   const notationMedian = median(notationRates);
   const cosignMedian = median(cosignRates);
   const ratio = notationMedian / cosignMedian;
@@ -253,6 +299,9 @@ try {
     '|---|---:|---|---:|---|',
     `| cosign verifyImages, key | ${cosignMedian.toFixed(0)} images/s | ${rounds(cosignRates)} | 1.00 | |`,
     `| notation verifyNotationImages | ${notationMedian.toFixed(0)} images/s | ${rounds(notationRates)} | ${ratio.toFixed(2)} | >= ${RATIO_TARGET}: ${pass(ratioOk)} |`,
+    `| bare undici loop, cosign's requests (2) | ${bareCosignMedian.toFixed(0)} images/s | ${rounds(bareCosignRates)} | 1.00 | |`,
+    `| bare undici loop, notation's requests (4) | ${bareNotationMedian.toFixed(0)} images/s | ${rounds(bareNotationRates)} | ${bareRatio.toFixed(2)} | the ceiling of the ratio above |`,
+    `| notation verifyNotationImages vs its bare loop | | | ${(notationMedian / bareNotationMedian).toFixed(2)} | |`,
     '',
     `CLI, one image by tag, whole process (${CLI_RUNS} runs of each, interleaved):`,
     '',
@@ -287,6 +336,8 @@ try {
       cosign_images_per_s: Math.round(cosignMedian),
       notation_vs_cosign: Number(ratio.toFixed(3)),
       notation_vs_cosign_ok: ratioOk,
+      bare_notation_vs_bare_cosign: Number(bareRatio.toFixed(3)),
+      notation_vs_bare_notation_loop: Number((notationMedian / bareNotationMedian).toFixed(3)),
       oneshot_ms: Math.round(cliMedian),
       node_ms: Math.round(nodeMedian),
       oneshot_vs_node: Number(cliRatio.toFixed(3)),

@@ -46,11 +46,11 @@ import { MANIFEST_TYPES } from '../src/oci/media-types.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { type SignResult, signImages } from '../src/sign/sign.ts';
-import { DEFAULT_VERIFY_CONCURRENCY } from '../src/verify/verify-common.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../src/registry/http.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { benchCertificateTrust, keylessSetup, pushKeylessSignatures } from './keyless-images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { knob, median, printFigures, pushImages, run, seconds, tagOf } from './common.ts';
+import { knob, median, printFigures, pushImages, rate, run, seconds, tagOf } from './common.ts';
 
 const IMAGES = knob('BENCH_IMAGES', 1000);
 const SIGN_ROUNDS = knob('BENCH_SIGN_ROUNDS', knob('BENCH_ROUNDS', 3));
@@ -147,18 +147,6 @@ async function signAll(host: string, repository: string, count: number) {
     (result) => result.signatures[0]?.signatureManifest as Digest,
   );
   return { key, rate: count / elapsed, signatureManifests };
-}
-
-/** Runs `task(i)` for i in [0, total) with `inFlight` at once; returns tasks per second. */
-async function rate(total: number, inFlight: number, task: (i: number) => Promise<void>) {
-  let next = 0;
-  const begin = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
-  return total / seconds(begin);
 }
 
 /** Request counts by kind, sorted, with the total less the one ping per client. */

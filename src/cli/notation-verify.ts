@@ -14,6 +14,7 @@ import type {
   NotationSignatureResult,
 } from '../notation/evaluate.ts';
 import type { NotationImageVerification } from '../notation/verify.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../registry/http.ts';
 import { parseImageSpec, specTarget } from '../registry/open.ts';
 import type { NotationSubcommand } from './commands/notation.ts';
 import { cliContext } from './context.ts';
@@ -35,7 +36,7 @@ import { errorJson, finishVerification, statusLine } from './verify-output.ts';
 const FLAGS = {
   format: OUTPUT_FLAGS,
   registry: REGISTRY_FLAGS,
-  concurrency: concurrencyFlags(8, 'images verified'),
+  concurrency: concurrencyFlags(DEFAULT_VERIFY_CONCURRENCY, 'images verified'),
 };
 
 /** {NOTATION_CONFIG} from the CLI's environment (src/notation/config.ts `notationConfigDir`). */

@@ -12,7 +12,7 @@ import {
   type ContainersPolicyVerification,
   verifyContainersPolicyImages,
 } from '../containers-policy/verify.ts';
-import { DEFAULT_VERIFY_CONCURRENCY } from '../verify/verify-common.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../registry/http.ts';
 import { argsWithPolicyFile, CONTAINERS_POLICY_FLAGS } from './containers-policy-options.ts';
 import { cliContext } from './context.ts';
 import { parseCommand } from './flags.ts';

@@ -39,7 +39,7 @@ import { formatReference } from '../oci/reference.ts';
 import { parseImageSpec, type Stores } from '../registry/open.ts';
 import { fetchSignatures, type GatherLimits, resolveImage } from '../verify/evidence.ts';
 import { createLimiter } from '../core/concurrency.ts';
-import { DEFAULT_VERIFY_CONCURRENCY } from '../verify/verify-common.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../registry/http.ts';
 import type { ImageStatus } from '../verify/verify.ts';
 import {
   type ContainersPolicyEvidence,

@@ -40,6 +40,7 @@ import { parseCertificate } from '../formats/notation/x509.ts';
 import type { ChainRevocation } from '../formats/notation/revocation-result.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../registry/http.ts';
 import type { ImageSpec, Stores } from '../registry/open.ts';
 import {
   evaluateNotation,
@@ -122,7 +123,7 @@ export async function verifyNotationImages(
   images: readonly string[],
   options: NotationVerifyOptions,
 ): Promise<NotationImageVerification[]> {
-  const limit = createLimiter(options.concurrency ?? 8);
+  const limit = createLimiter(options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY);
   const trustStores = new Map<string, Promise<TrustStoreContents>>();
   const metadata = new Map<string, Promise<PluginMetadata | VouchError>>();
   const loadMetadata = (name: string) => {

@@ -45,7 +45,7 @@ const SUBCOMMANDS: Readonly<Record<string, Entry>> = {
       --plugin-config K=V       passed as pluginConfig to the verification plugin a signature
                                 names ({NOTATION_CONFIG}/plugins/NAME/notation-NAME); repeatable
       --plugin-timeout DURATION the longest one plugin command may run (default 2m)
-      --concurrency N           images verified at once (default 8)
+      --concurrency N           images verified at once (default 16)
   -o, --output text|json        output format (default text)`,
     load: async () => (await import('../notation-verify.ts')).subcommand,
   },

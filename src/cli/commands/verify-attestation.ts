@@ -28,7 +28,7 @@ import {
 } from '../keyless-options.ts';
 import { readPublicKeys } from '../public-keys.ts';
 import type { CosignTrust } from '../../verify/evaluate.ts';
-import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../../registry/http.ts';
 import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
 const FLAGS = {

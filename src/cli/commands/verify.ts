@@ -7,7 +7,7 @@ import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
 import type { LoggedSignature, CosignTrust, Verdict } from '../../verify/evaluate.ts';
 import { type ImageVerification, verifyImages } from '../../verify/verify.ts';
-import { DEFAULT_VERIFY_CONCURRENCY } from '../../verify/verify-common.ts';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../../registry/http.ts';
 import { type CliContext, cliContext } from '../context.ts';
 import { parseCommand } from '../flags.ts';
 import type { CliIO } from '../io.ts';
