@@ -119,14 +119,18 @@ try {
   };
   timeOnce(process.execPath, vouchArgs, env);
   timeOnce('/usr/bin/notary', notaryArgs, env);
+  // With them, the floor of any Node program: Node starting and doing nothing.
   const vouchTimes: number[] = [];
   const notaryTimes: number[] = [];
+  const nodeTimes: number[] = [];
   for (let i = 0; i < CLI_RUNS; i++) {
     vouchTimes.push(timeOnce(process.execPath, vouchArgs, env));
     notaryTimes.push(timeOnce('/usr/bin/notary', notaryArgs, env));
+    nodeTimes.push(timeOnce(process.execPath, ['-e', '0'], env));
   }
   const vouchMs = median(vouchTimes);
   const notaryMs = median(notaryTimes);
+  const nodeMs = median(nodeTimes);
 
   // TAGS tags of the repository: one vouch run naming them all, against a
   // notary lookup per tag, one after another (notary lookup takes one tag).
@@ -183,6 +187,7 @@ try {
       '|---|---:|---:|---:|---|',
       `| notary lookup | ${notaryMs.toFixed(0)} | ${spread(notaryTimes)} | 1.00 | |`,
       `| vouch verify --notary (bundled CLI) | ${vouchMs.toFixed(0)} | ${spread(vouchTimes)} | ${oneshotRatio.toFixed(2)} | <= ${ONESHOT_TARGET}: ${oneshotOk ? 'met' : 'MISSED'} |`,
+      `| floor: node -e 0 | ${nodeMs.toFixed(0)} | ${spread(nodeTimes)} | ${(nodeMs / notaryMs).toFixed(2)} | |`,
       '',
       `${TAGS} tags of one repository, warm trust directories (median of ${BATCH_RUNS} interleaved runs):`,
       '',
@@ -210,6 +215,8 @@ try {
     oneshot_ms: vouchMs,
     oneshot_vs_notary_lookup: oneshotRatio,
     oneshot_vs_notary_lookup_ok: oneshotOk,
+    node_ms: nodeMs,
+    node_vs_notary_lookup: nodeMs / notaryMs,
     tags: TAGS,
     notary_lookups_ms: notaryBatchMs,
     vouch_tags_ms: vouchBatchMs,
