@@ -458,6 +458,46 @@ describe('vouch trusted-root through TUF', () => {
     assert.equal(server.requests.length, again);
   });
 
+  it('verify-blob with an expired cache and a mirror that never answers stops at its --deadline (exit 3)', async () => {
+    await expireCachedTimestamp(6, 6);
+    const file = join(tmp, 'blob.txt');
+    await writeFile(file, 'a blob\n');
+    const bundle = join(tmp, 'blob.sigstore.json');
+    await writeFile(
+      bundle,
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        verificationMaterial: { publicKey: { hint: 'unused' }, tlogEntries: [] },
+        messageSignature: {
+          messageDigest: { algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64') },
+          signature: Buffer.alloc(64).toString('base64'),
+        },
+      }),
+    );
+    server.hang = true;
+    try {
+      const started = performance.now();
+      const run = await vouch(
+        'verify-blob',
+        '--certificate-identity',
+        'someone@example.test',
+        '--certificate-oidc-issuer',
+        'https://issuer.example.test',
+        '--bundle',
+        bundle,
+        '--deadline',
+        '2s',
+        file,
+      );
+      assert.equal(run.code, 3, run.stdout + run.stderr);
+      assert.match(run.stderr, /refreshing it failed: the deadline of 2s passed/);
+      assert.ok(performance.now() - started < 20_000, 'the deadline did not stop the refresh');
+      assert.ok(server.requests.includes('/timestamp.json'), 'the refresh was not attempted');
+    } finally {
+      server.hang = false;
+    }
+  });
+
   it('a TUF mirror that is down: update exits 3 and keeps the cache; verify with an expired cache exits 3 unless --offline', async () => {
     await expireCachedTimestamp(6, 6);
     await server.close();

@@ -99,20 +99,37 @@ async function readRegistrySettings(
   };
 }
 
+const deadlineHelp = (deadline: string) =>
+  `      --deadline DURATION        stop all work and fail (exit 3, DEADLINE_EXCEEDED) when the
+                                 command has run this long: 90s, 5m, 1h30m; a bare number is
+                                 seconds (default ${deadline})`;
+
 /** The registry flags of a command whose `--deadline` defaults to `deadline`. */
 export function registryFlags(deadline: string = DEFAULT_DEADLINE) {
   return {
     options: REGISTRY_OPTIONS,
     help: `${REGISTRY_HELP_LINES}
-      --deadline DURATION        stop all work and fail (exit 3, DEADLINE_EXCEEDED) when the
-                                 command has run this long: 90s, 5m, 1h30m; a bare number is
-                                 seconds (default ${deadline})
+${deadlineHelp(deadline)}
 ${CREDENTIALS_HELP}`,
     read: (values) => readRegistrySettings(values, values.deadline ?? deadline),
   } as const satisfies FlagGroup<typeof REGISTRY_OPTIONS, RegistrySettings>;
 }
 
 export const REGISTRY_FLAGS = registryFlags();
+
+const DEADLINE_OPTIONS = { deadline: { type: 'string' } } as const satisfies Options;
+
+/**
+ * `--deadline` alone, for a command that talks to no registry but may fetch
+ * trust material (a TUF refresh): the run's settings with no registry
+ * options, for `cliContext`.
+ */
+export const DEADLINE_FLAGS = {
+  options: DEADLINE_OPTIONS,
+  help: deadlineHelp(DEFAULT_DEADLINE),
+  read: (values) =>
+    readRegistrySettings({ 'allow-insecure-registry': false }, values.deadline ?? DEFAULT_DEADLINE),
+} as const satisfies FlagGroup<typeof DEADLINE_OPTIONS, RegistrySettings>;
 
 /**
  * For a server, which bounds each of its requests instead of its whole run

@@ -189,15 +189,19 @@ export interface StaticServer {
   readonly url: string;
   /** The paths requested so far, in order. */
   readonly requests: string[];
+  /** While true, requests are read and never answered (a mirror that hangs). */
+  hang: boolean;
   close(): Promise<void>;
 }
 
 /** Serves the files under `dir` on 127.0.0.1; 404 for anything else. */
 export async function serveDirectory(dir: string): Promise<StaticServer> {
   const requests: string[] = [];
+  const state = { hang: false };
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
+    if (state.hang) return;
     const file = normalize(join(dir, path));
     if (req.method !== 'GET' || !file.startsWith(dir)) {
       res.writeHead(404).end();
@@ -212,6 +216,12 @@ export async function serveDirectory(dir: string): Promise<StaticServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    get hang() {
+      return state.hang;
+    },
+    set hang(value: boolean) {
+      state.hang = value;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -15,7 +15,7 @@ import {
   MAX_SIGNATURE_FILE_BYTES,
   readCappedFile,
 } from '../blob-files.ts';
-import { cliDirs } from '../context.ts';
+import { type CliContext, cliContext } from '../context.ts';
 import { EXIT_CODES, EXIT_OK } from '../exit-codes.ts';
 import { parseCommand } from '../flags.ts';
 import { type CliIO, writeJson } from '../io.ts';
@@ -27,13 +27,17 @@ import {
   requireOneMode,
 } from '../keyless-options.ts';
 import type { Command } from '../main.ts';
-import { OUTPUT_FLAGS } from '../options.ts';
+import { DEADLINE_FLAGS, OUTPUT_FLAGS } from '../options.ts';
 
 /** The verification's result, or why the evidence could not be read. */
 type Outcome =
   BlobVerification | { readonly ok: false; readonly code: string; readonly message: string };
 
-const FLAGS = { format: OUTPUT_FLAGS, keyless: keylessFlags('vouch verify-blob') };
+const FLAGS = {
+  format: OUTPUT_FLAGS,
+  keyless: keylessFlags('vouch verify-blob'),
+  run: DEADLINE_FLAGS,
+};
 
 export const command: Command = {
   summary: 'Verify the signature of a file (a Sigstore bundle, or cosign 2 signature files)',
@@ -89,6 +93,7 @@ Options:
                               is then not public
       --offline               never fetch trust material: use the cached trusted root even
                               when its TUF timestamp has expired
+${FLAGS.run.help}
 ${OUTPUT_FLAGS.help}
 
 ${FLAGS.keyless.help}
@@ -163,20 +168,29 @@ Exit codes: 0 verified; 1 not verified; 2 invalid input; 3 could not check.`,
       keyPath === undefined
         ? undefined
         : parsePublicKeyPem(await readKeyFile(keyPath, '--key'), { source: keyPath });
-    const result = await outcome(async () => {
-      const signature = await readSignature(values);
-      const trust = await trustOf(
-        io,
-        values.offline,
-        keyless,
-        publicKey,
-        values['require-tlog'],
-        signature,
-        values['insecure-ignore-tlog'],
-      );
-      const { verifyBlob } = await import('../../verify/blob.ts');
-      return verifyBlob(artifact, signature, trust);
+    const context = cliContext(io, {
+      registry: settings.run,
+      workload: 'short',
+      offline: values.offline,
     });
+    let result: Outcome;
+    try {
+      result = await outcome(async () => {
+        const signature = await readSignature(values);
+        const trust = await trustOf(
+          context,
+          keyless,
+          publicKey,
+          values['require-tlog'],
+          signature,
+          values['insecure-ignore-tlog'],
+        );
+        const { verifyBlob } = await import('../../verify/blob.ts');
+        return verifyBlob(artifact, signature, trust);
+      });
+    } finally {
+      await context.close();
+    }
     report(io, format, target, result, keyPath);
     return result.ok ? EXIT_OK : EXIT_CODES.denied;
   },
@@ -233,22 +247,14 @@ async function readSignature(values: {
  * entries or timestamps (a plain key signature reads no trust material).
  */
 async function trustOf(
-  io: CliIO,
-  offline: boolean,
+  context: CliContext,
   keyless: KeylessSettings,
   publicKey: KeyObject | undefined,
   requireTlog: boolean,
   signature: BlobSignature,
   allowUnlogged: boolean,
 ): Promise<BlobTrust> {
-  const loadRoot = async () => {
-    const { chooseTrustedRoot } = await import('../trusted-root-choice.ts');
-    return chooseTrustedRoot(io, {
-      file: keyless.trustedRoot,
-      cacheDir: cliDirs(io).cache,
-      offline,
-    });
-  };
+  const loadRoot = () => context.trustedRoot(keyless.trustedRoot);
   const source = keyless.trustedRoot ?? 'the trusted root';
   if (publicKey !== undefined) {
     const material =
