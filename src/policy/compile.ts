@@ -104,18 +104,32 @@ function compileAuthority(
 ): Authority | undefined {
   const path = `authorities.${name}`;
   if ('key' in authority) {
-    const pem = pemOf(authority.key, `${path}.key`);
-    if (pem === undefined) return undefined;
-    let key: KeyObject;
-    try {
-      key = parsePublicKeyPem(pem, {
-        source: 'file' in authority.key ? authority.key.file : `${path}.key.pem`,
-      });
-    } catch (error) {
-      fail(`${path}.key`, authority.key, error);
-      return undefined;
+    const { key: document } = authority;
+    const sources: [PemSource, string][] =
+      'keys' in document
+        ? document.keys.map((pem, index) => [pem, `${path}.key.keys[${index}]`])
+        : [[document, `${path}.key`]];
+    const keys: KeyObject[] = [];
+    for (const [source, where] of sources) {
+      const pem = pemOf(source, where);
+      if (pem === undefined) return undefined;
+      try {
+        keys.push(
+          parsePublicKeyPem(pem, { source: 'file' in source ? source.file : `${where}.pem` }),
+        );
+      } catch (error) {
+        fail(where, source, error);
+        return undefined;
+      }
     }
-    return { kind: 'key', name, keys: [key], requireTlog: authority.key.requireTlog ?? false };
+    const { signedIdentity } = document;
+    return {
+      kind: 'key',
+      name,
+      keys,
+      requireTlog: document.requireTlog ?? false,
+      ...(signedIdentity === undefined ? {} : { signedIdentity }),
+    };
   }
   if ('keyless' in authority) {
     const k = authority.keyless;
@@ -131,6 +145,7 @@ function compileAuthority(
       name,
       identity: Object.freeze(identity),
       ...(k.trustedRoot === undefined ? {} : { trustedRoot: k.trustedRoot }),
+      ...(k.signedIdentity === undefined ? {} : { signedIdentity: k.signedIdentity }),
     };
   }
   if ('notation' in authority) return compileNotation(name, authority.notation, pemOf, fail);

@@ -28,9 +28,12 @@ export const DEFAULT_ACTIONS: readonly DefaultAction[] = ['deny', 'warn', 'allow
 export type PemSource = { readonly file: string } | { readonly pem: string };
 
 export interface KeyAuthorityDocument {
-  readonly key: PemSource & {
+  /** One key (`file` or `pem`), or several (`keys`), any of which may have signed. */
+  readonly key: (PemSource | { readonly keys: readonly PemSource[] }) & {
     /** Count only signatures logged in a trusted transparency log (`vouch verify --require-tlog`). */
     readonly requireTlog?: boolean;
+    /** The signed docker-reference each signature must claim; absent: not checked. */
+    readonly signedIdentity?: SignedIdentityDocument;
   };
 }
 
@@ -43,6 +46,8 @@ export interface KeylessAuthorityDocument {
     readonly github?: GithubWorkflowClaims;
     /** A Sigstore trusted_root.json (relative to the policy file); default: the public-good root. */
     readonly trustedRoot?: string;
+    /** The signed docker-reference each signature must claim; absent: not checked. */
+    readonly signedIdentity?: SignedIdentityDocument;
   };
 }
 
@@ -148,6 +153,8 @@ export interface KeyAuthority {
   readonly name: string;
   readonly keys: readonly KeyObject[];
   readonly requireTlog: boolean;
+  /** The rule a signature's `docker-reference` must satisfy; absent: not checked. */
+  readonly signedIdentity?: SignedIdentityDocument;
 }
 
 export interface KeylessAuthority {
@@ -156,6 +163,8 @@ export interface KeylessAuthority {
   readonly identity: CertificateIdentity;
   /** As written in the policy, resolved against the policy's directory by the loader; absent: the default root. */
   readonly trustedRoot?: string;
+  /** The rule a signature's `docker-reference` must satisfy; absent: not checked. */
+  readonly signedIdentity?: SignedIdentityDocument;
 }
 
 export interface NotaryAuthority {
