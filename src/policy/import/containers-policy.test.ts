@@ -160,8 +160,8 @@ describe('vouch policy import --containers-policy', { skip }, () => {
     );
     await refused(
       { default: [{ type: 'sigstoreSigned', keyPath: key }] },
-      'default[0]',
-      /docker-reference/,
+      'default[0].keyPath',
+      /not a PEM public key/,
     );
     await refused(
       {
@@ -208,6 +208,122 @@ describe('vouch policy import --containers-policy', { skip }, () => {
       },
       'transports.atomic["x.io"]',
       /atomic transport/,
+    );
+  });
+
+  it('maps sigstoreSigned keys to one key authority, any key, with its signedIdentity written out', async () => {
+    const cosign = join(tmp, 'cosign.pub');
+    const cosign2 = join(tmp, 'cosign2.pub');
+    await writeFile(cosign, await readFile(join(FIXTURES, 'cosign.pub')));
+    await writeFile(cosign2, await readFile(join(FIXTURES, 'cosign2.pub')));
+    const data = await readFile(join(FIXTURES, 'cosign2.pub'));
+    const { document, compiled } = await importPolicy(
+      {
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            'example.com/app': [{ type: 'sigstoreSigned', keyPaths: [cosign, cosign2] }],
+            'example.com/other': [
+              {
+                type: 'sigstoreSigned',
+                keyData: data.toString('base64'),
+                signedIdentity: { type: 'matchRepository' },
+              },
+              signedBy(),
+            ],
+          },
+        },
+      },
+      tmp,
+    );
+    const keyPem = (await readFile(cosign2, 'utf8')).trim();
+    const inline = document.authorities?.['example.com-other-key'];
+    assert.ok(inline !== undefined && 'key' in inline && 'keys' in inline.key);
+    assert.deepEqual(inline.key.signedIdentity, { type: 'matchRepository' });
+    assert.equal(inline.key.keys.length, 1);
+    const [only] = inline.key.keys;
+    assert.equal(only !== undefined && 'pem' in only ? only.pem.trim() : undefined, keyPem);
+    assert.deepEqual(document.authorities?.['example.com-app-key'], {
+      // The default rule, written: a key authority without one checks no docker-reference.
+      key: {
+        keys: [{ file: 'cosign.pub' }, { file: 'cosign2.pub' }],
+        signedIdentity: { type: 'matchRepoDigestOrExact' },
+      },
+    });
+    assert.deepEqual(
+      document.rules.map((r) => [r.name, r.authorities, r.threshold]),
+      [
+        ['example.com-app', ['example.com-app-key'], undefined],
+        ['example.com-other', ['example.com-other-key', 'example.com-other-gpg'], 2],
+        ['default', undefined, undefined],
+      ],
+    );
+    const app = compiled.authorities.get('example.com-app-key');
+    assert.equal(app?.kind, 'key');
+    assert.equal(app.keys.length, 2);
+    assert.equal(app.requireTlog, false);
+    assert.deepEqual(app.signedIdentity, { type: 'matchRepoDigestOrExact' });
+  });
+
+  it('refuses sigstoreSigned with Rekor keys, fulcio, pki, remapIdentity, naming each', async () => {
+    const cosign = join(FIXTURES, 'cosign.pub');
+    const rekor = join(FIXTURES, 'rekor.pub');
+    const ca = join(FIXTURES, 'fulcio_v1.crt.pem');
+    await refused(
+      { default: [{ type: 'sigstoreSigned', keyPath: cosign, rekorPublicKeyPath: rekor }] },
+      'default[0].rekorPublicKeyPath',
+      /trusted root, not against these Rekor public keys/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            fulcio: {
+              caPath: ca,
+              oidcIssuer: 'https://github.com/login/oauth',
+              subjectEmail: 'a@b',
+            },
+            rekorPublicKeyPaths: [rekor],
+          },
+        ],
+      },
+      'default[0].fulcio',
+      /SCT/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            pki: { caRootsPath: ca, subjectEmail: 'a@b' },
+          },
+        ],
+      },
+      'default[0].pki',
+      /CA pool/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            keyPath: cosign,
+            signedIdentity: { type: 'remapIdentity', prefix: 'a.io', signedPrefix: 'b.io' },
+          },
+        ],
+      },
+      'default[0].signedIdentity',
+      /remapIdentity/,
+    );
+    await refused(
+      {
+        default: [
+          { type: 'sigstoreSigned', keyDatas: [Buffer.from('not a key').toString('base64')] },
+        ],
+      },
+      'default[0].keyDatas',
+      /not a PEM public key/,
     );
   });
 
