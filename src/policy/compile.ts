@@ -9,6 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { messageOf } from '../core/errors.ts';
 import { predicateTypeUri } from '../formats/predicate-types.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
+import { type TransparencyLog, transparencyLogFromKey } from '../sigstore/trusted-root.ts';
 import {
   type CertificateIdentity,
   exactly,
@@ -122,12 +123,29 @@ function compileAuthority(
         return undefined;
       }
     }
-    const { signedIdentity } = document;
+    const tlogs: TransparencyLog[] = [];
+    for (const [index, source] of (document.rekorKeys ?? []).entries()) {
+      const where = `${path}.key.rekorKeys[${index}]`;
+      const pem = pemOf(source, where);
+      if (pem === undefined) return undefined;
+      try {
+        const rekorKey = parsePublicKeyPem(pem, {
+          source: 'file' in source ? source.file : `${where}.pem`,
+        });
+        tlogs.push(transparencyLogFromKey(rekorKey));
+      } catch (error) {
+        fail(where, source, error);
+        return undefined;
+      }
+    }
+    const { signedIdentity, rekorKeys } = document;
     return {
       kind: 'key',
       name,
       keys,
-      requireTlog: document.requireTlog ?? false,
+      // Logs named by key are the only ones trusted, and a signature must be in one.
+      requireTlog: rekorKeys !== undefined || (document.requireTlog ?? false),
+      ...(rekorKeys === undefined ? {} : { tlogs }),
       ...(signedIdentity === undefined ? {} : { signedIdentity }),
     };
   }

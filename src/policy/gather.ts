@@ -199,7 +199,12 @@ async function gatherImage(
   const authorities: AuthorityResult[] = [];
   const trustOf = async (name: string): Promise<CosignTrust> => {
     const authority = policy.authorities.get(name);
-    if (authority?.kind === 'key') return { keys: authority.keys };
+    if (authority?.kind === 'key') {
+      return {
+        keys: authority.keys,
+        ...(authority.tlogs === undefined ? {} : { tlogs: authority.tlogs }),
+      };
+    }
     if (authority?.kind === 'keyless') return keylessTrust(authority);
     throw new Error(`${name} is not a signature authority`);
   };

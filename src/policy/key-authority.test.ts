@@ -112,6 +112,30 @@ describe('key and keyless authorities: keys and signedIdentity', () => {
     assert.match(issues, /authorities\.e\.key\.keys\[0\]\.pem: must be PEM text/);
   });
 
+  it('rekorKeys are the only logs trusted, and make the log required', () => {
+    const a = compile(
+      policy({ a: { key: { pem: PEM_A, rekorKeys: [{ pem: PEM_A }] } } }),
+    ).authorities.get('a');
+    assert.equal(a?.kind, 'key');
+    assert.equal(a.requireTlog, true);
+    assert.equal(a.tlogs?.length, 1);
+    const plain = compile(policy({ a: { key: { pem: PEM_A } } })).authorities.get('a');
+    assert.equal(plain?.kind, 'key');
+    assert.equal(plain.tlogs, undefined, 'without rekorKeys: the trusted root decides');
+    const issues = issuesOf(
+      policy({
+        a: { key: { pem: PEM_A, rekorKeys: [{ pem: PEM_A }], requireTlog: false } },
+        b: { key: { pem: PEM_A, rekorKeys: [] } },
+      }),
+    );
+    assert.match(issues, /authorities\.a\.key\.requireTlog: rekorKeys requires the log/);
+    assert.match(issues, /authorities\.b\.key\.rekorKeys: /);
+    assert.match(
+      issuesOf(policy({ a: { key: { pem: PEM_A, rekorKeys: [{ file: 'missing.pem' }] } } })),
+      /authorities\.a\.key\.rekorKeys\[0\]: missing\.pem was not read/,
+    );
+  });
+
   it('an authority with a signedIdentity cannot sign attestations', () => {
     const authorities = {
       a: { key: { pem: PEM_A, signedIdentity: { type: 'matchRepository' } } },

@@ -136,16 +136,38 @@ function readAuthority(
   if (kind === 'gpg') return readGpg(fields.required('gpg'), files);
   if (kind === 'key') {
     const keyField = fields.required('key');
-    const key = keyField.object(['file', 'pem', 'keys', 'requireTlog', 'signedIdentity']);
+    const key = keyField.object([
+      'file',
+      'pem',
+      'keys',
+      'requireTlog',
+      'rekorKeys',
+      'signedIdentity',
+    ]);
     if (key === undefined) return undefined;
     const pem = readKeys(key, files);
-    const requireTlog = key.optional('requireTlog')?.boolean();
+    const requireTlogField = key.optional('requireTlog');
+    const requireTlog = requireTlogField?.boolean();
+    const rekorField = key.optional('rekorKeys');
+    let rekorKeys: PemSource[] | undefined;
+    if (rekorField !== undefined) {
+      rekorKeys = [];
+      for (const item of rekorField.list({ minItems: 1 }) ?? []) {
+        const pemFields = item.object(['file', 'pem']);
+        const rekorKey = pemFields === undefined ? undefined : readPem(pemFields, files);
+        if (rekorKey !== undefined) rekorKeys.push(rekorKey);
+      }
+      if (requireTlog === false) {
+        requireTlogField?.problem('rekorKeys requires the log: requireTlog cannot be false');
+      }
+    }
     const signedIdentity = readOptionalIdentity(key);
     if (pem === undefined) return undefined;
     return {
       key: {
         ...pem,
         ...(requireTlog === undefined ? {} : { requireTlog }),
+        ...(rekorKeys === undefined ? {} : { rekorKeys }),
         ...(signedIdentity === undefined ? {} : { signedIdentity }),
       },
     };

@@ -105,6 +105,7 @@ const GOOD = {
     several: {
       key: {
         keys: [{ pem: PEM }, { file: 'keys/other.pub' }],
+        rekorKeys: [{ file: 'keys/rekor.pub' }],
         signedIdentity: { type: 'matchRepoDigestOrExact' },
       },
     },
@@ -213,6 +214,9 @@ describe('schema/policy.schema.json', () => {
     ),
     'a key with an empty keys list': variant(
       (d) => (authority(d, 'several')['key'] = { keys: [] }),
+    ),
+    'a key with an empty rekorKeys list': variant(
+      (d) => ((authority(d, 'inline')['key'] as Record<string, unknown>)['rekorKeys'] = []),
     ),
     'a key signedIdentity remapIdentity': variant(
       (d) =>

@@ -9,6 +9,7 @@ import type {
   GithubWorkflowClaims,
 } from '../sigstore/certificate-identity.ts';
 import type { TrustPolicyDocument } from '../formats/notation/trust-policy.ts';
+import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { TrustedCertificate } from '../formats/notation/trust-store-certificates.ts';
 import type { Condition } from './condition.ts';
 import type { ImageGlob, NamespaceGlob } from './glob.ts';
@@ -32,6 +33,11 @@ export interface KeyAuthorityDocument {
   readonly key: (PemSource | { readonly keys: readonly PemSource[] }) & {
     /** Count only signatures logged in a trusted transparency log (`vouch verify --require-tlog`). */
     readonly requireTlog?: boolean;
+    /**
+     * The public keys of the only transparency logs trusted (as containers-policy.json's
+     * `rekorPublicKeyPath(s)`): each signature must carry a Rekor bundle one of them signed.
+     */
+    readonly rekorKeys?: readonly PemSource[];
     /** The signed docker-reference each signature must claim; absent: not checked. */
     readonly signedIdentity?: SignedIdentityDocument;
   };
@@ -153,6 +159,8 @@ export interface KeyAuthority {
   readonly name: string;
   readonly keys: readonly KeyObject[];
   readonly requireTlog: boolean;
+  /** From `rekorKeys`: the only logs trusted (requireTlog is then true); absent: the trusted root's. */
+  readonly tlogs?: readonly TransparencyLog[];
   /** The rule a signature's `docker-reference` must satisfy; absent: not checked. */
   readonly signedIdentity?: SignedIdentityDocument;
 }
