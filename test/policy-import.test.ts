@@ -248,13 +248,23 @@ ${publicKey
     await writeFile(
       refused,
       JSON.stringify({
-        default: [{ type: 'sigstoreSigned', keyData, rekorPublicKeyData: keyData }],
+        default: [
+          {
+            type: 'sigstoreSigned',
+            fulcio: {
+              caData: keyData,
+              oidcIssuer: 'https://issuer.test',
+              subjectEmail: 'a@b.test',
+            },
+            rekorPublicKeyData: keyData,
+          },
+        ],
       }),
     );
     const failed = await vouch('policy', 'import', '--containers-policy', refused);
     assert.equal(failed.code, 2);
     assert.match(failed.stderr, /POLICY_IMPORT_REFUSED|no exact ImagePolicy equivalent/);
-    assert.match(failed.stderr, /default\[0\]\.rekorPublicKeyData/);
+    assert.match(failed.stderr, /default\[0\]\.fulcio/);
   });
 
   it('a containers policy.json sigstoreSigned: the signed docker-reference decides', async () => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVouchError } from '../../core/errors.ts';
+import { publicKeyToPem } from '../../keys/pem.ts';
 import { selectRule } from '../match.ts';
 import { PolicyError } from '../source.ts';
 import { importContainersPolicyFiles } from './containers-policy-files.ts';
@@ -265,14 +267,56 @@ describe('vouch policy import --containers-policy', { skip }, () => {
     assert.deepEqual(app.signedIdentity, { type: 'matchRepoDigestOrExact' });
   });
 
-  it('refuses sigstoreSigned with Rekor keys, fulcio, pki, remapIdentity, naming each', async () => {
+  it('maps Rekor public keys to rekorKeys: the only logs trusted, and required', async () => {
+    const cosign2 = join(FIXTURES, 'cosign2.pub');
+    const rekor = Buffer.from(
+      publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    );
+    const { document, compiled } = await importPolicy({
+      default: [
+        {
+          type: 'sigstoreSigned',
+          keyPath: cosign2,
+          rekorPublicKeyDatas: [rekor.toString('base64')],
+          signedIdentity: { type: 'matchRepository' },
+        },
+      ],
+    });
+    const authority = document.authorities?.['default-key'];
+    assert.ok(authority !== undefined && 'key' in authority);
+    assert.equal(authority.key.rekorKeys?.length, 1);
+    const [rekorKey] = authority.key.rekorKeys ?? [];
+    assert.equal(
+      rekorKey !== undefined && 'pem' in rekorKey ? rekorKey.pem.trim() : undefined,
+      rekor.toString('utf8').trim(),
+    );
+    const compiledKey = compiled.authorities.get('default-key');
+    assert.equal(compiledKey?.kind, 'key');
+    assert.equal(compiledKey.requireTlog, true);
+    assert.equal(compiledKey.tlogs?.length, 1);
+  });
+
+  it('refuses sigstoreSigned with fulcio, pki, remapIdentity, a key or Rekor key upstream refuses, naming each', async () => {
     const cosign = join(FIXTURES, 'cosign.pub');
-    const rekor = join(FIXTURES, 'rekor.pub');
+    const rekor = join(tmp, 'rekor.pub');
+    await writeFile(
+      rekor,
+      publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    );
     const ca = join(FIXTURES, 'fulcio_v1.crt.pem');
+    const ed25519 = publicKeyToPem(generateKeyPairSync('ed25519').publicKey);
     await refused(
-      { default: [{ type: 'sigstoreSigned', keyPath: cosign, rekorPublicKeyPath: rekor }] },
-      'default[0].rekorPublicKeyPath',
-      /trusted root, not against these Rekor public keys/,
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            keyPath: cosign,
+            rekorPublicKeyData: Buffer.from(ed25519).toString('base64'),
+          },
+        ],
+      },
+      'default[0].rekorPublicKeyData',
+      /requires ECDSA Rekor public keys/,
     );
     await refused(
       {

@@ -31,22 +31,25 @@
  *   a key authority without one checks no docker-reference. Both then accept
  *   a signature only if it verifies with one of the keys, signs this digest
  *   and claims a docker-reference the rule accepts for the image as named
- *   (formats/containers-policy/signed-identity.ts for both). Where they still
- *   differ, the authority is stricter, never weaker: upstream without Rekor
- *   keys ignores a signature's Rekor bundle, the authority checks one that is
- *   present against the trusted logs; the authority does not read the
- *   lookaside's `\x00sigstore-json` signatures. (Upstream reads cosign
- *   attachments only where registries.d sets `use-sigstore-attachments`;
- *   the authority reads them always: where signatures are stored, not which
- *   signatures are trusted.)
- * - Refused, for `sigstoreSigned`: `rekorPublicKeyPath(s)`/`rekorPublicKeyData(s)`
- *   (a key authority checks Rekor bundles against vouch's trusted root, not
- *   against the given Rekor keys, so it could accept a log upstream does not
- *   trust); `fulcio` (a keyless authority also requires an SCT from a CT log
- *   of its trusted root, which policy.json cannot name, and builds the chain
- *   from the trusted root alone, not from the signature's chain annotation:
- *   it would deny every signature upstream accepts); `pki` (no authority
- *   checks a certificate against a CA pool and a subject).
+ *   (formats/containers-policy/signed-identity.ts for both).
+ *   `rekorPublicKeyPath(s)`/`rekorPublicKeyData(s)` become the authority's
+ *   `rekorKeys` (ECDSA, as upstream requires): then, as upstream, each
+ *   signature must carry a Rekor bundle whose SET one of those keys signed
+ *   and whose entry binds this signature, key and payload, and no other log
+ *   is trusted. Where they still differ, the authority is stricter, never
+ *   weaker: without Rekor keys upstream ignores a signature's Rekor bundle,
+ *   the authority checks one that is present against the trusted root's
+ *   logs; the authority does not read the lookaside's `\x00sigstore-json`
+ *   signatures. (Upstream reads cosign attachments only where registries.d
+ *   sets `use-sigstore-attachments`; the authority reads them always: that
+ *   is where signatures are stored, not which signatures are trusted.)
+ * - Refused, for `sigstoreSigned`: `fulcio` (a keyless authority also
+ *   requires an SCT from a CT log of its trusted root, which policy.json
+ *   cannot name, and builds the chain from the trusted root alone, not from
+ *   the signature's chain annotation: it would deny what upstream accepts,
+ *   and a trusted root made for it would need CT logs upstream never
+ *   checks); `pki` (no authority checks a certificate against a CA pool and
+ *   a subject).
  * - Refused: `signedBaseLayer` and X.509 `signedBy` (containers/image does
  *   not implement them), `remapIdentity`, a `keyData` keyring that is not
  *   ASCII-armored, a `sigstoreSigned` key that is not a PEM public key, and
@@ -303,14 +306,6 @@ function keyOf(
     );
     problems.push('pki');
   }
-  if (requirement.rekorPublicKeys !== undefined) {
-    refuse(
-      state,
-      `${path}.${sourceField(requirement.rekorPublicKeys, 'rekorPublicKey')}`,
-      "a key authority checks Rekor bundles against vouch's trusted root, not against these Rekor public keys",
-    );
-    problems.push('rekor');
-  }
   const identity = requirement.signedIdentity;
   if (identity.type === 'remapIdentity') {
     refuse(
@@ -320,37 +315,73 @@ function keyOf(
     );
     problems.push('remapIdentity');
   }
-  const { keys: source } = requirement;
+  const { keys: source, rekorPublicKeys } = requirement;
   if (problems.length > 0 || source === undefined || identity.type === 'remapIdentity') {
     return undefined;
   }
-  const field = `${path}.${sourceField(source, 'key')}`;
-  const keys: PemSource[] = [];
+  const keys = pemSources(state, source, `${path}.${sourceField(source, 'key')}`, false);
+  const rekorKeys =
+    rekorPublicKeys === undefined
+      ? undefined
+      : pemSources(
+          state,
+          rekorPublicKeys,
+          `${path}.${sourceField(rekorPublicKeys, 'rekorPublicKey')}`,
+          true,
+        );
+  if (keys === undefined || (rekorPublicKeys !== undefined && rekorKeys === undefined)) {
+    return undefined;
+  }
+  return {
+    key: {
+      keys,
+      ...(rekorKeys === undefined ? {} : { rekorKeys }),
+      signedIdentity: identity,
+    },
+  };
+}
+
+/**
+ * The public keys of `source` as an authority names them: a file by the
+ * path it is written under, inline bytes as the PEM of the key. Each is
+ * parsed as upstream's prepareTrustRoot parses it
+ * (cryptoutils.UnmarshalPEMToPublicKey: the first PEM block), and a Rekor
+ * key must be ECDSA, as upstream requires; one that is not is refused.
+ */
+function pemSources(
+  state: State,
+  source: MaterialSource,
+  field: string,
+  rekor: boolean,
+): PemSource[] | undefined {
   const named: [string, Uint8Array | KeyFile | undefined][] =
     source.kind === 'path'
       ? [[source.path, state.keyFiles.get(source.path)]]
       : source.kind === 'paths'
         ? source.paths.map((p) => [p, state.keyFiles.get(p)])
         : (source.kind === 'data' ? [source.data] : source.datas).map((d, i) => [`${i}`, d]);
+  const pems: PemSource[] = [];
   for (const [name, material] of named) {
     // The caller reads every file named; a missing one is a caller's bug, refused rather than dropped.
     if (material === undefined) return refuse(state, field, `${name} was not read`);
     const bytes = material instanceof Uint8Array ? material : material.bytes;
     let key;
     try {
-      // cryptoutils.UnmarshalPEMToPublicKey, as upstream reads each key: the first PEM block.
       key = parsePublicKeyPem(bytes, { source: name });
     } catch (error) {
       return refuse(state, field, `not a PEM public key: ${messageOf(error)}`);
     }
+    if (rekor && key.asymmetricKeyType !== 'ec') {
+      return refuse(state, field, `${name}: containers/image requires ECDSA Rekor public keys`);
+    }
     if (material instanceof Uint8Array) {
-      keys.push({ pem: publicKeyToPem(key) });
+      pems.push({ pem: publicKeyToPem(key) });
     } else {
       state.files.set(material.path, material.bytes);
-      keys.push({ file: material.path });
+      pems.push({ file: material.path });
     }
   }
-  return { key: { keys, signedIdentity: identity } };
+  return pems;
 }
 
 /** The policy.json field a material source was written as (`keyPath`, `rekorPublicKeyDatas`, ...). */
@@ -359,18 +390,22 @@ function sourceField(source: MaterialSource, prefix: 'key' | 'rekorPublicKey'): 
   return `${prefix}${suffix}`;
 }
 
-/** Every key file a `signedBy` or keyed `sigstoreSigned` of the docker transport or `default` names. */
+/** Every key file (keyring, public key, Rekor key) a requirement of the docker transport or `default` names. */
 export function keyPathsOf(policy: ContainersPolicy): string[] {
   const docker = policy.transports.get('docker');
   const lists = [...(docker?.values() ?? []), ...(docker?.has('') ? [] : [policy.default])];
   const paths = new Set<string>();
   for (const requirement of lists.flat()) {
-    const keys =
-      requirement.type === 'signedBy' || requirement.type === 'sigstoreSigned'
-        ? requirement.keys
-        : undefined;
-    if (keys?.kind === 'path') paths.add(keys.path);
-    if (keys?.kind === 'paths') for (const p of keys.paths) paths.add(p);
+    const sources =
+      requirement.type === 'signedBy'
+        ? [requirement.keys]
+        : requirement.type === 'sigstoreSigned'
+          ? [requirement.keys, requirement.rekorPublicKeys]
+          : [];
+    for (const source of sources) {
+      if (source?.kind === 'path') paths.add(source.path);
+      if (source?.kind === 'paths') for (const p of source.paths) paths.add(p);
+    }
   }
   return [...paths];
 }
