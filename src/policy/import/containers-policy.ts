@@ -289,14 +289,14 @@ function keyOf(
   requirement: SigstoreSigned,
   path: string,
 ): KeyAuthorityDocument | undefined {
-  const problems: string[] = [];
+  let refused = false;
   if (requirement.fulcio !== undefined) {
     refuse(
       state,
       `${path}.fulcio`,
       'a keyless authority also requires an SCT from a CT log of its trusted root, which policy.json cannot name, and builds the certificate chain from the trusted root alone, not from the signature',
     );
-    problems.push('fulcio');
+    refused = true;
   }
   if (requirement.pki !== undefined) {
     refuse(
@@ -304,7 +304,7 @@ function keyOf(
       `${path}.pki`,
       'no authority checks a signing certificate against a CA pool and a subject',
     );
-    problems.push('pki');
+    refused = true;
   }
   const identity = requirement.signedIdentity;
   if (identity.type === 'remapIdentity') {
@@ -313,12 +313,12 @@ function keyOf(
       `${path}.signedIdentity`,
       'remapIdentity: a key authority does not remap identities',
     );
-    problems.push('remapIdentity');
+    refused = true;
   }
   const { keys: source, rekorPublicKeys } = requirement;
-  if (problems.length > 0 || source === undefined || identity.type === 'remapIdentity') {
-    return undefined;
-  }
+  if (refused || identity.type === 'remapIdentity') return undefined;
+  // policy-json.ts requires exactly one of keys, fulcio and pki; refused, never dropped, if not.
+  if (source === undefined) return refuse(state, path, 'sigstoreSigned names no keys');
   const keys = pemSources(state, source, `${path}.${sourceField(source, 'key')}`, false);
   const rekorKeys =
     rekorPublicKeys === undefined
