@@ -13,6 +13,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { signatureTag } from '../src/formats/signature-manifest.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import { copyImage } from '../src/registry/copy.ts';
 import { RegistryClient } from '../src/registry/distribution.ts';
@@ -243,14 +244,95 @@ ${publicKey
       { image: image('np/other'), result: 'denied', rule: registry.host.replace(':', '-') },
     ]);
     const refused = join(tmp, 'refused-policy.json');
+    const keyData = Buffer.from(publicKey).toString('base64');
     await writeFile(
       refused,
-      JSON.stringify({ default: [{ type: 'sigstoreSigned', keyData: '' }] }),
+      JSON.stringify({
+        default: [
+          {
+            type: 'sigstoreSigned',
+            fulcio: {
+              caData: keyData,
+              oidcIssuer: 'https://issuer.test',
+              subjectEmail: 'a@b.test',
+            },
+            rekorPublicKeyData: keyData,
+          },
+        ],
+      }),
     );
     const failed = await vouch('policy', 'import', '--containers-policy', refused);
     assert.equal(failed.code, 2);
     assert.match(failed.stderr, /POLICY_IMPORT_REFUSED|no exact ImagePolicy equivalent/);
-    assert.match(failed.stderr, /default\[0\]/);
+    assert.match(failed.stderr, /default\[0\]\.fulcio/);
+  });
+
+  it('a containers policy.json sigstoreSigned: the signed docker-reference decides', async () => {
+    // The same image and signature in another repository: the signature
+    // still verifies with the key and signs the digest, but it claims
+    // k/app, and the policy requires the repository the image is run from.
+    await push('k/moved');
+    const from = new RegistryClient(registry.host, { http }).repository('k/app');
+    const { digest } = await from.resolve({ tag: 'v1' });
+    const tag = signatureTag(digest);
+    const to = new RegistryClient(registry.host, { http }).repository('k/moved');
+    await copyImage(from, { tag }, to, { tag });
+    const file = join(tmp, 'sigstore-policy.json');
+    const keyFile = join(tmp, 'cosign.pub');
+    await writeFile(keyFile, publicKey);
+    await writeFile(
+      file,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            [`${registry.host}/k`]: [
+              {
+                type: 'sigstoreSigned',
+                keyPath: keyFile,
+                signedIdentity: { type: 'matchRepository' },
+              },
+            ],
+            // vouch, like cosign, signs the repository: never the exact tagged reference.
+            [`${registry.host}/k/unsigned`]: [{ type: 'sigstoreSigned', keyPath: keyFile }],
+          },
+        },
+      }),
+    );
+    const policy = join(tmp, 'cp-sigstore-policy.yaml');
+    const run = await vouch(
+      'policy',
+      'import',
+      '--containers-policy',
+      file,
+      '--output-file',
+      policy,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const scope = `${registry.host.replace(':', '-')}-k`;
+    assert.deepEqual(await check(policy, 'k/app', 'k/moved', 'k/unsigned'), [
+      { image: image('k/app'), result: 'allowed', rule: scope },
+      { image: image('k/moved'), result: 'denied', rule: scope },
+      { image: image('k/unsigned'), result: 'denied', rule: `${scope}-unsigned` },
+    ]);
+    const moved = await runVouch(['policy', 'check', '--policy', policy, '-f', '-', '-o', 'json'], {
+      env,
+      stdin: [
+        `apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - { name: c, image: "${image('k/moved')}" }\n`,
+      ],
+    });
+    assert.equal(moved.code, 1, moved.stdout + moved.stderr);
+    const [decision] = (
+      JSON.parse(moved.stdout) as {
+        images: { authorities: { code?: string; message: string }[] }[];
+      }
+    ).images;
+    assert.match(
+      decision?.authorities[0]?.message ?? '',
+      new RegExp(
+        `IDENTITY_MISMATCH: [^;]*signed docker-reference "${registry.host}/k/app" is not accepted by matchRepository for ${registry.host}/k/moved:v1`,
+      ),
+    );
   });
 
   it('a refused construct fails the import with its path, exit 2, nothing written', async () => {

@@ -341,7 +341,7 @@ describe('webhookManifests', () => {
     image: 'registry.example/vouch:1',
     caBundle: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
     policy: 'apiVersion: vouch.dev/v1alpha1\n',
-    policyFiles: new Map([['keys/release.pub', 'PEM']]),
+    policyFiles: new Map([['keys/release.pub', new TextEncoder().encode('PEM')]]),
     failurePolicy: 'fail' as const,
   };
 
@@ -406,6 +406,28 @@ describe('webhookManifests', () => {
     ]);
   });
 
+  it('puts a binary key file (a GPG keyring, a DER certificate) in binaryData, byte for byte', () => {
+    // A binary OpenPGP public key packet header and bytes that are not UTF-8.
+    const keyring = new Uint8Array([0x99, 0x01, 0x0d, 0x04, 0xff, 0xfe, 0x00, 0x80, 0xc3]);
+    const [configMap] = parseAllDocuments(
+      webhookManifests({
+        ...options,
+        policyFiles: new Map([
+          ['keys/release.pub', new TextEncoder().encode('PEM ✓')],
+          ['keys/pubring.gpg', keyring],
+        ]),
+      }),
+    )
+      .map((d) => d.toJS() as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any
+      .filter((d) => d['kind'] === 'ConfigMap');
+    assert.deepEqual(configMap?.['data'], { 'policy.yaml': options.policy, 'file-0': 'PEM ✓' });
+    assert.deepEqual(Object.keys(configMap?.['binaryData'] ?? {}), ['file-1']);
+    assert.deepEqual(
+      new Uint8Array(Buffer.from(configMap?.['binaryData']['file-1'], 'base64')),
+      keyring,
+    );
+  });
+
   it('shuts down without dropping reviews: a preStop pause, then a grace period covering the deadline', () => {
     for (const timeoutSeconds of [10, 30]) {
       const [deployment] = parseAllDocuments(webhookManifests({ ...options, timeoutSeconds }))
@@ -459,7 +481,11 @@ describe('webhookManifests', () => {
 
   it('refuses policy files outside the policy directory and timeouts out of range', () => {
     assert.throws(
-      () => webhookManifests({ ...options, policyFiles: new Map([['../x.pem', 'PEM']]) }),
+      () =>
+        webhookManifests({
+          ...options,
+          policyFiles: new Map([['../x.pem', new TextEncoder().encode('PEM')]]),
+        }),
       /inside its directory/,
     );
     assert.throws(() => webhookManifests({ ...options, timeoutSeconds: 31 }), /from 2 to 30/);

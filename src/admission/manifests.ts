@@ -23,8 +23,8 @@ export interface WebhookManifestOptions {
   readonly caBundle: string;
   /** The policy document as written. */
   readonly policy: string;
-  /** Files the policy names, by the relative path it names them with. */
-  readonly policyFiles: ReadonlyMap<string, string>;
+  /** Files the policy names (bytes as read), by the relative path it names them with. */
+  readonly policyFiles: ReadonlyMap<string, Uint8Array>;
   /** The serving certificate and key, to include as a Secret; without them, create it yourself. */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly failurePolicy: FailurePolicy;
@@ -58,6 +58,7 @@ export function webhookManifests(options: WebhookManifestOptions): string {
   const metadata = { name: WEBHOOK_NAME, namespace, labels };
   const items = [{ key: 'policy.yaml', path: 'policy.yaml' }];
   const data: Record<string, string> = { 'policy.yaml': options.policy };
+  const binaryData: Record<string, string> = {};
   [...options.policyFiles].forEach(([path, content], index) => {
     if (path.startsWith('/') || path.split('/').includes('..')) {
       throw invalid(
@@ -66,7 +67,11 @@ export function webhookManifests(options: WebhookManifestOptions): string {
       );
     }
     const key = `file-${index}`;
-    data[key] = content;
+    // A ConfigMap's `data` holds UTF-8 strings; anything else (a binary GPG
+    // keyring, a DER certificate) goes in `binaryData`, base64, unchanged.
+    const text = utf8(content);
+    if (text === undefined) binaryData[key] = Buffer.from(content).toString('base64');
+    else data[key] = text;
     items.push({ key, path });
   });
   const documents: object[] = [
@@ -77,6 +82,7 @@ export function webhookManifests(options: WebhookManifestOptions): string {
       kind: 'ConfigMap',
       metadata: { ...metadata, name: `${WEBHOOK_NAME}-policy` },
       data,
+      ...(Object.keys(binaryData).length === 0 ? {} : { binaryData }),
     },
   ];
   if (options.tls !== undefined) {
@@ -253,4 +259,15 @@ function webhookConfiguration(
       },
     ],
   };
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The bytes as text, or undefined when they are not UTF-8 (a decode and re-encode would change them). */
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }

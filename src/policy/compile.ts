@@ -9,6 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { messageOf } from '../core/errors.ts';
 import { predicateTypeUri } from '../formats/predicate-types.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
+import { type TransparencyLog, transparencyLogFromKey } from '../sigstore/trusted-root.ts';
 import {
   type CertificateIdentity,
   exactly,
@@ -104,18 +105,49 @@ function compileAuthority(
 ): Authority | undefined {
   const path = `authorities.${name}`;
   if ('key' in authority) {
-    const pem = pemOf(authority.key, `${path}.key`);
-    if (pem === undefined) return undefined;
-    let key: KeyObject;
-    try {
-      key = parsePublicKeyPem(pem, {
-        source: 'file' in authority.key ? authority.key.file : `${path}.key.pem`,
-      });
-    } catch (error) {
-      fail(`${path}.key`, authority.key, error);
-      return undefined;
+    const { key: document } = authority;
+    const sources: [PemSource, string][] =
+      'keys' in document
+        ? document.keys.map((pem, index) => [pem, `${path}.key.keys[${index}]`])
+        : [[document, `${path}.key`]];
+    const keys: KeyObject[] = [];
+    for (const [source, where] of sources) {
+      const pem = pemOf(source, where);
+      if (pem === undefined) return undefined;
+      try {
+        keys.push(
+          parsePublicKeyPem(pem, { source: 'file' in source ? source.file : `${where}.pem` }),
+        );
+      } catch (error) {
+        fail(where, source, error);
+        return undefined;
+      }
     }
-    return { kind: 'key', name, keys: [key], requireTlog: authority.key.requireTlog ?? false };
+    const tlogs: TransparencyLog[] = [];
+    for (const [index, source] of (document.rekorKeys ?? []).entries()) {
+      const where = `${path}.key.rekorKeys[${index}]`;
+      const pem = pemOf(source, where);
+      if (pem === undefined) return undefined;
+      try {
+        const rekorKey = parsePublicKeyPem(pem, {
+          source: 'file' in source ? source.file : `${where}.pem`,
+        });
+        tlogs.push(transparencyLogFromKey(rekorKey));
+      } catch (error) {
+        fail(where, source, error);
+        return undefined;
+      }
+    }
+    const { signedIdentity, rekorKeys } = document;
+    return {
+      kind: 'key',
+      name,
+      keys,
+      // Logs named by key are the only ones trusted, and a signature must be in one.
+      requireTlog: rekorKeys !== undefined || (document.requireTlog ?? false),
+      ...(rekorKeys === undefined ? {} : { tlogs }),
+      ...(signedIdentity === undefined ? {} : { signedIdentity }),
+    };
   }
   if ('keyless' in authority) {
     const k = authority.keyless;
@@ -131,6 +163,7 @@ function compileAuthority(
       name,
       identity: Object.freeze(identity),
       ...(k.trustedRoot === undefined ? {} : { trustedRoot: k.trustedRoot }),
+      ...(k.signedIdentity === undefined ? {} : { signedIdentity: k.signedIdentity }),
     };
   }
   if ('notation' in authority) return compileNotation(name, authority.notation, pemOf, fail);

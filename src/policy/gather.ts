@@ -7,7 +7,8 @@
  * - its digest is resolved once;
  * - the `.sig` evidence is fetched once and decided for each key and keyless
  *   authority with the verify use-case's own functions (`decide`,
- *   `withTlogs`); cosign 3's bundle referrers are fetched only when some
+ *   `withTlogs`), with the authority's `signedIdentity` rule, if any, checked
+ *   against each payload's docker-reference for the image as named; cosign 3's bundle referrers are fetched only when some
  *   authority is not satisfied by the `.sig` layers, and then once;
  * - the attestations are fetched once and decided per authority and
  *   predicate type (`decideAttestations`);
@@ -28,7 +29,12 @@ import { matchesSignedIdentity } from '../formats/containers-policy/signed-ident
 import { createLimiter } from '../core/concurrency.ts';
 import { isVouchError, messageOf, unavailable, type VouchError } from '../core/errors.ts';
 import type { Digest } from '../oci/digest.ts';
-import { formatReference, parseReference, withDefaultTag } from '../oci/reference.ts';
+import {
+  formatReference,
+  type ImageReference,
+  parseReference,
+  withDefaultTag,
+} from '../oci/reference.ts';
 import type { Stores } from '../registry/open.ts';
 import type { ImageStore } from '../registry/store.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
@@ -193,14 +199,27 @@ async function gatherImage(
   const authorities: AuthorityResult[] = [];
   const trustOf = async (name: string): Promise<CosignTrust> => {
     const authority = policy.authorities.get(name);
-    if (authority?.kind === 'key') return { keys: authority.keys };
+    if (authority?.kind === 'key') {
+      return {
+        keys: authority.keys,
+        ...(authority.tlogs === undefined ? {} : { tlogs: authority.tlogs }),
+      };
+    }
     if (authority?.kind === 'keyless') return keylessTrust(authority);
     throw new Error(`${name} is not a signature authority`);
   };
 
   if (needs.signatures.size > 0) {
     authorities.push(
-      ...(await signatureResults(store, resolved, [...needs.signatures], policy, trustOf, options)),
+      ...(await signatureResults(
+        store,
+        resolved,
+        parseReference(reference),
+        [...needs.signatures],
+        policy,
+        trustOf,
+        options,
+      )),
     );
   }
   for (const name of needs.notary) {
@@ -242,6 +261,7 @@ async function gatherImage(
 async function signatureResults(
   store: ImageStore,
   resolved: ImageEvidence,
+  intended: ImageReference,
   names: readonly string[],
   policy: CompiledPolicy,
   trustOf: (name: string) => Promise<CosignTrust>,
@@ -260,10 +280,18 @@ async function signatureResults(
     try {
       const compiled = policy.authorities.get(authority);
       const requireTlog = compiled?.kind === 'key' && compiled.requireTlog;
+      const rule =
+        compiled?.kind === 'key' || compiled?.kind === 'keyless'
+          ? compiled.signedIdentity
+          : undefined;
       const verifyOptions = await withTlogs(evidence, {
         trust: await trustOf(authority),
         ...(options.loadTlogs === undefined ? {} : { loadTlogs: options.loadTlogs }),
-        ...(requireTlog ? { policy: { requireTlog: true } } : {}),
+        policy: {
+          ...(requireTlog ? { requireTlog: true } : {}),
+          // The payload's docker-reference, for the image as named (containers/image's sigstoreSigned).
+          ...(rule === undefined ? {} : { identityRule: { rule, intended } }),
+        },
       });
       let result = decide(evidence, verifyOptions);
       if (result.status !== 'verified') {

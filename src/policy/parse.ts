@@ -136,12 +136,41 @@ function readAuthority(
   if (kind === 'gpg') return readGpg(fields.required('gpg'), files);
   if (kind === 'key') {
     const keyField = fields.required('key');
-    const key = keyField.object(['file', 'pem', 'requireTlog']);
+    const key = keyField.object([
+      'file',
+      'pem',
+      'keys',
+      'requireTlog',
+      'rekorKeys',
+      'signedIdentity',
+    ]);
     if (key === undefined) return undefined;
-    const pem = readPem(key, files);
-    const requireTlog = key.optional('requireTlog')?.boolean();
+    const pem = readKeys(key, files);
+    const requireTlogField = key.optional('requireTlog');
+    const requireTlog = requireTlogField?.boolean();
+    const rekorField = key.optional('rekorKeys');
+    let rekorKeys: PemSource[] | undefined;
+    if (rekorField !== undefined) {
+      rekorKeys = [];
+      for (const item of rekorField.list({ minItems: 1 }) ?? []) {
+        const pemFields = item.object(['file', 'pem']);
+        const rekorKey = pemFields === undefined ? undefined : readPem(pemFields, files);
+        if (rekorKey !== undefined) rekorKeys.push(rekorKey);
+      }
+      if (requireTlog === false) {
+        requireTlogField?.problem('rekorKeys requires the log: requireTlog cannot be false');
+      }
+    }
+    const signedIdentity = readOptionalIdentity(key);
     if (pem === undefined) return undefined;
-    return { key: { ...pem, ...(requireTlog === undefined ? {} : { requireTlog }) } };
+    return {
+      key: {
+        ...pem,
+        ...(requireTlog === undefined ? {} : { requireTlog }),
+        ...(rekorKeys === undefined ? {} : { rekorKeys }),
+        ...(signedIdentity === undefined ? {} : { signedIdentity }),
+      },
+    };
   }
   if (kind === 'keyless') return readKeyless(fields.required('keyless'), files);
   if (kind === 'notary') {
@@ -294,6 +323,31 @@ function readSignedIdentity(field: Field): SignedIdentityDocument | undefined {
   return rule;
 }
 
+/** A key authority's keys: one (`file` or `pem`) or a list (`keys`), any of which may have signed. */
+function readKeys(
+  fields: FieldMap,
+  files: Map<string, FileReference>,
+): PemSource | { keys: PemSource[] } | undefined {
+  const which = fields.exactlyOne(['file', 'pem', 'keys']);
+  if (which === undefined) return undefined;
+  if (which === 'keys') {
+    const keys: PemSource[] = [];
+    for (const item of fields.required('keys').list({ minItems: 1 }) ?? []) {
+      const pemFields = item.object(['file', 'pem']);
+      const pem = pemFields === undefined ? undefined : readPem(pemFields, files);
+      if (pem !== undefined) keys.push(pem);
+    }
+    return { keys };
+  }
+  return readPem(fields, files);
+}
+
+/** `signedIdentity` of a key or keyless authority, when written. */
+function readOptionalIdentity(fields: FieldMap): SignedIdentityDocument | undefined {
+  const identityField = fields.optional('signedIdentity');
+  return identityField === undefined ? undefined : readSignedIdentity(identityField);
+}
+
 function readPem(fields: FieldMap, files: Map<string, FileReference>): PemSource | undefined {
   const which = fields.exactlyOne(['file', 'pem']);
   if (which === 'file') {
@@ -324,9 +378,12 @@ function readKeyless(
     'issuerRegExp',
     'github',
     'trustedRoot',
+    'signedIdentity',
   ]);
   if (fields === undefined) return undefined;
   const result: Record<string, unknown> = {};
+  const signedIdentity = readOptionalIdentity(fields);
+  if (signedIdentity !== undefined) result['signedIdentity'] = signedIdentity;
   for (const [exact, regexp] of [
     ['identity', 'identityRegExp'],
     ['issuer', 'issuerRegExp'],
@@ -546,6 +603,29 @@ function readAttestation(
     field.problem(
       'the rule has no key or keyless authority to sign attestations; name the signers under authorities',
     );
+  }
+  // An in-toto statement names no docker-reference: no attestation could satisfy the rule.
+  const signing =
+    signers ??
+    ruleAuthorities.filter((name) => {
+      const document = authorities[name] ?? {};
+      return 'key' in document || 'keyless' in document;
+    });
+  for (const name of signing) {
+    const document = authorities[name];
+    const identity =
+      document === undefined
+        ? undefined
+        : 'key' in document
+          ? document.key.signedIdentity
+          : 'keyless' in document
+            ? document.keyless.signedIdentity
+            : undefined;
+    if (identity !== undefined) {
+      (signersField ?? field).problem(
+        `authority ${name} has a signedIdentity, which no attestation can satisfy (an in-toto statement names no docker-reference); name other signers under authorities`,
+      );
+    }
   }
   const conditionField = fields.optional('condition');
   const condition = conditionField?.string();

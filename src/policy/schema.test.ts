@@ -102,12 +102,26 @@ const GOOD = {
   authorities: {
     release: { key: { file: 'keys/release.pub' } },
     inline: { key: { pem: PEM, requireTlog: true } },
+    several: {
+      key: {
+        keys: [{ pem: PEM }, { file: 'keys/other.pub' }],
+        rekorKeys: [{ file: 'keys/rekor.pub' }],
+        signedIdentity: { type: 'matchRepoDigestOrExact' },
+      },
+    },
     ci: {
       keyless: {
         identityRegExp: 'https://github\\.com/acme/.+',
         issuer: 'https://token.actions.githubusercontent.com',
         github: { repository: 'acme/app' },
         trustedRoot: 'trusted_root.json',
+      },
+    },
+    pinned: {
+      keyless: {
+        identity: 'release@acme.dev',
+        issuer: 'https://accounts.example.com',
+        signedIdentity: { type: 'exactRepository', dockerRepository: 'ghcr.io/acme/app' },
       },
     },
     dct: { notary: { server: 'https://notary.example.com', rootKeys: [{ file: 'root.pem' }] } },
@@ -148,6 +162,7 @@ const GOOD = {
     { name: 'hub', images: ['docker.io/library/*'], authorities: ['dct'], mode: 'warn' },
     { name: 'np', images: ['quay.io/acme/*'], authorities: ['np', 'release'], threshold: 2 },
     { name: 'gp', images: ['quay.io/acme/app'], authorities: ['gp'] },
+    { name: 'cp', images: ['ghcr.io/acme/app'], authorities: ['several', 'pinned'] },
     { name: 'pause', images: ['registry.k8s.io/pause'], action: 'allow' },
   ],
 };
@@ -194,6 +209,29 @@ describe('schema/policy.schema.json', () => {
     ),
     'a rule with both action and authorities': variant((d) => (rule0(d)['action'] = 'allow')),
     'a rule with neither action nor authorities': variant((d) => delete rule0(d)['authorities']),
+    'a key with both pem and keys': variant(
+      (d) => ((authority(d, 'inline')['key'] as Record<string, unknown>)['keys'] = [{ pem: PEM }]),
+    ),
+    'a key with an empty keys list': variant(
+      (d) => (authority(d, 'several')['key'] = { keys: [] }),
+    ),
+    'a key with an empty rekorKeys list': variant(
+      (d) => ((authority(d, 'inline')['key'] as Record<string, unknown>)['rekorKeys'] = []),
+    ),
+    'a key signedIdentity remapIdentity': variant(
+      (d) =>
+        ((authority(d, 'inline')['key'] as Record<string, unknown>)['signedIdentity'] = {
+          type: 'remapIdentity',
+          prefix: 'a',
+          signedPrefix: 'b',
+        }),
+    ),
+    'a keyless signedIdentity without its dockerReference': variant(
+      (d) =>
+        ((authority(d, 'pinned')['keyless'] as Record<string, unknown>)['signedIdentity'] = {
+          type: 'exactReference',
+        }),
+    ),
     'a key with both file and pem': variant(
       (d) => ((authority(d, 'release')['key'] as Record<string, unknown>)['pem'] = PEM),
     ),

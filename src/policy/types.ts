@@ -9,6 +9,7 @@ import type {
   GithubWorkflowClaims,
 } from '../sigstore/certificate-identity.ts';
 import type { TrustPolicyDocument } from '../formats/notation/trust-policy.ts';
+import type { TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { TrustedCertificate } from '../formats/notation/trust-store-certificates.ts';
 import type { Condition } from './condition.ts';
 import type { ImageGlob, NamespaceGlob } from './glob.ts';
@@ -28,9 +29,17 @@ export const DEFAULT_ACTIONS: readonly DefaultAction[] = ['deny', 'warn', 'allow
 export type PemSource = { readonly file: string } | { readonly pem: string };
 
 export interface KeyAuthorityDocument {
-  readonly key: PemSource & {
+  /** One key (`file` or `pem`), or several (`keys`), any of which may have signed. */
+  readonly key: (PemSource | { readonly keys: readonly PemSource[] }) & {
     /** Count only signatures logged in a trusted transparency log (`vouch verify --require-tlog`). */
     readonly requireTlog?: boolean;
+    /**
+     * The public keys of the only transparency logs trusted (as containers-policy.json's
+     * `rekorPublicKeyPath(s)`): each signature must carry a Rekor bundle one of them signed.
+     */
+    readonly rekorKeys?: readonly PemSource[];
+    /** The signed docker-reference each signature must claim; absent: not checked. */
+    readonly signedIdentity?: SignedIdentityDocument;
   };
 }
 
@@ -43,6 +52,8 @@ export interface KeylessAuthorityDocument {
     readonly github?: GithubWorkflowClaims;
     /** A Sigstore trusted_root.json (relative to the policy file); default: the public-good root. */
     readonly trustedRoot?: string;
+    /** The signed docker-reference each signature must claim; absent: not checked. */
+    readonly signedIdentity?: SignedIdentityDocument;
   };
 }
 
@@ -148,6 +159,10 @@ export interface KeyAuthority {
   readonly name: string;
   readonly keys: readonly KeyObject[];
   readonly requireTlog: boolean;
+  /** From `rekorKeys`: the only logs trusted (requireTlog is then true); absent: the trusted root's. */
+  readonly tlogs?: readonly TransparencyLog[];
+  /** The rule a signature's `docker-reference` must satisfy; absent: not checked. */
+  readonly signedIdentity?: SignedIdentityDocument;
 }
 
 export interface KeylessAuthority {
@@ -156,6 +171,8 @@ export interface KeylessAuthority {
   readonly identity: CertificateIdentity;
   /** As written in the policy, resolved against the policy's directory by the loader; absent: the default root. */
   readonly trustedRoot?: string;
+  /** The rule a signature's `docker-reference` must satisfy; absent: not checked. */
+  readonly signedIdentity?: SignedIdentityDocument;
 }
 
 export interface NotaryAuthority {

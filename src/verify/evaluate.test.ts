@@ -17,6 +17,7 @@ import {
 } from '../formats/containers-signature.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../formats/cosign-signature.ts';
 import { buildSimpleSigningPayload } from '../formats/simple-signing.ts';
+import type { IdentityRule } from '../formats/containers-policy/policy-json.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
@@ -346,6 +347,45 @@ describe('evaluate: synthetic evidence', () => {
     assert.throws(
       () => evaluate(evidence([]), { keys: [] }),
       expectError('invalid', 'NO_TRUSTED_KEYS'),
+    );
+  });
+
+  test('identityRule: the docker-reference is matched by the containers-policy.json rule', () => {
+    const signedFor = (dockerReference: string) =>
+      signedLayer(buildSimpleSigningPayload({ dockerReference, dockerManifestDigest: digest }));
+    const layers = [signedFor('127.0.0.1:5000/app:v1'), signedFor('127.0.0.1:5000/other:v1')];
+    const under = (rule: IdentityRule, image: string) =>
+      evaluate(
+        evidence(layers),
+        { keys: [publicKey] },
+        { identityRule: { rule, intended: parseReference(image) } },
+      );
+    const exact = under({ type: 'matchRepoDigestOrExact' }, '127.0.0.1:5000/app:v1');
+    assert.deepEqual(
+      exact.verified.map((s) => s.dockerReference),
+      ['127.0.0.1:5000/app:v1'],
+    );
+    assert.deepEqual(
+      exact.rejected.map((r) => [r.index, r.reason.code, r.key]),
+      [[1, 'IDENTITY_MISMATCH', 0]],
+    );
+    assert.match(
+      exact.rejected[0]?.reason.message ?? '',
+      /"127\.0\.0\.1:5000\/other:v1" is not accepted by matchRepoDigestOrExact for 127\.0\.0\.1:5000\/app:v1/,
+    );
+    // Another tag of the same repository: not the exact reference.
+    assert.equal(
+      under({ type: 'matchRepoDigestOrExact' }, '127.0.0.1:5000/app:v2').verified.length,
+      0,
+    );
+    assert.equal(under({ type: 'matchRepository' }, '127.0.0.1:5000/app:v2').verified.length, 1);
+    const pinned = under(
+      { type: 'exactRepository', dockerRepository: '127.0.0.1:5000/other' },
+      '127.0.0.1:5000/app:v1',
+    );
+    assert.deepEqual(
+      pinned.verified.map((s) => s.index),
+      [1],
     );
   });
 

@@ -24,7 +24,9 @@
  * 5. if a signed identity is required, the payload's `docker-reference`
  *    satisfies it (IDENTITY_MISMATCH), as containers/image's policy does:
  *    `matchRepository` when the required reference has neither tag nor
- *    digest, `matchExact` otherwise. Without one, as in cosign, the
+ *    digest, `matchExact` otherwise; or, with an `identityRule` (a policy
+ *    authority's `signedIdentity`), that containers-policy.json rule for the
+ *    image as named. Without either, as in cosign, the
  *    `docker-reference` is reported but not required, so signatures survive
  *    copying between registries.
  *
@@ -63,6 +65,8 @@ import {
   unmatchedAnnotations,
 } from '../formats/simple-signing.ts';
 import type { JsonObject } from '../core/strict-json.ts';
+import type { IdentityRule } from '../formats/containers-policy/policy-json.ts';
+import { matchesSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
 import type { Digest } from '../oci/digest.ts';
 import {
   formatReference,
@@ -132,6 +136,13 @@ export interface Policy {
    * reference with a tag or digest (matchExact). Absent: not checked.
    */
   readonly signedIdentity?: ImageReference;
+  /**
+   * A containers-policy.json `signedIdentity` rule the payload's
+   * `docker-reference` must satisfy for the image `intended` (the reference
+   * it is checked under), decided by formats/containers-policy/signed-identity.ts
+   * as containers/image's sigstoreSigned does. Absent: not checked.
+   */
+  readonly identityRule?: { readonly rule: IdentityRule; readonly intended: ImageReference };
   /**
    * Count only signatures logged in a trusted transparency log: a signature
    * without a Rekor bundle is TLOG_MISSING. Off by default.
@@ -283,6 +294,16 @@ function check(
   if (policy.signedIdentity !== undefined) {
     const problem = identityProblem(parsed.dockerReference, policy.signedIdentity);
     if (problem !== undefined) return reject('IDENTITY_MISMATCH', problem, key);
+  }
+  if (policy.identityRule !== undefined) {
+    const { rule, intended } = policy.identityRule;
+    if (!matchesSignedIdentity(rule, intended, parsed.dockerReference)) {
+      return reject(
+        'IDENTITY_MISMATCH',
+        `the signed docker-reference ${quote(parsed.dockerReference)} is not accepted by ${rule.type} for ${formatReference(intended)}`,
+        key,
+      );
+    }
   }
 
   return {

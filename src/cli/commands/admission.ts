@@ -132,6 +132,14 @@ async function readText(flag: string, path: string | undefined): Promise<string>
   }
 }
 
+async function readBytes(flag: string, path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw invalid('FILE_UNREADABLE', `cannot read --${flag} ${path}: ${messageOf(error)}`);
+  }
+}
+
 const SERVE_FLAGS = {
   registry: SERVER_REGISTRY_FLAGS,
   trustDir: TRUST_DIR_FLAGS,
@@ -310,12 +318,13 @@ async function manifests(args: readonly string[], io: CliIO): Promise<number> {
     import('../../admission/manifests.ts'),
   ]);
   await loadPolicyFile(policyPath as string);
-  const policyFiles = new Map<string, string>();
+  const policyFiles = new Map<string, Uint8Array>();
   for (const reference of parsePolicy(policy, policyPath).files.values()) {
     const path = isAbsolute(reference.path)
       ? reference.path
       : resolve(dirname(policyPath as string), reference.path);
-    policyFiles.set(reference.path, await readText('policy', path));
+    // As bytes: binary keyrings and DER certificates must reach the cluster unchanged.
+    policyFiles.set(reference.path, await readBytes('policy', path));
   }
   const timeoutSeconds = integerFlag('timeout-seconds', values['timeout-seconds'], 2, 30);
   const replicas = integerFlag('replicas', values.replicas, 1, 100);

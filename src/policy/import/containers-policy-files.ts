@@ -1,6 +1,6 @@
 /**
  * The I/O half of importing a containers/image policy.json: the file and the
- * keyring files its `signedBy` requirements name, read with the capped
+ * key files its `signedBy` and `sigstoreSigned` requirements name, read with the capped
  * reader, then handed to the pure converter (containers-policy.ts).
  * containers/image opens a relative keyPath from the working directory, as
  * this does; the policy names each file relative to the directory it will be
@@ -22,7 +22,7 @@ export interface ContainersPolicyImportOptions {
 }
 
 /**
- * Reads the policy.json at `path` and its keyrings and converts them. Throws
+ * Reads the policy.json at `path` and its key files and converts them. Throws
  * `invalid` CONTAINERS_POLICY_INVALID for a file containers/image would
  * refuse, POLICY_IMPORT_INVALID for an unreadable file, and PolicyError
  * (`invalid` POLICY_IMPORT_REFUSED) for what has no equivalent.

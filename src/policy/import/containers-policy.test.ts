@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVouchError } from '../../core/errors.ts';
+import { publicKeyToPem } from '../../keys/pem.ts';
 import { selectRule } from '../match.ts';
 import { PolicyError } from '../source.ts';
 import { importContainersPolicyFiles } from './containers-policy-files.ts';
@@ -160,8 +162,8 @@ describe('vouch policy import --containers-policy', { skip }, () => {
     );
     await refused(
       { default: [{ type: 'sigstoreSigned', keyPath: key }] },
-      'default[0]',
-      /docker-reference/,
+      'default[0].keyPath',
+      /not a PEM public key/,
     );
     await refused(
       {
@@ -208,6 +210,164 @@ describe('vouch policy import --containers-policy', { skip }, () => {
       },
       'transports.atomic["x.io"]',
       /atomic transport/,
+    );
+  });
+
+  it('maps sigstoreSigned keys to one key authority, any key, with its signedIdentity written out', async () => {
+    const cosign = join(tmp, 'cosign.pub');
+    const cosign2 = join(tmp, 'cosign2.pub');
+    await writeFile(cosign, await readFile(join(FIXTURES, 'cosign.pub')));
+    await writeFile(cosign2, await readFile(join(FIXTURES, 'cosign2.pub')));
+    const data = await readFile(join(FIXTURES, 'cosign2.pub'));
+    const { document, compiled } = await importPolicy(
+      {
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            'example.com/app': [{ type: 'sigstoreSigned', keyPaths: [cosign, cosign2] }],
+            'example.com/other': [
+              {
+                type: 'sigstoreSigned',
+                keyData: data.toString('base64'),
+                signedIdentity: { type: 'matchRepository' },
+              },
+              signedBy(),
+            ],
+          },
+        },
+      },
+      tmp,
+    );
+    const keyPem = (await readFile(cosign2, 'utf8')).trim();
+    const inline = document.authorities?.['example.com-other-key'];
+    assert.ok(inline !== undefined && 'key' in inline && 'keys' in inline.key);
+    assert.deepEqual(inline.key.signedIdentity, { type: 'matchRepository' });
+    assert.equal(inline.key.keys.length, 1);
+    const [only] = inline.key.keys;
+    assert.equal(only !== undefined && 'pem' in only ? only.pem.trim() : undefined, keyPem);
+    assert.deepEqual(document.authorities?.['example.com-app-key'], {
+      // The default rule, written: a key authority without one checks no docker-reference.
+      key: {
+        keys: [{ file: 'cosign.pub' }, { file: 'cosign2.pub' }],
+        signedIdentity: { type: 'matchRepoDigestOrExact' },
+      },
+    });
+    assert.deepEqual(
+      document.rules.map((r) => [r.name, r.authorities, r.threshold]),
+      [
+        ['example.com-app', ['example.com-app-key'], undefined],
+        ['example.com-other', ['example.com-other-key', 'example.com-other-gpg'], 2],
+        ['default', undefined, undefined],
+      ],
+    );
+    const app = compiled.authorities.get('example.com-app-key');
+    assert.equal(app?.kind, 'key');
+    assert.equal(app.keys.length, 2);
+    assert.equal(app.requireTlog, false);
+    assert.deepEqual(app.signedIdentity, { type: 'matchRepoDigestOrExact' });
+  });
+
+  it('maps Rekor public keys to rekorKeys: the only logs trusted, and required', async () => {
+    const cosign2 = join(FIXTURES, 'cosign2.pub');
+    const rekor = Buffer.from(
+      publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    );
+    const { document, compiled } = await importPolicy({
+      default: [
+        {
+          type: 'sigstoreSigned',
+          keyPath: cosign2,
+          rekorPublicKeyDatas: [rekor.toString('base64')],
+          signedIdentity: { type: 'matchRepository' },
+        },
+      ],
+    });
+    const authority = document.authorities?.['default-key'];
+    assert.ok(authority !== undefined && 'key' in authority);
+    assert.equal(authority.key.rekorKeys?.length, 1);
+    const [rekorKey] = authority.key.rekorKeys ?? [];
+    assert.equal(
+      rekorKey !== undefined && 'pem' in rekorKey ? rekorKey.pem.trim() : undefined,
+      rekor.toString('utf8').trim(),
+    );
+    const compiledKey = compiled.authorities.get('default-key');
+    assert.equal(compiledKey?.kind, 'key');
+    assert.equal(compiledKey.requireTlog, true);
+    assert.equal(compiledKey.tlogs?.length, 1);
+  });
+
+  it('refuses sigstoreSigned with fulcio, pki, remapIdentity, a key or Rekor key upstream refuses, naming each', async () => {
+    const cosign = join(FIXTURES, 'cosign.pub');
+    const rekor = join(tmp, 'rekor.pub');
+    await writeFile(
+      rekor,
+      publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey),
+    );
+    const ca = join(FIXTURES, 'fulcio_v1.crt.pem');
+    const ed25519 = publicKeyToPem(generateKeyPairSync('ed25519').publicKey);
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            keyPath: cosign,
+            rekorPublicKeyData: Buffer.from(ed25519).toString('base64'),
+          },
+        ],
+      },
+      'default[0].rekorPublicKeyData',
+      /requires ECDSA Rekor public keys/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            fulcio: {
+              caPath: ca,
+              oidcIssuer: 'https://github.com/login/oauth',
+              subjectEmail: 'a@b',
+            },
+            rekorPublicKeyPaths: [rekor],
+          },
+        ],
+      },
+      'default[0].fulcio',
+      /SCT/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            pki: { caRootsPath: ca, subjectEmail: 'a@b' },
+          },
+        ],
+      },
+      'default[0].pki',
+      /CA pool/,
+    );
+    await refused(
+      {
+        default: [
+          {
+            type: 'sigstoreSigned',
+            keyPath: cosign,
+            signedIdentity: { type: 'remapIdentity', prefix: 'a.io', signedPrefix: 'b.io' },
+          },
+        ],
+      },
+      'default[0].signedIdentity',
+      /remapIdentity/,
+    );
+    await refused(
+      {
+        default: [
+          { type: 'sigstoreSigned', keyDatas: [Buffer.from('not a key').toString('base64')] },
+        ],
+      },
+      'default[0].keyDatas',
+      /not a PEM public key/,
     );
   });
 

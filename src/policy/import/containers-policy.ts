@@ -19,24 +19,57 @@
  * - A requirement list must hold in full: any `reject` makes a deny rule;
  *   `insecureAcceptAnything` always holds, so it adds nothing (alone: an
  *   allow rule); each `signedBy` GPGKeys requirement becomes one `gpg:`
- *   authority, all of them required (`threshold` = their number).
- * - Refused: `sigstoreSigned` (a key or keyless authority checks the signed
- *   digest, not the signed docker-reference its `signedIdentity` checks),
- *   `signedBaseLayer` and X.509 `signedBy` (containers/image does not
- *   implement them), `remapIdentity`, a `keyData` keyring that is not
- *   ASCII-armored, and scopes of other transports whose requirements differ
- *   from `default`.
+ *   authority and each `sigstoreSigned` one `key:` authority, all of them
+ *   required (`threshold` = their number).
+ * - `sigstoreSigned` with `keyPath`/`keyPaths`/`keyData`/`keyDatas`
+ *   (signature/policy_eval_sigstore.go
+ *   https://github.com/containers/container-libs/blob/main/image/signature/policy_eval_sigstore.go):
+ *   a key authority with every key (`keys`, any of which may have signed, as
+ *   upstream accepts a signature by any of them; each parsed as upstream
+ *   parses it, the first PEM block) and the requirement's `signedIdentity`
+ *   written out even when it is the default `matchRepoDigestOrExact`, since
+ *   a key authority without one checks no docker-reference. Both then accept
+ *   a signature only if it verifies with one of the keys, signs this digest
+ *   and claims a docker-reference the rule accepts for the image as named
+ *   (formats/containers-policy/signed-identity.ts for both).
+ *   `rekorPublicKeyPath(s)`/`rekorPublicKeyData(s)` become the authority's
+ *   `rekorKeys` (ECDSA, as upstream requires): then, as upstream, each
+ *   signature must carry a Rekor bundle whose SET one of those keys signed
+ *   and whose entry binds this signature, key and payload, and no other log
+ *   is trusted. Where they still differ, the authority is stricter, never
+ *   weaker: without Rekor keys upstream ignores a signature's Rekor bundle,
+ *   the authority checks one that is present against the trusted root's
+ *   logs; the authority does not read the lookaside's `\x00sigstore-json`
+ *   signatures. (Upstream reads cosign attachments only where registries.d
+ *   sets `use-sigstore-attachments`; the authority reads them always: that
+ *   is where signatures are stored, not which signatures are trusted.)
+ * - Refused, for `sigstoreSigned`: `fulcio` (a keyless authority also
+ *   requires an SCT from a CT log of its trusted root, which policy.json
+ *   cannot name, and builds the chain from the trusted root alone, not from
+ *   the signature's chain annotation: it would deny what upstream accepts,
+ *   and a trusted root made for it would need CT logs upstream never
+ *   checks); `pki` (no authority checks a certificate against a CA pool and
+ *   a subject).
+ * - Refused: `signedBaseLayer` and X.509 `signedBy` (containers/image does
+ *   not implement them), `remapIdentity`, a `keyData` keyring that is not
+ *   ASCII-armored, a `sigstoreSigned` key that is not a PEM public key, and
+ *   scopes of other transports whose requirements differ from `default`.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { messageOf } from '../../core/errors.ts';
 import type {
   ContainersPolicy,
+  MaterialSource,
   PolicyRequirement,
   PolicyRequirements,
 } from '../../formats/containers-policy/policy-json.ts';
+import { parsePublicKeyPem, publicKeyToPem } from '../../keys/pem.ts';
 import { PolicyError, type PolicyIssue } from '../source.ts';
 import {
   type AuthorityDocument,
   type GpgAuthorityDocument,
+  type KeyAuthorityDocument,
+  type PemSource,
   POLICY_API_VERSION,
   POLICY_KIND,
   type PolicyDocument,
@@ -173,13 +206,17 @@ function ruleFor(
   let refused = false;
   for (const [index, requirement] of requirements.entries()) {
     if (requirement.type === 'insecureAcceptAnything') continue;
-    const gpg = gpgOf(state, requirement, `${path}[${index}]`);
-    if (gpg === undefined) {
+    const where = `${path}[${index}]`;
+    const converted =
+      requirement.type === 'sigstoreSigned'
+        ? keyOf(state, requirement, where)
+        : gpgOf(state, requirement, where);
+    if (converted === undefined) {
       refused = true;
       continue;
     }
-    const authority = uniqueName(`${name}-gpg`, state.names);
-    state.authorities[authority] = gpg;
+    const authority = uniqueName(`${name}-${'key' in converted ? 'key' : 'gpg'}`, state.names);
+    state.authorities[authority] = converted;
     authorities.push(authority);
   }
   if (refused) return undefined;
@@ -197,13 +234,6 @@ function gpgOf(
   requirement: PolicyRequirement,
   path: string,
 ): GpgAuthorityDocument | undefined {
-  if (requirement.type === 'sigstoreSigned') {
-    return refuse(
-      state,
-      path,
-      'sigstoreSigned checks the signed docker-reference (signedIdentity); a key or keyless authority checks the signed digest only',
-    );
-  }
   if (requirement.type !== 'signedBy') {
     return refuse(
       state,
@@ -251,16 +281,131 @@ function gpgOf(
   return { gpg: { keyPaths: written, ...signedIdentity } };
 }
 
-/** Every keyring file a `signedBy` of the docker transport or `default` names. */
+type SigstoreSigned = Extract<PolicyRequirement, { type: 'sigstoreSigned' }>;
+
+/** A `sigstoreSigned` with keys as a key authority (see the header for what is refused and why). */
+function keyOf(
+  state: State,
+  requirement: SigstoreSigned,
+  path: string,
+): KeyAuthorityDocument | undefined {
+  let refused = false;
+  if (requirement.fulcio !== undefined) {
+    refuse(
+      state,
+      `${path}.fulcio`,
+      'a keyless authority also requires an SCT from a CT log of its trusted root, which policy.json cannot name, and builds the certificate chain from the trusted root alone, not from the signature',
+    );
+    refused = true;
+  }
+  if (requirement.pki !== undefined) {
+    refuse(
+      state,
+      `${path}.pki`,
+      'no authority checks a signing certificate against a CA pool and a subject',
+    );
+    refused = true;
+  }
+  const identity = requirement.signedIdentity;
+  if (identity.type === 'remapIdentity') {
+    refuse(
+      state,
+      `${path}.signedIdentity`,
+      'remapIdentity: a key authority does not remap identities',
+    );
+    refused = true;
+  }
+  const { keys: source, rekorPublicKeys } = requirement;
+  if (refused || identity.type === 'remapIdentity') return undefined;
+  // policy-json.ts requires exactly one of keys, fulcio and pki; refused, never dropped, if not.
+  if (source === undefined) return refuse(state, path, 'sigstoreSigned names no keys');
+  const keys = pemSources(state, source, `${path}.${sourceField(source, 'key')}`, false);
+  const rekorKeys =
+    rekorPublicKeys === undefined
+      ? undefined
+      : pemSources(
+          state,
+          rekorPublicKeys,
+          `${path}.${sourceField(rekorPublicKeys, 'rekorPublicKey')}`,
+          true,
+        );
+  if (keys === undefined || (rekorPublicKeys !== undefined && rekorKeys === undefined)) {
+    return undefined;
+  }
+  return {
+    key: {
+      keys,
+      ...(rekorKeys === undefined ? {} : { rekorKeys }),
+      signedIdentity: identity,
+    },
+  };
+}
+
+/**
+ * The public keys of `source` as an authority names them: a file by the
+ * path it is written under, inline bytes as the PEM of the key. Each is
+ * parsed as upstream's prepareTrustRoot parses it
+ * (cryptoutils.UnmarshalPEMToPublicKey: the first PEM block), and a Rekor
+ * key must be ECDSA, as upstream requires; one that is not is refused.
+ */
+function pemSources(
+  state: State,
+  source: MaterialSource,
+  field: string,
+  rekor: boolean,
+): PemSource[] | undefined {
+  const named: [string, Uint8Array | KeyFile | undefined][] =
+    source.kind === 'path'
+      ? [[source.path, state.keyFiles.get(source.path)]]
+      : source.kind === 'paths'
+        ? source.paths.map((p) => [p, state.keyFiles.get(p)])
+        : (source.kind === 'data' ? [source.data] : source.datas).map((d, i) => [`${i}`, d]);
+  const pems: PemSource[] = [];
+  for (const [name, material] of named) {
+    // The caller reads every file named; a missing one is a caller's bug, refused rather than dropped.
+    if (material === undefined) return refuse(state, field, `${name} was not read`);
+    const bytes = material instanceof Uint8Array ? material : material.bytes;
+    let key;
+    try {
+      key = parsePublicKeyPem(bytes, { source: name });
+    } catch (error) {
+      return refuse(state, field, `not a PEM public key: ${messageOf(error)}`);
+    }
+    if (rekor && key.asymmetricKeyType !== 'ec') {
+      return refuse(state, field, `${name}: containers/image requires ECDSA Rekor public keys`);
+    }
+    if (material instanceof Uint8Array) {
+      pems.push({ pem: publicKeyToPem(key) });
+    } else {
+      state.files.set(material.path, material.bytes);
+      pems.push({ file: material.path });
+    }
+  }
+  return pems;
+}
+
+/** The policy.json field a material source was written as (`keyPath`, `rekorPublicKeyDatas`, ...). */
+function sourceField(source: MaterialSource, prefix: 'key' | 'rekorPublicKey'): string {
+  const suffix = { path: 'Path', paths: 'Paths', data: 'Data', datas: 'Datas' }[source.kind];
+  return `${prefix}${suffix}`;
+}
+
+/** Every key file (keyring, public key, Rekor key) a requirement of the docker transport or `default` names. */
 export function keyPathsOf(policy: ContainersPolicy): string[] {
   const docker = policy.transports.get('docker');
   const lists = [...(docker?.values() ?? []), ...(docker?.has('') ? [] : [policy.default])];
   const paths = new Set<string>();
   for (const requirement of lists.flat()) {
-    if (requirement.type !== 'signedBy') continue;
-    const { keys } = requirement;
-    if (keys.kind === 'path') paths.add(keys.path);
-    if (keys.kind === 'paths') for (const p of keys.paths) paths.add(p);
+    const sources =
+      requirement.type === 'signedBy'
+        ? [requirement.keys]
+        : requirement.type === 'sigstoreSigned'
+          ? [requirement.keys, requirement.rekorPublicKeys]
+          : [];
+    for (const source of sources) {
+      if (source?.kind === 'path') paths.add(source.path);
+      if (source?.kind === 'paths') for (const p of source.paths) paths.add(p);
+    }
   }
   return [...paths];
 }
