@@ -180,7 +180,12 @@ describe('evaluateBundleSignatures', () => {
       'ANNOTATION_MISMATCH',
     ]);
     assert.deepEqual(
-      codes({ signedIdentity: parseReference('registry.example.com/app') }).rejected.at(-1),
+      codes({
+        identityRule: {
+          rule: { type: 'exactRepository', dockerRepository: 'registry.example.com/app' },
+          intended: parseReference('registry.example.com/app'),
+        },
+      }).rejected.at(-1),
       [2, 'IDENTITY_MISMATCH'],
     );
     assert.deepEqual(codes({ requireTlog: true }).rejected.at(-1), [2, 'TLOG_MISSING']);

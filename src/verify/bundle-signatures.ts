@@ -121,7 +121,7 @@ function policyProblem(
   digest: Digest,
   policy: Policy,
 ): { code: BundleSignatureRejectionCode; message: string } | undefined {
-  if (policy.signedIdentity !== undefined || policy.identityRule !== undefined) {
+  if (policy.identityRule !== undefined) {
     return {
       code: 'IDENTITY_MISMATCH',
       message:

@@ -18,12 +18,13 @@ import {
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../formats/cosign-signature.ts';
 import { buildSimpleSigningPayload } from '../formats/simple-signing.ts';
 import type { IdentityRule } from '../formats/containers-policy/policy-json.ts';
+import { requiredIdentityRule } from '../formats/containers-policy/signed-identity.ts';
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { type Digest, digestOf } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
 import { publicGoodTrustedRoot } from '../sigstore/public-good.ts';
 import type { TransparencyLog } from '../sigstore/trusted-root.ts';
-import { evaluate, identityProblem, type Policy, type Verdict } from './evaluate.ts';
+import { evaluate, type Policy, type Verdict } from './evaluate.ts';
 import { type Evidence, evidenceFromLayers, type LayerWithPayload } from './evidence.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../shared/fixtures/containers-image');
@@ -132,8 +133,7 @@ describe('evaluate: containers/image fixtures', { skip }, () => {
   test('dir-img-cosign-valid-with-tag: matchExact on the tagged identity, matchRepository on the repository', () => {
     const evidence = fixtureEvidence('dir-img-cosign-valid-with-tag');
     const keys = [cosignPub()];
-    const with_ = (identity: string) =>
-      evaluate(evidence, { keys }, { signedIdentity: parseReference(identity) });
+    const with_ = (identity: string) => evaluate(evidence, { keys }, requiring(identity));
     assert.equal(with_(WITH_TAG).verified.length, 1, 'matchExact with :tag');
     assert.equal(with_('192.168.64.2:5000/skopeo-signed').verified.length, 1, 'matchRepository');
 
@@ -148,15 +148,14 @@ describe('evaluate: containers/image fixtures', { skip }, () => {
   test("dir-img-cosign-valid: cosign's repository-only identity passes matchRepository, not matchExact", () => {
     const evidence = fixtureEvidence('dir-img-cosign-valid');
     const keys = [cosignPub()];
-    const repo = evaluate(evidence, { keys }, { signedIdentity: parseReference(SINGLE) });
+    const repo = evaluate(evidence, { keys }, requiring(SINGLE));
     assert.equal(repo.verified.length, 1);
-    const exact = evaluate(
-      evidence,
-      { keys },
-      { signedIdentity: parseReference(`${SINGLE}:latest`) },
-    );
+    const exact = evaluate(evidence, { keys }, requiring(`${SINGLE}:latest`));
     assert.deepEqual(codes(exact), ['IDENTITY_MISMATCH']);
-    assert.match(exact.rejected[0]?.reason.message ?? '', /without a tag/);
+    assert.match(
+      exact.rejected[0]?.reason.message ?? '',
+      /not accepted by exactReference .*:latest/,
+    );
   });
 
   test('dir-img-cosign-modified-manifest: DIGEST_MISMATCH (a genuine signature for another manifest)', () => {
@@ -399,35 +398,8 @@ describe('evaluate: synthetic evidence', () => {
   });
 });
 
-describe('identityProblem (containers/image signedIdentity)', () => {
-  const ok = (signed: string, required: string) =>
-    assert.equal(
-      identityProblem(signed, parseReference(required)),
-      undefined,
-      `${signed} ~ ${required}`,
-    );
-  const no = (signed: string, required: string) =>
-    assert.notEqual(
-      identityProblem(signed, parseReference(required)),
-      undefined,
-      `${signed} !~ ${required}`,
-    );
-
-  test('matchRepository: repositories compared after docker normalisation', () => {
-    ok('index.docker.io/library/busybox', 'busybox');
-    ok('docker.io/library/busybox:1.36', 'busybox');
-    ok('busybox@sha256:' + 'a'.repeat(64), 'docker.io/library/busybox');
-    ok('registry.example.com/team/app:v1', 'registry.example.com/team/app');
-    no('registry.example.com/team/app', 'registry.example.com/team/other');
-    no('registry.example.com/team/app', 'busybox');
-    no('not a reference', 'busybox');
-  });
-
-  test('matchExact: the signed reference must carry the same tag', () => {
-    ok('index.docker.io/library/busybox:1.36', 'busybox:1.36');
-    ok('registry.example.com/app:v1', 'registry.example.com/app:v1');
-    no('registry.example.com/app:v2', 'registry.example.com/app:v1');
-    no('registry.example.com/app', 'registry.example.com/app:v1');
-    no('registry.example.com/app:latest', 'registry.example.com/app:v1');
-  });
-});
+/** The policy `vouch verify --signed-identity IDENTITY` evaluates with. */
+function requiring(identity: string): Policy {
+  const required = parseReference(identity);
+  return { identityRule: { rule: requiredIdentityRule(required), intended: required } };
+}

@@ -21,12 +21,10 @@
  *    copied here) — this is what binds a signature to an image;
  * 4. every required annotation (`-a key=value`) is in `optional` with exactly
  *    that string value (ANNOTATION_MISMATCH), compared as cosign does;
- * 5. if a signed identity is required, the payload's `docker-reference`
- *    satisfies it (IDENTITY_MISMATCH), as containers/image's policy does:
- *    `matchRepository` when the required reference has neither tag nor
- *    digest, `matchExact` otherwise; or, with an `identityRule` (a policy
- *    authority's `signedIdentity`), that containers-policy.json rule for the
- *    image as named. Without either, as in cosign, the
+ * 5. with an `identityRule` (`vouch verify --signed-identity`, a policy
+ *    authority's `signedIdentity`), the payload's `docker-reference`
+ *    satisfies that containers-policy.json rule for the image as named
+ *    (IDENTITY_MISMATCH), as containers/image's policy does. Without one, as in cosign, the
  *    `docker-reference` is reported but not required, so signatures survive
  *    copying between registries.
  *
@@ -66,14 +64,12 @@ import {
 } from '../formats/simple-signing.ts';
 import type { JsonObject } from '../core/strict-json.ts';
 import type { IdentityRule } from '../formats/containers-policy/policy-json.ts';
-import { matchesSignedIdentity } from '../formats/containers-policy/signed-identity.ts';
-import type { Digest } from '../oci/digest.ts';
 import {
-  formatReference,
-  type ImageReference,
-  parseReference,
-  repositoryName,
-} from '../oci/reference.ts';
+  describeIdentityRule,
+  matchesSignedIdentity,
+} from '../formats/containers-policy/signed-identity.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { ImageReference } from '../oci/reference.ts';
 import { verifySignature } from '../keys/signer.ts';
 import { BUNDLE_ANNOTATION } from '../formats/signature-manifest.ts';
 // Types only: the keyless code is reached through `CertificateTrust.verifyLayer`.
@@ -131,11 +127,6 @@ export function checkTrust(trust: CosignTrust, what: string): void {
 export interface Policy {
   /** Required `optional` entries of the payload, compared as exact strings. */
   readonly annotations?: Readonly<Record<string, string>>;
-  /**
-   * Required `docker-reference`: a repository (matchRepository) or a
-   * reference with a tag or digest (matchExact). Absent: not checked.
-   */
-  readonly signedIdentity?: ImageReference;
   /**
    * A containers-policy.json `signedIdentity` rule the payload's
    * `docker-reference` must satisfy for the image `intended` (the reference
@@ -291,16 +282,12 @@ function check(
     return reject('ANNOTATION_MISMATCH', mismatches.map(describeMismatch).join('; '), key);
   }
 
-  if (policy.signedIdentity !== undefined) {
-    const problem = identityProblem(parsed.dockerReference, policy.signedIdentity);
-    if (problem !== undefined) return reject('IDENTITY_MISMATCH', problem, key);
-  }
   if (policy.identityRule !== undefined) {
     const { rule, intended } = policy.identityRule;
     if (!matchesSignedIdentity(rule, intended, parsed.dockerReference)) {
       return reject(
         'IDENTITY_MISMATCH',
-        `the signed docker-reference ${quote(parsed.dockerReference)} is not accepted by ${rule.type} for ${formatReference(intended)}`,
+        `the signed docker-reference ${quote(parsed.dockerReference)} is not accepted by ${describeIdentityRule(rule, intended)}`,
         key,
       );
     }
@@ -398,33 +385,6 @@ function describeMismatch(mismatch: AnnotationMismatch): string {
   const required = `required annotation ${quote(key)}=${quote(expected)}`;
   if (found === undefined) return `${required} is not signed`;
   return `${required}: the signed value is ${truncate(JSON.stringify(found))}`;
-}
-
-/**
- * containers/image's signedIdentity checks (signature/policy_reference_match.go):
- * `matchRepository` compares the repositories (`Name()`) of both references;
- * `matchExact` needs the signed reference to carry a tag or digest and both
- * to be equal. Both sides are normalised as docker does (`ubuntu` is
- * `docker.io/library/ubuntu`, `index.docker.io` is `docker.io`).
- */
-export function identityProblem(signed: string, required: ImageReference): string | undefined {
-  let reference: ImageReference;
-  try {
-    reference = parseReference(signed);
-  } catch {
-    return `the signed docker-reference ${quote(signed)} is not a valid image reference`;
-  }
-  if (required.tag === undefined && required.digest === undefined) {
-    if (repositoryName(reference) === repositoryName(required)) return undefined;
-    return `signed for repository ${repositoryName(reference)}, but ${repositoryName(required)} is required`;
-  }
-  const wanted = formatReference(required);
-  if (reference.tag === undefined && reference.digest === undefined) {
-    return `signed for ${repositoryName(reference)} without a tag, but exactly ${wanted} is required`;
-  }
-  const found = formatReference(reference);
-  if (found === wanted) return undefined;
-  return `signed for ${found}, but exactly ${wanted} is required`;
 }
 
 function quote(text: string): string {

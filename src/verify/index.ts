@@ -16,7 +16,7 @@ export type {
   Verdict,
   VerifiedSignature,
 } from './evaluate.ts';
-export { evaluate, identityProblem, isKeyTrust } from './evaluate.ts';
+export { evaluate, isKeyTrust } from './evaluate.ts';
 // Keyless trust (loads @sigstore/verify).
 export type { ClassicLayerKind, LayerVerification } from './certificate-trust.ts';
 export { certificateTrust, verifyClassicLayer } from './certificate-trust.ts';

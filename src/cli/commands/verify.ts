@@ -2,7 +2,8 @@ import { invalid } from '../../core/errors.ts';
 import { readKeyFile } from '../../keys/files.ts';
 import { parsePublicKeyPem } from '../../keys/pem.ts';
 import type { TransparencyLog } from '../../sigstore/trusted-root.ts';
-import { type ImageReference, parseReference } from '../../oci/reference.ts';
+import { requiredIdentityRule } from '../../formats/containers-policy/signed-identity.ts';
+import { parseReference } from '../../oci/reference.ts';
 import { parseImageSpec, specTarget } from '../../registry/open.ts';
 import type { AttestationSource } from '../../verify/attestation-evaluate.ts';
 import type { LoggedSignature, CosignTrust, Verdict } from '../../verify/evaluate.ts';
@@ -190,8 +191,13 @@ ${REGISTRY_FLAGS.help}`,
     });
     const annotations = annotationFlags(values.annotations ?? []);
     const signedIdentityFlag = values['signed-identity'];
-    const signedIdentity: ImageReference | undefined =
+    const required =
       signedIdentityFlag === undefined ? undefined : parseReference(signedIdentityFlag);
+    // The rule is the same for every image: exact* rules ignore the image's name.
+    const identityRule =
+      required === undefined
+        ? undefined
+        : { rule: requiredIdentityRule(required), intended: required };
     const maxLayers = integerFlag('max-signatures', values['max-signatures'], 1, 100_000);
     const maxPayloadBytes = integerFlag(
       'max-payload-bytes',
@@ -218,7 +224,7 @@ ${REGISTRY_FLAGS.help}`,
         loadTlogs: () => context.tlogs(),
         policy: {
           annotations,
-          ...(signedIdentity === undefined ? {} : { signedIdentity }),
+          ...(identityRule === undefined ? {} : { identityRule }),
           ...(values['require-tlog'] ? { requireTlog: true } : {}),
         },
         limits: {

@@ -12,6 +12,7 @@ import {
   matchesSignedIdentity,
   refMatchesPrefix,
   remapReferencePrefix,
+  requiredIdentityRule,
 } from './signed-identity.ts';
 import { formatReference } from '../../oci/reference.ts';
 
@@ -416,5 +417,34 @@ describe('matchesSignedIdentity: hostile claims', () => {
       }
       assert.ok(process.hrtime.bigint() - start < 1_000_000_000n);
     }
+  });
+});
+
+describe('requiredIdentityRule (vouch verify --signed-identity)', () => {
+  const accepts = (signed: string, required: string) => {
+    const reference = parseReference(required);
+    return matchesSignedIdentity(requiredIdentityRule(reference), reference, signed);
+  };
+  const ok = (signed: string, required: string) =>
+    assert.equal(accepts(signed, required), true, `${signed} ~ ${required}`);
+  const no = (signed: string, required: string) =>
+    assert.equal(accepts(signed, required), false, `${signed} !~ ${required}`);
+
+  it('a repository: repositories compared after docker normalisation (exactRepository)', () => {
+    ok('index.docker.io/library/busybox', 'busybox');
+    ok('docker.io/library/busybox:1.36', 'busybox');
+    ok('busybox@sha256:' + 'a'.repeat(64), 'docker.io/library/busybox');
+    ok('registry.example.com/team/app:v1', 'registry.example.com/team/app');
+    no('registry.example.com/team/app', 'registry.example.com/team/other');
+    no('registry.example.com/team/app', 'busybox');
+    no('not a reference', 'busybox');
+  });
+
+  it('a tag or digest: the signed reference must carry the same one (exactReference)', () => {
+    ok('index.docker.io/library/busybox:1.36', 'busybox:1.36');
+    ok('registry.example.com/app:v1', 'registry.example.com/app:v1');
+    no('registry.example.com/app:v2', 'registry.example.com/app:v1');
+    no('registry.example.com/app', 'registry.example.com/app:v1');
+    no('registry.example.com/app:latest', 'registry.example.com/app:v1');
   });
 });

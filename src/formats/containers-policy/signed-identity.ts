@@ -31,6 +31,32 @@ import {
 import type { IdentityRule } from './policy-json.ts';
 
 /**
+ * The rule a required reference stands for (`vouch verify
+ * --signed-identity`): `exactRepository` for a repository, `exactReference`
+ * for a reference with a tag or digest, as skopeo's
+ * `--signed-identity` / `exactReference` reads one.
+ */
+export function requiredIdentityRule(required: ImageReference): IdentityRule {
+  return required.tag === undefined && required.digest === undefined
+    ? { type: 'exactRepository', dockerRepository: repositoryName(required) }
+    : { type: 'exactReference', dockerReference: formatReference(required) };
+}
+
+/** `rule` in words, for the image `intended`: what a refused claim was measured against. */
+export function describeIdentityRule(rule: IdentityRule, intended: ImageReference): string {
+  switch (rule.type) {
+    case 'exactReference':
+      return `exactReference ${rule.dockerReference}`;
+    case 'exactRepository':
+      return `exactRepository ${rule.dockerRepository}`;
+    case 'remapIdentity':
+      return `remapIdentity (${rule.prefix} as ${rule.signedPrefix}) for ${formatReference(intended)}`;
+    default:
+      return `${rule.type} for ${formatReference(intended)}`;
+  }
+}
+
+/**
  * Whether `signedReference` (what the signature claims) is accepted by
  * `rule` for the image `intended`, the reference it is evaluated under
  * (a tag or a digest, as containers/image's docker transport has it).
