@@ -149,8 +149,8 @@ export interface NotationCertificate {
  * Certificates already parsed, by their DER bytes (successes only; the
  * oldest goes first when full). Verifying many images signed with one chain
  * parses the same few certificates for each image, twice (the revocation
- * plan, then the evaluation), and parsing costs more than every
- * other check of a signature (docs/benchmarks.md, notation); what parsing
+ * plan, then the evaluation), and parsing (with pkijs then) cost more than
+ * every other check of a signature (docs/benchmarks.md, notation); what parsing
  * gives depends on the bytes alone (`what` only names them in errors).
  */
 const parsedCertificates = new Map<string, NotationCertificate>();
