@@ -293,6 +293,21 @@ export class DerReader {
   }
 }
 
+/**
+ * Throws DerError unless `bytes` are DER values whose constructed values hold
+ * DER values, all the way down: definite, minimal lengths (which asn1js does
+ * not require, and Go's cryptobyte does). Primitive contents are not looked
+ * into.
+ */
+export function checkDerLengths(bytes: Uint8Array, what: string, depth = 0): void {
+  if (depth > MAX_DEPTH) throw new DerError(`${what} nests deeper than ${MAX_DEPTH} values`);
+  const reader = new DerReader(bytes, what);
+  while (!reader.done) {
+    const { tag, value } = reader.read();
+    if (tag & 0x20) checkDerLengths(value, what, depth + 1);
+  }
+}
+
 /** A DER INTEGER's contents as a bigint; minimal encoding required (as Go's cryptobyte). */
 export function derInteger(value: Uint8Array, what: string): bigint {
   const [first, second] = value;

@@ -502,6 +502,28 @@ describe('X.509 certificates: hostile bytes are CERT_INVALID', () => {
     // the SubjectPublicKeyInfo, the next field read from inside it); and BER's indefinite
     // length, which DER has not.
     const spki = tbs[6] as Uint8Array;
+    // Forms BER allows and DER does not, which asn1js reads: a length in more bytes than it
+    // needs, an OID sub-identifier with a leading 0x80.
+    const [spkiAlgorithm, spkiKey] = values(contents(spki)) as [Uint8Array, Uint8Array];
+    const longLength = Buffer.concat([
+      Buffer.from([0x30, 0x81, spki[1] as number]),
+      contents(spki),
+    ]);
+    invalid(certificate([...tbs.slice(0, 6), longLength, ...tbs.slice(7)]), 'is not DER');
+    const [oid, ...parameters] = values(contents(spkiAlgorithm)) as [Uint8Array, ...Uint8Array[]];
+    const paddedOid = tlv(
+      0x06,
+      Buffer.from([contents(oid)[0] as number, 0x80]),
+      contents(oid).subarray(1),
+    );
+    invalid(
+      certificate([
+        ...tbs.slice(0, 6),
+        tlv(0x30, tlv(0x30, paddedOid, ...parameters), spkiKey),
+        ...tbs.slice(7),
+      ]),
+      'is not DER',
+    );
     const short = Uint8Array.from(spki);
     short[1] = (short[1] as number) - 1;
     invalid(certificate([...tbs.slice(0, 6), short, ...tbs.slice(7)]));

@@ -15,6 +15,7 @@ import {
   bitStringOf,
   booleanOf,
   bytesOf,
+  checkDerLengths,
   contentsOf,
   decodeAsn1,
   DerError,
@@ -195,7 +196,15 @@ export function parseCertificate(der: Uint8Array, what = 'certificate'): Notatio
  * extensions, in that order and nothing else.
  */
 function readCertificate(der: Uint8Array, what: string): NotationCertificate {
-  const [tbsNode, outerAlgorithm, signatureValue] = itemsOf(decodeAsn1(der, what), what, {
+  // asn1js reads BER: lengths and OIDs in longer forms than DER's, which it encodes back
+  // in DER's (OIDs) or not (lengths). Such a certificate is no DER (Go refuses it), and its
+  // raw fields (the SubjectPublicKeyInfo, the names) would not be the values read from them.
+  const certificate = decodeAsn1(der, what);
+  checkDerLengths(der, `${what} is not DER`);
+  if (!sameBytes(new Uint8Array(certificate.toBER(false)), der)) {
+    throw new DerError(`${what} is not DER`);
+  }
+  const [tbsNode, outerAlgorithm, signatureValue] = itemsOf(certificate, what, {
     min: 3,
     max: 3,
   });
