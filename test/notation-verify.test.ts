@@ -12,11 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { buildCose } from '../src/formats/notation/cose.ts';
 import { buildJws } from '../src/formats/notation/jws.ts';
 import { notationKeySigner } from '../src/formats/notation/signature.ts';
@@ -35,6 +37,7 @@ import { installVerificationPlugin, pluginRequests } from './helpers/notation-pl
 import { copyWritable } from './helpers/notation.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
+const execFileAsync = promisify(execFile);
 const FIXTURES = resolve(import.meta.dirname, '../../shared/fixtures/notation');
 const skip = existsSync(FIXTURES)
   ? false
@@ -954,6 +957,62 @@ describe('vouch notation verify, list and inspect on notation CLI fixtures', { s
       assert.match(run.stdout, /timestamp signature/);
       assert.match(run.stdout, /timestamp: \[/);
       assert.match(run.stdout, /issued to: CN=testcert7,O=Notary,L=Seattle,ST=WA,C=US/);
+    });
+  });
+
+  describe('what a one-shot `vouch notation verify` loads', () => {
+    const BIN = resolve(import.meta.dirname, '../src/cli/bin.ts');
+
+    /** Runs the CLI as its own process, saying on stderr when pkijs is imported. */
+    async function verifyProcess(config: string, image: string) {
+      const hook = join(tmp, 'pkijs-hook.mjs');
+      await writeFile(
+        hook,
+        [
+          "import { registerHooks } from 'node:module';",
+          'registerHooks({',
+          '  resolve(specifier, context, next) {',
+          "    if (specifier === 'pkijs') process.stderr.write('PKIJS LOADED\\n');",
+          '    return next(specifier, context);',
+          '  },',
+          '});',
+          '',
+        ].join('\n'),
+      );
+      try {
+        const { stdout, stderr } = await execFileAsync(
+          process.execPath,
+          ['--import', hook, BIN, 'notation', 'verify', image],
+          { env: { ...env(config), PATH: process.env.PATH } },
+        );
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+        return { code, stdout, stderr };
+      }
+    }
+
+    it('no pkijs for a signature without a timestamp, its certificates read without it', async () => {
+      // Strict: revocation is checked, and the self-signed certificate names no OCSP responder.
+      const config = await notationConfig('trustpolicy.json');
+      const run = await verifyProcess(config, `oci:${await layoutCopy('e2e-valid-signature')}:v1`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /verified/);
+      assert.doesNotMatch(run.stderr, /PKIJS LOADED/);
+    });
+
+    it('pkijs, for RFC 3161 timestamps, when the statement names a tsa store', async () => {
+      const config = await notationConfig('timestamp_trustpolicy.json');
+      const tsa = join(config, 'truststore', 'x509', 'tsa', 'e2e');
+      await mkdir(tsa, { recursive: true });
+      await writeFile(
+        join(tsa, 'root.cer'),
+        await fixture('config/timestamp/globalsignTSARoot.cer'),
+      );
+      const layout = await layoutCopy('e2e-with-timestamped-signature');
+      const run = await verifyProcess(config, `oci:${layout}:v1`);
+      assert.match(run.stderr, /PKIJS LOADED/);
+      assert.match(run.stdout, /signature 0/, run.stderr);
     });
   });
 });

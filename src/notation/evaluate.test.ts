@@ -17,6 +17,7 @@ import {
   buildNotationSignatureManifest,
   parseNotationSignatureManifest,
 } from '../formats/notation/signature-manifest.ts';
+import { verifyTimestamp } from '../formats/notation/timestamp.ts';
 import { parseTrustPolicy } from '../formats/notation/trust-policy.ts';
 import { parseCertificate } from '../formats/notation/x509.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -27,6 +28,7 @@ import {
   type NotationVerdict,
   planNotationRevocation,
   type TrustStoreContents,
+  verifiesTimestamps,
 } from './evaluate.ts';
 import type { NotationEvidence, NotationSignatureEvidence } from './evidence.ts';
 
@@ -103,6 +105,8 @@ function evidenceOf(
 }
 
 const OK: ChainRevocation = { result: 'ok', certificates: [] };
+/** What verify.ts gives the evaluation for a statement with a tsa store. */
+const TIMESTAMPS = { verifyTimestamp };
 
 /** Every planned revocation answered `answer` (null: none answered), then the verdict. */
 function decide(
@@ -114,9 +118,12 @@ function decide(
   const answers = new Map(
     answer === null
       ? []
-      : planNotationRevocation(evidence, trust, now).map((request) => [request.key, answer]),
+      : planNotationRevocation(evidence, trust, now, TIMESTAMPS).map((request) => [
+          request.key,
+          answer,
+        ]),
   );
-  return evaluateNotation(evidence, trust, answers, now);
+  return evaluateNotation(evidence, trust, answers, now, TIMESTAMPS);
 }
 
 const outcomes = (verdict: NotationVerdict, index = 0) =>
@@ -381,7 +388,7 @@ describe('evaluateNotation', () => {
     const stores = { 'ca:test': holding(root), 'tsa:test': holding(tsaRoot) };
     const trust = trustOf({ trustStores: ['ca:test', 'tsa:test'] }, stores);
     // The checks stop at the timestamp, so no revocation is asked for.
-    assert.deepEqual(planNotationRevocation(stamped, trust, NOW), []);
+    assert.deepEqual(planNotationRevocation(stamped, trust, NOW, TIMESTAMPS), []);
     const verdict = decide(stamped, trust);
     // openssl stamps the time it runs, after this leaf expired: outside its validity.
     assert.equal(verdict.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
@@ -391,7 +398,7 @@ describe('evaluateNotation', () => {
     );
 
     const good = evidenceOf([await sign(leaf, [leaf, root], { timestamp })]);
-    const plan = planNotationRevocation(good, trust, NOW);
+    const plan = planNotationRevocation(good, trust, NOW, TIMESTAMPS);
     assert.deepEqual(plan.map((request) => request.purpose).sort(), [
       'codeSigning',
       'timestamping',
@@ -400,22 +407,34 @@ describe('evaluateNotation', () => {
     assert.equal(verified.error, undefined, verified.results[0]?.failure?.message);
     assert.equal(verified.verified?.signer?.timestamp?.tsa, 'CN=TSA,O=TSA,C=US');
     // The TSA chain's revocation is checked even though it is the timestamp's, and revoked fails it.
-    const tsaRequest = planNotationRevocation(good, trust, NOW).find(
+    const tsaRequest = planNotationRevocation(good, trust, NOW, TIMESTAMPS).find(
       (r) => r.purpose === 'timestamping',
     );
     assert.ok(tsaRequest !== undefined);
-    const answers = new Map(planNotationRevocation(good, trust, NOW).map((r) => [r.key, OK]));
+    const answers = new Map(
+      planNotationRevocation(good, trust, NOW, TIMESTAMPS).map((r) => [r.key, OK]),
+    );
     answers.set(tsaRequest.key, {
       result: 'revoked',
       certificates: [],
       problem: { index: 0, subject: 'CN=TSA', message: 'revoked' },
     });
-    const revoked = evaluateNotation(good, trust, answers, NOW);
+    const revoked = evaluateNotation(good, trust, answers, NOW, TIMESTAMPS);
     assert.equal(revoked.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
     assert.match(
       revoked.results[0]?.failure?.message ?? '',
       /timestamping certificate with subject "CN=TSA" is revoked/,
     );
+
+    // verify.ts gives the verifier for such a statement; without one the timestamp is not
+    // taken on trust.
+    assert.equal(verifiesTimestamps(trust.statement), true);
+    const answered = new Map(
+      planNotationRevocation(good, trust, NOW, TIMESTAMPS).map((r) => [r.key, OK]),
+    );
+    const unverified = evaluateNotation(good, trust, answered, NOW);
+    assert.equal(unverified.results[0]?.failure?.code, 'NOTATION_AUTHENTIC_TIMESTAMP_FAILED');
+    assert.match(unverified.results[0]?.failure?.message ?? '', /no timestamp verifier was given/);
 
     const unstamped = evidenceOf([await sign(leaf, [leaf, root])]);
     const missing = decide(unstamped, trust);

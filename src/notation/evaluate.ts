@@ -65,7 +65,7 @@ import { parseNotationEnvelope } from '../formats/notation/parse-envelope.ts';
 import type { ChainRevocation } from '../formats/notation/revocation-result.ts';
 import { verifyNotationSignature } from '../formats/notation/signature.ts';
 import type { PluginConfig, PluginMetadata } from '../formats/notation/plugin-protocol.ts';
-import { verifyTimestamp } from '../formats/notation/timestamp.ts';
+import type { verifyTimestamp } from '../formats/notation/timestamp.ts';
 import type {
   TrustPolicyStatement,
   TrustStoreReference,
@@ -248,7 +248,26 @@ export interface NotationVerdict {
   readonly error?: VouchError;
 }
 
+/** formats/notation/timestamp.ts `verifyTimestamp`. */
+export type TimestampVerifier = typeof verifyTimestamp;
+
+/**
+ * Whether `statement` has RFC 3161 timestamps verified (it names a `tsa`
+ * store): only then does the evaluation need `verifyTimestamp`.
+ */
+export function verifiesTimestamps(statement: TrustPolicyStatement): boolean {
+  return statement.trustStores.some((store) => store.type === 'tsa');
+}
+
 export interface NotationEvaluateOptions {
+  /**
+   * formats/notation/timestamp.ts `verifyTimestamp`, required when the
+   * statement `verifiesTimestamps`; without it, a signature whose timestamp
+   * decides fails the authentic timestamp check. The caller loads it
+   * (verify.ts imports it only then): with it comes pkijs, whose loading
+   * alone costs a one-shot `vouch notation verify` more than its checks.
+   */
+  readonly verifyTimestamp?: TimestampVerifier;
   /**
    * Annotations the signed payload must carry (`notation verify
    * --user-metadata`); a signature without them is refused whatever the level.
@@ -1007,7 +1026,7 @@ function authenticTimestamp(
   }
   const { statement } = context.trust;
   const now = context.now;
-  const tsaConfigured = statement.trustStores.some((store) => store.type === 'tsa');
+  const tsaConfigured = verifiesTimestamps(statement);
   const stamped =
     tsaConfigured &&
     (statement.verifyTimestamp === 'always' || chain.some((cert) => now > cert.notAfter));
@@ -1031,6 +1050,10 @@ function authenticTimestamp(
   }
   if (loaded.certificates.length === 0) {
     return fail('no trusted TSA certificate found in trust store');
+  }
+  const verifyTimestamp = context.options.verifyTimestamp;
+  if (verifyTimestamp === undefined) {
+    return fail('the timestamp cannot be verified: no timestamp verifier was given');
   }
   const verified = verifyTimestamp({
     token,

@@ -52,9 +52,15 @@ export type {
   NotationSigner,
   NotationTrust,
   NotationVerdict,
+  TimestampVerifier,
   TrustStoreContents,
 } from './evaluate.ts';
-export { evaluateNotation, planNotationRevocation, trustStoreKey } from './evaluate.ts';
+export {
+  evaluateNotation,
+  planNotationRevocation,
+  trustStoreKey,
+  verifiesTimestamps,
+} from './evaluate.ts';
 export type {
   NotationEvidence,
   NotationGatherOptions,

@@ -35,13 +35,7 @@ import {
   parseCrl,
 } from '../formats/notation/crl.ts';
 import { DerError } from '../formats/notation/der.ts';
-import {
-  checkOcspResponse,
-  MAX_OCSP_RESPONSE_BYTES,
-  type OcspCheck,
-  ocspHttpRequest,
-  ocspRequest,
-} from '../formats/notation/ocsp.ts';
+import type * as Ocsp from '../formats/notation/ocsp.ts';
 import {
   type CertificateRevocation,
   type ChainRevocation,
@@ -197,10 +191,12 @@ class Checker {
     cert: NotationCertificate,
     issuer: NotationCertificate,
   ): Promise<Pick<CertificateRevocation, 'result' | 'servers'>> {
-    const request = ocspRequest(cert, issuer);
+    // OCSP's code brings pkijs: loaded only for a certificate that names responders.
+    const ocsp = await import('../formats/notation/ocsp.ts');
+    const request = ocsp.ocspRequest(cert, issuer);
     const servers: ServerResult[] = [];
     for (const server of cert.ocspServers.slice(0, MAX_OCSP_SERVERS)) {
-      const outcome = await this.#ocspServer(server, request, cert, issuer);
+      const outcome = await this.#ocspServer(ocsp, server, request, cert, issuer);
       const result: ServerResult = serverResult('ocsp', server, outcome);
       if (outcome.status !== 'error') return { result: result.result, servers: [result] };
       servers.push(result);
@@ -209,15 +205,16 @@ class Checker {
   }
 
   async #ocspServer(
+    ocsp: typeof Ocsp,
     server: string,
     request: Uint8Array,
     cert: NotationCertificate,
     issuer: NotationCertificate,
-  ): Promise<OcspCheck> {
-    const exchange = ocspHttpRequest(server, request);
+  ): Promise<Ocsp.OcspCheck> {
+    const exchange = ocsp.ocspHttpRequest(server, request);
     if (typeof exchange === 'string') return { status: 'error', message: exchange };
     const check = (body: Uint8Array) =>
-      checkOcspResponse(body, cert, issuer, {
+      ocsp.checkOcspResponse(body, cert, issuer, {
         now: this.#now(),
         ...(this.#request.signingTime === undefined
           ? {}
@@ -240,7 +237,7 @@ class Checker {
           },
       'OCSP',
       this.#options.ocspTimeoutMs ?? DEFAULT_OCSP_TIMEOUT_MS,
-      MAX_OCSP_RESPONSE_BYTES,
+      ocsp.MAX_OCSP_RESPONSE_BYTES,
     );
     if (typeof body === 'string') return { status: 'error', message: body };
     const outcome = check(body);
@@ -388,7 +385,7 @@ class TooLarge extends Error {}
 function serverResult(
   method: 'ocsp' | 'crl',
   server: string,
-  outcome: OcspCheck | ReturnType<typeof crlStatus>,
+  outcome: Ocsp.OcspCheck | ReturnType<typeof crlStatus>,
 ): ServerResult {
   switch (outcome.status) {
     case 'good':

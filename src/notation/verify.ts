@@ -51,6 +51,7 @@ import {
   planNotation,
   type TrustStoreContents,
   trustStoreKey,
+  verifiesTimestamps,
 } from './evaluate.ts';
 import {
   gatherNotationSignatures,
@@ -64,7 +65,7 @@ import {
   type VerificationPluginOptions,
   verificationPluginMetadata,
 } from './plugin-verifier.ts';
-import { checkRevocation, type RevocationOptions } from './revocation.ts';
+import type { RevocationOptions } from './revocation.ts';
 
 export type NotationImageStatus = 'verified' | 'denied' | 'invalid' | 'unavailable';
 
@@ -87,7 +88,8 @@ export interface NotationImageVerification {
   readonly error?: VouchError;
 }
 
-export interface NotationVerifyOptions extends NotationEvaluateOptions {
+/** `verifyTimestamp` is loaded here when a statement needs it. */
+export interface NotationVerifyOptions extends Omit<NotationEvaluateOptions, 'verifyTimestamp'> {
   readonly policy: TrustPolicyDocument;
   /** Reads a named trust store (src/notation/trust-store.ts `readTrustStore` under a config dir). */
   readonly readTrustStore: (store: TrustStoreReference) => Promise<readonly TrustedCertificate[]>;
@@ -193,6 +195,13 @@ async function verifyOne(
     const { referrersLocation, notExamined } = evidence;
     result = { ...result, evidence: { referrersLocation, notExamined } };
     const now = options.now?.() ?? new Date();
+    // RFC 3161 timestamp verification brings pkijs: loaded only for a statement that uses it.
+    const evaluateOptions: NotationEvaluateOptions = verifiesTimestamps(statement)
+      ? {
+          ...options,
+          verifyTimestamp: (await import('../formats/notation/timestamp.ts')).verifyTimestamp,
+        }
+      : options;
     const revocations = new Map<string, ChainRevocation>();
     const plugins = {
       metadata: new Map<string, PluginMetadata | VouchError>(),
@@ -202,7 +211,7 @@ async function verifyOne(
     // then the revocation checks and plugin calls that metadata leads to,
     // then the plugin calls that waited for revocation answers.
     for (let round = 0; round < 4; round++) {
-      const plan = planNotation(evidence, trust, now, { revocations, plugins }, options);
+      const plan = planNotation(evidence, trust, now, { revocations, plugins }, evaluateOptions);
       const work: Promise<void>[] = [];
       if (plan.revocations.length > 0) {
         work.push(
@@ -227,7 +236,7 @@ async function verifyOne(
       if (work.length === 0) break;
       await Promise.all(work);
     }
-    const verdict = evaluateNotation(evidence, trust, revocations, now, options, plugins);
+    const verdict = evaluateNotation(evidence, trust, revocations, now, evaluateOptions, plugins);
     result = { ...result, verdict };
     if (verdict.error !== undefined) {
       return { ...result, status: verdict.error.category, error: verdict.error };
@@ -328,6 +337,8 @@ async function fetchRevocations(
     }
     return answers;
   }
+  // OCSP brings pkijs: loaded only when a revocation check is made.
+  const { checkRevocation } = await import('./revocation.ts');
   const limit = createLimiter(4);
   await Promise.all(
     requests.map((request) =>

@@ -11,7 +11,6 @@
  * older revocation.
  */
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import {
   bytesOf,
   decodeAsn1,
@@ -79,7 +78,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     return readCrl(bytesOf(der));
   } catch (error) {
     if (error instanceof DerError) throw error;
-    // Whatever the small parts' parsers (asn1js, pkijs) throw on hostile bytes is "not a CRL".
+    // Whatever the small parts' parser (asn1js) throws on hostile bytes is "not a CRL".
     throw new DerError(
       `the CRL is malformed: ${error instanceof Error ? error.message : String(error)}`,
     );
@@ -167,15 +166,15 @@ function readCrl(der: Uint8Array): ParsedCrl {
     const reader = new DerReader(revoked.value, 'the CRL entries');
     while (!reader.done) entries.push(entryOf(reader.read(SEQUENCE).value));
   }
-  const algorithm = new pkijs.AlgorithmIdentifier({
-    schema: decodeAsn1(signatureAlgorithm.whole, 'the CRL signature algorithm'),
-  });
   const [unusedBits, ...signature] = signatureValue.value;
   if (unusedBits !== 0) throw new DerError('the CRL signature is not a whole number of bytes');
   return {
     der,
     tbs: tbsTlv.whole,
-    signatureAlgorithm: algorithmIdOf(algorithm),
+    signatureAlgorithm: algorithmIdOf(
+      decodeAsn1(signatureAlgorithm.whole, 'the CRL signature algorithm'),
+      'the CRL signature algorithm',
+    ),
     signature: Uint8Array.from(signature),
     thisUpdate,
     ...(nextUpdate === undefined ? {} : { nextUpdate }),

@@ -40,6 +40,145 @@ export function decodeAsn1(bytes: Uint8Array, what: string): asn1js.AsnType {
   return parsed.result;
 }
 
+/**
+ * Walking a value asn1js decoded, as RFC 5280 structures are written: each
+ * helper takes the node found where the structure puts a value and checks
+ * its tag (class, number, and whether it is constructed, as DER encodes
+ * that type), throwing DerError when it is some other value or missing.
+ */
+const UNIVERSAL = 1;
+const CONTEXT_SPECIFIC = 3;
+export const TAG = {
+  boolean: 1,
+  integer: 2,
+  bitString: 3,
+  octetString: 4,
+  oid: 6,
+  sequence: 16,
+  set: 17,
+  utcTime: 23,
+  generalizedTime: 24,
+} as const;
+
+type Node = asn1js.AsnType | undefined;
+
+function tagged(node: Node, tagClass: number, tagNumber: number, constructed: boolean): boolean {
+  const id = node?.idBlock;
+  return (
+    id !== undefined &&
+    id.tagClass === tagClass &&
+    id.tagNumber === tagNumber &&
+    id.isConstructed === constructed
+  );
+}
+
+/** Whether `node` is the context-specific `[tagNumber]`. */
+export function isContextTag(node: Node, tagNumber: number, constructed: boolean): boolean {
+  return tagged(node, CONTEXT_SPECIFIC, tagNumber, constructed);
+}
+
+/** Whether `node` has the universal tag `tagNumber` (a primitive one: not SEQUENCE or SET). */
+export function isUniversal(node: Node, tagNumber: number): boolean {
+  const constructed = tagNumber === TAG.sequence || tagNumber === TAG.set;
+  return tagged(node, UNIVERSAL, tagNumber, constructed);
+}
+
+/** The values inside a SEQUENCE (or SET), at least `min` and at most `max` of them. */
+export function itemsOf(
+  node: Node,
+  what: string,
+  { min = 0, max = Infinity, tag = TAG.sequence as number } = {},
+): asn1js.AsnType[] {
+  if (!tagged(node, UNIVERSAL, tag, true)) {
+    throw new DerError(`${what} is not a ${tag === TAG.set ? 'SET' : 'SEQUENCE'}`);
+  }
+  return boundedItems(node as asn1js.Constructed, what, min, max);
+}
+
+/** The one value inside the explicit context tag `[tagNumber]`. */
+export function explicitOf(node: Node, tagNumber: number, what: string): asn1js.AsnType {
+  if (!isContextTag(node, tagNumber, true)) throw new DerError(`${what} is not a [${tagNumber}]`);
+  return boundedItems(node as asn1js.Constructed, what, 1, 1)[0] as asn1js.AsnType;
+}
+
+/**
+ * The values inside a constructed node, which must fill it exactly: asn1js
+ * lets the last value run past the end of the one holding it (and reads the
+ * next from inside it), and takes BER's indefinite lengths, where DER (and
+ * Go's parser) has neither.
+ */
+export function contentsOf(node: asn1js.AsnType, what: string): asn1js.AsnType[] {
+  const items = (node as asn1js.Constructed).valueBlock.value as asn1js.AsnType[];
+  let inner = 0;
+  for (const item of items) inner += item.valueBeforeDecodeView.byteLength;
+  if (node.lenBlock.isIndefiniteForm || inner !== node.lenBlock.length) {
+    throw new DerError(`${what} is not DER: its values do not fill it exactly`);
+  }
+  return items;
+}
+
+function boundedItems(
+  node: asn1js.Constructed,
+  what: string,
+  min: number,
+  max: number,
+): asn1js.AsnType[] {
+  const items = contentsOf(node, what);
+  if (items.length < min || items.length > max) {
+    throw new DerError(`${what} has ${items.length} values`);
+  }
+  return items;
+}
+
+function universal<T>(node: Node, tagNumber: number, what: string, name: string): T {
+  if (!isUniversal(node, tagNumber)) throw new DerError(`${what} is not ${name}`);
+  return node as T;
+}
+
+export function integerOf(node: Node, what: string): asn1js.Integer {
+  return universal(node, TAG.integer, what, 'an INTEGER');
+}
+
+export function oidOf(node: Node, what: string): string {
+  return universal<asn1js.ObjectIdentifier>(
+    node,
+    TAG.oid,
+    what,
+    'an OBJECT IDENTIFIER',
+  ).valueBlock.toString();
+}
+
+export function booleanOf(node: Node, what: string): boolean {
+  return universal<asn1js.Boolean>(node, TAG.boolean, what, 'a BOOLEAN').valueBlock.value;
+}
+
+/** A BIT STRING's bytes (after its unused-bits count). */
+export function bitStringOf(node: Node, what: string): Uint8Array {
+  return bytesOf(
+    universal<asn1js.BitString>(node, TAG.bitString, what, 'a BIT STRING').valueBlock.valueHexView,
+  );
+}
+
+export function octetsOf(node: Node, what: string): Uint8Array {
+  return bytesOf(
+    universal<asn1js.OctetString>(node, TAG.octetString, what, 'an OCTET STRING').valueBlock
+      .valueHexView,
+  );
+}
+
+/** An RFC 5280 Time: UTCTime or GeneralizedTime. */
+export function timeOf(node: Node, what: string): Date {
+  if (!isUniversal(node, TAG.utcTime) && !isUniversal(node, TAG.generalizedTime)) {
+    throw new DerError(`${what} is not a UTCTime or GeneralizedTime`);
+  }
+  return validTime((node as asn1js.UTCTime).toDate(), what);
+}
+
+/** The encoding `node` was decoded from. */
+export function encodingOf(node: asn1js.AsnType): Uint8Array {
+  return bytesOf(node.valueBeforeDecodeView);
+}
+
 /** A pkijs structure read from `bytes` (one whole value); throws DerError. */
 export function decodeWith<T>(
   construct: new (parameters: { schema: asn1js.AsnType }) => T,
@@ -151,6 +290,21 @@ export class DerReader {
   /** Nothing may follow. */
   end(): void {
     if (!this.done) throw new DerError(`${this.#what}: unexpected data at byte ${this.#offset}`);
+  }
+}
+
+/**
+ * Throws DerError unless `bytes` are DER values whose constructed values hold
+ * DER values, all the way down: definite, minimal lengths (which asn1js does
+ * not require, and Go's cryptobyte does). Primitive contents are not looked
+ * into.
+ */
+export function checkDerLengths(bytes: Uint8Array, what: string, depth = 0): void {
+  if (depth > MAX_DEPTH) throw new DerError(`${what} nests deeper than ${MAX_DEPTH} values`);
+  const reader = new DerReader(bytes, what);
+  while (!reader.done) {
+    const { tag, value } = reader.read();
+    if (tag & 0x20) checkDerLengths(value, what, depth + 1);
   }
 }
 

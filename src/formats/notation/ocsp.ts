@@ -272,7 +272,10 @@ function responderProblem(
 ): string | undefined {
   const { basic } = parsed;
   const tbs = bytesOf(basic.tbsResponseData.tbsView);
-  const algorithm = algorithmIdOf(basic.signatureAlgorithm);
+  const algorithm = algorithmIdOf(
+    basic.signatureAlgorithm.toSchema(),
+    'the OCSP response signature algorithm',
+  );
   const signature = bytesOf(basic.signature.valueBlock.valueHexView);
   if (signatureProblem(issuer.publicKey, algorithm, tbs, signature) === undefined) return undefined;
   let reason = `the OCSP response is not signed by "${issuer.subject}" or a responder it authorized`;

@@ -10,8 +10,8 @@
  * requirements"). RSA keys under 1024 bits are refused as crypto/rsa does.
  */
 import { constants, type KeyObject, verify } from 'node:crypto';
-import * as pkijs from 'pkijs';
-import { decodeWith } from './der.ts';
+import type * as asn1js from 'asn1js';
+import { decodeAsn1, explicitOf, integerOf, isContextTag, itemsOf, oidOf } from './der.ts';
 
 export const OID = {
   sha1: '1.3.14.3.2.26',
@@ -58,15 +58,15 @@ export interface AlgorithmId {
   readonly params?: Uint8Array;
 }
 
-export function algorithmIdOf(identifier: pkijs.AlgorithmIdentifier): AlgorithmId {
-  const params: unknown = identifier.algorithmParams;
-  if (params === undefined || params === null || typeof params !== 'object') {
-    return { oid: identifier.algorithmId };
-  }
-  const encoded = (params as { toBER?: (sizeOnly?: boolean) => ArrayBuffer }).toBER?.(false);
-  return encoded === undefined
-    ? { oid: identifier.algorithmId }
-    : { oid: identifier.algorithmId, params: new Uint8Array(encoded) };
+/**
+ * An AlgorithmIdentifier (RFC 5280 §4.1.1.2: `SEQUENCE { algorithm OBJECT
+ * IDENTIFIER, parameters ANY OPTIONAL }`) as asn1js decoded it; throws
+ * DerError when it is not one.
+ */
+export function algorithmIdOf(node: asn1js.AsnType | undefined, what: string): AlgorithmId {
+  const [algorithm, params] = itemsOf(node, what, { min: 1, max: 2 });
+  const oid = oidOf(algorithm, `${what}: algorithm`);
+  return params === undefined ? { oid } : { oid, params: new Uint8Array(params.toBER(false)) };
 }
 
 export type SignatureScheme =
@@ -112,24 +112,36 @@ function pssScheme(params: Uint8Array | undefined): SignatureScheme | string {
   const refused =
     'RSASSA-PSS parameters other than SHA-2 with MGF1 of the same hash and a hash-length salt';
   if (params === undefined) return refused;
-  let parsed: pkijs.RSASSAPSSParams;
   try {
-    parsed = decodeWith(pkijs.RSASSAPSSParams, params, 'RSASSA-PSS parameters');
+    // RSASSA-PSS-params (RFC 4055 §3.1): each field explicitly tagged, in order, each optional.
+    const what = 'RSASSA-PSS parameters';
+    const fields = itemsOf(decodeAsn1(params, what), what, { max: 4 });
+    const field = (tag: number) => {
+      const node = fields[0];
+      if (!isContextTag(node, tag, true)) return undefined;
+      fields.shift();
+      return explicitOf(node, tag, `${what} [${tag}]`);
+    };
+    const hashField = field(0);
+    const mgfField = field(1);
+    const saltField = field(2);
+    const trailerField = field(3);
+    if (fields.length > 0 || hashField === undefined || mgfField === undefined) return refused;
+    const hashOid = algorithmIdOf(hashField, `${what}: hashAlgorithm`).oid;
+    const hash = SHA2_BY_OID[hashOid];
+    const mgf = itemsOf(mgfField, `${what}: maskGenAlgorithm`, { min: 2, max: 2 });
+    if (hash === undefined || oidOf(mgf[0], `${what}: maskGenAlgorithm`) !== OID.mgf1) {
+      return refused;
+    }
+    if (algorithmIdOf(mgf[1], `${what}: MGF1 hash`).oid !== hashOid) return refused;
+    // The salt length has no default Go accepts (20 is SHA-1's); the trailer field's is 1.
+    const salt = saltField === undefined ? undefined : integerOf(saltField, what).toBigInt();
+    const trailer = trailerField === undefined ? 1n : integerOf(trailerField, what).toBigInt();
+    if (salt !== BigInt(HASH_BYTES[hash]) || trailer !== 1n) return refused;
+    return { kind: 'rsa-pss', hash };
   } catch {
     return refused;
   }
-  const hash = SHA2_BY_OID[parsed.hashAlgorithm.algorithmId];
-  if (hash === undefined || parsed.maskGenAlgorithm.algorithmId !== OID.mgf1) return refused;
-  const mgfParams: unknown = parsed.maskGenAlgorithm.algorithmParams;
-  let mgfHash: string | undefined;
-  try {
-    mgfHash = new pkijs.AlgorithmIdentifier({ schema: mgfParams }).algorithmId;
-  } catch {
-    return refused;
-  }
-  if (mgfHash !== parsed.hashAlgorithm.algorithmId) return refused;
-  if (parsed.saltLength !== HASH_BYTES[hash] || parsed.trailerField !== 1) return refused;
-  return { kind: 'rsa-pss', hash };
 }
 
 /**

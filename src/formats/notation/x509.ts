@@ -2,15 +2,35 @@
  * X.509 certificates as Notary Project verification reads them: the fields
  * and extensions Go's crypto/x509 gives notation (`Certificate.KeyUsage`,
  * `ExtKeyUsage`, `BasicConstraintsValid`/`IsCA`/`MaxPathLen`, `OCSPServer`,
- * `CRLDistributionPoints`, `UnhandledCriticalExtensions`), parsed with pkijs,
- * and `checkSignatureFrom`, Go's `Certificate.CheckSignatureFrom`.
+ * `CRLDistributionPoints`, `UnhandledCriticalExtensions`), read from the
+ * values asn1js decodes (RFC 5280 §4.1, walked here rather than with pkijs:
+ * loading pkijs costs a one-shot `vouch notation verify` more than all its
+ * checks), and `checkSignatureFrom`, Go's `Certificate.CheckSignatureFrom`.
  */
 import { Buffer } from 'node:buffer';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as asn1js from 'asn1js';
 import { denied, messageOf } from '../../core/errors.ts';
-import { bytesOf, decodeAsn1, decodeWith, DerError, sameBytes, validTime } from './der.ts';
+import {
+  bitStringOf,
+  booleanOf,
+  bytesOf,
+  checkDerLengths,
+  contentsOf,
+  decodeAsn1,
+  DerError,
+  encodingOf,
+  explicitOf,
+  integerOf,
+  isContextTag,
+  isUniversal,
+  itemsOf,
+  octetsOf,
+  oidOf,
+  sameBytes,
+  TAG,
+  timeOf,
+} from './der.ts';
 import { type AlgorithmId, algorithmIdOf, signatureProblem } from './signature-algorithm.ts';
 
 const EXTENSION = {
@@ -130,8 +150,8 @@ export interface NotationCertificate {
  * Certificates already parsed, by their DER bytes (successes only; the
  * oldest goes first when full). Verifying many images signed with one chain
  * parses the same few certificates for each image, twice (the revocation
- * plan, then the evaluation), and parsing with pkijs costs more than every
- * other check of a signature (docs/benchmarks.md, notation); what parsing
+ * plan, then the evaluation), and parsing (with pkijs then) cost more than
+ * every other check of a signature (docs/benchmarks.md, notation); what parsing
  * gives depends on the bytes alone (`what` only names them in errors).
  */
 const parsedCertificates = new Map<string, NotationCertificate>();
@@ -161,17 +181,107 @@ export function parseCertificate(der: Uint8Array, what = 'certificate'): Notatio
     }
     return certificate;
   } catch (error) {
-    // Whatever pkijs or asn1js throw on hostile bytes is "not a certificate".
+    // Whatever asn1js throws on hostile bytes is "not a certificate" too.
     const reason =
       error instanceof DerError ? error.message : `${what} is malformed: ${messageOf(error)}`;
     throw denied('CERT_INVALID', reason, { cause: error });
   }
 }
 
+/**
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+ * signatureValue BIT STRING } (RFC 5280 §4.1), and its TBSCertificate:
+ * `[0]` version, serialNumber, signature, issuer, validity, subject,
+ * subjectPublicKeyInfo, then the optional `[1]`/`[2]` unique IDs and `[3]`
+ * extensions, in that order and nothing else.
+ */
 function readCertificate(der: Uint8Array, what: string): NotationCertificate {
-  const cert = decodeWith(pkijs.Certificate, der, what);
-  const version = cert.version + 1;
-  if (version < 1 || version > 3) throw new DerError(`${what} has version ${version}`);
+  // asn1js reads BER: lengths and OIDs in longer forms than DER's, which it encodes back
+  // in DER's (OIDs) or not (lengths). Such a certificate is no DER (Go refuses it), and its
+  // raw fields (the SubjectPublicKeyInfo, the names) would not be the values read from them.
+  const certificate = decodeAsn1(der, what);
+  checkDerLengths(der, `${what} is not DER`);
+  if (!sameBytes(new Uint8Array(certificate.toBER(false)), der)) {
+    throw new DerError(`${what} is not DER`);
+  }
+  const [tbsNode, outerAlgorithm, signatureValue] = itemsOf(certificate, what, {
+    min: 3,
+    max: 3,
+  });
+  const tbs = itemsOf(tbsNode, `${what}: tbsCertificate`);
+  let next = 0;
+  const field = (name: string) => {
+    const node = tbs[next++];
+    if (node === undefined) throw new DerError(`${what}: tbsCertificate has no ${name}`);
+    return node;
+  };
+  let version = 1;
+  if (isContextTag(tbs[0], 0, true)) {
+    const label = `${what}: version`;
+    const value = integerOf(explicitOf(field('version'), 0, label), label).toBigInt();
+    version = value >= 0n && value <= 2n ? Number(value) + 1 : 0;
+  }
+  if (version === 0) throw new DerError(`${what} has a version other than 1, 2 or 3`);
+  const serialNumber = integerOf(field('serialNumber'), `${what}: serialNumber`).toBigInt();
+  algorithmIdOf(field('signature'), `${what}: tbsCertificate signature`);
+  const issuerNode = field('issuer');
+  const issuer = nameOf(issuerNode, `${what}: issuer`);
+  const validity = itemsOf(field('validity'), `${what}: validity`, { min: 2, max: 2 });
+  const subjectNode = field('subject');
+  const subject = nameOf(subjectNode, `${what}: subject`);
+  const spkiNode = field('subjectPublicKeyInfo');
+  const [spkiAlgorithm, subjectPublicKey] = itemsOf(spkiNode, `${what}: subjectPublicKeyInfo`, {
+    min: 2,
+    max: 2,
+  });
+  algorithmIdOf(spkiAlgorithm, `${what}: subjectPublicKeyInfo algorithm`);
+  if (isContextTag(tbs[next], 1, false)) next++; // issuerUniqueID
+  if (isContextTag(tbs[next], 2, false)) next++; // subjectUniqueID
+  const extensionsNode = isContextTag(tbs[next], 3, true) ? tbs[next++] : undefined;
+  if (next !== tbs.length) throw new DerError(`${what}: tbsCertificate has unexpected values`);
+  const extensions = readExtensions(
+    extensionsNode && explicitOf(extensionsNode, 3, `${what}: extensions`),
+    what,
+  );
+  const spki = encodingOf(spkiNode);
+  return {
+    der,
+    version,
+    serialNumber,
+    subject: distinguishedName(subject),
+    issuer: distinguishedName(issuer),
+    rawSubject: encodingOf(subjectNode),
+    rawIssuer: encodingOf(issuerNode),
+    notBefore: timeOf(validity[0], `${what}: notBefore`),
+    notAfter: timeOf(validity[1], `${what}: notAfter`),
+    spki,
+    subjectPublicKey: bitStringOf(subjectPublicKey, `${what}: subjectPublicKey`),
+    publicKey: publicKeyOf(spki),
+    tbs: encodingOf(tbsNode as asn1js.AsnType),
+    signatureAlgorithm: algorithmIdOf(outerAlgorithm, `${what}: signatureAlgorithm`),
+    signature: bitStringOf(signatureValue, `${what}: signatureValue`),
+    ...extensions,
+  };
+}
+
+type ExtensionFields = Pick<
+  NotationCertificate,
+  | 'basicConstraints'
+  | 'keyUsage'
+  | 'extKeyUsage'
+  | 'ocspServers'
+  | 'crlDistributionPoints'
+  | 'hasFreshestCrl'
+  | 'unhandledCriticalExtensions'
+>;
+
+/**
+ * Extensions ::= SEQUENCE OF Extension; Extension ::= SEQUENCE { extnID,
+ * critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280
+ * §4.1.2.9: each extension at most once). Each value the certificate's
+ * checks read is itself one whole ASN.1 value.
+ */
+function readExtensions(node: asn1js.AsnType | undefined, what: string): ExtensionFields {
   let basicConstraints: BasicConstraints | undefined;
   let keyUsage: KeyUsage | undefined;
   let extKeyUsage: ExtendedKeyUsage | undefined;
@@ -180,39 +290,31 @@ function readCertificate(der: Uint8Array, what: string): NotationCertificate {
   let hasFreshestCrl = false;
   const unhandled: string[] = [];
   const seen = new Set<string>();
-  for (const extension of cert.extensions ?? []) {
-    const id = extension.extnID;
+  for (const extension of node === undefined ? [] : itemsOf(node, `${what}: extensions`)) {
+    const items = itemsOf(extension, `${what}: an extension`, { min: 2, max: 3 });
+    const id = oidOf(items[0], `${what}: an extension's extnID`);
+    const label = `${what}: extension ${id}`;
+    const critical = items.length === 3 && booleanOf(items[1], `${label}: critical`);
+    const value = octetsOf(items[items.length - 1], label);
     if (seen.has(id)) throw new DerError(`${what} has the extension ${id} twice`);
     seen.add(id);
-    const value = bytesOf(extension.extnValue.valueBlock.valueHexView);
-    const label = `${what}: extension ${id}`;
     switch (id) {
-      case EXTENSION.basicConstraints: {
-        const parsed = decodeWith(pkijs.BasicConstraints, value, label);
-        const pathLen = parsed.pathLenConstraint;
-        basicConstraints = {
-          critical: extension.critical,
-          ca: parsed.cA,
-          ...(pathLen === undefined ? {} : { pathLen: pathLenOf(pathLen, label) }),
-        };
+      case EXTENSION.basicConstraints:
+        basicConstraints = { critical, ...basicConstraintsOf(value, label) };
         break;
-      }
       case EXTENSION.keyUsage:
-        keyUsage = { critical: extension.critical, bits: keyUsageBits(value, label) };
+        keyUsage = { critical, bits: keyUsageBits(value, label) };
         break;
       case EXTENSION.extKeyUsage:
         extKeyUsage = {
-          critical: extension.critical,
-          purposes: decodeWith(pkijs.ExtKeyUsage, value, label).keyPurposes,
+          critical,
+          purposes: itemsOf(decodeAsn1(value, label), label).map((purpose) =>
+            oidOf(purpose, `${label}: a key purpose`),
+          ),
         };
         break;
       case EXTENSION.authorityInfoAccess:
-        ocspServers = decodeWith(pkijs.InfoAccess, value, label)
-          .accessDescriptions.filter(
-            (d) =>
-              d.accessMethod === OCSP_ACCESS_METHOD && d.accessLocation.type === GENERAL_NAME_URI,
-          )
-          .map((d) => String(d.accessLocation.value));
+        ocspServers = ocspServersOf(value, label);
         break;
       case EXTENSION.crlDistributionPoints:
         crlDistributionPoints = distributionPointUrls(value, label);
@@ -221,26 +323,9 @@ function readCertificate(der: Uint8Array, what: string): NotationCertificate {
         hasFreshestCrl = true;
         break;
     }
-    if (extension.critical && !HANDLED_EXTENSIONS.has(id)) unhandled.push(id);
+    if (critical && !HANDLED_EXTENSIONS.has(id)) unhandled.push(id);
   }
-  const spkiInfo = cert.subjectPublicKeyInfo;
-  const spki = new Uint8Array(spkiInfo.toSchema().toBER(false));
   return {
-    der,
-    version,
-    serialNumber: cert.serialNumber.toBigInt(),
-    subject: distinguishedName(cert.subject),
-    issuer: distinguishedName(cert.issuer),
-    rawSubject: bytesOf(cert.subject.valueBeforeDecode),
-    rawIssuer: bytesOf(cert.issuer.valueBeforeDecode),
-    notBefore: validTime(cert.notBefore.value, `${what}: notBefore`),
-    notAfter: validTime(cert.notAfter.value, `${what}: notAfter`),
-    spki,
-    subjectPublicKey: bytesOf(spkiInfo.subjectPublicKey.valueBlock.valueHexView),
-    publicKey: publicKeyOf(spki),
-    tbs: bytesOf(cert.tbsView),
-    signatureAlgorithm: algorithmIdOf(cert.signatureAlgorithm),
-    signature: bytesOf(cert.signatureValue.valueBlock.valueHexView),
     ...(basicConstraints === undefined ? {} : { basicConstraints }),
     ...(keyUsage === undefined ? {} : { keyUsage }),
     ...(extKeyUsage === undefined ? {} : { extKeyUsage }),
@@ -251,17 +336,23 @@ function readCertificate(der: Uint8Array, what: string): NotationCertificate {
   };
 }
 
-function pathLenOf(value: number | asn1js.Integer, label: string): number {
-  const n = typeof value === 'number' ? value : Number(value.toBigInt());
-  if (!Number.isSafeInteger(n) || n < 0) throw new DerError(`${label}: pathLenConstraint ${n}`);
-  return n;
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }. */
+function basicConstraintsOf(value: Uint8Array, label: string): Omit<BasicConstraints, 'critical'> {
+  const items = itemsOf(decodeAsn1(value, label), label, { max: 2 });
+  const ca = isUniversal(items[0], TAG.boolean) && booleanOf(items.shift(), `${label}: cA`);
+  if (items.length === 0) return { ca };
+  const [pathLenNode, ...rest] = items;
+  if (rest.length > 0) throw new DerError(`${label} has unexpected values`);
+  const pathLen = integerOf(pathLenNode, `${label}: pathLenConstraint`).toBigInt();
+  if (pathLen < 0n || pathLen > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new DerError(`${label}: pathLenConstraint ${pathLen}`);
+  }
+  return { ca, pathLen: Number(pathLen) };
 }
 
 /** KeyUsage ::= BIT STRING, bit 0 first (Go reads bits 0..8). */
 function keyUsageBits(value: Uint8Array, label: string): number {
-  const bitString = decodeAsn1(value, label);
-  if (!(bitString instanceof asn1js.BitString)) throw new DerError(`${label} is not a BIT STRING`);
-  const bytes = bitString.valueBlock.valueHexView;
+  const bytes = bitStringOf(decodeAsn1(value, label), label);
   let bits = 0;
   for (let i = 0; i < 9; i++) {
     const byte = bytes[i >> 3] ?? 0;
@@ -271,21 +362,107 @@ function keyUsageBits(value: Uint8Array, label: string): number {
 }
 
 /**
+ * AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription { accessMethod
+ * OBJECT IDENTIFIER, accessLocation GeneralName } (RFC 5280 §4.2.2.1): the
+ * URIs of the OCSP access method.
+ */
+function ocspServersOf(value: Uint8Array, label: string): string[] {
+  const servers: string[] = [];
+  for (const description of itemsOf(decodeAsn1(value, label), label)) {
+    const [method, location] = itemsOf(description, `${label}: an access description`, {
+      min: 2,
+      max: 2,
+    });
+    const uri = generalNameUri(location, label);
+    if (oidOf(method, `${label}: accessMethod`) === OCSP_ACCESS_METHOD && uri !== undefined) {
+      servers.push(uri);
+    }
+  }
+  return servers;
+}
+
+/**
  * The URIs of each distribution point's full name, as Go's parser takes
  * them (x509/parser.go, CRL distribution points): a full name's general
  * names are read up to the first one that is not a URI.
+ *
+ * CRLDistributionPoints ::= SEQUENCE OF DistributionPoint { [0]
+ * distributionPoint (fullName [0] GeneralNames | nameRelativeToCRLIssuer
+ * [1]) OPTIONAL, [1] reasons OPTIONAL, [2] cRLIssuer OPTIONAL } (RFC 5280
+ * §4.2.1.13).
  */
 export function distributionPointUrls(value: Uint8Array, label: string): string[] {
   const urls: string[] = [];
-  for (const point of decodeWith(pkijs.CRLDistributionPoints, value, label).distributionPoints) {
-    const name = point.distributionPoint;
-    if (!Array.isArray(name)) continue;
-    for (const general of name) {
-      if (general.type !== GENERAL_NAME_URI) break;
-      urls.push(String(general.value));
+  for (const point of itemsOf(decodeAsn1(value, label), label)) {
+    const fields = itemsOf(point, `${label}: a distribution point`, { max: 3 });
+    let next = 0;
+    const name = isContextTag(fields[next], 0, true) ? fields[next++] : undefined;
+    if (isContextTag(fields[next], 1, false)) next++;
+    if (isContextTag(fields[next], 2, true)) {
+      for (const issuer of contentsOf(fields[next++] as asn1js.AsnType, `${label}: cRLIssuer`)) {
+        generalNameUri(issuer, label);
+      }
     }
+    if (next !== fields.length) throw new DerError(`${label}: a distribution point is malformed`);
+    if (name === undefined) continue;
+    const choice = explicitOf(name, 0, `${label}: distributionPoint`);
+    if (isContextTag(choice, 1, true)) {
+      nameOf(choice, `${label}: nameRelativeToCRLIssuer`, true);
+      continue;
+    }
+    if (!isContextTag(choice, 0, true))
+      throw new DerError(`${label}: distributionPoint is malformed`);
+    const names = contentsOf(choice, `${label}: fullName`).map((general) =>
+      generalNameUri(general, label),
+    );
+    const firstOther = names.indexOf(undefined);
+    urls.push(...((firstOther === -1 ? names : names.slice(0, firstOther)) as string[]));
   }
   return urls;
+}
+
+/** GeneralName: its forms in RFC 5280 §4.2.1.6 (tag and form checked), the URI of `[6]`. */
+function generalNameUri(node: asn1js.AsnType | undefined, label: string): string | undefined {
+  const tag = node?.idBlock.tagNumber ?? -1;
+  // otherName [0], x400Address [3], directoryName [4] and ediPartyName [5] are constructed.
+  const constructed = tag === 0 || tag === 3 || tag === 4 || tag === 5;
+  if (tag < 0 || tag > 8 || !isContextTag(node, tag, constructed)) {
+    throw new DerError(`${label}: a GeneralName is malformed`);
+  }
+  if (tag === 4) nameOf(explicitOf(node, 4, `${label}: directoryName`), `${label}: directoryName`);
+  if (tag !== GENERAL_NAME_URI) return undefined;
+  // IA5String, one character per byte.
+  return Buffer.from((node as asn1js.Primitive).valueBlock.valueHexView).toString('latin1');
+}
+
+/** One AttributeTypeAndValue of a name. */
+interface NameAttribute {
+  readonly type: string;
+  readonly value: asn1js.AsnType;
+}
+
+/**
+ * Name ::= RDNSequence ::= SEQUENCE OF SET OF AttributeTypeAndValue {
+ * type OBJECT IDENTIFIER, value ANY } (RFC 5280 §4.1.2.4), flattened in
+ * order; `relative` reads one RelativeDistinguishedName (a SET's contents
+ * under another tag).
+ */
+function nameOf(node: asn1js.AsnType | undefined, what: string, relative = false): NameAttribute[] {
+  const sets = relative ? [node] : itemsOf(node, what);
+  const attributes: NameAttribute[] = [];
+  for (const set of sets) {
+    const members = relative
+      ? contentsOf(set as asn1js.AsnType, what)
+      : itemsOf(set, `${what}: a relative name`, { tag: TAG.set });
+    for (const member of members) {
+      const [type, value] = itemsOf(member, `${what}: an attribute`, { min: 2, max: 2 });
+      attributes.push({
+        type: oidOf(type, `${what}: an attribute type`),
+        value: value as asn1js.AsnType,
+      });
+    }
+  }
+  return attributes;
 }
 
 function publicKeyOf(spki: Uint8Array): KeyObject | undefined {
@@ -318,10 +495,10 @@ const SINGLE_VALUED = new Set(['2.5.4.3', '2.5.4.5']);
  * CN, the last), the whole reversed as RFC 2253 writes names, values
  * escaped as `RDNSequence.String` escapes them.
  */
-function distinguishedName(name: pkijs.RelativeDistinguishedNames): string {
-  const values = name.typesAndValues.map((attribute) => {
+function distinguishedName(name: readonly NameAttribute[]): string {
+  const values = name.map((attribute) => {
     const text = (attribute.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
-    return { type: attribute.type, value: attribute.value as asn1js.AsnType, text };
+    return { ...attribute, text };
   });
   const known = new Map(NAME_FIELDS);
   const parts: string[] = values
