@@ -14,7 +14,7 @@ import { expectError } from '../../../test/helpers/assertions.ts';
 import { EXT, pemCertificates, TestPki } from '../../../test/helpers/notation-pki.ts';
 import { pkijsCertificate } from '../../../test/helpers/x509-pkijs.ts';
 import { isVouchError } from '../../core/errors.ts';
-import { DerReader } from './der.ts';
+import { DerReader, sameBytes } from './der.ts';
 import { COSE_ENVELOPE_MEDIA_TYPE, JWS_ENVELOPE_MEDIA_TYPE } from './envelope.ts';
 import { parseNotationEnvelope } from './parse-envelope.ts';
 import { checkSignatureFrom, type NotationCertificate, parseCertificate } from './x509.ts';
@@ -409,6 +409,13 @@ describe('X.509 certificates: hostile bytes are CERT_INVALID', () => {
       ]),
       'unexpected values',
     );
+  });
+
+  test('outer and inner signature algorithms that differ (Go: "inner and outer signature algorithm identifiers don\'t match")', () => {
+    const ecdsaSha384 = tlv(0x30, tlv(0x06, Buffer.from('2a8648ce3d040303', 'hex')));
+    const sha512Rsa = tlv(0x30, tlv(0x06, Buffer.from('2a864886f70d01010d', 'hex')), tlv(0x05));
+    const other = sameBytes(outer[1] as Uint8Array, ecdsaSha384) ? sha512Rsa : ecdsaSha384;
+    invalid(certificate(tbs, [other, outer[2] as Uint8Array]), 'signature algorithm');
   });
 
   test('wrong tags', () => {

@@ -223,7 +223,13 @@ function readCertificate(der: Uint8Array, what: string): NotationCertificate {
   }
   if (version === 0) throw new DerError(`${what} has a version other than 1, 2 or 3`);
   const serialNumber = integerOf(field('serialNumber'), `${what}: serialNumber`).toBigInt();
-  algorithmIdOf(field('signature'), `${what}: tbsCertificate signature`);
+  const innerAlgorithm = field('signature');
+  algorithmIdOf(innerAlgorithm, `${what}: tbsCertificate signature`);
+  // Go's parser refuses a certificate whose two algorithm identifiers differ
+  // (crypto/x509/parser.go: "inner and outer signature algorithm identifiers don't match").
+  if (!sameBytes(encodingOf(innerAlgorithm), encodingOf(outerAlgorithm as asn1js.AsnType))) {
+    throw new DerError(`${what}: its signature algorithm differs from the tbsCertificate's`);
+  }
   const issuerNode = field('issuer');
   const issuer = nameOf(issuerNode, `${what}: issuer`);
   const validity = itemsOf(field('validity'), `${what}: validity`, { min: 2, max: 2 });
