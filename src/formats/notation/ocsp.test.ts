@@ -262,6 +262,27 @@ describe('OCSP', () => {
     );
   });
 
+  test('a response that is BER, not DER (a length in a longer form), is malformed, as Go reads it', async () => {
+    const body = Buffer.from(
+      await pki.ocspResponse(ca, responder, ocspRequest(cert(good), caCert), {
+        nextUpdateMinutes: 5,
+      }),
+    );
+    // The outer SEQUENCE's length again, in one more byte than DER allows.
+    assert.equal(body[0], 0x30);
+    const lengthBytes = (body[1] as number) & 0x7f;
+    assert.ok((body[1] as number) & 0x80 && lengthBytes <= 2, 'a long-form length to widen');
+    const widened = Buffer.concat([
+      Buffer.from([0x30, 0x80 | (lengthBytes + 1), 0x00]),
+      body.subarray(2),
+    ]);
+    assert.equal(checkOcspResponse(body, cert(good), caCert, { now: now() }).status, 'good');
+    assert.match(
+      errorOf(checkOcspResponse(widened, cert(good), caCert, { now: now() })),
+      /not DER/,
+    );
+  });
+
   test('no mutation of a response is ever read as revoked or good without verifying', async () => {
     const body = await pki.ocspResponse(ca, responder, ocspRequest(cert(good), caCert), {
       nextUpdateMinutes: 5,

@@ -14,7 +14,15 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { bytesOf, decodeAsn1, DerError, encodeDer, sameBytes, validTime } from './der.ts';
+import {
+  bytesOf,
+  checkDerLengths,
+  decodeAsn1,
+  DerError,
+  encodeDer,
+  sameBytes,
+  validTime,
+} from './der.ts';
 import { algorithmIdOf, OID, signatureProblem } from './signature-algorithm.ts';
 import { EKU, type NotationCertificate, parseCertificate, validAt } from './x509.ts';
 
@@ -190,6 +198,9 @@ type ParsedResponse =
     };
 
 function parseResponse(body: Uint8Array): ParsedResponse {
+  // DER, as Go's encoding/asn1 reads it for notation (x/crypto/ocsp): asn1js
+  // would accept BER's longer lengths, and pkijs then read values from them.
+  checkDerLengths(body, 'the OCSP response is not DER');
   const tree = decodeAsn1(body, 'the OCSP response');
   let response: pkijs.OCSPResponse;
   try {
@@ -204,7 +215,9 @@ function parseResponse(body: Uint8Array): ParsedResponse {
   if (bytes.responseType !== ID_PKIX_OCSP_BASIC) {
     throw new DerError(`the response type is ${bytes.responseType}, not id-pkix-ocsp-basic`);
   }
-  const basicTree = decodeAsn1(bytesOf(bytes.response.getValue()), 'the basic OCSP response');
+  const basicBytes = bytesOf(bytes.response.getValue());
+  checkDerLengths(basicBytes, 'the basic OCSP response is not DER');
+  const basicTree = decodeAsn1(basicBytes, 'the basic OCSP response');
   const rawCertificates = responderCertificates(basicTree);
   let basic: pkijs.BasicOCSPResponse;
   try {
