@@ -303,14 +303,27 @@ function parseLeaf(raw: Uint8Array): X509Certificate | Problem {
   }
 }
 
-/** The entity of `bundle` for the `Verifier`, with `checkSignature` in place of its own when given. */
-function verifierEntity(run: VerifierRun, bundle: Bundle): SignedEntity | Problem {
+/**
+ * The bundle's entity for the `Verifier`, with `key` as its signing key
+ * (the certificate vouch parsed, which @sigstore/verify would otherwise
+ * parse again from the same bytes, or a trusted key), and `checkSignature`
+ * in place of its own signature check when given.
+ */
+function verifierEntity(run: VerifierRun, key: SignedEntity['key']): SignedEntity | Problem {
+  const material = run.bundle.verificationMaterial;
   let entity: SignedEntity;
   try {
     entity = toSignedEntity(
-      bundle,
+      {
+        ...run.bundle,
+        verificationMaterial: {
+          ...material,
+          content: { $case: 'publicKey', publicKey: { hint: '' } },
+        },
+      },
       run.content === undefined ? undefined : Buffer.from(run.content),
     );
+    entity = { ...entity, key };
   } catch (error) {
     return {
       ok: false,
@@ -323,11 +336,11 @@ function verifierEntity(run: VerifierRun, bundle: Bundle): SignedEntity | Proble
 
 /** Every check of @sigstore/verify, the certificate's included. */
 function verifyInFull(run: VerifierRun, leaf: X509Certificate): Verified {
-  const entity = verifierEntity(run, run.bundle);
-  if ('code' in entity) return entity;
   // The Verifier compares and verifies this leaf against the CA certificates
   // several times; encode it once (certificate-encoding.ts).
-  if (entity.key.$case === 'certificate') verifyWithTrustedKeys(entity.key.certificate);
+  verifyWithTrustedKeys(leaf);
+  const entity = verifierEntity(run, { $case: 'certificate', certificate: leaf });
+  if ('code' in entity) return entity;
   let signer: Signer;
   try {
     signer = new Verifier(run.trust.material, { tlogThreshold: run.tlogThreshold }).verify({
@@ -351,11 +364,7 @@ function verifyInFull(run: VerifierRun, leaf: X509Certificate): Verified {
  * in full, which names the failed check as it always has.
  */
 function verifyWithKnownLeaf(run: VerifierRun, known: VerifiedLeaf): Verified | undefined {
-  const material = run.bundle.verificationMaterial;
-  const entity = verifierEntity(run, {
-    ...run.bundle,
-    verificationMaterial: { ...material, content: { $case: 'publicKey', publicKey: { hint: '' } } },
-  });
+  const entity = verifierEntity(run, { $case: 'public-key', hint: '' });
   if ('code' in entity) return undefined;
   const trustMaterial: TrustMaterial = {
     ...run.trust.material,

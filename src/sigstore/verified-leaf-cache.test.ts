@@ -146,6 +146,15 @@ describe('verifyBundle: a certificate already verified', () => {
     mock.restoreAll();
   });
 
+  test('a certificate seen for the first time is parsed once (@sigstore/verify is handed it)', async (t) => {
+    const layer = await signWith(sigstore, await issueCertificate(sigstore, SIGNER), payload());
+    const parse = t.mock.method(X509Certificate, 'parse');
+    const result = verify(layer, trust);
+    assert.equal(result.ok, true, result.ok ? '' : result.message);
+    assert.equal(parse.mock.callCount(), 1);
+    mock.restoreAll();
+  });
+
   test('a bad signature with it (logged as such): SIGNATURE_INVALID', async () => {
     const other = sign('sha256', payload(), signer.privateKey).toString('base64');
     assertRefused(
