@@ -42,7 +42,12 @@
  * (docs/formats.md "Sigstore keyless verification"), mapped to a code naming
  * the failed check.
  *
- * Pure and synchronous: no network, the trust material is given.
+ * Step 2 for a certificate already accepted with the same trust material,
+ * at signing times its verdict cannot differ at, is taken from
+ * verified-leaf-cache.ts; every other step is made for every signature.
+ *
+ * Synchronous, no network, the trust material is given; the one state kept
+ * is that bounded record of accepted certificates.
  */
 import type { Bundle } from '@sigstore/bundle';
 import type { KeyObject } from 'node:crypto';
