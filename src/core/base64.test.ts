@@ -62,3 +62,40 @@ describe('decodeProtojsonBase64: bytes as protojson (Go) reads them', () => {
     assert.ok(decodeProtojsonBase64('AQ') !== undefined);
   });
 });
+
+describe('the padded grammar', () => {
+  // Go's StdEncoding / URLEncoding with padding, as a regular expression of
+  // quads: every string of a small alphabet up to 8 long is judged the same.
+  const quads = {
+    std: /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/,
+    url: /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/,
+  };
+  function* strings(alphabet: string, length: number): Generator<string> {
+    if (length === 0) {
+      yield '';
+      return;
+    }
+    for (const rest of strings(alphabet, length - 1)) {
+      for (const char of alphabet) yield rest + char;
+    }
+  }
+
+  test('decodeStdBase64 and decodeProtojsonBase64 accept exactly the quads of their alphabet', () => {
+    let checked = 0;
+    for (let length = 0; length <= 8; length++) {
+      for (const text of strings('A+/=_!', length)) {
+        assert.equal(decodeStdBase64(text) !== undefined, quads.std.test(text), text);
+        if (length % 4 === 0) {
+          const url = /[-_]/.test(text);
+          assert.equal(
+            decodeProtojsonBase64(text) !== undefined,
+            (url ? quads.url : quads.std).test(text),
+            text,
+          );
+        }
+        checked += 1;
+      }
+    }
+    assert.ok(checked > 1_000_000);
+  });
+});

@@ -22,9 +22,9 @@
  * re-encoding the children gives back the value. certificate-encoding.test.ts
  * checks the equality node by node against the library. It is applied to
  * certificates nothing modifies afterwards: the CA certificates of trust
- * material built once per trusted root, and the leaf @sigstore/verify
- * parsed for one verification (its SCT check removes an extension from a
- * `clone()`, a fresh parse, never from the certificate itself).
+ * material built once per trusted root, and the leaf parsed for one
+ * verification (@sigstore/verify's SCT check removes an extension from a
+ * `clone()`, a copy, never from the certificate itself).
  *
  * `trustOnce` does the rest of what is per trusted CA certificate: its
  * public key is decoded once (the library decodes the issuer's key from DER
@@ -36,9 +36,13 @@
  * bytes, with the same key.
  */
 import type { KeyObject } from 'node:crypto';
-import { type ASN1Obj, crypto, X509Certificate } from '@sigstore/core';
+import { ASN1Obj, crypto, X509Certificate } from '@sigstore/core';
 
-/** Makes `toDER` of every node of `certificate` return its encoding, computed once. Idempotent. */
+/**
+ * Makes `toDER` of every node of `certificate` return its encoding,
+ * computed once, when first asked (a verification asks for a few nodes
+ * only: the whole certificate, its TBS part, its key). Idempotent.
+ */
 export function encodeOnce(certificate: X509Certificate): void {
   encodeNode(certificate.root);
 }
@@ -48,12 +52,15 @@ const done = new WeakSet<ASN1Obj>();
 function encodeNode(node: ASN1Obj): void {
   if (done.has(node)) return;
   for (const sub of node.subs) encodeNode(sub);
-  const der = Buffer.concat([
-    Buffer.of(node.tag.toDER()),
-    derLength(node.value.length),
-    node.value,
-  ]);
-  Object.defineProperty(node, 'toDER', { value: () => der });
+  let der: Buffer | undefined;
+  Object.defineProperty(node, 'toDER', {
+    value: () =>
+      (der ??= Buffer.concat([
+        Buffer.of(node.tag.toDER()),
+        derLength(node.value.length),
+        node.value,
+      ])),
+  });
   done.add(node);
 }
 
@@ -73,6 +80,18 @@ export function encodeOnDemand(node: ASN1Obj): void {
       return Buffer.concat([Buffer.of(node.tag.toDER()), derLength(content.length), content]);
     },
   });
+}
+
+/**
+ * A copy of the tree `node` heads, as the library's `clone()` makes by
+ * encoding the certificate and parsing it again (which, for a tree its
+ * parser made, gives back nodes of the same tags, values and children; see
+ * the module comment), without the parse: new nodes and child lists, which
+ * are what an edit changes; the tags and value bytes are shared, as nothing
+ * writes to them.
+ */
+function copyTree(node: ASN1Obj): ASN1Obj {
+  return new ASN1Obj(node.tag, node.value, node.subs.map(copyTree));
 }
 
 /** A DER length (X.690 8.1.3): short form below 128, else the minimal big-endian bytes after 0x80|count. */
@@ -111,13 +130,14 @@ export function trustOnce(certificate: X509Certificate): void {
  * (packages/core/src/x509/cert.ts: `crypto.verify(tbsCertificate.toDER(),
  * key, signatureValue, signatureAlgorithm)`); any other issuer, or none,
  * goes to the library unchanged. Its `clone()` (which the SCT check edits,
- * then encodes) encodes with `encodeOnDemand`.
+ * then encodes) copies the tree instead of parsing it again, and encodes
+ * with `encodeOnDemand`.
  */
 export function verifyWithTrustedKeys(leaf: X509Certificate): void {
   encodeOnce(leaf);
   Object.defineProperty(leaf, 'clone', {
     value: () => {
-      const copy = X509Certificate.prototype.clone.call(leaf);
+      const copy = new X509Certificate(copyTree(leaf.root));
       encodeOnDemand(copy.root);
       return copy;
     },

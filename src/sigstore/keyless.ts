@@ -42,11 +42,24 @@
  * (docs/formats.md "Sigstore keyless verification"), mapped to a code naming
  * the failed check.
  *
- * Pure and synchronous: no network, the trust material is given.
+ * Step 2 for a certificate already accepted with the same trust material,
+ * at signing times its verdict cannot differ at, is taken from
+ * verified-leaf-cache.ts; every other step is made for every signature.
+ *
+ * Synchronous, no network, the trust material is given; the one state kept
+ * is that bounded record of accepted certificates.
  */
 import type { Bundle } from '@sigstore/bundle';
+import type { KeyObject } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
-import { type SignedEntity, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import {
+  type SignedEntity,
+  type Signer,
+  toSignedEntity,
+  type TrustMaterial,
+  VerificationError,
+  Verifier,
+} from '@sigstore/verify';
 import { messageOf } from '../core/errors.ts';
 import { chainRootProblem } from '../formats/certificate-chain.ts';
 import { verifyWithTrustedKeys } from './certificate-encoding.ts';
@@ -76,6 +89,12 @@ import {
   type TransparencyLogEntry,
 } from './bundle-checks.ts';
 import type { TransparencyLog } from './trusted-root.ts';
+import {
+  inSigningWindow,
+  rememberVerifiedLeaf,
+  type VerifiedLeaf,
+  verifiedLeaf,
+} from './verified-leaf-cache.ts';
 
 export type KeylessProblemCode =
   /** The bundle cannot be read as a Sigstore bundle. */
@@ -176,12 +195,11 @@ export function verifyBundle(
       'the signature is made with a key, not a certificate: it cannot count for a certificate identity',
     );
   }
-  let leaf: X509Certificate;
-  try {
-    leaf = X509Certificate.parse(Buffer.from(raw));
-  } catch (error) {
-    return problem('CERT_INVALID', `the certificate is not DER X.509: ${messageOf(error)}`);
-  }
+  // A certificate a past verification accepted is neither parsed nor
+  // verified again (verified-leaf-cache.ts): it parsed then, and parses the same.
+  const known = verifiedLeaf(trust.material, raw);
+  let leaf = known === undefined ? parseLeaf(raw) : undefined;
+  if (leaf !== undefined && 'code' in leaf) return leaf;
   if (material.$case === 'x509CertificateChain') {
     const rest = material.x509CertificateChain.certificates.slice(1);
     const rooted = chainRootProblem(rest.map(({ rawBytes }) => new Uint8Array(rawBytes)));
@@ -216,42 +234,38 @@ export function verifyBundle(
     if (failed !== undefined) return failed;
   }
 
-  let entity: SignedEntity;
-  try {
-    entity = toSignedEntity(bundle, content === undefined ? undefined : Buffer.from(content));
-  } catch (error) {
-    return problem('BUNDLE_INVALID', `the bundle cannot be verified: ${messageOf(error)}`);
+  // Unlogged (allowed above only with a timestamp): the TSA's timestamp,
+  // which @sigstore/verify's default threshold of one then requires, is
+  // the signing time the certificate is checked at.
+  const tlogThreshold = legacy.length > 0 || entries.length === 0 ? 0 : 1;
+  const run = { bundle, content, trust, tlogThreshold, tlogEntries: others, checkSignature };
+  let verified = known === undefined ? undefined : verifyWithKnownLeaf(run, known);
+  if (verified === undefined) {
+    leaf ??= parseLeaf(raw);
+    if ('code' in leaf) return leaf;
+    verified = verifyInFull(run, leaf);
   }
-  // The Verifier compares and verifies this leaf against the CA certificates
-  // several times; encode it once (certificate-encoding.ts).
-  if (entity.key.$case === 'certificate') verifyWithTrustedKeys(entity.key.certificate);
-  try {
-    const checked =
-      checkSignature === undefined ? entity : withSignatureCheck(entity, checkSignature);
-    // Unlogged (allowed above only with a timestamp): the TSA's timestamp,
-    // which @sigstore/verify's default threshold of one then requires, is
-    // the signing time the certificate is checked at.
-    const tlogThreshold = legacy.length > 0 || entries.length === 0 ? 0 : 1;
-    new Verifier(trust.material, { tlogThreshold }).verify({
-      ...checked,
-      tlogEntries: others,
-    });
-  } catch (error) {
-    return mapVerifierError(error, leaf, entity);
-  }
+  if ('code' in verified) return verified;
+  const { entity, claims } = verified;
 
   for (const entry of others) {
     const mismatch = bindingProblem(entry, { kind: 'certificate', der: raw }, content, bundle);
     if (mismatch !== undefined) return mismatch;
   }
 
-  const claims = certificateClaims(leaf);
   const mismatch = identityProblem(claims, identity);
   if (mismatch !== undefined) return { ok: false, ...mismatch };
 
   const signingTime = earliestTimestamp(entity);
   if (signingTime === undefined) {
     return problem('TIMESTAMP_INVALID', 'the signing time cannot be established');
+  }
+  if (leaf !== undefined && 'signerKey' in verified) {
+    rememberVerifiedLeaf(trust.material, raw, leaf, {
+      key: verified.signerKey,
+      claims,
+      signingTimes: signingTimes(entity),
+    });
   }
   return {
     ok: true,
@@ -260,6 +274,128 @@ export function verifyBundle(
     tlog: entries.map((entry) => logEntryOf(entry, trust.tlogs)),
     certificate: new Uint8Array(raw),
   };
+}
+
+/** One verification's inputs to @sigstore/verify's `Verifier`. */
+interface VerifierRun {
+  readonly bundle: Bundle;
+  readonly content: Uint8Array | undefined;
+  readonly trust: KeylessTrust;
+  readonly tlogThreshold: number;
+  /** The entries @sigstore/verify checks (all but intoto 0.0.1). */
+  readonly tlogEntries: readonly TransparencyLogEntry[];
+  readonly checkSignature: SignatureCheck | undefined;
+}
+
+type Verified =
+  | {
+      readonly entity: SignedEntity;
+      readonly claims: CertificateClaims;
+      /** Set by a verification in full: the key @sigstore/verify decoded from the certificate. */
+      readonly signerKey?: KeyObject;
+    }
+  | Problem;
+
+function parseLeaf(raw: Uint8Array): X509Certificate | Problem {
+  try {
+    return X509Certificate.parse(Buffer.from(raw));
+  } catch (error) {
+    return {
+      ok: false,
+      code: 'CERT_INVALID',
+      message: `the certificate is not DER X.509: ${messageOf(error)}`,
+    };
+  }
+}
+
+/**
+ * The bundle's entity for the `Verifier`, with `key` as its signing key
+ * (the certificate vouch parsed, which @sigstore/verify would otherwise
+ * parse again from the same bytes, or a trusted key), and `checkSignature`
+ * in place of its own signature check when given.
+ */
+function verifierEntity(run: VerifierRun, key: SignedEntity['key']): SignedEntity | Problem {
+  const material = run.bundle.verificationMaterial;
+  let entity: SignedEntity;
+  try {
+    entity = toSignedEntity(
+      {
+        ...run.bundle,
+        verificationMaterial: {
+          ...material,
+          content: { $case: 'publicKey', publicKey: { hint: '' } },
+        },
+      },
+      run.content === undefined ? undefined : Buffer.from(run.content),
+    );
+    entity = { ...entity, key };
+  } catch (error) {
+    return {
+      ok: false,
+      code: 'BUNDLE_INVALID',
+      message: `the bundle cannot be verified: ${messageOf(error)}`,
+    };
+  }
+  return run.checkSignature === undefined ? entity : withSignatureCheck(entity, run.checkSignature);
+}
+
+/** Every check of @sigstore/verify, the certificate's included. */
+function verifyInFull(run: VerifierRun, leaf: X509Certificate): Verified {
+  // The Verifier compares and verifies this leaf against the CA certificates
+  // several times; encode it once (certificate-encoding.ts).
+  verifyWithTrustedKeys(leaf);
+  const entity = verifierEntity(run, { $case: 'certificate', certificate: leaf });
+  if ('code' in entity) return entity;
+  let signer: Signer;
+  try {
+    signer = new Verifier(run.trust.material, { tlogThreshold: run.tlogThreshold }).verify({
+      ...entity,
+      tlogEntries: [...run.tlogEntries],
+    });
+  } catch (error) {
+    return mapVerifierError(error, leaf, entity);
+  }
+  return { entity, claims: certificateClaims(leaf), signerKey: signer.key };
+}
+
+/**
+ * The same checks for a certificate a past verification accepted: the
+ * `Verifier` is handed the certificate's key as a trusted key valid exactly
+ * in the signing window the certificate was accepted in
+ * (verified-leaf-cache.ts), so it still establishes every timestamp,
+ * verifies every log entry against this signature and payload, and the
+ * signature with that key, and requires every signing time to fall in the
+ * window. Undefined when any of that fails: the verification is then made
+ * in full, which names the failed check as it always has.
+ */
+function verifyWithKnownLeaf(run: VerifierRun, known: VerifiedLeaf): Verified | undefined {
+  const entity = verifierEntity(run, { $case: 'public-key', hint: '' });
+  if ('code' in entity) return undefined;
+  const trustMaterial: TrustMaterial = {
+    ...run.trust.material,
+    publicKey: () => ({
+      publicKey: known.key,
+      validFor: (date: Date) => inSigningWindow(known.window, date.getTime()),
+    }),
+  };
+  try {
+    new Verifier(trustMaterial, { tlogThreshold: run.tlogThreshold }).verify({
+      ...entity,
+      tlogEntries: [...run.tlogEntries],
+    });
+  } catch {
+    return undefined;
+  }
+  return { entity, claims: known.claims };
+}
+
+/** Every time the certificate may have been checked at: each timestamp's, verified or not. */
+function signingTimes(entity: SignedEntity): Date[] {
+  return entity.timestamps.map((timestamp) =>
+    timestamp.$case === 'timestamp-authority'
+      ? timestamp.timestamp.signingTime
+      : new Date(Number(timestamp.tlogEntry.integratedTime) * 1000),
+  );
 }
 
 function isIntoto001(entry: TransparencyLogEntry): boolean {
