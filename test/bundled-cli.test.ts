@@ -52,6 +52,17 @@ describe('the bundled CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('every file of the bundle is ASCII and carries no comments (what Node reads at start-up)', async () => {
+    const bin = join(dir, 'package/dist/bin');
+    const files = ['vouch.js', ...(await readdir(join(bin, 'chunks'))).map((f) => `chunks/${f}`)];
+    assert.ok(files.length > 10);
+    for (const file of files) {
+      const code = await readFile(join(bin, file), 'utf8');
+      assert.doesNotMatch(code, /[\u0080-\uffff]/, `${file} has a non-ASCII character`);
+      assert.doesNotMatch(code, /^\s*(?:\/\*\*|\/\/ )/m, `${file} has a comment line`);
+    }
+  });
+
   test('--version reads the package version', async () => {
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       version: string;
