@@ -63,6 +63,9 @@ async function install(configDir: string, name: string, source: string): Promise
   const dir = join(configDir, 'plugins', name);
   await mkdir(dir, { recursive: true });
   const executable = join(dir, `notation-${name}`);
+  // The script is CommonJS whatever package.json a directory above says
+  // (Node picks a file's module format from the nearest one).
+  await writeFile(join(dir, 'package.json'), '{"type":"commonjs"}\n');
   await writeFile(executable, source);
   await chmod(executable, 0o755);
   return executable;
