@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { createLimiter } from '../src/core/concurrency.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
-import { OCI_MANIFEST } from '../src/oci/media-types.ts';
+import type { Pool } from 'undici';
+import { MANIFEST_TYPES, OCI_MANIFEST } from '../src/oci/media-types.ts';
 import type { RegistryRepository } from '../src/registry/distribution.ts';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPair, type KeyPair } from '../src/keys/generate.ts';
@@ -82,6 +83,22 @@ export async function rate(total: number, inFlight: number, task: (i: number) =>
     }),
   );
   return total / seconds(begin);
+}
+
+/**
+ * A request as a bare loop sends it through `pool`: manifests accepted in
+ * every form vouch reads, the body read whole, anything but 200 an error.
+ * undici closes the connection after a HEAD unless told not to (reset); the
+ * bare loop keeps it, as the least work possible.
+ */
+export function bareRequester(pool: Pool) {
+  const accept = MANIFEST_TYPES.join(', ');
+  return async (method: 'GET' | 'HEAD', path: string): Promise<void> => {
+    const response = await pool.request({ method, path, headers: { accept }, reset: false });
+    await response.body.arrayBuffer();
+    if (response.statusCode !== 200)
+      throw new Error(`bare ${method} ${path} answered ${response.statusCode}`);
+  };
 }
 
 /** The tag of image `i`: `img-NNNN`. */

@@ -40,7 +40,7 @@ import { buildNotationSignatureManifest } from '../src/formats/notation/signatur
 import { readTrustStoreIn } from '../src/notation/trust-store.ts';
 import { verifyNotationImages } from '../src/notation/verify.ts';
 import type { Descriptor } from '../src/oci/manifest.ts';
-import { MANIFEST_TYPES, OCI_MANIFEST } from '../src/oci/media-types.ts';
+import { OCI_MANIFEST } from '../src/oci/media-types.ts';
 import { referrersTag } from '../src/registry/referrers-tag.ts';
 import { Stores } from '../src/registry/open.ts';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../src/registry/http.ts';
@@ -48,6 +48,7 @@ import { putBytes } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import {
   alternatingRounds,
+  bareRequester,
   cosignKeyRound,
   cosignSignTags,
   knob,
@@ -211,13 +212,7 @@ try {
   // fallback index, the signature manifest, the envelope blob. Their ratio
   // bounds notation_vs_cosign whatever the verifier's own work costs.
   const pool = new Pool(registry.url, { connections: CONCURRENCY });
-  const accept = MANIFEST_TYPES.join(', ');
-  const bare = async (method: 'GET' | 'HEAD', path: string) => {
-    const response = await pool.request({ method, path, headers: { accept }, reset: false });
-    await response.body.arrayBuffer();
-    if (response.statusCode !== 200)
-      throw new Error(`bare ${method} ${path} answered ${response.statusCode}`);
-  };
+  const bare = bareRequester(pool);
   const manifests = (reference: string) => `/v2/${REPOSITORY}/manifests/${reference}`;
   const bareCosign = () =>
     rate(IMAGES, DEFAULT_VERIFY_CONCURRENCY, async (i) => {

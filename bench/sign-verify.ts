@@ -46,7 +46,6 @@ import { signatureTag } from '../src/formats/cosign-signature.ts';
 import { generateKeyPair } from '../src/keys/generate.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import type { Digest } from '../src/oci/digest.ts';
-import { MANIFEST_TYPES } from '../src/oci/media-types.ts';
 import { Stores } from '../src/registry/open.ts';
 import { imageSigner } from '../src/sign/image-signer.ts';
 import { type SignResult, signImages } from '../src/sign/sign.ts';
@@ -54,7 +53,17 @@ import { DEFAULT_VERIFY_CONCURRENCY } from '../src/registry/http.ts';
 import { verifyImages } from '../src/verify/verify.ts';
 import { benchCertificateTrust, keylessSetup, pushKeylessSignatures } from './keyless-images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { knob, median, printFigures, pushImages, rate, run, seconds, tagOf } from './common.ts';
+import {
+  bareRequester,
+  knob,
+  median,
+  printFigures,
+  pushImages,
+  rate,
+  run,
+  seconds,
+  tagOf,
+} from './common.ts';
 
 const IMAGES = knob('BENCH_IMAGES', 1000);
 const SIGN_ROUNDS = knob('BENCH_SIGN_ROUNDS', knob('BENCH_ROUNDS', 3));
@@ -269,15 +278,7 @@ try {
 
   // 3. Verification, alternating with the two bare loops.
   const pool = new Pool(registry.url, { connections: CONCURRENCY });
-  const accept = MANIFEST_TYPES.join(', ');
-  const bareRequest = async (method: 'GET' | 'HEAD', path: string) => {
-    // undici closes the connection after a HEAD unless told not to (reset);
-    // the bare loop keeps it, as the least work possible.
-    const response = await pool.request({ method, path, headers: { accept }, reset: false });
-    await response.body.arrayBuffer();
-    if (response.statusCode !== 200)
-      throw new Error(`bare ${method} ${path} answered ${response.statusCode}`);
-  };
+  const bareRequest = bareRequester(pool);
   const manifestPath = (reference: string) => `/v2/${REPOSITORY}/manifests/${reference}`;
   const payloads = signed.signatureManifests.map(() => '');
   {
