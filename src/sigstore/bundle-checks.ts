@@ -252,6 +252,47 @@ export function logEntryOf(
   };
 }
 
+/** What a transparency log check of @sigstore/verify reports, as both verifiers word it. */
+export interface LogVerifierProblem {
+  readonly code:
+    'TLOG_SET_INVALID' | 'TLOG_INCLUSION_PROOF_INVALID' | 'TLOG_MISSING' | 'TLOG_BINDING_MISMATCH';
+  readonly message: string;
+}
+
+/**
+ * The transparency log error codes of @sigstore/verify's `VerificationError`
+ * (`src/error.ts`), mapped to vouch's codes; undefined for every other code,
+ * which each verifier maps its own way.
+ */
+export function logVerifierProblem(code: string): LogVerifierProblem | undefined {
+  switch (code) {
+    case 'TLOG_INCLUSION_PROMISE_ERROR':
+      return {
+        code: 'TLOG_SET_INVALID',
+        message:
+          'the signed entry timestamp does not verify with the key of the log (the entry was altered, or signed by another key)',
+      };
+    case 'TLOG_INCLUSION_PROOF_ERROR':
+      return {
+        code: 'TLOG_INCLUSION_PROOF_INVALID',
+        message: 'the inclusion proof or its checkpoint does not verify with the log',
+      };
+    case 'TLOG_MISSING_INCLUSION_ERROR':
+    case 'TLOG_ERROR':
+      return {
+        code: 'TLOG_MISSING',
+        message: 'no transparency log entry proves the signature was logged',
+      };
+    case 'TLOG_BODY_ERROR':
+      return {
+        code: 'TLOG_BINDING_MISMATCH',
+        message: 'the transparency log entry is not for this signature and payload',
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** An error and up to three of its causes, as one line. */
 export function describeError(error: unknown): string {
   const parts = [messageOf(error)];

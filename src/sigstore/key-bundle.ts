@@ -32,6 +32,7 @@ import {
   type LogEntry,
   logEntryOf,
   logProblem,
+  logVerifierProblem,
   type SignatureCheck,
   type TransparencyLogEntry,
   withSignatureCheck,
@@ -161,25 +162,9 @@ function mapVerifierError(error: unknown): Problem {
   if (!(error instanceof VerificationError)) {
     return problem('BUNDLE_INVALID', 'the bundle could not be verified');
   }
+  const logged = logVerifierProblem(error.code);
+  if (logged !== undefined) return problem(logged.code, logged.message);
   switch (error.code) {
-    case 'TLOG_INCLUSION_PROMISE_ERROR':
-      return problem(
-        'TLOG_SET_INVALID',
-        'the signed entry timestamp does not verify with the key of the log (the entry was altered, or signed by another key)',
-      );
-    case 'TLOG_INCLUSION_PROOF_ERROR':
-      return problem(
-        'TLOG_INCLUSION_PROOF_INVALID',
-        'the inclusion proof or its checkpoint does not verify with the log',
-      );
-    case 'TLOG_MISSING_INCLUSION_ERROR':
-    case 'TLOG_ERROR':
-      return problem('TLOG_MISSING', 'no transparency log entry proves the signature was logged');
-    case 'TLOG_BODY_ERROR':
-      return problem(
-        'TLOG_BINDING_MISMATCH',
-        'the transparency log entry is not for this signature and payload',
-      );
     case 'TIMESTAMP_ERROR':
       return problem('TIMESTAMP_INVALID', 'a timestamp of the bundle does not verify');
     case 'SIGNATURE_ERROR':

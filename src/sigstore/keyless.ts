@@ -79,14 +79,15 @@ import {
   field,
   hexLogId,
   type LogEntry,
-  type SignatureCheck,
-  withSignatureCheck,
   logEntryOf,
   logProblem,
+  logVerifierProblem,
   namesSigner,
   parseBody,
   sha256Hex,
+  type SignatureCheck,
   type TransparencyLogEntry,
+  withSignatureCheck,
 } from './bundle-checks.ts';
 import type { TransparencyLog } from './trusted-root.ts';
 import {
@@ -489,6 +490,8 @@ function mapVerifierError(error: unknown, leaf: X509Certificate, entity: SignedE
   if (!(error instanceof VerificationError)) {
     return problem('BUNDLE_INVALID', 'the bundle could not be verified');
   }
+  const logged = logVerifierProblem(error.code);
+  if (logged !== undefined) return problem(logged.code, logged.message);
   switch (error.code) {
     case 'CERTIFICATE_ERROR': {
       if (/\bSCTs?\b/.test(detail)) {
@@ -504,24 +507,6 @@ function mapVerifierError(error: unknown, leaf: X509Certificate, entity: SignedE
         'the certificate does not chain to a certificate authority of the trust root valid at signing time',
       );
     }
-    case 'TLOG_INCLUSION_PROMISE_ERROR':
-      return problem(
-        'TLOG_SET_INVALID',
-        'the signed entry timestamp does not verify with the key of the log (the entry was altered, or signed by another key)',
-      );
-    case 'TLOG_INCLUSION_PROOF_ERROR':
-      return problem(
-        'TLOG_INCLUSION_PROOF_INVALID',
-        'the inclusion proof or its checkpoint does not verify with the log',
-      );
-    case 'TLOG_MISSING_INCLUSION_ERROR':
-    case 'TLOG_ERROR':
-      return problem('TLOG_MISSING', 'no transparency log entry proves the signature was logged');
-    case 'TLOG_BODY_ERROR':
-      return problem(
-        'TLOG_BINDING_MISMATCH',
-        'the transparency log entry is not for this signature and payload',
-      );
     case 'TIMESTAMP_ERROR':
       return problem('TIMESTAMP_INVALID', 'the signing time cannot be established');
     case 'SIGNATURE_ERROR':
