@@ -34,6 +34,8 @@ import {
   requireOneMode,
   signerName,
 } from '../keyless-options.ts';
+import { readPublicKeys } from '../public-keys.ts';
+import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
 const FLAGS = {
   format: OUTPUT_FLAGS,
@@ -41,8 +43,6 @@ const FLAGS = {
   keyless: keylessFlags('vouch verify'),
   concurrency: concurrencyFlags(DEFAULT_VERIFY_CONCURRENCY, 'images verified'),
 };
-import { readPublicKeys } from '../public-keys.ts';
-import { errorJson, finishVerification, keyName, statusLine } from '../verify-output.ts';
 
 export const command: Command = {
   summary: "Verify images' signatures with a public key or a keyless certificate identity",
