@@ -242,7 +242,7 @@ describe('the bundled CLI', () => {
     assert.doesNotMatch(stderr, new RegExp(`LOADED .*${tuf[0]}`));
   });
 
-  test('verify --containers-policy (GPG signedBy) reads registries.d with the yaml bundled in, never node_modules/yaml', async () => {
+  test('verify --containers-policy (GPG signedBy) reads registries.d with the yaml bundled in, and loads neither node_modules/yaml nor pkijs', async () => {
     const { privateKey, publicKey } = await openpgp.generateKey({
       type: 'ecc',
       curve: 'nistP256',
@@ -293,7 +293,7 @@ describe('the bundled CLI', () => {
         'registerHooks({',
         '  resolve(specifier, context, next) {',
         '    const resolved = next(specifier, context);',
-        "    if (/\\/node_modules\\/yaml\\//.test(resolved.url)) process.stderr.write('LOADED ' + resolved.url + '\\n');",
+        "    if (/\\/node_modules\\/(?:yaml|pkijs|asn1js)\\//.test(resolved.url)) process.stderr.write('LOADED ' + resolved.url + '\\n');",
         '    return resolved;',
         '  },',
         '});',
