@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import * as openpgp from 'openpgp';
 import { copyWritable, notationFixtures } from './helpers/notation.ts';
 import { type RunningRegistry, startRegistry } from './helpers/registry.ts';
 
@@ -239,6 +240,97 @@ describe('the bundled CLI', () => {
     assert.match(stdout, /: verified/);
     assert.match(stderr, /LOADED .*notation/);
     assert.doesNotMatch(stderr, new RegExp(`LOADED .*${tuf[0]}`));
+  });
+
+  test('verify --containers-policy (GPG signedBy) reads registries.d with the yaml bundled in, and loads neither node_modules/yaml nor pkijs', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: 'ecc',
+      curve: 'nistP256',
+      userIDs: [{ name: 'bundle test', email: 'bundle@example.com' }],
+      format: 'binary',
+    });
+    const gpgDir = join(dir, 'gpg');
+    await mkdir(gpgDir);
+    await writeFile(join(gpgDir, 'secret.gpg'), privateKey);
+    await writeFile(join(gpgDir, 'public.gpg'), publicKey);
+    const registriesD = join(gpgDir, 'registries.d');
+    await mkdir(registriesD);
+    await writeFile(
+      join(registriesD, 'test.yaml'),
+      `docker:\n  ${registry.host}:\n    lookaside: file://${join(gpgDir, 'lookaside')}\n`,
+    );
+    const image = `${registry.host}/bundle/gpg:1.0`;
+    const layout = join(gpgDir, 'layout');
+    await run(process.execPath, [join(ROOT, 'scripts/demo-image.ts'), layout, '1.0']);
+    await vouch('copy', `oci:${layout}:1.0`, image);
+    await vouch(
+      'sign',
+      '--gpg-key',
+      join(gpgDir, 'secret.gpg'),
+      '--registries.d',
+      registriesD,
+      image,
+    );
+    const policy = join(gpgDir, 'policy.json');
+    await writeFile(
+      policy,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            [`${registry.host}/bundle`]: [
+              { type: 'signedBy', keyType: 'GPGKeys', keyPath: join(gpgDir, 'public.gpg') },
+            ],
+          },
+        },
+      }),
+    );
+    const hook = join(gpgDir, 'yaml-hook.mjs');
+    await writeFile(
+      hook,
+      [
+        "import { registerHooks } from 'node:module';",
+        'registerHooks({',
+        '  resolve(specifier, context, next) {',
+        '    const resolved = next(specifier, context);',
+        "    if (/\\/node_modules\\/(?:yaml|pkijs|asn1js)\\//.test(resolved.url)) process.stderr.write('LOADED ' + resolved.url + '\\n');",
+        '    return resolved;',
+        '  },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [
+        '--import',
+        hook,
+        bin,
+        'verify',
+        '--containers-policy',
+        policy,
+        '--registries.d',
+        registriesD,
+        image,
+      ],
+      { env },
+    );
+    assert.match(stdout, /: allowed/);
+    assert.match(stdout, /signedBy: holds: file:\/\//);
+    assert.doesNotMatch(stderr, /LOADED/);
+    // A registries.d the bundled yaml cannot read is refused as before, with its line.
+    await writeFile(join(registriesD, 'test.yaml'), 'docker: [unclosed\n');
+    await assert.rejects(
+      vouch('verify', '--containers-policy', policy, '--registries.d', registriesD, image),
+      { code: 2, stderr: /test\.yaml \(line 2, column 1\): Flow sequence/ },
+    );
+  });
+
+  test('ships the licence of the npm code bundled in (yaml, ISC)', async () => {
+    const notices = await readFile(join(dir, 'package/dist/bin/THIRD-PARTY-NOTICES'), 'utf8');
+    const licence = await readFile(join(ROOT, 'node_modules/yaml/LICENSE'), 'utf8');
+    assert.match(notices, /\byaml\b/);
+    assert.ok(notices.includes(licence.trim()), 'the yaml licence text is missing');
   });
 
   test('shows the shipped Sigstore trusted root (read from @sigstore/tuf beside the bundle)', async () => {

@@ -36,7 +36,8 @@ import { type Digest, digestOf } from '../oci/digest.ts';
 import { formatReference, type ImageReference } from '../oci/reference.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import { evaluate, type Verdict } from '../verify/evaluate.ts';
-import { fulcioSigner, type PkiRoot, pkiSigner } from './certificate-signer.ts';
+import type * as certificateSigner from './certificate-signer.ts';
+import type { PkiRoot } from './certificate-signer.ts';
 import {
   type Evidence,
   evidenceFromLayers,
@@ -111,12 +112,18 @@ export async function decideContainersPolicy(
   prepared: readonly PreparedRequirement[],
   evidence: ContainersPolicyEvidence,
 ): Promise<ContainersPolicyDecision> {
+  // pkijs (certificate-signer.ts) is loaded only for requirements with fulcio or pki CAs.
+  const signers = prepared.some(
+    (item) => 'keys' in item && (item.fulcio !== undefined || item.pki !== undefined),
+  )
+    ? await import('./certificate-signer.ts')
+    : undefined;
   const requirements: RequirementOutcome[] = [];
   for (const [index, item] of prepared.entries()) {
     requirements.push(
       item.requirement.type === 'signedBy' && 'keyring' in item && item.keyring !== undefined
         ? await decideSignedBy(item as SignedByPrepared, index, evidence)
-        : decideRequirement(item, index, evidence),
+        : decideRequirement(item, index, evidence, signers),
     );
   }
   return {
@@ -125,10 +132,14 @@ export async function decideContainersPolicy(
   };
 }
 
+/** What certificate-signer.ts gives the decision, once loaded. */
+type CertificateSigners = Pick<typeof certificateSigner, 'fulcioSigner' | 'pkiSigner'>;
+
 function decideRequirement(
   prepared: PreparedRequirement,
   index: number,
   evidence: ContainersPolicyEvidence,
+  signers: CertificateSigners | undefined,
 ): RequirementOutcome {
   const { requirement } = prepared;
   const outcome = (holds: boolean, reason: string): RequirementOutcome => ({
@@ -155,7 +166,7 @@ function decideRequirement(
       return outcome(false, `Unimplemented "keyType" value ${JSON.stringify(requirement.keyType)}`);
     case 'sigstoreSigned':
       if (!('keys' in prepared)) throw new Error('sigstoreSigned requirement was not prepared');
-      return decideSigstoreSigned(prepared, index, evidence);
+      return decideSigstoreSigned(prepared, index, evidence, signers);
   }
 }
 
@@ -236,6 +247,7 @@ function decideSigstoreSigned(
   prepared: Extract<PreparedRequirement, { keys: unknown }>,
   index: number,
   evidence: ContainersPolicyEvidence,
+  signers: CertificateSigners | undefined,
 ): RequirementOutcome {
   const base = { index, type: 'sigstoreSigned' as const };
   const outcomes: SignatureOutcome[] = [];
@@ -257,6 +269,8 @@ function decideSigstoreSigned(
   const certified = new Map<number, string>();
   let verdict: Pick<Verdict, 'verified' | 'rejected'>;
   if (prepared.fulcio !== undefined || prepared.pki !== undefined) {
+    if (signers === undefined) throw new Error('certificate-signer.ts was not loaded');
+    const { fulcioSigner, pkiSigner } = signers;
     const verified: Verdict['verified'][number][] = [];
     const rejected: Verdict['rejected'][number][] = [];
     for (const signature of sigstore.signatures) {

@@ -25,7 +25,7 @@ import type {
 import { parsePublicKeyPem } from '../keys/pem.ts';
 import { transparencyLogFromKey, type TransparencyLog } from '../sigstore/trusted-root.ts';
 import type { GpgKeyring } from '../formats/simple-signing/openpgp.ts';
-import { certificatesOfPem, type FulcioRoot, type PkiRoot } from './certificate-signer.ts';
+import type { FulcioRoot, PkiRoot } from './certificate-signer.ts';
 import type { NotationCertificate } from '../formats/notation/x509.ts';
 import './error-codes.ts';
 
@@ -220,6 +220,8 @@ async function certificates(
 ): Promise<NotationCertificate[]> {
   const [named] = await materialBytes(source, readFile);
   const name = `${what} ${named?.name ?? ''}`;
+  // pkijs (certificate-signer.ts) is loaded only for a policy with fulcio or pki CAs.
+  const { certificatesOfPem } = await import('./certificate-signer.ts');
   let found: NotationCertificate[];
   try {
     found = certificatesOfPem(named?.bytes ?? new Uint8Array(), name);
