@@ -358,18 +358,20 @@ function checkNumericHost(host: string, bad: (reason: string, at: number) => Vou
     );
   }
   let at = 0;
+  // The message is built only on failure: a registry such as 127.0.0.1:5000
+  // is parsed on every admission review (issue 15: allocation per review).
+  const address = () => `IPv4 address ${quote(host)}`;
   for (const part of parts) {
-    const address = `IPv4 address ${quote(host)}`;
     if (!/^[0-9]+$/.test(part)) {
-      throw bad(`${address} has a part that is not a decimal number (${quote(part)})`, at);
+      throw bad(`${address()} has a part that is not a decimal number (${quote(part)})`, at);
     }
     if (part.length > 1 && part.startsWith('0')) {
       throw bad(
-        `${address} has a number with a leading zero (${quote(part)}), which URL parsers read as octal`,
+        `${address()} has a number with a leading zero (${quote(part)}), which URL parsers read as octal`,
         at,
       );
     }
-    if (Number(part) > 255) throw bad(`${address} has a number above 255 (${quote(part)})`, at);
+    if (Number(part) > 255) throw bad(`${address()} has a number above 255 (${quote(part)})`, at);
     at += part.length + 1;
   }
 }

@@ -21,7 +21,7 @@
  * kept, as policy-controller, Kyverno and Connaisseur write it) when the
  * rule's `mutateDigest` is on.
  */
-import { parseReference } from '../oci/reference.ts';
+import { type ImageReference, parseReference } from '../oci/reference.ts';
 import { type ConditionBudget, conditionBudget } from './condition.ts';
 import type {
   AttestationResult,
@@ -31,7 +31,7 @@ import type {
   EvidenceStatus,
   PolicyEvidence,
 } from './evidence.ts';
-import { selectRule } from './match.ts';
+import { selectRuleForReference } from './match.ts';
 import type { AuthorityKind, CompiledPolicy, CompiledRule, Mode } from './types.ts';
 
 /** What one authority said about an image, as the decision used it. */
@@ -112,9 +112,9 @@ export function evaluateImage(
     ...(namespace === undefined ? {} : { namespace }),
     ...(evidence.digest === undefined ? {} : { digest: evidence.digest }),
   };
-  let rule: CompiledRule | undefined;
+  let reference: ImageReference;
   try {
-    rule = selectRule(policy, evidence.image, namespace);
+    reference = parseReference(evidence.image);
   } catch (error) {
     return {
       ...base,
@@ -126,6 +126,7 @@ export function evaluateImage(
       ...NOTHING_CHECKED,
     };
   }
+  const rule = selectRuleForReference(policy, reference, namespace);
   if (rule === undefined) {
     const action = policy.defaultAction;
     return {
@@ -140,7 +141,7 @@ export function evaluateImage(
   }
   const checked = check(evidence, rule, policy);
   const result = resultOf(rule.mode, checked.failure);
-  const pinned = pin(evidence, rule, result);
+  const pinned = pin(evidence, reference, rule, result);
   return {
     ...base,
     rule: rule.name,
@@ -368,17 +369,12 @@ function modeNote(mode: Mode): string {
 
 function pin(
   evidence: EvidencedImage,
+  named: ImageReference,
   rule: CompiledRule,
   result: DecisionResult,
 ): string | undefined {
   if (!rule.mutateDigest || evidence.digest === undefined) return undefined;
   if (result !== 'allowed' && result !== 'warned') return undefined;
-  let named;
-  try {
-    named = parseReference(evidence.image);
-  } catch {
-    return undefined;
-  }
   if (named.digest !== undefined) return undefined;
   return `${evidence.image}@${evidence.digest}`;
 }

@@ -117,6 +117,9 @@ function looksLikeRegistry(segment: string): boolean {
   );
 }
 
+/** matchesSegments' rows of states, grown to the longest glob seen. */
+let rows = new Uint8Array(64);
+
 /**
  * Whether the name's segments match the glob's: a simulation of the
  * nondeterministic automaton whose states are positions in the glob's
@@ -133,25 +136,37 @@ function matchesSegments(
   name: readonly string[],
   meter: StepMeter | undefined,
 ): boolean {
-  let live = new Uint8Array(glob.length + 1);
-  let next = new Uint8Array(glob.length + 1);
-  live[0] = 1;
+  // The two rows of states, `live` and `next`, side by side in one reused
+  // buffer: matching runs on every admission review (issue 15: allocation
+  // per review), is synchronous and never re-entered.
+  const width = glob.length + 1;
+  if (rows.length < 2 * width) rows = new Uint8Array(2 * width);
+  const state = rows;
+  let live = 0;
+  let next = width;
+  state.fill(0, live, live + width);
+  state[live] = 1;
   for (const segment of name) {
-    next.fill(0);
+    state.fill(0, next, next + width);
+    let any = false;
     for (let i = 0; i < glob.length; i++) {
-      if (live[i] === 0) continue;
+      if (state[live + i] === 0) continue;
       if (meter !== undefined) meter.steps++;
       const pattern = glob[i] as string;
       if (pattern === '**') {
-        if (segment !== '') next[i] = next[i + 1] = 1;
+        if (segment !== '') state[next + i] = state[next + i + 1] = 1;
+        else continue;
       } else if (matchesWildcard(pattern, segment, meter)) {
-        next[i + 1] = 1;
-      }
+        state[next + i + 1] = 1;
+      } else continue;
+      any = true;
     }
-    if (!next.includes(1)) return false;
-    [live, next] = [next, live];
+    if (!any) return false;
+    const swap = live;
+    live = next;
+    next = swap;
   }
-  return live[glob.length] === 1;
+  return state[live + glob.length] === 1;
 }
 
 /**
