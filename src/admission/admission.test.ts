@@ -204,7 +204,17 @@ describe('parseAdmissionReview', () => {
   };
 
   it('reads the fields the webhook needs, defaulting the optional ones', () => {
-    const parsed = parseAdmissionReview(encode(valid));
+    const parsed = parseAdmissionReview(
+      encode({
+        ...valid,
+        request: {
+          ...valid.request,
+          userInfo: { username: 'u' },
+          oldObject: { kind: 'Deployment' },
+        },
+      }),
+    );
+    assert.equal(JSON.stringify(parsed.object), '{"kind":"Deployment"}');
     assert.equal(parsed.uid, 'abc');
     assert.equal(parsed.kind.kind, 'Deployment');
     assert.equal(parsed.subResource, '');
@@ -229,6 +239,22 @@ describe('parseAdmissionReview', () => {
         /namespace must be a string/,
       ],
     ];
+    // The members the webhook does not keep are checked as strictly.
+    const raw = (request: string) =>
+      new TextEncoder().encode(
+        `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"UPDATE",${request}}}`,
+      );
+    cases.push(
+      [raw('"userInfo":{"username":"a","username":"b"}'), /duplicate key "username"/],
+      [raw('"userInfo":{},"userInfo":{}'), /duplicate key "userInfo"/],
+      [
+        raw('"oldObject":{"spec":{"containers":[{"image":"a","image":"b"}]}}'),
+        /duplicate key "image"/,
+      ],
+      [raw('"uid":"other"'), /duplicate key "uid"/],
+      [raw('"options":{"x":"\\ud800"}'), /lone surrogate/],
+      [raw(`"oldObject":${'['.repeat(120)}${']'.repeat(120)}`), /nesting deeper than 100/],
+    );
     for (const [body, message] of cases) {
       assert.throws(
         () => parseAdmissionReview(body),

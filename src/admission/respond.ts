@@ -51,10 +51,6 @@ export function admissionResponse(input: Respond): AdmissionResponse {
     result: string;
   }[] = [];
   for (const [image, decision] of input.decisions) {
-    let where = '';
-    for (const c of input.containers) {
-      if (c.image === image) where = where === '' ? c.container : `${where}, ${c.container}`;
-    }
     // An undefined digest is left out of the annotation by JSON.stringify.
     recorded.push({
       image: decision.image,
@@ -62,6 +58,12 @@ export function admissionResponse(input: Respond): AdmissionResponse {
       rule: decision.rule,
       result: decision.result,
     });
+    // An image allowed and passed is in no message: nothing more to write.
+    if (decision.result === 'allowed' && decision.passed) continue;
+    let where = '';
+    for (const c of input.containers) {
+      if (c.image === image) where = where === '' ? c.container : `${where}, ${c.container}`;
+    }
     const line = `image ${image} (${where}): ${decision.reason}`;
     if (decision.result === 'denied') denials.push(line);
     else if (decision.result === 'unavailable') {

@@ -182,29 +182,52 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
     };
   }
   const digest = evidence.digest;
-  const authorities = rule.authorities.map((name) =>
-    authorityOutcome(
-      name,
-      policy,
-      evidence.authorities.find((r) => r.authority === name),
-      digest,
-    ),
-  );
-  const counted = authorities.filter((a) => a.counted).length;
-  const open = authorities.filter(
-    (a) => a.status === 'unavailable' || a.status === 'missing',
-  ).length;
-  // One budget for every condition this decision evaluates (condition.ts).
-  const budget = conditionBudget();
-  const attestations = rule.attestations.map((requirement) => {
-    const results = evidence.attestations.filter(
-      (r) =>
-        requirement.authorities.includes(r.authority) &&
-        r.predicateType === requirement.predicateType,
-    );
-    return attestationOutcome(requirement, results, budget);
-  });
+  // Loops rather than chained filter/map: this runs for every admission
+  // review, cached or not (issue 15: allocation per review).
+  const authorities: AuthorityOutcome[] = [];
+  let counted = 0;
+  let open = 0;
+  for (const name of rule.authorities) {
+    let result: AuthorityResult | undefined;
+    for (const r of evidence.authorities) {
+      if (r.authority === name) {
+        result = r;
+        break;
+      }
+    }
+    const outcome = authorityOutcome(name, policy, result, digest);
+    authorities.push(outcome);
+    if (outcome.counted) counted++;
+    else if (outcome.status === 'unavailable' || outcome.status === 'missing') open++;
+  }
+  const attestations: AttestationOutcome[] = [];
+  if (rule.attestations.length > 0) {
+    // One budget for every condition this decision evaluates (condition.ts).
+    const budget = conditionBudget();
+    for (const requirement of rule.attestations) {
+      const results = evidence.attestations.filter(
+        (r) =>
+          requirement.authorities.includes(r.authority) &&
+          r.predicateType === requirement.predicateType,
+      );
+      attestations.push(attestationOutcome(requirement, results, budget));
+    }
+  }
 
+  let satisfied = counted >= rule.threshold;
+  for (const attestation of attestations) satisfied &&= attestation.status === 'satisfied';
+  if (satisfied) {
+    let by = '';
+    for (const a of authorities)
+      if (a.counted) by = by === '' ? a.authority : `${by}, ${a.authority}`;
+    let attested = '';
+    for (const a of attestations) attested = attested === '' ? a.name : `${attested}, ${a.name}`;
+    return {
+      reason: `rule ${rule.name}: verified by ${by}${attested === '' ? '' : `; attested: ${attested}`}`,
+      authorities,
+      attestations,
+    };
+  }
   const problems: string[] = [];
   let failure: 'denied' | 'unavailable' | undefined;
   const fail = (kind: 'denied' | 'unavailable', message: string) => {
@@ -226,17 +249,9 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
       fail(attestation.status, `attestation ${attestation.name}: ${attestation.message}`);
     }
   }
-  if (failure === undefined) {
-    const by = authorities.filter((a) => a.counted).map((a) => a.authority);
-    const attested = attestations.map((a) => a.name);
-    return {
-      reason: `rule ${rule.name}: verified by ${by.join(', ')}${attested.length === 0 ? '' : `; attested: ${attested.join(', ')}`}`,
-      authorities,
-      attestations,
-    };
-  }
   return {
-    failure,
+    // Always set by now (not satisfied means a failure was recorded); denied if it were not.
+    failure: failure ?? 'denied',
     reason: `rule ${rule.name}: ${problems.join('; ')}`,
     authorities,
     attestations,
