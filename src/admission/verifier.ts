@@ -137,7 +137,9 @@ export class ImageVerifier {
     const needsDigest =
       rule !== undefined &&
       (rule.action === 'verify' || (rule.action === 'allow' && rule.mutateDigest));
-    if (rule === undefined || !needsDigest) return evaluateImage(bare(), policy, namespace);
+    if (rule === undefined || !needsDigest) {
+      return evaluateImage(bare(), policy, namespace, reference);
+    }
 
     // A cached tag is answered without waiting a turn (no promise per review).
     let digest: string | undefined = reference.digest;
@@ -147,7 +149,12 @@ export class ImageVerifier {
       if (digest === undefined) {
         const resolution = await this.#resolve(tagged);
         if ('error' in resolution) {
-          return evaluateImage({ ...bare(), error: resolution.error }, policy, namespace);
+          return evaluateImage(
+            { ...bare(), error: resolution.error },
+            policy,
+            namespace,
+            reference,
+          );
         }
         digest = resolution.digest;
       }
@@ -172,7 +179,7 @@ export class ImageVerifier {
     // otherwise decide back to back in one.
     if (rule.attestations.some((a) => a.condition !== undefined)) await nextTurn();
     // The image as the request spells it: the pin keeps its tag (repo:tag@digest).
-    return evaluateImage({ ...evidence, image }, policy, namespace);
+    return evaluateImage({ ...evidence, image }, policy, namespace, reference);
   }
 
   /**

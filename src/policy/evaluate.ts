@@ -100,12 +100,15 @@ export function evaluatePolicy(evidence: PolicyEvidence, policy: CompiledPolicy)
 /**
  * Decides one image in `namespace` (default: the evidence's). The same
  * evidence can be decided in several namespaces: what was verified does
- * not depend on where the image runs.
+ * not depend on where the image runs. `parsed`, when given, is
+ * `parseReference(evidence.image)` already made by the caller (the webhook
+ * parses each image once per review).
  */
 export function evaluateImage(
   evidence: EvidencedImage,
   policy: CompiledPolicy,
   namespace: string | undefined = evidence.namespace,
+  parsed?: ImageReference,
 ): ImageDecision {
   const base = {
     image: evidence.image,
@@ -114,7 +117,7 @@ export function evaluateImage(
   };
   let reference: ImageReference;
   try {
-    reference = parseReference(evidence.image);
+    reference = parsed ?? parseReference(evidence.image);
   } catch (error) {
     return {
       ...base,

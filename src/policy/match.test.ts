@@ -233,6 +233,16 @@ describe('selectRule and evaluateImage across spellings', () => {
               continue;
             }
             assert.equal(selectRule(policy, image)?.name, selectRule(policy, canonical)?.name);
+            assert.deepEqual(
+              evaluateImage(
+                { image, authorities: [], attestations: [] },
+                policy,
+                undefined,
+                parseReference(image),
+              ),
+              actual,
+              `${name}: ${image}, decided with its reference parsed first`,
+            );
             assert.equal(
               selectRuleForReference(policy, parseReference(image)),
               selectRule(policy, image),
