@@ -18,7 +18,8 @@
  * records the used heap before and after each collection, so the bytes
  * allocated over a window are the growth between collections summed
  * (`allocatedBytes`). Each of BENCH_ROUNDS (5) windows is one load run; the
- * median is reported. BENCH_ALLOC_PROFILE=FILE writes a sampling heap
+ * median is reported, with the webhook process's CPU time per review beside
+ * it (on a shared machine, only indicative). BENCH_ALLOC_PROFILE=FILE writes a sampling heap
  * profile of one more run (collected objects included; open it in Chrome
  * DevTools) to see where the bytes go. Last line: JSON (`alloc_per_review_bytes`).
  */
@@ -136,9 +137,11 @@ async function runLoad(work: string, config: LoadConfig): Promise<void> {
 async function measured(work: string, config: LoadConfig) {
   const profiler = new GCProfiler();
   const usedAtStart = getHeapStatistics().used_heap_size;
+  const cpuAtStart = process.cpuUsage();
   profiler.start();
   await runLoad(work, config);
   const usedAtEnd = getHeapStatistics().used_heap_size;
+  const cpu = process.cpuUsage(cpuAtStart);
   const statistics = profiler.stop()?.statistics ?? [];
   const collections = statistics.map((gc) => ({
     before: gc.beforeGC.heapStatistics.usedHeapSize,
@@ -149,6 +152,7 @@ async function measured(work: string, config: LoadConfig) {
   ).length;
   return {
     perReview: allocatedBytes(usedAtStart, collections, usedAtEnd) / config.requests,
+    cpuMicroseconds: (cpu.user + cpu.system) / config.requests,
     young,
     full: statistics.length - young,
   };
@@ -245,6 +249,7 @@ rules:
         `${ROUNDS} runs of ${REQUESTS} reviews over ${CONNECTIONS} connections; ${logged} log bytes written`,
         `per run (bytes/review): ${runs.map((r) => r.perReview.toFixed(0)).join(', ')}`,
         `collections per run (young/full): ${runs.map((r) => `${r.young}/${r.full}`).join(', ')}`,
+        `webhook CPU per review (µs, user + system): ${runs.map((r) => r.cpuMicroseconds.toFixed(0)).join(', ')}`,
         '',
         `median: ${(perReview / 1024).toFixed(1)} KiB per review`,
       ].join('\n'),
@@ -253,6 +258,7 @@ rules:
       requests: REQUESTS,
       alloc_per_review_bytes: Math.round(perReview),
       young_gcs_per_1000_reviews: (median(runs.map((r) => r.young)) * 1000) / REQUESTS,
+      cpu_us_per_review: median(runs.map((r) => r.cpuMicroseconds)),
     });
   } finally {
     await webhook?.close();
