@@ -16,6 +16,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdmissionHandler } from '../src/admission/handler.ts';
+import { logLine } from '../src/admission/log.ts';
 import { AdmissionMetrics } from '../src/admission/metrics.ts';
 import { servedPolicy } from '../src/admission/policy-watch.ts';
 import type { ImageVerifier } from '../src/admission/verifier.ts';
@@ -81,7 +82,7 @@ const handler = new AdmissionHandler({
   metrics: new AdmissionMetrics(),
   // As `vouch admission serve` formats each line (src/cli/commands/admission.ts).
   log: (entry) => {
-    logged += JSON.stringify({ time: new Date().toISOString(), ...entry }).length;
+    logged += logLine(entry, new Date()).length;
   },
 });
 

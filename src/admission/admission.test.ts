@@ -7,6 +7,7 @@ import { CONTAINER_LISTS, POD_SPEC_PATHS, WORKLOAD_KINDS } from '../policy/pod-s
 import { findImages } from '../policy/workloads.ts';
 import { SingleFlight, TtlLru } from './cache.ts';
 import { containerImages } from './containers.ts';
+import { type LogEntry, logLine } from './log.ts';
 import { webhookManifests } from './manifests.ts';
 import { AdmissionMetrics, Counter, Histogram, keyOf } from './metrics.ts';
 import { admissionResponse } from './respond.ts';
@@ -129,6 +130,66 @@ describe('metric series keys', () => {
   });
 });
 
+describe('metric series of frozen label sets', () => {
+  it('count a frozen label set, made once, in the series of its equal label sets', () => {
+    const counter = new Counter('x_total', 'Things.');
+    const allowed = Object.freeze({ webhook: 'validate', result: 'allowed' });
+    counter.inc({ result: 'allowed', webhook: 'validate' });
+    counter.inc(allowed);
+    counter.inc(allowed, 2);
+    counter.inc(Object.freeze({ webhook: 'validate', result: 'denied' }));
+    assert.equal(counter.value({ webhook: 'validate', result: 'allowed' }), 4);
+    assert.equal(counter.value(allowed), 4);
+    assert.equal(counter.value({ webhook: 'validate', result: 'denied' }), 1);
+    assert.equal(counter.render().split('\n').length, 4, 'two sample lines');
+
+    const histogram = new Histogram('t_seconds', 'Time.', [0.1, 1]);
+    const validate = Object.freeze({ webhook: 'validate' });
+    histogram.observe(0.05, validate);
+    histogram.observe(0.5, { webhook: 'validate' });
+    histogram.observe(0.5, validate);
+    assert.deepEqual(histogram.render().split('\n').slice(2), [
+      't_seconds_bucket{webhook="validate",le="0.1"} 1',
+      't_seconds_bucket{webhook="validate",le="1"} 3',
+      't_seconds_bucket{webhook="validate",le="+Inf"} 3',
+      't_seconds_sum{webhook="validate"} 1.05',
+      't_seconds_count{webhook="validate"} 3',
+    ]);
+  });
+
+  it('never remember a label object that can change: each increment counts what it says then', () => {
+    const counter = new Counter('x_total', 'Things.');
+    const labels: Record<string, string> = { code: 'A' };
+    counter.inc(labels);
+    labels['code'] = 'B';
+    counter.inc(labels);
+    assert.equal(counter.value({ code: 'A' }), 1);
+    assert.equal(counter.value({ code: 'B' }), 1);
+  });
+});
+
+describe('logLine', () => {
+  it('writes the time first, then the entry, as one JSON line, as a spread copy would', () => {
+    const time = new Date(Date.UTC(2026, 11, 7, 9, 30, 1, 234));
+    const entries: LogEntry[] = [
+      { level: 'info', msg: 'listening', port: 8443 },
+      {
+        level: 'info',
+        msg: 'admission decision',
+        uid: 'u"1\n',
+        message: undefined,
+        images: [{ image: 'a:1', digest: undefined, rule: null }],
+      },
+      { level: 'error', msg: 'x', time: 'the entry says otherwise' },
+    ];
+    for (const entry of entries) {
+      const line = logLine(entry, time);
+      assert.equal(line, `${JSON.stringify({ time: time.toISOString(), ...entry })}\n`);
+      assert.equal((JSON.parse(line) as { msg: string }).msg, entry.msg);
+    }
+  });
+});
+
 describe('parseAdmissionReview', () => {
   const valid = {
     apiVersion: 'admission.k8s.io/v1',
@@ -143,7 +204,17 @@ describe('parseAdmissionReview', () => {
   };
 
   it('reads the fields the webhook needs, defaulting the optional ones', () => {
-    const parsed = parseAdmissionReview(encode(valid));
+    const parsed = parseAdmissionReview(
+      encode({
+        ...valid,
+        request: {
+          ...valid.request,
+          userInfo: { username: 'u' },
+          oldObject: { kind: 'Deployment' },
+        },
+      }),
+    );
+    assert.equal(JSON.stringify(parsed.object), '{"kind":"Deployment"}');
     assert.equal(parsed.uid, 'abc');
     assert.equal(parsed.kind.kind, 'Deployment');
     assert.equal(parsed.subResource, '');
@@ -168,6 +239,22 @@ describe('parseAdmissionReview', () => {
         /namespace must be a string/,
       ],
     ];
+    // The members the webhook does not keep are checked as strictly.
+    const raw = (request: string) =>
+      new TextEncoder().encode(
+        `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"UPDATE",${request}}}`,
+      );
+    cases.push(
+      [raw('"userInfo":{"username":"a","username":"b"}'), /duplicate key "username"/],
+      [raw('"userInfo":{},"userInfo":{}'), /duplicate key "userInfo"/],
+      [
+        raw('"oldObject":{"spec":{"containers":[{"image":"a","image":"b"}]}}'),
+        /duplicate key "image"/,
+      ],
+      [raw('"uid":"other"'), /duplicate key "uid"/],
+      [raw('"options":{"x":"\\ud800"}'), /lone surrogate/],
+      [raw(`"oldObject":${'['.repeat(120)}${']'.repeat(120)}`), /nesting deeper than 100/],
+    );
     for (const [body, message] of cases) {
       assert.throws(
         () => parseAdmissionReview(body),

@@ -30,7 +30,9 @@ export function containerImages(request: AdmissionRequest): ContainerImage[] | u
     return fromLists(object, [], ['ephemeralContainers']);
   const path = POD_SPEC_PATHS[request.kind.kind];
   if (path === undefined) return undefined;
-  return [...fromLists(object, path, CONTAINER_LISTS), ...imageVolumes(object, path)];
+  const found = fromLists(object, path, CONTAINER_LISTS);
+  for (const volume of imageVolumes(object, path)) found.push(volume);
+  return found;
 }
 
 function imageVolumes(object: JsonObject, path: readonly string[]): ContainerImage[] {
@@ -66,21 +68,24 @@ function fromLists(
   const spec = at(object, path);
   const found: ContainerImage[] = [];
   if (!isJsonObject(spec)) return found;
+  // The pointer's common start, joined once rather than per container.
+  const prefix = path.length === 0 ? '' : `/${path.join('/')}`;
   for (const list of lists) {
     const containers = spec[list];
     if (!Array.isArray(containers)) continue;
-    (containers as readonly JsonValue[]).forEach((container, index) => {
-      if (!isJsonObject(container)) return;
+    for (let index = 0; index < containers.length; index++) {
+      const container = (containers as readonly JsonValue[])[index];
+      if (!isJsonObject(container)) continue;
       const image = container['image'];
-      const name = typeof container['name'] === 'string' ? ` (${container['name']})` : '';
       // An empty image is the API server's to refuse; nothing to verify here.
-      if (typeof image !== 'string' || image === '') return;
+      if (typeof image !== 'string' || image === '') continue;
+      const name = container['name'];
       found.push({
         image,
-        pointer: `/${[...path, list, String(index), 'image'].join('/')}`,
-        container: `${list}[${index}]${name}`,
+        pointer: `${prefix}/${list}/${index}/image`,
+        container: typeof name === 'string' ? `${list}[${index}] (${name})` : `${list}[${index}]`,
       });
-    });
+    }
   }
   return found;
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { compilePolicy } from '../policy/compile.ts';
 import type { ImageDecision } from '../policy/evaluate.ts';
 import { parsePolicy } from '../policy/parse.ts';
-import { AdmissionHandler, requestTarget } from './handler.ts';
+import { AdmissionHandler, isJson, requestTarget } from './handler.ts';
 import { AdmissionMetrics } from './metrics.ts';
 import { servedPolicy } from './policy-watch.ts';
 import type { ImageVerifier } from './verifier.ts';
@@ -178,5 +178,170 @@ describe('requestTarget', () => {
         target,
       );
     }
+  });
+});
+
+describe('isJson', () => {
+  it('reads a Content-Type as splitting at ";", trimming and lower-casing does', () => {
+    const headers = [
+      undefined,
+      '',
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      '  application/json  ;charset=utf-8',
+      'application/json;',
+      '\tapplication/json\u00a0',
+      'application/jsonx',
+      'application/json-patch+json',
+      'text/plain',
+      ';application/json',
+      'application/ json',
+    ];
+    for (const header of headers) {
+      const split = (header ?? '').split(';')[0]?.trim().toLowerCase();
+      assert.equal(isJson(header), split === 'application/json', JSON.stringify(header));
+    }
+  });
+});
+
+describe('AdmissionHandler deciding a review', () => {
+  const decision = (image: string): ImageDecision => ({
+    image,
+    rule: 'all',
+    mode: 'enforce',
+    result: 'allowed',
+    passed: true,
+    reason: 'rule all: allowed',
+    threshold: 0,
+    verified: 0,
+    authorities: [],
+    attestations: [],
+  });
+  const pod = (...images: string[]) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u1',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        name: 'p',
+        namespace: 'ns',
+        operation: 'CREATE',
+        object: {
+          kind: 'Pod',
+          spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+        },
+      },
+    });
+
+  /** The handler on a plain HTTP server with `decide` as its verifier; one POST, its answer and log. */
+  async function review(
+    decide: (image: string) => Promise<ImageDecision>,
+    body: string,
+    deadlineMs = 8_000,
+  ) {
+    const logs: Record<string, unknown>[] = [];
+    const metrics = new AdmissionMetrics();
+    const handler = new AdmissionHandler({
+      policy: { current: POLICY },
+      verifier: {
+        decide: (_policy: unknown, image: string) => decide(image),
+        timedOut: (_policy: unknown, image: string, _ns: string, message: string) => ({
+          ...decision(image),
+          result: 'unavailable',
+          passed: false,
+          reason: message,
+        }),
+      } as unknown as ImageVerifier,
+      metrics,
+      log: (entry) => logs.push(entry),
+      deadlineMs,
+    });
+    const server = createServer(handler.listener);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/validate',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      return { answer, logs, metrics };
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('lists the images as found, whatever order their decisions finish in', async () => {
+    const { answer, logs } = await review(
+      (image) =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve(decision(image)), image === 'a:1' ? 30 : 0),
+        ),
+      pod('a:1', 'b:1', 'a:1', 'c:1'),
+    );
+    assert.equal(answer.status, 200);
+    const logged = logs.find((entry) => entry['msg'] === 'admission decision');
+    assert.deepEqual(
+      (logged?.['images'] as { image: string }[]).map((i) => i.image),
+      ['a:1', 'b:1', 'c:1'],
+    );
+    assert.equal(logged?.['deadlineExceeded'], false);
+    assert.equal(logged?.['message'], undefined, 'an allowed review has no message');
+  });
+
+  it('answers by the deadline: an image not decided by then is unavailable, the others keep theirs', async () => {
+    const { answer, logs, metrics } = await review(
+      (image) =>
+        image === 'slow:1' ? new Promise(() => undefined) : Promise.resolve(decision(image)),
+      pod('fast:1', 'slow:1'),
+      50,
+    );
+    assert.equal(answer.status, 200);
+    const response = (
+      JSON.parse(answer.body) as { response: { allowed: boolean; status: { message: string } } }
+    ).response;
+    assert.equal(response.allowed, false);
+    assert.match(
+      response.status.message,
+      /slow:1 \(containers\[1\] \(c1\)\): not verified within the webhook's deadline of 50 ms/,
+    );
+    assert.doesNotMatch(response.status.message, /fast:1/);
+    const logged = logs.find((entry) => entry['msg'] === 'admission decision');
+    assert.equal(logged?.['deadlineExceeded'], true);
+    assert.deepEqual(
+      (logged?.['images'] as { image: string; result: string }[]).map((i) => [i.image, i.result]),
+      [
+        ['fast:1', 'allowed'],
+        ['slow:1', 'unavailable'],
+      ],
+    );
+    assert.equal(metrics.deadlines.value(), 1);
+  });
+
+  it('answers 500 when deciding an image fails unexpectedly', async () => {
+    const { answer, logs } = await review(
+      (image) =>
+        image === 'bad:1' ? Promise.reject(new Error('boom')) : Promise.resolve(decision(image)),
+      pod('ok:1', 'bad:1'),
+    );
+    assert.equal(answer.status, 500);
+    assert.ok(logs.some((entry) => entry['msg'] === 'request failed' && entry['error'] === 'boom'));
   });
 });

@@ -16,6 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import type { ImageDecision } from '../policy/evaluate.ts';
+import type { DecisionResult } from '../policy/evidence.ts';
 import { type ContainerImage, containerImages } from './containers.ts';
 import type { AdmissionLog } from './log.ts';
 import type { AdmissionMetrics } from './metrics.ts';
@@ -56,6 +57,7 @@ export class AdmissionHandler {
   readonly #deadlineMs: number;
   readonly #maxBodyBytes: number;
   readonly #failurePolicy: FailurePolicy;
+  readonly #now: () => number;
   #ready = true;
   /** Responses not yet finished: told to close their connection when draining starts. */
   readonly #open = new Set<ServerResponse>();
@@ -65,6 +67,7 @@ export class AdmissionHandler {
     this.#deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#failurePolicy = options.failurePolicy ?? 'fail';
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -118,12 +121,11 @@ export class AdmissionHandler {
       req.resume();
       return methodNotAllowed(res, 'POST');
     }
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (contentType !== 'application/json') {
+    if (!isJson(req.headers['content-type'])) {
       req.resume();
       return plain(res, 415, 'an AdmissionReview must be sent as application/json\n');
     }
-    const started = (this.#options.now ?? performance.now.bind(performance))();
+    const started = this.#now();
     const body = await readBody(req, this.#maxBodyBytes);
     if (body === 'too large') {
       return plain(res, 413, `the body is larger than ${this.#maxBodyBytes} bytes\n`);
@@ -133,7 +135,9 @@ export class AdmissionHandler {
       request = parseAdmissionReview(body);
     } catch (error) {
       if (!isVouchError(error)) throw error;
-      this.#options.metrics.decisions.inc({ webhook: path.slice(1), result: 'error' });
+      this.#options.metrics.decisions.inc(
+        DECISION_LABELS[path === '/mutate' ? 'mutate' : 'validate'].error,
+      );
       return plain(res, 400, `${error.message}\n`);
     }
     const webhook: Webhook = path === '/mutate' ? 'mutate' : 'validate';
@@ -153,62 +157,57 @@ export class AdmissionHandler {
     const served = this.#options.policy.current;
     const { metrics } = this.#options;
     const containers = checkedContainers(request);
-    const decisions = new Map<string, ImageDecision>();
+    // Every distinct image, in the order found, whatever finished first;
+    // filled in place (setting an existing key keeps its position).
+    const ordered = new Map<string, ImageDecision | undefined>();
+    for (const container of containers) ordered.set(container.image, undefined);
     let deadlineExceeded = false;
-    if (containers.length > 0) {
-      const images = [...new Set(containers.map((c) => c.image))];
-      const pending = images.map((image) =>
-        this.#options.verifier.decide(served, image, request.namespace).then((decision) => {
-          decisions.set(image, decision);
-        }),
-      );
+    if (ordered.size > 0) {
       // The deadline counts from the request's arrival: reading the body used some of it.
-      const elapsed = (this.#options.now ?? performance.now.bind(performance))() - started;
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'deadline'>((resolve) => {
-        timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs - elapsed));
-      });
-      try {
-        deadlineExceeded = (await Promise.race([Promise.all(pending), deadline])) === 'deadline';
-      } finally {
-        clearTimeout(timer);
-      }
-      if (deadlineExceeded) metrics.deadlines.inc();
-      for (const image of images) {
-        if (!decisions.has(image)) {
-          const message = `not verified within the webhook's deadline of ${deadlineMs} ms`;
-          decisions.set(
+      const left = Math.max(0, deadlineMs - (this.#now() - started));
+      deadlineExceeded = !(await this.#decideAll(served, ordered, request.namespace, left));
+      // In time, every image has its decision; after the deadline, the rest get one.
+      if (deadlineExceeded) {
+        metrics.deadlines.inc();
+        const message = `not verified within the webhook's deadline of ${deadlineMs} ms`;
+        for (const [image, decision] of ordered) {
+          if (decision !== undefined) continue;
+          ordered.set(
             image,
             this.#options.verifier.timedOut(served.policy, image, request.namespace, message),
           );
         }
       }
     }
-    // Every image in the same order as found, whatever finished first.
-    const ordered = new Map(
-      [...new Set(containers.map((c) => c.image))].map((image) => [
-        image,
-        decisions.get(image) as ImageDecision,
-      ]),
-    );
     const response = admissionResponse({
       uid: request.uid,
       subject: subjectOf(request),
       containers,
-      decisions: ordered,
+      decisions: ordered as ReadonlyMap<string, ImageDecision>,
       failurePolicy: this.#failurePolicy,
       mutate: webhook === 'mutate',
       policyRevision: served.policy.revision,
     });
-    const seconds = ((this.#options.now ?? performance.now.bind(performance))() - started) / 1000;
+    const seconds = (this.#now() - started) / 1000;
     const result = !response.allowed
       ? 'denied'
       : response.warnings === undefined
         ? 'allowed'
         : 'warned';
-    metrics.decisions.inc({ webhook, result });
-    metrics.latency.observe(seconds, { webhook });
-    for (const decision of ordered.values()) metrics.images.inc({ result: decision.result });
+    metrics.decisions.inc(DECISION_LABELS[webhook][result]);
+    metrics.latency.observe(seconds, WEBHOOK_LABELS[webhook]);
+    const images: LoggedImage[] = [];
+    for (const decision of ordered.values() as Iterable<ImageDecision>) {
+      metrics.images.inc(IMAGE_LABELS[decision.result]);
+      images.push({
+        image: decision.image,
+        // Absent from the line when undefined (JSON.stringify leaves it out).
+        digest: decision.digest,
+        rule: decision.rule,
+        result: decision.result,
+        reason: decision.reason,
+      });
+    }
     this.#options.log({
       level: 'info',
       msg: 'admission decision',
@@ -220,23 +219,94 @@ export class AdmissionHandler {
       namespace: request.namespace,
       name: request.name,
       allowed: response.allowed,
-      ...(response.status === undefined ? {} : { message: response.status.message }),
-      ...(response.warnings === undefined ? {} : { warnings: response.warnings }),
+      message: response.status?.message,
+      warnings: response.warnings,
       patched: response.patch !== undefined,
       deadlineExceeded,
       durationMs: Math.round(seconds * 1e6) / 1e3,
       policy: served.policy.revision,
-      images: [...ordered.values()].map((d) => ({
-        image: d.image,
-        ...(d.digest === undefined ? {} : { digest: d.digest }),
-        rule: d.rule,
-        result: d.result,
-        reason: d.reason,
-      })),
+      images,
     });
     return response;
   }
+
+  /**
+   * Decides each image of `ordered`, filling it in, for at most `ms`: true
+   * when all were decided in time, false when the deadline came first (the
+   * rest keep running and fill the cache, so the API server's retry is
+   * fast). One timer and one promise per request, not a race of promise
+   * combinators.
+   */
+  #decideAll(
+    served: ServedPolicy,
+    ordered: Map<string, ImageDecision | undefined>,
+    namespace: string,
+    ms: number,
+  ): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      let left = ordered.size;
+      let open = true;
+      const timer = setTimeout(() => {
+        open = false;
+        resolve(false);
+      }, ms);
+      for (const image of ordered.keys()) {
+        this.#options.verifier.decide(served, image, namespace).then(
+          (decision) => {
+            if (!open) return;
+            ordered.set(image, decision);
+            if (--left > 0) return;
+            open = false;
+            clearTimeout(timer);
+            resolve(true);
+          },
+          (error: unknown) => {
+            if (!open) return;
+            open = false;
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      }
+    });
+  }
 }
+
+/** One image of the decision log line. */
+interface LoggedImage {
+  readonly image: string;
+  readonly digest: string | undefined;
+  readonly rule: string | null;
+  readonly result: DecisionResult;
+  readonly reason: string;
+}
+
+/**
+ * Metric label sets, made once: a counter remembers the series of a frozen
+ * label object, so an increment with one of these builds no series key
+ * (issue 15: allocation per review).
+ */
+const WEBHOOK_LABELS = {
+  validate: Object.freeze({ webhook: 'validate' }),
+  mutate: Object.freeze({ webhook: 'mutate' }),
+} as const;
+const decisionLabels = (webhook: Webhook) =>
+  Object.freeze({
+    allowed: Object.freeze({ webhook, result: 'allowed' }),
+    warned: Object.freeze({ webhook, result: 'warned' }),
+    denied: Object.freeze({ webhook, result: 'denied' }),
+    error: Object.freeze({ webhook, result: 'error' }),
+  });
+const DECISION_LABELS = {
+  validate: decisionLabels('validate'),
+  mutate: decisionLabels('mutate'),
+} as const;
+const IMAGE_LABELS: Readonly<Record<DecisionResult, Readonly<Record<string, string>>>> = {
+  allowed: Object.freeze({ result: 'allowed' }),
+  warned: Object.freeze({ result: 'warned' }),
+  denied: Object.freeze({ result: 'denied' }),
+  unavailable: Object.freeze({ result: 'unavailable' }),
+};
 
 /**
  * The containers to check: on CREATE and UPDATE of a workload, or of a
@@ -254,6 +324,19 @@ function subjectOf(request: AdmissionRequest): string {
   const kind =
     request.subResource === '' ? request.kind.kind : `${request.kind.kind}/${request.subResource}`;
   return request.namespace === '' ? `${kind} ${name}` : `${kind} ${request.namespace}/${name}`;
+}
+
+/**
+ * Whether a Content-Type header names `application/json` (parameters such
+ * as `charset` allowed, case and surrounding blanks ignored), read without
+ * splitting it into an array per request.
+ */
+export function isJson(header: string | undefined): boolean {
+  if (header === 'application/json') return true;
+  if (header === undefined) return false;
+  const semicolon = header.indexOf(';');
+  const type = semicolon < 0 ? header : header.slice(0, semicolon);
+  return type.trim().toLowerCase() === 'application/json';
 }
 
 /** A path the API server calls as is: nothing for WHATWG URL parsing to normalise or decode. */
@@ -290,8 +373,9 @@ export function requestTarget(target: string): { path: string; timeout: string |
 
 /** The API server's own timeout for this call (`?timeout=10s`), less a margin to answer in. */
 function apiServerTimeout(timeout: string | undefined): number | undefined {
-  const match = /^([0-9]+)s$/.exec(timeout ?? '');
-  return match === null ? undefined : Number(match[1]) * 1000 - TIMEOUT_MARGIN_MS;
+  // test and parseInt (which stops at the `s`), not exec: no match array per review.
+  if (timeout === undefined || !/^[0-9]+s$/.test(timeout)) return undefined;
+  return Number.parseInt(timeout, 10) * 1000 - TIMEOUT_MARGIN_MS;
 }
 
 /** The body, or `'too large'` as soon as it passes `max` bytes (a declared length is checked first). */
@@ -317,7 +401,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | 'too 
       resolve('too large');
     };
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
+    // One chunk (the usual review) is the body as it is, not copied.
+    req.once('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    );
     req.once('error', reject);
   });
 }

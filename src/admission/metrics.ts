@@ -8,6 +8,39 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+/** The empty label set, made once. */
+const NO_LABELS: Labels = Object.freeze({});
+
+/**
+ * A metric's series by key (`keyOf`), and by frozen label object: the
+ * webhook increments with label sets made once (handler.ts, verifier.ts),
+ * found again here by identity without building a key (issue 15:
+ * allocation per review). Only frozen objects are remembered, since one
+ * that can change could later name another series.
+ */
+class SeriesMap<S extends { readonly labels: Labels }> {
+  readonly #byKey = new Map<string, S>();
+  readonly #byObject = new WeakMap<Labels, S>();
+
+  get(labels: Labels): S | undefined {
+    const known = this.#byObject.get(labels);
+    if (known !== undefined) return known;
+    const series = this.#byKey.get(keyOf(labels));
+    if (series !== undefined && Object.isFrozen(labels)) this.#byObject.set(labels, series);
+    return series;
+  }
+
+  add(series: S): S {
+    this.#byKey.set(keyOf(series.labels), series);
+    if (Object.isFrozen(series.labels)) this.#byObject.set(series.labels, series);
+    return series;
+  }
+
+  values(): IterableIterator<S> {
+    return this.#byKey.values();
+  }
+}
+
 /** Label values escaped as the format says: backslash, double quote and line feed. */
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -49,22 +82,21 @@ interface Metric {
 export class Counter implements Metric {
   readonly #name: string;
   readonly #help: string;
-  readonly #values = new Map<string, { labels: Labels; value: number }>();
+  readonly #values = new SeriesMap<{ labels: Labels; value: number }>();
 
   constructor(name: string, help: string) {
     this.#name = name;
     this.#help = help;
   }
 
-  inc(labels: Labels = {}, by = 1): void {
-    const key = keyOf(labels);
-    const entry = this.#values.get(key);
-    if (entry === undefined) this.#values.set(key, { labels, value: by });
+  inc(labels: Labels = NO_LABELS, by = 1): void {
+    const entry = this.#values.get(labels);
+    if (entry === undefined) this.#values.add({ labels, value: by });
     else entry.value += by;
   }
 
-  value(labels: Labels = {}): number {
-    return this.#values.get(keyOf(labels))?.value ?? 0;
+  value(labels: Labels = NO_LABELS): number {
+    return this.#values.get(labels)?.value ?? 0;
   }
 
   render(): string {
@@ -105,10 +137,12 @@ export class Histogram implements Metric {
   readonly #name: string;
   readonly #help: string;
   readonly #bounds: readonly number[];
-  readonly #series = new Map<
-    string,
-    { labels: Labels; counts: number[]; sum: number; count: number }
-  >();
+  readonly #series = new SeriesMap<{
+    labels: Labels;
+    counts: number[];
+    sum: number;
+    count: number;
+  }>();
 
   /** `bounds`: the upper bounds of the buckets, ascending (`+Inf` is added). */
   constructor(name: string, help: string, bounds: readonly number[]) {
@@ -117,15 +151,17 @@ export class Histogram implements Metric {
     this.#bounds = bounds;
   }
 
-  observe(value: number, labels: Labels = {}): void {
-    const key = keyOf(labels);
-    let series = this.#series.get(key);
-    if (series === undefined) {
-      series = { labels, counts: this.#bounds.map(() => 0), sum: 0, count: 0 };
-      this.#series.set(key, series);
+  observe(value: number, labels: Labels = NO_LABELS): void {
+    const series =
+      this.#series.get(labels) ??
+      this.#series.add({ labels, counts: this.#bounds.map(() => 0), sum: 0, count: 0 });
+    const bounds = this.#bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= (bounds[i] as number)) {
+        series.counts[i] = (series.counts[i] ?? 0) + 1;
+        break;
+      }
     }
-    const index = this.#bounds.findIndex((bound) => value <= bound);
-    if (index >= 0) series.counts[index] = (series.counts[index] ?? 0) + 1;
     series.sum += value;
     series.count += 1;
   }

@@ -44,11 +44,26 @@ export function admissionResponse(input: Respond): AdmissionResponse {
   const warnings: string[] = [];
   const audit: string[] = [];
   const ignored: string[] = [];
+  const recorded: {
+    image: string;
+    digest: string | undefined;
+    rule: string | null;
+    result: string;
+  }[] = [];
   for (const [image, decision] of input.decisions) {
-    const where = input.containers
-      .filter((c) => c.image === image)
-      .map((c) => c.container)
-      .join(', ');
+    // An undefined digest is left out of the annotation by JSON.stringify.
+    recorded.push({
+      image: decision.image,
+      digest: decision.digest,
+      rule: decision.rule,
+      result: decision.result,
+    });
+    // An image allowed and passed is in no message: nothing more to write.
+    if (decision.result === 'allowed' && decision.passed) continue;
+    let where = '';
+    for (const c of input.containers) {
+      if (c.image === image) where = where === '' ? c.container : `${where}, ${c.container}`;
+    }
     const line = `image ${image} (${where}): ${decision.reason}`;
     if (decision.result === 'denied') denials.push(line);
     else if (decision.result === 'unavailable') {
@@ -65,14 +80,7 @@ export function admissionResponse(input: Respond): AdmissionResponse {
   }
   const auditAnnotations: Record<string, string> = {
     policy: input.policyRevision,
-    images: JSON.stringify(
-      [...input.decisions.values()].map((d) => ({
-        image: d.image,
-        ...(d.digest === undefined ? {} : { digest: d.digest }),
-        rule: d.rule,
-        result: d.result,
-      })),
-    ),
+    images: JSON.stringify(recorded),
   };
   if (audit.length > 0) auditAnnotations['audit'] = audit.join('; ');
   if (ignored.length > 0) auditAnnotations['failure-policy-ignored'] = ignored.join('; ');

@@ -8,6 +8,7 @@ import { invalid } from '../core/errors.ts';
 import {
   isJsonObject,
   type JsonObject,
+  type JsonShape,
   type JsonValue,
   parseStrictJson,
   StrictJsonError,
@@ -69,6 +70,27 @@ export interface AdmissionResponse {
 const MAX_DEPTH = 100;
 
 /**
+ * The members of a review the webhook reads, the only ones built: the rest
+ * (`userInfo`, `resource`, `options`, `oldObject` on UPDATE, ...) is checked
+ * as strictly, duplicate keys included, but not kept (issue 15: allocation
+ * per review).
+ */
+const REVIEW_SHAPE: JsonShape = {
+  apiVersion: true,
+  kind: true,
+  request: {
+    uid: true,
+    kind: true,
+    subResource: true,
+    name: true,
+    namespace: true,
+    operation: true,
+    object: true,
+    dryRun: true,
+  },
+};
+
+/**
  * The request of an AdmissionReview v1 body. Throws `invalid`
  * ADMISSION_REVIEW_INVALID saying what is wrong: not strict JSON (duplicate
  * keys, trailing data), another apiVersion or kind, a missing uid.
@@ -76,7 +98,7 @@ const MAX_DEPTH = 100;
 export function parseAdmissionReview(body: Uint8Array): AdmissionRequest {
   let document: JsonValue;
   try {
-    document = parseStrictJson(body, { maxDepth: MAX_DEPTH });
+    document = parseStrictJson(body, { maxDepth: MAX_DEPTH, shape: REVIEW_SHAPE });
   } catch (error) {
     if (error instanceof StrictJsonError) throw bad(`not valid JSON: ${error.message}`);
     throw error;

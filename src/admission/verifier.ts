@@ -40,6 +40,7 @@ import { createLimiter } from '../core/concurrency.ts';
 import { isVouchError, messageOf } from '../core/errors.ts';
 import {
   formatReference,
+  type ImageReference,
   parseReference,
   repositoryName,
   withDefaultTag,
@@ -49,8 +50,8 @@ import { evaluateImage } from '../policy/evaluate.ts';
 import type { EvidencedImage, EvidenceError } from '../policy/evidence.ts';
 import type { GatherPolicyOptions } from '../policy/gather.ts';
 import { gatherPolicyEvidence } from '../policy/gather.ts';
-import { selectRule } from '../policy/match.ts';
-import type { CompiledPolicy, CompiledRule } from '../policy/types.ts';
+import { selectRuleForReference } from '../policy/match.ts';
+import type { CompiledPolicy } from '../policy/types.ts';
 import { SingleFlight, TtlLru } from './cache.ts';
 import type { AdmissionMetrics } from './metrics.ts';
 import type { ServedPolicy } from './policy-watch.ts';
@@ -71,6 +72,10 @@ export interface VerifierOptions {
   readonly concurrency?: number;
   readonly now?: () => number;
 }
+
+/** The `cache` label of each cache's counters, made once (metrics.ts remembers frozen label sets). */
+const VERIFICATION_CACHE = Object.freeze({ cache: 'verification' });
+const TAG_CACHE = Object.freeze({ cache: 'tag' });
 
 /** A tag's digest, and when a request naming the tag starts resolving it again. */
 interface CachedDigest {
@@ -120,38 +125,51 @@ export class ImageVerifier {
   /** Decides `image` running in `namespace` under `policy`; never throws for a problem with the image. */
   async decide(served: ServedPolicy, image: string, namespace: string): Promise<ImageDecision> {
     const { policy, version } = served;
-    const bare: EvidencedImage = { image, authorities: [], attestations: [] };
-    let rule: CompiledRule | undefined;
+    const bare = (): EvidencedImage => ({ image, authorities: [], attestations: [] });
+    let reference: ImageReference;
     try {
-      rule = selectRule(policy, image, namespace);
+      reference = parseReference(image);
     } catch {
       // Not a reference: evaluateImage says so.
-      return evaluateImage(bare, policy, namespace);
+      return evaluateImage(bare(), policy, namespace);
     }
+    const rule = selectRuleForReference(policy, reference, namespace);
     const needsDigest =
       rule !== undefined &&
       (rule.action === 'verify' || (rule.action === 'allow' && rule.mutateDigest));
-    if (rule === undefined || !needsDigest) return evaluateImage(bare, policy, namespace);
-
-    const reference = parseReference(image);
-    const resolution: Resolution =
-      reference.digest === undefined
-        ? await this.#resolve(formatReference(withDefaultTag(reference)))
-        : { digest: reference.digest };
-    if ('error' in resolution) {
-      return evaluateImage({ ...bare, error: resolution.error }, policy, namespace);
+    if (rule === undefined || !needsDigest) {
+      return evaluateImage(bare(), policy, namespace, reference);
     }
-    const pinned = `${repositoryName(reference)}@${resolution.digest}`;
+
+    // A cached tag is answered without waiting a turn (no promise per review).
+    let digest: string | undefined = reference.digest;
+    if (digest === undefined) {
+      const tagged = formatReference(withDefaultTag(reference));
+      digest = this.#cachedDigest(tagged);
+      if (digest === undefined) {
+        const resolution = await this.#resolve(tagged);
+        if ('error' in resolution) {
+          return evaluateImage(
+            { ...bare(), error: resolution.error },
+            policy,
+            namespace,
+            reference,
+          );
+        }
+        digest = resolution.digest;
+      }
+    }
+    const pinned = `${repositoryName(reference)}@${digest}`;
     const key = `${version}\n${rule.name}\n${pinned}`;
     let evidence = this.#evidence.get(key);
     if (evidence !== undefined) {
-      this.#metrics.cacheHits.inc({ cache: 'verification' });
+      this.#metrics.cacheHits.inc(VERIFICATION_CACHE);
     } else {
-      this.#metrics.cacheMisses.inc({ cache: 'verification' });
+      this.#metrics.cacheMisses.inc(VERIFICATION_CACHE);
       const flight = this.#gathering.run(key, () =>
         this.#limit(() => this.#gatherOne(policy, pinned, namespace)),
       );
-      if (flight.shared) this.#metrics.shared.inc({ cache: 'verification' });
+      if (flight.shared) this.#metrics.shared.inc(VERIFICATION_CACHE);
       evidence = await flight.promise;
       if (!flight.shared) this.#remember(key, evidence, policy, namespace);
     }
@@ -161,7 +179,7 @@ export class ImageVerifier {
     // otherwise decide back to back in one.
     if (rule.attestations.some((a) => a.condition !== undefined)) await nextTurn();
     // The image as the request spells it: the pin keeps its tag (repo:tag@digest).
-    return evaluateImage({ ...evidence, image }, policy, namespace);
+    return evaluateImage({ ...evidence, image }, policy, namespace, reference);
   }
 
   /**
@@ -187,22 +205,26 @@ export class ImageVerifier {
     );
   }
 
-  async #resolve(reference: string): Promise<Resolution> {
+  /** The cached digest of tagged `reference` (refreshing it ahead when due), or undefined. */
+  #cachedDigest(reference: string): string | undefined {
     const cached = this.#tagTtlMs > 0 ? this.#digests.get(reference) : undefined;
-    if (cached !== undefined) {
-      this.#metrics.cacheHits.inc({ cache: 'tag' });
-      if (this.#now() >= cached.refreshAt) {
-        // Refresh ahead (see the top); one at a time per tag. A failure is
-        // counted (registry errors) and leaves the entry until it expires,
-        // when a request resolves the tag itself and sees the error.
-        const flight = this.#resolveNow(reference);
-        if (!flight.shared) this.#metrics.tagRefreshes.inc();
-      }
-      return { digest: cached.digest };
+    if (cached === undefined) return undefined;
+    this.#metrics.cacheHits.inc(TAG_CACHE);
+    if (this.#now() >= cached.refreshAt) {
+      // Refresh ahead (see the top); one at a time per tag. A failure is
+      // counted (registry errors) and leaves the entry until it expires,
+      // when a request resolves the tag itself and sees the error.
+      const flight = this.#resolveNow(reference);
+      if (!flight.shared) this.#metrics.tagRefreshes.inc();
     }
-    this.#metrics.cacheMisses.inc({ cache: 'tag' });
+    return cached.digest;
+  }
+
+  /** Resolves a tag `#cachedDigest` does not know, or joins its resolution in flight. */
+  #resolve(reference: string): Promise<Resolution> {
+    this.#metrics.cacheMisses.inc(TAG_CACHE);
     const flight = this.#resolveNow(reference);
-    if (flight.shared) this.#metrics.shared.inc({ cache: 'tag' });
+    if (flight.shared) this.#metrics.shared.inc(TAG_CACHE);
     return flight.promise;
   }
 

@@ -41,6 +41,21 @@ export class StrictJsonError extends Error {
 export interface StrictJsonOptions {
   /** Deepest nesting of arrays and objects accepted; MAX_JSON_DEPTH (64) unless given. */
   readonly maxDepth?: number;
+  /**
+   * The members to build, when the caller reads only some (an admission
+   * review: issue 15, allocation per review). At an object parsed under a
+   * shape, a member named with `true` is built whole, one named with a shape
+   * is built under it (when its value is an object; otherwise whole), and any
+   * other member is checked as strictly as the rest (duplicate keys, UTF-8,
+   * escapes, numbers, depth) but not built: it is absent from the result.
+   * Without it, everything is built.
+   */
+  readonly shape?: JsonShape;
+}
+
+/** Which members of an object to build (see `StrictJsonOptions.shape`). */
+export interface JsonShape {
+  readonly [key: string]: JsonShape | true;
 }
 
 // ignoreBOM keeps a leading U+FEFF in the text, where the parser refuses it as Go does.
@@ -60,7 +75,7 @@ export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = 
 export function parseStrictJsonText(text: string, options: StrictJsonOptions = {}): JsonValue {
   const parser = new Parser(text, options.maxDepth ?? MAX_JSON_DEPTH);
   parser.skipWhitespace();
-  const value = parser.value(0);
+  const value = parser.value(0, options.shape);
   parser.skipWhitespace();
   if (parser.pos !== text.length) parser.fail('unexpected data after the JSON value');
   return value;
@@ -105,11 +120,11 @@ class Parser {
     }
   }
 
-  value(depth: number): JsonValue {
+  value(depth: number, shape?: JsonShape): JsonValue {
     const c = this.text[this.pos];
     switch (c) {
       case '{':
-        return this.object(depth + 1);
+        return this.object(depth + 1, shape);
       case '[':
         return this.array(depth + 1);
       case '"':
@@ -136,12 +151,90 @@ class Parser {
 
   private number(): number {
     NUMBER.lastIndex = this.pos;
-    const match = NUMBER.exec(this.text);
-    if (match === null) return this.fail('invalid number');
-    const value = Number(match[0]);
-    if (!Number.isFinite(value)) this.fail(`number ${match[0]} is out of range`);
-    this.pos += match[0].length;
+    if (!NUMBER.test(this.text)) return this.fail('invalid number');
+    const text = this.text.slice(this.pos, NUMBER.lastIndex);
+    const value = Number(text);
+    if (!Number.isFinite(value)) this.fail(`number ${text} is out of range`);
+    this.pos = NUMBER.lastIndex;
     return value;
+  }
+
+  /**
+   * Checks the value here as `value` would, without building it: for the
+   * members a shape leaves out. Objects still refuse duplicate keys.
+   */
+  private skip(depth: number): void {
+    const c = this.text[this.pos];
+    if (c === '"') {
+      this.skipString();
+    } else if (c === '{' || c === '[') {
+      if (depth + 1 > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
+      const close = c === '{' ? '}' : ']';
+      const keys = c === '{' ? new KeySet() : undefined;
+      this.pos++;
+      this.skipWhitespace();
+      if (this.text[this.pos] === close) {
+        this.pos++;
+        return;
+      }
+      for (;;) {
+        this.skipWhitespace();
+        if (keys !== undefined) {
+          const keyAt = this.pos;
+          if (this.text[this.pos] !== '"') this.fail('expected a string key');
+          const key = this.string();
+          if (!keys.add(key)) this.fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+          this.skipWhitespace();
+          if (this.text[this.pos] !== ':') this.fail("expected ':'");
+          this.pos++;
+          this.skipWhitespace();
+        }
+        this.skip(depth + 1);
+        this.skipWhitespace();
+        const next = this.text[this.pos];
+        this.pos++;
+        if (next === close) return;
+        if (next !== ',') this.fail(`expected ',' or '${close}'`, this.pos - 1);
+      }
+    } else {
+      this.value(depth);
+    }
+  }
+
+  /** `string` without building the string. */
+  private skipString(): void {
+    const t = this.text;
+    const start = this.pos;
+    this.pos++; // opening quote
+    for (;;) {
+      if (this.pos >= t.length) this.fail('unterminated string', start);
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x22) {
+        this.pos++;
+        return;
+      }
+      if (c < 0x20) this.fail('raw control character in string');
+      if (c !== 0x5c) {
+        this.pos++;
+        continue;
+      }
+      const e = t[this.pos + 1];
+      if (e === 'u') {
+        const unit = this.hex4(this.pos + 2);
+        this.pos += 6;
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+          const low = t.startsWith('\\u', this.pos) ? this.hex4(this.pos + 2) : -1;
+          if (low < 0xdc00 || low > 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
+          this.pos += 6;
+        } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+          this.fail('escaped lone surrogate', this.pos - 6);
+        }
+      } else {
+        if (e === undefined || SIMPLE_ESCAPES[e] === undefined)
+          this.fail('invalid escape in string');
+        this.pos += 2;
+      }
+    }
   }
 
   private string(): string {
@@ -214,8 +307,11 @@ class Parser {
     }
   }
 
-  private object(depth: number): JsonObject {
+  private object(depth: number, shape?: JsonShape): JsonObject {
     if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
+    // The keys of members a shape leaves out, for the duplicate check (the
+    // ones built are checked in `out`); made at the first one.
+    let skipped: KeySet | undefined;
     this.pos++;
     // Filled as an ordinary object and given its null prototype at the end:
     // V8 keeps such an object in its compact, fast form, where one made by
@@ -232,26 +328,65 @@ class Parser {
       const keyAt = this.pos;
       if (this.text[this.pos] !== '"') this.fail('expected a string key');
       const key = this.string();
-      if (Object.hasOwn(out, key)) this.fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+      const member =
+        shape === undefined ? true : Object.hasOwn(shape, key) ? shape[key] : undefined;
+      if (member === undefined ? !(skipped ??= new KeySet()).add(key) : Object.hasOwn(out, key)) {
+        this.fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+      }
       this.skipWhitespace();
       if (this.text[this.pos] !== ':') this.fail("expected ':'");
       this.pos++;
       this.skipWhitespace();
-      const value = this.value(depth);
-      // `__proto__` is an own key like any other, never the prototype setter.
-      if (key === '__proto__') {
-        Object.defineProperty(out, key, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else out[key] = value;
+      if (member === undefined) {
+        this.skip(depth);
+      } else {
+        this.member(out, key, this.value(depth, member === true ? undefined : member));
+      }
       this.skipWhitespace();
       const c = this.text[this.pos];
       this.pos++;
       if (c === '}') return Object.setPrototypeOf(out, null) as JsonObject;
       if (c !== ',') this.fail("expected ',' or '}'", this.pos - 1);
     }
+  }
+
+  private member(out: Record<string, JsonValue>, key: string, value: JsonValue): void {
+    // `__proto__` is an own key like any other, never the prototype setter.
+    if (key === '__proto__') {
+      Object.defineProperty(out, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[key] = value;
+  }
+}
+
+/**
+ * The keys of an object checked but not built, for the duplicate check: a
+ * short list while there are few (most such objects have a handful of keys,
+ * and a Set costs more to make than they do), a Set past that, so the check
+ * stays linear in the keys however many there are.
+ */
+class KeySet {
+  #list: string[] | undefined = [];
+  #set: Set<string> | undefined;
+
+  /** Adds `key`; false if it was there already. */
+  add(key: string): boolean {
+    if (this.#list !== undefined) {
+      if (this.#list.includes(key)) return false;
+      this.#list.push(key);
+      if (this.#list.length > 8) {
+        this.#set = new Set(this.#list);
+        this.#list = undefined;
+      }
+      return true;
+    }
+    const set = this.#set as Set<string>;
+    if (set.has(key)) return false;
+    set.add(key);
+    return true;
   }
 }

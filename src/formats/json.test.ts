@@ -3,7 +3,12 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isVouchError } from '../core/errors.ts';
 import { compareUtf8, goMarshal, goMarshalIndent, goString } from './go-json.ts';
-import { parseStrictJson, parseStrictJsonText, StrictJsonError } from '../core/strict-json.ts';
+import {
+  type JsonShape,
+  parseStrictJson,
+  parseStrictJsonText,
+  StrictJsonError,
+} from '../core/strict-json.ts';
 
 describe('goString', () => {
   test('escapes exactly what Go escapes', () => {
@@ -199,5 +204,111 @@ describe('parseStrictJson', () => {
     assert.equal(Object.getPrototypeOf(value), null);
     assert.deepEqual(Object.keys(value), ['__proto__', 'constructor']);
     assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+});
+
+describe('parseStrictJson with a shape (members left out are checked, not built)', () => {
+  const shape = { a: true, b: { c: true } } as const;
+  /** What the shape keeps of a value parsed whole. */
+  function kept(value: unknown, of: JsonShape | true): unknown {
+    if (of === true || typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return value;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) {
+      const rule = Object.hasOwn(of, key) ? of[key] : undefined;
+      if (rule !== undefined) out[key] = kept(member, rule);
+    }
+    return out;
+  }
+  /** The message a parse throws, or the value's JSON. */
+  function outcome(parse: () => unknown): string {
+    try {
+      return `ok ${JSON.stringify(parse())}`;
+    } catch (error) {
+      if (!(error instanceof StrictJsonError)) throw error;
+      return `refused ${error.message}`;
+    }
+  }
+
+  test('builds only the members named, whole or under their own shape', () => {
+    const value = parseStrictJsonText(
+      '{"a":{"x":[1,{"y":2}]},"b":{"c":"kept","d":"left out"},"e":{"f":1},"g":[1,2]}',
+      { shape },
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(value)), {
+      a: { x: [1, { y: 2 }] },
+      b: { c: 'kept' },
+    });
+    assert.equal(Object.getPrototypeOf(value), null);
+    // A member whose shape is for an object but whose value is not: built whole.
+    assert.equal(JSON.stringify(parseStrictJsonText('{"b":[1,"x"]}', { shape })), '{"b":[1,"x"]}');
+  });
+
+  const hostile = [
+    '{"e":{"f":1,"f":2}}',
+    '{"e":1,"e":2}',
+    '{"a":1,"a":2}',
+    '{"b":{"d":1,"d":2}}',
+    '{"b":{"c":1,"c":2}}',
+    '{"e":[{"x":1},{"y":1,"y":2}]}',
+    '{"e":"\\x"}',
+    '{"e":"\\udc00"}',
+    '{"e":"\\ud800x"}',
+    '{"e":"\\u12"}',
+    '{"e":"\t"}',
+    '{"e":[1e999]}',
+    '{"e":01}',
+    '{"e":[1,]}',
+    '{"e":{"f":1,}}',
+    '{"e":{"f"}}',
+    '{"e":{"f":1 "g":2}}',
+    '{"e":{1:2}}',
+    '{"e":tru}',
+    `{"e":${'['.repeat(70)}${']'.repeat(70)}}`,
+    '{"e":"unterminated}',
+    '{"e":[1 2]}',
+    // Past the few keys kept in a list: the duplicate is found either side of the switch.
+    `{"e":{${Array.from({ length: 12 }, (_, i) => `"k${i}":0`).join(',')},"k3":1}}`,
+    `{"e":{${Array.from({ length: 12 }, (_, i) => `"k${i}":0`).join(',')},"k11":1}}`,
+    `{${Array.from({ length: 12 }, (_, i) => `"k${i}":0`).join(',')},"k10":1}`,
+  ];
+  for (const text of hostile) {
+    test(`refuses ${JSON.stringify(text.slice(0, 40))} in a member left out as when it is built`, () => {
+      const whole = outcome(() => parseStrictJsonText(text));
+      assert.match(whole, /^refused /);
+      assert.equal(
+        outcome(() => parseStrictJsonText(text, { shape })),
+        whole,
+      );
+    });
+  }
+
+  test('refuses exactly what a whole parse refuses, with the same message; keeps what the shape names', () => {
+    // Texts near JSON: valid documents, and documents with one character changed.
+    const member = fc.constantFrom('"a"', '"b"', '"c"', '"d"', '"e"', '"__proto__"');
+    const text = fc.oneof(
+      fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)),
+      fc
+        .tuple(fc.array(fc.tuple(member, fc.jsonValue({ maxDepth: 4 })), { maxLength: 6 }))
+        .map(([members]) => `{${members.map(([k, v]) => `${k}:${JSON.stringify(v)}`).join(',')}}`),
+    );
+    const mutated = fc
+      .tuple(text, fc.nat(), fc.constantFrom('', '"', ',', '}', ']', '\\', '1', 'x', ':'))
+      .map(([t, at, c]) => {
+        const i = t.length === 0 ? 0 : at % t.length;
+        return t.slice(0, i) + c + t.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(text, mutated), (t) => {
+        const whole = outcome(() => parseStrictJsonText(t, { maxDepth: 6 }));
+        const shaped = outcome(() => parseStrictJsonText(t, { maxDepth: 6, shape }));
+        if (whole.startsWith('refused')) assert.equal(shaped, whole, t);
+        else {
+          assert.equal(shaped, `ok ${JSON.stringify(kept(JSON.parse(whole.slice(3)), shape))}`, t);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

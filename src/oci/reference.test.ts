@@ -298,6 +298,42 @@ describe('parseReference: registry names are canonical', () => {
   }
 });
 
+describe('parseReference: hosts that end in a number, scanned in place', () => {
+  /** The message for a numeric host as splitting at dots and regular expressions read it. */
+  function splitOracle(host: string): string | undefined {
+    const parts = host.split('.');
+    if (!/^(?:[0-9]+|0[xX][0-9a-fA-F]*)$/.test(parts.at(-1) ?? '')) return undefined;
+    if (parts.length !== 4) return `registry host "${host}" ends in a number`;
+    for (const part of parts) {
+      const address = `IPv4 address "${host}"`;
+      if (!/^[0-9]+$/.test(part)) return `${address} has a part that is not a decimal number`;
+      if (part.length > 1 && part.startsWith('0'))
+        return `${address} has a number with a leading zero`;
+      if (Number(part) > 255) return `${address} has a number above 255 ("${part}")`;
+    }
+    return undefined;
+  }
+
+  test('refuses exactly what splitting the host at its dots refused, with the same message', () => {
+    const label = fc.stringMatching(/^(?:[0-9]{1,4}|0x[0-9a-f]{0,2}|[a-f0-9]{1,3}|00|0)$/);
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 1, maxLength: 6 }), (labels) => {
+        const host = labels.join('.');
+        const expected = splitOracle(host);
+        let message: string | undefined;
+        try {
+          parseReference(`${host}:5000/x`);
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        if (expected === undefined) assert.equal(message, undefined, host);
+        else assert.ok(message?.includes(expected), `${host}: ${message} should say ${expected}`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('parseReference: registry hosts refused beyond upstream', () => {
   // The Distribution grammar takes any run of digits as a port, and any
   // labels as a domain name. A registry client then needs a URL: Node's

@@ -88,6 +88,7 @@ const SLASH = 0x2f;
 const COLON = 0x3a;
 const DOT = 0x2e;
 const DASH = 0x2d;
+const ZERO = 0x30;
 const UNDERSCORE = 0x5f;
 const BRACKET_OPEN = 0x5b;
 
@@ -348,30 +349,61 @@ function scanDomain(input: string, end: number, what = 'reference'): string {
  * up to 255, without leading zeros.
  */
 function checkNumericHost(host: string, bad: (reason: string, at: number) => VouchError): void {
-  const parts = host.split('.');
-  if (!/^(?:[0-9]+|0[xX][0-9a-fA-F]*)$/.test(parts.at(-1) ?? '')) return;
-  if (parts.length !== 4) {
+  // Scanned in place, without splitting: a registry host is checked on every
+  // admission review (issue 15: allocation per review). The host holds only
+  // labels of [a-zA-Z0-9-] between dots here (scanDomain checked them).
+  if (!isNumberLabel(host, host.lastIndexOf('.') + 1)) return;
+  let dots = 0;
+  for (let i = 0; i < host.length; i++) if (host.charCodeAt(i) === DOT) dots++;
+  if (dots !== 3) {
     throw bad(
       `registry host ${quote(host)} ends in a number, so URL parsers read it as an IPv4 address, ` +
         'which it is not (four decimal numbers, such as 127.0.0.1)',
       0,
     );
   }
-  let at = 0;
-  for (const part of parts) {
-    const address = `IPv4 address ${quote(host)}`;
-    if (!/^[0-9]+$/.test(part)) {
-      throw bad(`${address} has a part that is not a decimal number (${quote(part)})`, at);
+  // Messages are built only on failure.
+  const address = () => `IPv4 address ${quote(host)}`;
+  for (let at = 0; at < host.length;) {
+    const dot = host.indexOf('.', at);
+    const end = dot === -1 ? host.length : dot;
+    let decimal = end > at;
+    for (let i = at; i < end && decimal; i++) decimal = isDigit(host.charCodeAt(i));
+    if (!decimal) {
+      const part = host.slice(at, end);
+      throw bad(`${address()} has a part that is not a decimal number (${quote(part)})`, at);
     }
-    if (part.length > 1 && part.startsWith('0')) {
+    if (end - at > 1 && host.charCodeAt(at) === ZERO) {
+      const part = host.slice(at, end);
       throw bad(
-        `${address} has a number with a leading zero (${quote(part)}), which URL parsers read as octal`,
+        `${address()} has a number with a leading zero (${quote(part)}), which URL parsers read as octal`,
         at,
       );
     }
-    if (Number(part) > 255) throw bad(`${address} has a number above 255 (${quote(part)})`, at);
-    at += part.length + 1;
+    // No leading zero: more than three digits is above 255.
+    if (end - at > 3 || Number(host.slice(at, end)) > 255) {
+      throw bad(`${address()} has a number above 255 (${quote(host.slice(at, end))})`, at);
+    }
+    at = end + 1;
   }
+}
+
+/**
+ * Whether host[from...] is a label a URL parser reads as a number
+ * (https://url.spec.whatwg.org/#ends-in-a-number-checker): digits, or `0x`
+ * and hex digits.
+ */
+function isNumberLabel(host: string, from: number): boolean {
+  if (from >= host.length) return false;
+  let i = from;
+  const hex =
+    host.charCodeAt(i) === ZERO && (host.charCodeAt(i + 1) | 0x20) === 0x78; /* 0x or 0X */
+  if (hex) {
+    for (i += 2; i < host.length; i++) if (!isHex(host.charCodeAt(i))) return false;
+    return true;
+  }
+  for (; i < host.length; i++) if (!isDigit(host.charCodeAt(i))) return false;
+  return true;
 }
 
 /** regexp.go remoteName, over input[start, end). */

@@ -21,7 +21,7 @@
  * kept, as policy-controller, Kyverno and Connaisseur write it) when the
  * rule's `mutateDigest` is on.
  */
-import { parseReference } from '../oci/reference.ts';
+import { type ImageReference, parseReference } from '../oci/reference.ts';
 import { type ConditionBudget, conditionBudget } from './condition.ts';
 import type {
   AttestationResult,
@@ -31,7 +31,7 @@ import type {
   EvidenceStatus,
   PolicyEvidence,
 } from './evidence.ts';
-import { selectRule } from './match.ts';
+import { selectRuleForReference } from './match.ts';
 import type { AuthorityKind, CompiledPolicy, CompiledRule, Mode } from './types.ts';
 
 /** What one authority said about an image, as the decision used it. */
@@ -100,21 +100,24 @@ export function evaluatePolicy(evidence: PolicyEvidence, policy: CompiledPolicy)
 /**
  * Decides one image in `namespace` (default: the evidence's). The same
  * evidence can be decided in several namespaces: what was verified does
- * not depend on where the image runs.
+ * not depend on where the image runs. `parsed`, when given, is
+ * `parseReference(evidence.image)` already made by the caller (the webhook
+ * parses each image once per review).
  */
 export function evaluateImage(
   evidence: EvidencedImage,
   policy: CompiledPolicy,
   namespace: string | undefined = evidence.namespace,
+  parsed?: ImageReference,
 ): ImageDecision {
   const base = {
     image: evidence.image,
     ...(namespace === undefined ? {} : { namespace }),
     ...(evidence.digest === undefined ? {} : { digest: evidence.digest }),
   };
-  let rule: CompiledRule | undefined;
+  let reference: ImageReference;
   try {
-    rule = selectRule(policy, evidence.image, namespace);
+    reference = parsed ?? parseReference(evidence.image);
   } catch (error) {
     return {
       ...base,
@@ -126,6 +129,7 @@ export function evaluateImage(
       ...NOTHING_CHECKED,
     };
   }
+  const rule = selectRuleForReference(policy, reference, namespace);
   if (rule === undefined) {
     const action = policy.defaultAction;
     return {
@@ -140,7 +144,7 @@ export function evaluateImage(
   }
   const checked = check(evidence, rule, policy);
   const result = resultOf(rule.mode, checked.failure);
-  const pinned = pin(evidence, rule, result);
+  const pinned = pin(evidence, reference, rule, result);
   return {
     ...base,
     rule: rule.name,
@@ -181,29 +185,52 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
     };
   }
   const digest = evidence.digest;
-  const authorities = rule.authorities.map((name) =>
-    authorityOutcome(
-      name,
-      policy,
-      evidence.authorities.find((r) => r.authority === name),
-      digest,
-    ),
-  );
-  const counted = authorities.filter((a) => a.counted).length;
-  const open = authorities.filter(
-    (a) => a.status === 'unavailable' || a.status === 'missing',
-  ).length;
-  // One budget for every condition this decision evaluates (condition.ts).
-  const budget = conditionBudget();
-  const attestations = rule.attestations.map((requirement) => {
-    const results = evidence.attestations.filter(
-      (r) =>
-        requirement.authorities.includes(r.authority) &&
-        r.predicateType === requirement.predicateType,
-    );
-    return attestationOutcome(requirement, results, budget);
-  });
+  // Loops rather than chained filter/map: this runs for every admission
+  // review, cached or not (issue 15: allocation per review).
+  const authorities: AuthorityOutcome[] = [];
+  let counted = 0;
+  let open = 0;
+  for (const name of rule.authorities) {
+    let result: AuthorityResult | undefined;
+    for (const r of evidence.authorities) {
+      if (r.authority === name) {
+        result = r;
+        break;
+      }
+    }
+    const outcome = authorityOutcome(name, policy, result, digest);
+    authorities.push(outcome);
+    if (outcome.counted) counted++;
+    else if (outcome.status === 'unavailable' || outcome.status === 'missing') open++;
+  }
+  const attestations: AttestationOutcome[] = [];
+  if (rule.attestations.length > 0) {
+    // One budget for every condition this decision evaluates (condition.ts).
+    const budget = conditionBudget();
+    for (const requirement of rule.attestations) {
+      const results = evidence.attestations.filter(
+        (r) =>
+          requirement.authorities.includes(r.authority) &&
+          r.predicateType === requirement.predicateType,
+      );
+      attestations.push(attestationOutcome(requirement, results, budget));
+    }
+  }
 
+  let satisfied = counted >= rule.threshold;
+  for (const attestation of attestations) satisfied &&= attestation.status === 'satisfied';
+  if (satisfied) {
+    let by = '';
+    for (const a of authorities)
+      if (a.counted) by = by === '' ? a.authority : `${by}, ${a.authority}`;
+    let attested = '';
+    for (const a of attestations) attested = attested === '' ? a.name : `${attested}, ${a.name}`;
+    return {
+      reason: `rule ${rule.name}: verified by ${by}${attested === '' ? '' : `; attested: ${attested}`}`,
+      authorities,
+      attestations,
+    };
+  }
   const problems: string[] = [];
   let failure: 'denied' | 'unavailable' | undefined;
   const fail = (kind: 'denied' | 'unavailable', message: string) => {
@@ -225,17 +252,9 @@ function check(evidence: EvidencedImage, rule: CompiledRule, policy: CompiledPol
       fail(attestation.status, `attestation ${attestation.name}: ${attestation.message}`);
     }
   }
-  if (failure === undefined) {
-    const by = authorities.filter((a) => a.counted).map((a) => a.authority);
-    const attested = attestations.map((a) => a.name);
-    return {
-      reason: `rule ${rule.name}: verified by ${by.join(', ')}${attested.length === 0 ? '' : `; attested: ${attested.join(', ')}`}`,
-      authorities,
-      attestations,
-    };
-  }
   return {
-    failure,
+    // Always set by now (not satisfied means a failure was recorded); denied if it were not.
+    failure: failure ?? 'denied',
     reason: `rule ${rule.name}: ${problems.join('; ')}`,
     authorities,
     attestations,
@@ -368,17 +387,12 @@ function modeNote(mode: Mode): string {
 
 function pin(
   evidence: EvidencedImage,
+  named: ImageReference,
   rule: CompiledRule,
   result: DecisionResult,
 ): string | undefined {
   if (!rule.mutateDigest || evidence.digest === undefined) return undefined;
   if (result !== 'allowed' && result !== 'warned') return undefined;
-  let named;
-  try {
-    named = parseReference(evidence.image);
-  } catch {
-    return undefined;
-  }
   if (named.digest !== undefined) return undefined;
   return `${evidence.image}@${evidence.digest}`;
 }

@@ -117,6 +117,29 @@ describe('image glob matcher', () => {
     }
   });
 
+  test('agrees with the regular expression globs when long and short globs alternate', () => {
+    // The matcher reuses one buffer of states, grown for the longest glob seen.
+    const globs = ['ghcr.io/acme/*', `ghcr.io/${'a*/'.repeat(40)}**`, 'ghcr.io/**/app', '**'];
+    const names = [
+      'ghcr.io/acme/app',
+      `ghcr.io/${'ab/'.repeat(40)}x`,
+      `ghcr.io/${'ab/'.repeat(39)}b/x`,
+      `ghcr.io/${'ab/'.repeat(40)}app`,
+      'docker.io/library/app',
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const glob of round === 0 ? globs : [...globs].reverse()) {
+        for (const repository of names) {
+          assert.equal(
+            matchesImageGlob(compileImageGlob(glob), repository),
+            oracleImageRegExp(glob).test(repository),
+            `${glob} against ${repository}`,
+          );
+        }
+      }
+    }
+  });
+
   test('steps grow linearly with the name for a fixed glob', () => {
     const steps = (length: number) => {
       const meter: StepMeter = { steps: 0 };

@@ -104,7 +104,7 @@ export function compileImageGlob(glob: string): ImageGlob {
  * 2·(len(glob)+1)·(len(repository)+1) steps.
  */
 export function matchesImageGlob(glob: ImageGlob, repository: string, meter?: StepMeter): boolean {
-  return matchesSegments(glob.segments, repository.split('/'), meter);
+  return matchesSegments(glob.segments, repository, meter);
 }
 
 /** docker's splitDockerDomain test: a registry has a dot or a port, or is localhost. */
@@ -116,6 +116,9 @@ function looksLikeRegistry(segment: string): boolean {
     segment.includes('*')
   );
 }
+
+/** matchesSegments' rows of states, grown to the longest glob seen. */
+let rows = new Uint8Array(64);
 
 /**
  * Whether the name's segments match the glob's: a simulation of the
@@ -130,52 +133,75 @@ function looksLikeRegistry(segment: string): boolean {
  */
 function matchesSegments(
   glob: readonly string[],
-  name: readonly string[],
+  name: string,
   meter: StepMeter | undefined,
 ): boolean {
-  let live = new Uint8Array(glob.length + 1);
-  let next = new Uint8Array(glob.length + 1);
-  live[0] = 1;
-  for (const segment of name) {
-    next.fill(0);
+  // The two rows of states, `live` and `next`, side by side in one reused
+  // buffer, and the name's segments read in place, not split: matching runs
+  // on every admission review (issue 15: allocation per review), is
+  // synchronous and never re-entered.
+  const width = glob.length + 1;
+  if (rows.length < 2 * width) rows = new Uint8Array(2 * width);
+  const state = rows;
+  let live = 0;
+  let next = width;
+  state.fill(0, live, live + width);
+  state[live] = 1;
+  for (let start = 0; start <= name.length;) {
+    const slash = name.indexOf('/', start);
+    const end = slash === -1 ? name.length : slash;
+    state.fill(0, next, next + width);
+    let any = false;
     for (let i = 0; i < glob.length; i++) {
-      if (live[i] === 0) continue;
+      if (state[live + i] === 0) continue;
       if (meter !== undefined) meter.steps++;
       const pattern = glob[i] as string;
       if (pattern === '**') {
-        if (segment !== '') next[i] = next[i + 1] = 1;
-      } else if (matchesWildcard(pattern, segment, meter)) {
-        next[i + 1] = 1;
-      }
+        if (end > start) state[next + i] = state[next + i + 1] = 1;
+        else continue;
+      } else if (matchesWildcard(pattern, name, start, end, meter)) {
+        state[next + i + 1] = 1;
+      } else continue;
+      any = true;
     }
-    if (!next.includes(1)) return false;
-    [live, next] = [next, live];
+    if (!any) return false;
+    const swap = live;
+    live = next;
+    next = swap;
+    start = end + 1;
   }
-  return live[glob.length] === 1;
+  return state[live + glob.length] === 1;
 }
 
 /**
- * Whether all of `text` matches `pattern`, where `*` stands for any run of
- * characters (none included) and every other character for itself: the
- * greedy algorithm with one backtrack point (https://research.swtch.com/glob).
- * On a mismatch only the latest `*` takes one more character, and matching
- * resumes after it; an earlier `*` never needs to take more, since whatever
- * it would take the latest one can take instead. Each resumption moves the
- * backtrack point one character on (at most len(text) times), and between
- * two of them the pattern position only advances (at most len(pattern)
- * steps): at most (len(pattern)+1)·(len(text)+1) steps.
+ * Whether all of text[start, end) matches `pattern`, where `*` stands for
+ * any run of characters (none included) and every other character for
+ * itself: the greedy algorithm with one backtrack point
+ * (https://research.swtch.com/glob). On a mismatch only the latest `*` takes
+ * one more character, and matching resumes after it; an earlier `*` never
+ * needs to take more, since whatever it would take the latest one can take
+ * instead. Each resumption moves the backtrack point one character on (at
+ * most len(text) times), and between two of them the pattern position only
+ * advances (at most len(pattern) steps): at most
+ * (len(pattern)+1)·(len(text)+1) steps.
  */
-function matchesWildcard(pattern: string, text: string, meter?: StepMeter): boolean {
+function matchesWildcard(
+  pattern: string,
+  text: string,
+  start: number,
+  end: number,
+  meter?: StepMeter,
+): boolean {
   let p = 0;
-  let t = 0;
+  let t = start;
   let star = -1; // the latest `*` in pattern
-  let resume = 0; // where in text the characters after it are tried next
-  while (t < text.length) {
+  let resume = start; // where in text the characters after it are tried next
+  while (t < end) {
     if (meter !== undefined) meter.steps++;
     if (pattern[p] === '*') {
       star = p++;
       resume = t;
-    } else if (p < pattern.length && pattern[p] === text[t]) {
+    } else if (p < pattern.length && pattern.charCodeAt(p) === text.charCodeAt(t)) {
       p++;
       t++;
     } else if (star >= 0) {
@@ -212,5 +238,8 @@ const NAMESPACE_CHARACTERS = /^[a-z0-9-]*$/;
 
 /** Whether `namespace` is covered by `glob`, in O(len(glob)·len(namespace)) steps. */
 export function matchesNamespaceGlob(glob: NamespaceGlob, namespace: string): boolean {
-  return NAMESPACE_CHARACTERS.test(namespace) && matchesWildcard(glob.glob, namespace);
+  return (
+    NAMESPACE_CHARACTERS.test(namespace) &&
+    matchesWildcard(glob.glob, namespace, 0, namespace.length)
+  );
 }

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { parseReference, repositoryName } from '../oci/reference.ts';
 import { compilePolicyText } from './compile.ts';
 import { evaluateImage } from './evaluate.ts';
-import { selectRule } from './match.ts';
+import { selectRule, selectRuleForReference } from './match.ts';
 import type { CompiledPolicy } from './types.ts';
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -233,6 +233,21 @@ describe('selectRule and evaluateImage across spellings', () => {
               continue;
             }
             assert.equal(selectRule(policy, image)?.name, selectRule(policy, canonical)?.name);
+            assert.deepEqual(
+              evaluateImage(
+                { image, authorities: [], attestations: [] },
+                policy,
+                undefined,
+                parseReference(image),
+              ),
+              actual,
+              `${name}: ${image}, decided with its reference parsed first`,
+            );
+            assert.equal(
+              selectRuleForReference(policy, parseReference(image)),
+              selectRule(policy, image),
+              `${name}: ${image}, parsed first`,
+            );
             assert.equal(actual.rule, expected.rule, `${name}: ${image}`);
             assert.equal(actual.result, expected.result, `${name}: ${image}`);
           }

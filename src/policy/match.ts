@@ -11,7 +11,7 @@
  * them to predict a decision. A rule that an earlier one hides completely is
  * refused when the policy loads (parse.ts).
  */
-import { parseReference, repositoryName } from '../oci/reference.ts';
+import { type ImageReference, parseReference, repositoryName } from '../oci/reference.ts';
 import { matchesImageGlob, matchesNamespaceGlob } from './glob.ts';
 import type { CompiledPolicy, CompiledRule } from './types.ts';
 
@@ -27,7 +27,16 @@ export function selectRule(
   image: string,
   namespace?: string,
 ): CompiledRule | undefined {
-  const repository = repositoryName(parseReference(image));
+  return selectRuleForReference(policy, parseReference(image), namespace);
+}
+
+/** `selectRule` for a reference already parsed (so a caller that needs it too parses once). */
+export function selectRuleForReference(
+  policy: CompiledPolicy,
+  reference: ImageReference,
+  namespace?: string,
+): CompiledRule | undefined {
+  const repository = repositoryName(reference);
   return policy.rules.find(
     (rule) =>
       rule.images.some((glob) => matchesImageGlob(glob, repository)) &&

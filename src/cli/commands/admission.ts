@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { invalid, messageOf } from '../../core/errors.ts';
 import type { GatherPolicyOptions } from '../../policy/gather.ts';
+import { type LogEntry, logLine } from '../../admission/log.ts';
 import { BatchedLines } from '../batched-lines.ts';
 import type { CliIO } from '../io.ts';
 import type { Command } from '../main.ts';
@@ -224,8 +225,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   // written before the process ends, however it ends short of SIGKILL.
   const lines = new BatchedLines(io.stdout);
   const stopFlushingOnExit = lines.flushOnExit();
-  const log = (entry: object) =>
-    lines.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  const log = (entry: LogEntry) => lines.write(logLine(entry, new Date()));
   // A second signal stops the process at once: the queued lines are written,
   // then the signal is raised again with no listener left, so Node's default
   // action ends the process (no 'exit' event then).
