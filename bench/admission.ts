@@ -95,9 +95,11 @@ const COLD_P99_TARGET_MS = 100;
  * (`--cpu-prof --cpu-prof-dir=DIR`, `--import probe.mjs`) and extra
  * `vouch admission serve` flags, each a space-separated list. The webhook is
  * started with an environment of its own, so NODE_OPTIONS does not reach it.
+ * BENCH_ADMISSION_LOAD_NODE_FLAGS: Node flags for the load generator's process.
  */
 const WEBHOOK_NODE_FLAGS = words(process.env.BENCH_ADMISSION_WEBHOOK_NODE_FLAGS);
 const WEBHOOK_ARGS = words(process.env.BENCH_ADMISSION_WEBHOOK_ARGS);
+const LOAD_NODE_FLAGS = words(process.env.BENCH_ADMISSION_LOAD_NODE_FLAGS);
 
 function words(text: string | undefined): string[] {
   return (text ?? '').split(' ').filter((word) => word !== '');
@@ -428,9 +430,13 @@ async function eventLoopDelay(pid: number, file: string, n: number): Promise<Eve
 async function runLoad(work: string, name: string, config: LoadConfig): Promise<LoadResult> {
   const file = join(work, `${name}.json`);
   await writeFile(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--load', file], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...LOAD_NODE_FLAGS, new URL(import.meta.url).pathname, '--load', file],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise((resolve) => child.once('exit', resolve));
