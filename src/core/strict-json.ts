@@ -218,22 +218,7 @@ class Parser {
         this.pos++;
         continue;
       }
-      const e = t[this.pos + 1];
-      if (e === 'u') {
-        const unit = this.hex4(this.pos + 2);
-        this.pos += 6;
-        if (unit >= 0xd800 && unit <= 0xdbff) {
-          const low = t.startsWith('\\u', this.pos) ? this.hex4(this.pos + 2) : -1;
-          if (low < 0xdc00 || low > 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
-          this.pos += 6;
-        } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-          this.fail('escaped lone surrogate', this.pos - 6);
-        }
-      } else {
-        if (e === undefined || SIMPLE_ESCAPES[e] === undefined)
-          this.fail('invalid escape in string');
-        this.pos += 2;
-      }
+      this.escape();
     }
   }
 
@@ -257,28 +242,31 @@ class Parser {
         continue;
       }
       out += t.slice(runStart, this.pos);
-      const e = t[this.pos + 1];
-      if (e === 'u') {
-        const unit = this.hex4(this.pos + 2);
-        this.pos += 6;
-        if (unit >= 0xd800 && unit <= 0xdbff) {
-          const low = t.startsWith('\\u', this.pos) ? this.hex4(this.pos + 2) : -1;
-          if (low < 0xdc00 || low > 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
-          out += String.fromCharCode(unit, low);
-          this.pos += 6;
-        } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-          this.fail('escaped lone surrogate', this.pos - 6);
-        } else {
-          out += String.fromCharCode(unit);
-        }
-      } else {
-        const replacement = e === undefined ? undefined : SIMPLE_ESCAPES[e];
-        if (replacement === undefined) this.fail('invalid escape in string');
-        out += replacement;
-        this.pos += 2;
-      }
+      out += this.escape();
       runStart = this.pos;
     }
+  }
+
+  /** The escape at `pos` (a backslash), decoded; moves past it. */
+  private escape(): string {
+    const t = this.text;
+    const e = t[this.pos + 1];
+    if (e === 'u') {
+      const unit = this.hex4(this.pos + 2);
+      this.pos += 6;
+      if (unit >= 0xd800 && unit <= 0xdbff) {
+        const low = t.startsWith('\\u', this.pos) ? this.hex4(this.pos + 2) : -1;
+        if (low < 0xdc00 || low > 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
+        this.pos += 6;
+        return String.fromCharCode(unit, low);
+      }
+      if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('escaped lone surrogate', this.pos - 6);
+      return String.fromCharCode(unit);
+    }
+    const replacement = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+    if (replacement === undefined) this.fail('invalid escape in string');
+    this.pos += 2;
+    return replacement;
   }
 
   private hex4(at: number): number {
