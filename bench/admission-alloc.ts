@@ -38,6 +38,7 @@ import { BatchedLines } from '../src/cli/batched-lines.ts';
 import { publicKeyToPem } from '../src/keys/pem.ts';
 import { Stores } from '../src/registry/open.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { keyPolicy, podReview } from './admission-fixtures.ts';
 import { cosignSignTags, knob, median, printFigures, pushImages, tagOf } from './common.ts';
 
 const REQUESTS = knob('BENCH_REQUESTS', 20_000);
@@ -52,29 +53,6 @@ interface LoadConfig {
   readonly connections: number;
   /** Prefix of the uids, so each run's reviews differ from the last's. */
   readonly run: string;
-}
-
-/** The AdmissionReview bench/admission.ts sends: one Pod, one container, by tag. */
-function review(image: string, uid: string, name: string): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      name,
-      namespace: 'bench',
-      operation: 'CREATE',
-      userInfo: { username: 'bench' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: 'bench' },
-        spec: { containers: [{ name: 'app', image }] },
-      },
-    },
-  });
 }
 
 /** The load generator (its own process): every review must be answered 200 and allowed. */
@@ -92,7 +70,7 @@ async function load(config: LoadConfig): Promise<void> {
           path: '/validate?timeout=10s',
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: review(config.image, `${config.run}-${i}`, `pod-${i}`),
+          body: podReview(config.image, `${config.run}-${i}`, `pod-${i}`),
         });
         const text = await response.body.text();
         if (response.statusCode !== 200 || !text.includes('"allowed":true')) {
@@ -168,20 +146,7 @@ async function main(): Promise<void> {
     await pushImages(repository, 1, 1);
     const key = await cosignSignTags(registry.host, 'bench/app', 1);
     await writeFile(join(work, 'release.pub'), publicKeyToPem(key.publicKey));
-    await writeFile(
-      join(work, 'policy.yaml'),
-      `apiVersion: vouch.dev/v1alpha1
-kind: ImagePolicy
-authorities:
-  release:
-    key: { file: release.pub }
-rules:
-  - name: signed
-    images: ["${registry.host}/bench/**"]
-    authorities: [release]
-    mutateDigest: true
-`,
-    );
+    await writeFile(join(work, 'policy.yaml'), keyPolicy(registry.host));
     const certs = await createWebhookCertificate({
       names: ['localhost', '127.0.0.1'],
       outDir: join(work, 'certs'),

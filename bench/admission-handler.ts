@@ -23,6 +23,7 @@ import type { ImageVerifier } from '../src/admission/verifier.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
 import type { ImageDecision } from '../src/policy/evaluate.ts';
 import { parsePolicy } from '../src/policy/parse.ts';
+import { podReview } from './admission-fixtures.ts';
 import { knob, median, printFigures } from './common.ts';
 
 const ROUNDS = knob('BENCH_ROUNDS', 7);
@@ -31,27 +32,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
 
 const IMAGE = '127.0.0.1:5000/bench/app:v1';
-const BODY = Buffer.from(
-  JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'bench-1',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      name: 'pod-1',
-      namespace: 'bench',
-      operation: 'CREATE',
-      userInfo: { username: 'bench' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'pod-1', namespace: 'bench' },
-        spec: { containers: [{ name: 'app', image: IMAGE }] },
-      },
-    },
-  }),
-);
+const BODY = Buffer.from(podReview(IMAGE, 'bench-1', 'pod-1'));
 const DECISION: ImageDecision = {
   image: IMAGE,
   digest: `sha256:${'a'.repeat(64)}`,

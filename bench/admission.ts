@@ -67,6 +67,7 @@ import { HttpClient } from '../src/registry/http.ts';
 import { NO_DOCKER_CONFIG, runVouch } from '../test/helpers/cli.ts';
 import { buildImage } from '../test/helpers/images.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
+import { keyPolicy, podReview } from './admission-fixtures.ts';
 import { knob, printFigures } from './common.ts';
 
 const IMAGES = knob('BENCH_IMAGES', knob('BENCH_ADMISSION_IMAGES', 1000));
@@ -471,20 +472,7 @@ async function main(): Promise<void> {
     });
     if (signing.code !== 0) throw new Error(`vouch sign failed: ${signing.stderr}`);
 
-    await writeFile(
-      join(work, 'policy.yaml'),
-      `apiVersion: vouch.dev/v1alpha1
-kind: ImagePolicy
-authorities:
-  release:
-    key: { file: release.pub }
-rules:
-  - name: signed
-    images: ["${registry.host}/bench/**"]
-    authorities: [release]
-    mutateDigest: true
-`,
-    );
+    await writeFile(join(work, 'policy.yaml'), keyPolicy(registry.host));
     const certs = await createWebhookCertificate({
       names: ['localhost', '127.0.0.1'],
       outDir: join(work, 'certs'),
@@ -542,27 +530,7 @@ rules:
       webhook?.once('exit', (code) => reject(new Error(`the webhook exited ${String(code)}`)));
     });
     const url = `https://127.0.0.1:${port}/validate`;
-    const bodies = images.map((image, i) =>
-      JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: `bench-${i}`,
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          resource: { group: '', version: 'v1', resource: 'pods' },
-          name: `pod-${i}`,
-          namespace: 'bench',
-          operation: 'CREATE',
-          userInfo: { username: 'bench' },
-          object: {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: { name: `pod-${i}`, namespace: 'bench' },
-            spec: { containers: [{ name: 'app', image }] },
-          },
-        },
-      }),
-    );
+    const bodies = images.map((image, i) => podReview(image, `bench-${i}`, `pod-${i}`));
 
     const warmUp = bodies.splice(IMAGES + PACED_COLD_IMAGES);
     const pacedCold = bodies.splice(IMAGES);
