@@ -38,6 +38,22 @@ const REVIEW = JSON.stringify({
   },
 });
 
+/** What a verifier decides for `image` under a policy that allows everything. */
+function allowedDecision(image: string): ImageDecision {
+  return {
+    image,
+    rule: 'all',
+    mode: 'enforce',
+    result: 'allowed',
+    passed: true,
+    reason: 'rule all: allowed',
+    threshold: 0,
+    verified: 0,
+    authorities: [],
+    attestations: [],
+  };
+}
+
 /** A handler whose verifier answers only when `release()` is called, behind a plain HTTP server. */
 async function serve() {
   let release: () => void = () => undefined;
@@ -45,18 +61,7 @@ async function serve() {
   const verifier = {
     async decide(_policy: unknown, image: string): Promise<ImageDecision> {
       await gate;
-      return {
-        image,
-        rule: 'all',
-        mode: 'enforce',
-        result: 'allowed',
-        passed: true,
-        reason: 'rule all: allowed',
-        threshold: 0,
-        verified: 0,
-        authorities: [],
-        attestations: [],
-      };
+      return allowedDecision(image);
     },
   } as unknown as ImageVerifier;
   const handler = new AdmissionHandler({
@@ -206,18 +211,6 @@ describe('isJson', () => {
 });
 
 describe('AdmissionHandler deciding a review', () => {
-  const decision = (image: string): ImageDecision => ({
-    image,
-    rule: 'all',
-    mode: 'enforce',
-    result: 'allowed',
-    passed: true,
-    reason: 'rule all: allowed',
-    threshold: 0,
-    verified: 0,
-    authorities: [],
-    attestations: [],
-  });
   const pod = (...images: string[]) =>
     JSON.stringify({
       apiVersion: 'admission.k8s.io/v1',
@@ -248,7 +241,7 @@ describe('AdmissionHandler deciding a review', () => {
       verifier: {
         decide: (_policy: unknown, image: string) => decide(image),
         timedOut: (_policy: unknown, image: string, _ns: string, message: string) => ({
-          ...decision(image),
+          ...allowedDecision(image),
           result: 'unavailable',
           passed: false,
           reason: message,
@@ -292,7 +285,7 @@ describe('AdmissionHandler deciding a review', () => {
     const { answer, logs } = await review(
       (image) =>
         new Promise((resolve) =>
-          setTimeout(() => resolve(decision(image)), image === 'a:1' ? 30 : 0),
+          setTimeout(() => resolve(allowedDecision(image)), image === 'a:1' ? 30 : 0),
         ),
       pod('a:1', 'b:1', 'a:1', 'c:1'),
     );
@@ -309,7 +302,7 @@ describe('AdmissionHandler deciding a review', () => {
   it('answers by the deadline: an image not decided by then is unavailable, the others keep theirs', async () => {
     const { answer, logs, metrics } = await review(
       (image) =>
-        image === 'slow:1' ? new Promise(() => undefined) : Promise.resolve(decision(image)),
+        image === 'slow:1' ? new Promise(() => undefined) : Promise.resolve(allowedDecision(image)),
       pod('fast:1', 'slow:1'),
       50,
     );
@@ -338,7 +331,9 @@ describe('AdmissionHandler deciding a review', () => {
   it('answers 500 when deciding an image fails unexpectedly', async () => {
     const { answer, logs } = await review(
       (image) =>
-        image === 'bad:1' ? Promise.reject(new Error('boom')) : Promise.resolve(decision(image)),
+        image === 'bad:1'
+          ? Promise.reject(new Error('boom'))
+          : Promise.resolve(allowedDecision(image)),
       pod('ok:1', 'bad:1'),
     );
     assert.equal(answer.status, 500);
