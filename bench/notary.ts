@@ -12,8 +12,9 @@
  * lists the snapshot they hold, answer from their caches; vouch verifies the
  * cached files again (signatures, expiry, hashes) and then checks that the
  * registry serves the signed manifest for each tag, which notary lookup does
- * not. Runs alternate between the two so drift on a busy machine hits both
- * alike; figures are medians. Target (issue 15): one tag at most 3x `notary
+ * not. Runs alternate between the two and two floors (`node -e 0`, and
+ * `vouch --version`: the bundled CLI's entry alone), so drift on a busy
+ * machine hits all alike; figures are medians. Target (issue 15): one tag at most 3x `notary
  * lookup`; the script exits 1 when it is missed. The 100 tags are reported
  * only.
  *
@@ -119,18 +120,22 @@ try {
   };
   timeOnce(process.execPath, vouchArgs, env);
   timeOnce('/usr/bin/notary', notaryArgs, env);
-  // With them, the floor of any Node program: Node starting and doing nothing.
+  // With them, two floors: Node starting and doing nothing, and the bundled
+  // CLI starting and printing its version (its entry, no command).
   const vouchTimes: number[] = [];
   const notaryTimes: number[] = [];
   const nodeTimes: number[] = [];
+  const versionTimes: number[] = [];
   for (let i = 0; i < CLI_RUNS; i++) {
     vouchTimes.push(timeOnce(process.execPath, vouchArgs, env));
     notaryTimes.push(timeOnce('/usr/bin/notary', notaryArgs, env));
     nodeTimes.push(timeOnce(process.execPath, ['-e', '0'], env));
+    versionTimes.push(timeOnce(process.execPath, ['dist/bin/vouch.js', '--version'], env));
   }
   const vouchMs = median(vouchTimes);
   const notaryMs = median(notaryTimes);
   const nodeMs = median(nodeTimes);
+  const versionMs = median(versionTimes);
 
   // TAGS tags of the repository: one vouch run naming them all, against a
   // notary lookup per tag, one after another (notary lookup takes one tag).
@@ -188,6 +193,7 @@ try {
       `| notary lookup | ${notaryMs.toFixed(0)} | ${spread(notaryTimes)} | 1.00 | |`,
       `| vouch verify --notary (bundled CLI) | ${vouchMs.toFixed(0)} | ${spread(vouchTimes)} | ${oneshotRatio.toFixed(2)} | <= ${ONESHOT_TARGET}: ${oneshotOk ? 'met' : 'MISSED'} |`,
       `| floor: node -e 0 | ${nodeMs.toFixed(0)} | ${spread(nodeTimes)} | ${(nodeMs / notaryMs).toFixed(2)} | |`,
+      `| floor: vouch --version (bundled CLI) | ${versionMs.toFixed(0)} | ${spread(versionTimes)} | ${(versionMs / notaryMs).toFixed(2)} | |`,
       '',
       `${TAGS} tags of one repository, warm trust directories (median of ${BATCH_RUNS} interleaved runs):`,
       '',
@@ -217,6 +223,8 @@ try {
     oneshot_vs_notary_lookup_ok: oneshotOk,
     node_ms: nodeMs,
     node_vs_notary_lookup: nodeMs / notaryMs,
+    vouch_version_ms: versionMs,
+    vouch_version_vs_notary_lookup: versionMs / notaryMs,
     tags: TAGS,
     notary_lookups_ms: notaryBatchMs,
     vouch_tags_ms: vouchBatchMs,
