@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compilePolicy } from './compile.ts';
 import { evaluateImage } from './evaluate.ts';
 import type { EvidencedImage } from './evidence.ts';
 import { requirementsOf } from './match.ts';
 import { parsePolicy } from './parse.ts';
-import { PolicyError } from './source.ts';
+import { policyCompiler } from '../../test/helpers/policy.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OTHER = `sha256:${'b'.repeat(64)}`;
@@ -48,20 +47,7 @@ ${
 const KEYRING = new Uint8Array([0x99, 1, 2, 3]);
 const FILES = new Map<string, Uint8Array>([['keys/pubring.gpg', KEYRING]]);
 
-function compile(text: string) {
-  return compilePolicy(parsePolicy(text, 'p.yaml'), FILES);
-}
-
-function issuesOf(text: string): string {
-  try {
-    compile(text);
-  } catch (error) {
-    assert.ok(error instanceof PolicyError, String(error));
-    assert.equal(error.category, 'invalid');
-    return error.issues.map((i) => `${i.path}: ${i.message}`).join('\n');
-  }
-  assert.fail('the policy loaded');
-}
+const { compile, issuesOf } = policyCompiler(FILES);
 
 describe('gpg policy authorities', () => {
   it('compile with the keyring files as bytes and matchRepoDigestOrExact by default', () => {

@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { publicKeyToPem } from '../keys/pem.ts';
-import { compilePolicy } from './compile.ts';
-import { parsePolicy } from './parse.ts';
-import { PolicyError } from './source.ts';
+import { policyCompiler } from '../../test/helpers/policy.ts';
 
 const PEM_A = publicKeyToPem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
 const PEM_B = publicKeyToPem(generateKeyPairSync('ed25519').publicKey);
@@ -26,20 +24,7 @@ function policy(authorities: object, rule: object = {}): string {
 
 const FILES = new Map([['b.pem', new TextEncoder().encode(PEM_B)]]);
 
-function compile(text: string) {
-  return compilePolicy(parsePolicy(text, 'p.json'), FILES);
-}
-
-function issuesOf(text: string): string {
-  try {
-    compile(text);
-  } catch (error) {
-    assert.ok(error instanceof PolicyError, String(error));
-    assert.equal(error.category, 'invalid');
-    return error.issues.map((i) => `${i.path}: ${i.message}`).join('\n');
-  }
-  assert.fail('the policy loaded');
-}
+const { compile, issuesOf } = policyCompiler(FILES, 'p.json');
 
 describe('key and keyless authorities: keys and signedIdentity', () => {
   it('a key authority takes several keys, inline or from files, any of which verifies', () => {

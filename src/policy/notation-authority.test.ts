@@ -10,12 +10,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { compilePolicy } from './compile.ts';
 import { evaluateImage } from './evaluate.ts';
 import type { EvidencedImage } from './evidence.ts';
 import { requirementsOf } from './match.ts';
 import { parsePolicy } from './parse.ts';
-import { PolicyError } from './source.ts';
+import { policyCompiler } from '../../test/helpers/policy.ts';
 
 // Made by test/fixtures/notation-trust-store/generate.sh.
 const FIXTURES = resolve(import.meta.dirname, '../../test/fixtures/notation-trust-store');
@@ -69,20 +68,7 @@ const FILES = new Map<string, Uint8Array>([
   ['certs/leaf.pem', LEAF],
 ]);
 
-function compile(text: string) {
-  return compilePolicy(parsePolicy(text, 'p.yaml'), FILES);
-}
-
-function issuesOf(text: string): string {
-  try {
-    compile(text);
-  } catch (error) {
-    assert.ok(error instanceof PolicyError, String(error));
-    assert.equal(error.category, 'invalid');
-    return error.issues.map((i) => `${i.path}: ${i.message}`).join('\n');
-  }
-  assert.fail('the policy loaded');
-}
+const { compile, issuesOf } = policyCompiler(FILES);
 
 describe('notation policy authorities', () => {
   it('compile to one global statement with the files as trust stores', () => {
